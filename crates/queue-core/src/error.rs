@@ -1,0 +1,57 @@
+//! The one error type of the queue API.
+
+use crate::JobId;
+
+/// Everything a queue operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// The job was rejected before anything was written (empty kind, oversized payload…).
+    #[error("invalid job: {0}")]
+    InvalidJob(String),
+    /// A configuration value is unusable (unsafe table name, zero lease…).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// The queue was closed; it accepts no new jobs.
+    #[error("queue is closed")]
+    Closed,
+    /// The claim token no longer matches: the lease expired and the job was reclaimed
+    /// (or finished) meanwhile. Nothing was changed.
+    #[error("lease lost for job {0}")]
+    LeaseLost(JobId),
+    /// A payload could not be turned into (or from) the expected type.
+    #[error("payload of job {id:?}: {source}")]
+    Payload {
+        /// The job, when known.
+        id: Option<JobId>,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored job could not be decoded; it is reported and set aside, never silently dropped.
+    #[error("corrupt job {id:?}: {reason}")]
+    Corrupt {
+        /// The job's id, when it could be read.
+        id: Option<JobId>,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The backend (database, Redis, …) failed; usually transient.
+    #[error("backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl QueueError {
+    /// Wraps any driver error as [`QueueError::Backend`].
+    pub fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        QueueError::Backend(Box::new(e))
+    }
+
+    /// True when retrying the same call later may succeed (connection trouble and the like).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, QueueError::Backend(_))
+    }
+}
+
+/// Shorthand for `Result<T, QueueError>`.
+pub type Result<T, E = QueueError> = std::result::Result<T, E>;

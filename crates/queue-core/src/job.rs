@@ -1,0 +1,272 @@
+//! Jobs: what is enqueued ([`NewJob`]) and what is stored and claimed ([`Job`]).
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{ClaimToken, JobId, JobState, QueueError, Result};
+
+/// Longest accepted job kind, in bytes.
+pub const MAX_KIND_LEN: usize = 255;
+/// Longest accepted unique key, in bytes.
+pub const MAX_UNIQUE_KEY_LEN: usize = 512;
+/// Largest accepted payload, in bytes of its JSON form.
+pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+/// Attempts given to a job that asks for none.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+/// A job as stored and as handed out by a claim.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Its id; ULIDs sort by creation.
+    pub id: JobId,
+    /// What kind of work it is; workers pick a handler by it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The arguments, as JSON.
+    pub payload: serde_json::Value,
+    /// Higher runs first.
+    pub priority: i32,
+    /// How many times it was claimed (the first delivery has 1).
+    pub attempts: u32,
+    /// Claims allowed before it is dead-lettered.
+    pub max_attempts: u32,
+    /// When it was enqueued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it becomes (or became) eligible to run.
+    #[serde(with = "time::serde::rfc3339")]
+    pub scheduled_at: OffsetDateTime,
+    /// Where it is in its life.
+    pub state: JobState,
+    /// Its unique key, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_key: Option<String>,
+    /// The error of its last failed attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The current claim, while running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+impl Job {
+    /// Starts a new job of `kind` with a JSON payload; finish it with the builder methods
+    /// of [`NewJob`] and pass it to `Queue::enqueue`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use queue_core::Job;
+    /// let job = Job::new("email", serde_json::json!({"to": "a@example.com"}))
+    ///     .priority(5)
+    ///     .delay(Duration::from_secs(10))
+    ///     .max_attempts(10);
+    /// assert_eq!(job.kind, "email");
+    /// ```
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> NewJob {
+        NewJob::new(kind, payload)
+    }
+
+    /// Decodes the payload into `T`.
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T> {
+        T::deserialize(&self.payload).map_err(|source| QueueError::Payload {
+            id: Some(self.id),
+            source,
+        })
+    }
+
+    /// The lease this claim holds.
+    ///
+    /// Fails with [`QueueError::LeaseLost`] for a job that was not handed out by a claim.
+    pub fn lease(&self) -> Result<Lease> {
+        self.lease.ok_or(QueueError::LeaseLost(self.id))
+    }
+}
+
+/// Proof of a claim: the job id, its claim token, and when the lease runs out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The claimed job.
+    pub id: JobId,
+    /// The token of this claim.
+    pub token: ClaimToken,
+    /// When the lease ends unless extended, by the backend's clock.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// When a new job becomes eligible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RunAt {
+    /// As soon as possible (the backend's "now").
+    #[default]
+    Now,
+    /// After this long, measured by the backend's clock at enqueue.
+    After(Duration),
+    /// At this instant.
+    At(OffsetDateTime),
+}
+
+/// A unique key and how long it is held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unique {
+    /// The key; another enqueue with it returns the existing job's id.
+    pub key: String,
+    /// How long the key is held from enqueue. `None` holds it until the job ends
+    /// (completed, failed or cancelled).
+    pub window: Option<Duration>,
+}
+
+/// A job to enqueue, built with [`Job::new`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    /// Set to choose the id; otherwise a fresh one is made.
+    pub id: Option<JobId>,
+    /// What kind of work it is.
+    pub kind: String,
+    /// The arguments.
+    pub payload: serde_json::Value,
+    /// Higher runs first (default 0).
+    pub priority: i32,
+    /// Claims allowed; 0 means the default of 3.
+    pub max_attempts: u32,
+    /// When it may first run.
+    pub run_at: RunAt,
+    /// Optional de-duplication.
+    pub unique: Option<Unique>,
+}
+
+impl NewJob {
+    /// Same as [`Job::new`].
+    pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
+        NewJob {
+            id: None,
+            kind: kind.into(),
+            payload,
+            priority: 0,
+            max_attempts: 0,
+            run_at: RunAt::Now,
+            unique: None,
+        }
+    }
+
+    /// Higher runs first.
+    pub fn priority(mut self, p: i32) -> Self {
+        self.priority = p;
+        self
+    }
+
+    /// Run no sooner than `d` from now (by the backend's clock).
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.run_at = RunAt::After(d);
+        self
+    }
+
+    /// Run no sooner than `at`.
+    pub fn run_at(mut self, at: OffsetDateTime) -> Self {
+        self.run_at = RunAt::At(at);
+        self
+    }
+
+    /// Claims allowed before the job is dead-lettered.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// Use this id instead of a fresh one.
+    pub fn id(mut self, id: JobId) -> Self {
+        self.id = Some(id);
+        self
+    }
+
+    /// Do not enqueue another job with `key` for `window` after this one was enqueued.
+    pub fn unique_for(mut self, key: impl Into<String>, window: Duration) -> Self {
+        self.unique = Some(Unique {
+            key: key.into(),
+            window: Some(window),
+        });
+        self
+    }
+
+    /// Do not enqueue another job with `key` until this one has ended.
+    pub fn unique(mut self, key: impl Into<String>) -> Self {
+        self.unique = Some(Unique {
+            key: key.into(),
+            window: None,
+        });
+        self
+    }
+
+    /// Checks the job and fills its defaults, as every backend does at enqueue.
+    ///
+    /// Returns the id to use, the effective `max_attempts`, and the payload's JSON size.
+    pub fn prepare(&self) -> Result<Prepared> {
+        validate_kind(&self.kind)?;
+        if let Some(u) = &self.unique {
+            if u.key.is_empty() || u.key.len() > MAX_UNIQUE_KEY_LEN {
+                return Err(QueueError::InvalidJob(format!(
+                    "unique key must be 1..={MAX_UNIQUE_KEY_LEN} bytes"
+                )));
+            }
+            if u.window == Some(Duration::ZERO) {
+                return Err(QueueError::InvalidJob(
+                    "unique window must be longer than zero".into(),
+                ));
+            }
+        }
+        let payload =
+            serde_json::to_string(&self.payload).map_err(|source| QueueError::Payload {
+                id: self.id,
+                source,
+            })?;
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(QueueError::InvalidJob(format!(
+                "payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+                payload.len()
+            )));
+        }
+        Ok(Prepared {
+            id: self.id.unwrap_or_default(),
+            max_attempts: if self.max_attempts == 0 {
+                DEFAULT_MAX_ATTEMPTS
+            } else {
+                self.max_attempts
+            },
+            payload_json: payload,
+        })
+    }
+}
+
+/// A validated [`NewJob`]'s filled-in values.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The job's id.
+    pub id: JobId,
+    /// Attempts allowed (never 0).
+    pub max_attempts: u32,
+    /// The payload as JSON text.
+    pub payload_json: String,
+}
+
+/// Checks a job kind: 1 to 255 bytes, no control characters, no surrounding whitespace.
+pub fn validate_kind(kind: &str) -> Result<()> {
+    if kind.is_empty() {
+        return Err(QueueError::InvalidJob("job kind is empty".into()));
+    }
+    if kind.len() > MAX_KIND_LEN {
+        return Err(QueueError::InvalidJob(format!(
+            "job kind is {} bytes; the limit is {MAX_KIND_LEN}",
+            kind.len()
+        )));
+    }
+    if kind.chars().any(char::is_control) || kind.trim() != kind {
+        return Err(QueueError::InvalidJob(format!(
+            "job kind {kind:?} has control characters or surrounding spaces"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The core of the queue workspace: jobs, the queue traits every backend implements, the
+//! retry policy, typed jobs, and the [`Worker`] pool that runs handlers.
+//!
+//! This crate holds no storage. Pick a backend crate (`queue-memory`, `queue-sql`,
+//! `queue-redis`) and hand it to a [`Worker`]:
+//!
+//! ```ignore
+//! use std::sync::Arc;
+//! use queue_core::{Job, JobError, Queue, Worker};
+//! use queue_memory::MemoryQueue;
+//!
+//! async fn send_email(job: Job) -> Result<(), JobError> {
+//!     let to: String = job.args()?;
+//!     println!("mail to {to}");
+//!     Ok(())
+//! }
+//!
+//! # async fn run() -> Result<(), queue_core::QueueError> {
+//! let queue = Arc::new(MemoryQueue::new());
+//! queue.enqueue(Job::new("email", serde_json::json!("a@example.com"))).await?;
+//! let worker = Worker::new(queue.clone()).handle("email", send_email).concurrency(8).start()?;
+//! // … later:
+//! worker.shutdown(std::time::Duration::from_secs(10)).await;
+//! # Ok(()) }
+//! ```
+//!
+//! The rules every backend follows (ordering, leases, fencing, backoff, dead-lettering,
+//! unique keys) are written down in the workspace's `DESIGN.md` §2 and checked by
+//! `queue-testkit`.
+
+mod args;
+mod error;
+mod id;
+mod job;
+mod notify;
+mod queue;
+mod retry;
+mod state;
+pub mod worker;
+
+pub use args::JobArgs;
+pub use error::{QueueError, Result};
+pub use id::{ClaimToken, JobId};
+pub use job::{
+    validate_kind, Job, Lease, NewJob, Prepared, RunAt, Unique, DEFAULT_MAX_ATTEMPTS, MAX_KIND_LEN,
+    MAX_PAYLOAD_BYTES, MAX_UNIQUE_KEY_LEN,
+};
+pub use notify::{Notifier, Subscription};
+pub use queue::{
+    list_limit, Backend, Browsable, Queue, Replayable, Stats, DEFAULT_LIST_LIMIT, LEASE_EXPIRED,
+};
+pub use retry::RetryPolicy;
+pub use state::JobState;
+pub use worker::{JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats};
+
+/// Default lease timeout of every backend.
+pub const DEFAULT_LEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -1,0 +1,177 @@
+//! The traits every backend implements.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{Job, JobId, JobState, Lease, NewJob, Result, Subscription};
+
+/// The reason recorded when a lease runs out on a job with no attempts left.
+pub const LEASE_EXPIRED: &str = "lease expired";
+
+/// A job queue: enqueue, claim, and settle jobs.
+///
+/// Usable as `Arc<dyn Queue>`. Batch forms have default implementations that loop;
+/// backends override them to use one round trip.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Validates `job`, fills its defaults and stores it; returns its id. For a job whose
+    /// unique key is held, stores nothing and returns the holder's id.
+    async fn enqueue(&self, job: NewJob) -> Result<JobId>;
+
+    /// Enqueues many jobs, atomically where the store allows it. Ids come back in order.
+    async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            ids.push(self.enqueue(job).await?);
+        }
+        Ok(ids)
+    }
+
+    /// Claims the best eligible job of one of `kinds` (any kind when empty): highest
+    /// priority, then earliest `scheduled_at`, then lowest id. Counts an attempt and
+    /// returns it with a fresh [`Lease`]. `Ok(None)` when nothing is eligible.
+    async fn dequeue(&self, kinds: &[&str]) -> Result<Option<Job>> {
+        Ok(self.dequeue_batch(kinds, 1).await?.pop())
+    }
+
+    /// Claims up to `max` jobs at once, in claim order.
+    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>>;
+
+    /// Completes a claimed job. A stale lease changes nothing and fails with
+    /// [`crate::QueueError::LeaseLost`].
+    async fn ack(&self, lease: &Lease) -> Result<()> {
+        match self.ack_batch(std::slice::from_ref(lease)).await?.pop() {
+            Some(r) => r,
+            None => Ok(()),
+        }
+    }
+
+    /// Completes many claimed jobs; one result per lease, in order. The outer error is for
+    /// the call as a whole (connection lost…).
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>>;
+
+    /// Records a failed attempt: re-schedules with the queue's backoff, or moves the job to
+    /// `failed` when its attempts are used up.
+    async fn nack(&self, lease: &Lease, error: &str) -> Result<()>;
+
+    /// Fails the job now (dead-letters it with `reason`), whatever attempts remain.
+    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()>;
+
+    /// Puts a claimed job back to run after `delay`, without using up an attempt.
+    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()>;
+
+    /// Extends the leases of running jobs by the lease timeout. One result per lease:
+    /// `true` while still held, `false` when it was lost.
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>>;
+
+    /// Cancels a pending job. Returns whether it was cancelled (running and finished jobs
+    /// are left alone).
+    async fn cancel(&self, id: JobId) -> Result<bool>;
+
+    /// Returns expired leases to the queue now (or fails them with "lease expired" when
+    /// their attempts are used up). Backends also do this on their own; this is the seed's
+    /// `Reclaim` for callers who want it at once. Returns how many were reclaimed.
+    async fn reclaim(&self) -> Result<u64>;
+
+    /// How long a claim holds a job before it may be reclaimed.
+    fn lease_timeout(&self) -> Duration;
+
+    /// Changes the lease timeout of future claims and heartbeats; safe while workers run.
+    fn set_lease_timeout(&self, timeout: Duration);
+
+    /// A subscription woken when work may be ready. The default never wakes, so
+    /// workers poll.
+    fn subscribe(&self) -> Subscription {
+        Subscription::none()
+    }
+
+    /// A hint of how soon a job of `kinds` may become eligible (a delayed job, an expiring
+    /// lease), when the backend knows it cheaply. Idle workers sleep no longer than this.
+    async fn next_due(&self, _kinds: &[&str]) -> Option<Duration> {
+        None
+    }
+
+    /// Stops accepting jobs. Nothing already accepted is lost: claimed jobs can still be
+    /// acked or nacked, and durable backends keep pending jobs for the next start.
+    async fn close(&self) -> Result<()>;
+}
+
+/// Read-only inspection for admin tools.
+#[async_trait]
+pub trait Browsable: Send + Sync {
+    /// Up to `limit` jobs (0 → 100) in `state`, or in any state when `None`; newest first.
+    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>>;
+
+    /// One job by id, if it exists (and is still retained).
+    async fn get_job(&self, id: JobId) -> Result<Option<Job>>;
+
+    /// Counts for every state. Cheap: no full scan of history.
+    async fn stats(&self) -> Result<Stats>;
+}
+
+/// Re-running dead-lettered jobs.
+#[async_trait]
+pub trait Replayable: Send + Sync {
+    /// Moves a `failed` job back to `pending`, attempts reset, due now. Unknown or
+    /// non-failed ids are a no-op returning `Ok(false)`.
+    async fn replay(&self, id: JobId) -> Result<bool>;
+}
+
+/// Everything a full backend offers, as one trait object: `Arc<dyn Backend>` coerces to
+/// `Arc<dyn Queue>` where only the queue is needed.
+pub trait Backend: Queue + Browsable + Replayable {}
+
+impl<T: Queue + Browsable + Replayable + ?Sized> Backend for T {}
+
+/// Job counts per state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Waiting, due or scheduled.
+    pub pending: u64,
+    /// Claimed, lease held.
+    pub running: u64,
+    /// Completed and still retained.
+    pub completed: u64,
+    /// Dead-lettered.
+    pub failed: u64,
+    /// Cancelled.
+    pub cancelled: u64,
+}
+
+impl Stats {
+    /// The count for one state.
+    pub fn get(&self, state: JobState) -> u64 {
+        match state {
+            JobState::Pending => self.pending,
+            JobState::Running => self.running,
+            JobState::Completed => self.completed,
+            JobState::Failed => self.failed,
+            JobState::Cancelled => self.cancelled,
+        }
+    }
+
+    /// The count for one state, mutable.
+    pub fn get_mut(&mut self, state: JobState) -> &mut u64 {
+        match state {
+            JobState::Pending => &mut self.pending,
+            JobState::Running => &mut self.running,
+            JobState::Completed => &mut self.completed,
+            JobState::Failed => &mut self.failed,
+            JobState::Cancelled => &mut self.cancelled,
+        }
+    }
+}
+
+/// Limit used when a list call asks for 0 jobs.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+
+/// Turns a requested list limit into the one to use.
+pub fn list_limit(limit: usize) -> usize {
+    if limit == 0 {
+        DEFAULT_LIST_LIMIT
+    } else {
+        limit
+    }
+}

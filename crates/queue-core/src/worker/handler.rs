@@ -1,0 +1,122 @@
+//! Handlers and what they return.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::{Job, JobArgs};
+
+/// What a handler returns when a job did not succeed.
+///
+/// Any `std::error::Error` converts into [`JobError::Retry`], so `?` works in handlers.
+///
+/// ```
+/// use std::time::Duration;
+/// use queue_core::{Job, JobError};
+/// async fn handler(job: Job) -> Result<(), JobError> {
+///     let n: u64 = job.args()?;                    // bad payload: retried
+///     if n == 0 { return Err(JobError::discard("zero is never valid")); }
+///     if n == 1 { return Err(JobError::snooze(Duration::from_secs(60))); }
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobError {
+    /// A failed attempt: retried with backoff, or dead-lettered when attempts are used up.
+    Retry(String),
+    /// Give up now: the job moves to `failed` with this reason.
+    Discard(String),
+    /// Not now: run again after this delay, without using an attempt.
+    Snooze(Duration),
+}
+
+impl JobError {
+    /// A failed attempt with this error.
+    pub fn retry(error: impl fmt::Display) -> Self {
+        JobError::Retry(error.to_string())
+    }
+    /// Fail the job now with this reason.
+    pub fn discard(reason: impl fmt::Display) -> Self {
+        JobError::Discard(reason.to_string())
+    }
+    /// Run the job again after `delay`, without using an attempt.
+    pub fn snooze(delay: Duration) -> Self {
+        JobError::Snooze(delay)
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for JobError {
+    fn from(e: E) -> Self {
+        JobError::Retry(e.to_string())
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobError::Retry(e) => write!(f, "{e}"),
+            JobError::Discard(r) => write!(f, "discarded: {r}"),
+            JobError::Snooze(d) => write!(f, "snoozed for {d:?}"),
+        }
+    }
+}
+
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+pub(crate) type Handler = Arc<dyn Fn(Job) -> HandlerFuture + Send + Sync>;
+
+pub(crate) fn untyped<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Job) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+{
+    Arc::new(move |job| Box::pin(f(job)))
+}
+
+pub(crate) fn typed<T, F, Fut>(f: F) -> Handler
+where
+    T: JobArgs,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |job: Job| {
+        let f = f.clone();
+        Box::pin(async move {
+            // A payload that does not decode will not decode on retry either.
+            let args: T = job
+                .args()
+                .map_err(|e| JobError::Discard(format!("malformed payload: {e}")))?;
+            f(args).await
+        })
+    })
+}
+
+/// Polls a handler future, turning a panic into an `Err` with the panic message.
+pub(crate) struct CatchPanic(pub(crate) HandlerFuture);
+
+impl Future for CatchPanic {
+    type Output = Result<Result<(), JobError>, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}

@@ -1,0 +1,170 @@
+//! The worker pool: claims jobs for the kinds it has handlers for and runs them.
+//!
+//! ```ignore
+//! let worker = Worker::new(queue)
+//!     .handle("email", send_email)
+//!     .handle_typed::<Resize, _, _>(resize)
+//!     .concurrency(8)
+//!     .limit("resize", 2)
+//!     .handler_timeout(Duration::from_secs(60))
+//!     .start()?;
+//! worker.pause("email");
+//! worker.resume("email");
+//! let report = worker.shutdown(Duration::from_secs(10)).await;
+//! ```
+//!
+//! One task claims (in batches sized to the free slots), one task per job runs the
+//! handler, one task acks in batches, and one extends the leases of running jobs.
+
+mod dispatch;
+mod handle;
+mod handler;
+mod heartbeat;
+mod settle;
+mod shared;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use handle::{ShutdownReport, WorkerHandle, WorkerStats};
+pub use handler::JobError;
+
+use crate::{validate_kind, Job, JobArgs, Queue, QueueError, Result};
+use handler::Handler;
+use shared::{Counters, RunState, Shared};
+
+/// Builds and starts a pool of handlers over one queue.
+///
+/// ```
+/// # async fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) -> queue_core::Result<()> {
+/// use queue_core::{Job, JobError, Worker};
+/// async fn send_email(job: Job) -> Result<(), JobError> { Ok(()) }
+/// let worker = Worker::new(queue).handle("email", send_email).concurrency(8).start()?;
+/// worker.shutdown(std::time::Duration::from_secs(5)).await;
+/// # Ok(()) }
+/// ```
+pub struct Worker {
+    queue: Arc<dyn Queue>,
+    handlers: HashMap<String, Handler>,
+    limits: HashMap<String, usize>,
+    concurrency: usize,
+    batch_size: usize,
+    handler_timeout: Option<Duration>,
+    poll_interval: Duration,
+}
+
+impl Worker {
+    /// A worker over `queue` with no handlers yet, concurrency 10, polling every second
+    /// when the backend sends no wake-ups.
+    pub fn new(queue: Arc<dyn Queue>) -> Self {
+        Worker {
+            queue,
+            handlers: HashMap::new(),
+            limits: HashMap::new(),
+            concurrency: 10,
+            batch_size: 100,
+            handler_timeout: None,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// Runs `f` for jobs of `kind`. The worker claims only kinds it has handlers for.
+    pub fn handle<F, Fut>(mut self, kind: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+    {
+        self.handlers.insert(kind.into(), handler::untyped(f));
+        self
+    }
+
+    /// Runs `f` with the decoded arguments of jobs of kind `T::KIND`. A payload that does
+    /// not decode fails the job at once (it would not decode on retry either).
+    pub fn handle_typed<T, F, Fut>(mut self, f: F) -> Self
+    where
+        T: JobArgs,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+    {
+        self.handlers
+            .insert(T::KIND.to_string(), handler::typed::<T, F, Fut>(f));
+        self
+    }
+
+    /// How many jobs run at once (default 10, at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// At most `n` jobs of `kind` run at once in this worker.
+    pub fn limit(mut self, kind: impl Into<String>, n: usize) -> Self {
+        self.limits.insert(kind.into(), n);
+        self
+    }
+
+    /// Largest claim batch (default 100); claims are also bounded by free slots.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// Fails an attempt whose handler runs longer than `d` (the handler is dropped).
+    pub fn handler_timeout(mut self, d: Duration) -> Self {
+        self.handler_timeout = Some(d);
+        self
+    }
+
+    /// Longest sleep of an idle worker between looks at the queue (default 1 s). Wake-ups
+    /// from the backend cut it short.
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.poll_interval = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Starts claiming and running jobs. Must be called inside a tokio runtime.
+    ///
+    /// Fails when no handler is registered, or a kind or limit is invalid.
+    pub fn start(self) -> Result<WorkerHandle> {
+        if self.handlers.is_empty() {
+            return Err(QueueError::InvalidConfig(
+                "a worker needs at least one handler".into(),
+            ));
+        }
+        for kind in self.handlers.keys() {
+            validate_kind(kind)?;
+        }
+        for (kind, n) in &self.limits {
+            if *n == 0 {
+                return Err(QueueError::InvalidConfig(format!(
+                    "limit for {kind:?} must be at least 1"
+                )));
+            }
+        }
+        let mut kinds: Vec<String> = self.handlers.keys().cloned().collect();
+        kinds.sort();
+        let shared = Arc::new(Shared {
+            queue: self.queue,
+            handlers: self.handlers,
+            kinds,
+            limits: self.limits,
+            concurrency: self.concurrency,
+            batch_size: self.batch_size,
+            handler_timeout: self.handler_timeout,
+            poll_interval: self.poll_interval,
+            state: Mutex::new(RunState {
+                running: HashMap::new(),
+                per_kind: HashMap::new(),
+                paused: HashSet::new(),
+            }),
+            wake: tokio::sync::Notify::new(),
+            changed: tokio::sync::Notify::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            counters: Counters::default(),
+            settle_tx: Mutex::new(None),
+        });
+        Ok(handle::start(shared))
+    }
+}
