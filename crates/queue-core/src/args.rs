@@ -13,7 +13,7 @@ use crate::{NewJob, QueueError, Result};
 /// struct SendEmail { to: String }
 /// impl JobArgs for SendEmail { const KIND: &'static str = "email"; }
 ///
-/// let job = SendEmail { to: "a@example.com".into() }.into_job().unwrap().priority(3);
+/// let job = SendEmail { to: "a@example.com".into() }.to_job().unwrap().priority(3);
 /// assert_eq!(job.kind, "email");
 /// ```
 pub trait JobArgs: Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -21,7 +21,7 @@ pub trait JobArgs: Serialize + DeserializeOwned + Send + Sync + 'static {
     const KIND: &'static str;
 
     /// A [`NewJob`] of kind [`Self::KIND`] carrying these arguments.
-    fn into_job(&self) -> Result<NewJob> {
+    fn to_job(&self) -> Result<NewJob> {
         let payload = serde_json::to_value(self)
             .map_err(|source| QueueError::Payload { id: None, source })?;
         Ok(NewJob::new(Self::KIND, payload))
