@@ -1,0 +1,18 @@
+-- Inserts a batch given as parallel arrays. A job whose unique key is held by another job
+-- is skipped (ON CONFLICT on the unique index); the caller looks up the holder.
+-- $6 is an absolute run time or NULL; $7 a delay in seconds from the database's now().
+INSERT INTO {table} (
+    id, kind, payload, priority, attempts, max_attempts, state,
+    created_at, scheduled_at, unique_key, unique_lock, unique_until
+)
+SELECT j.id, j.kind, j.payload::jsonb, j.priority, 0, j.max_attempts, 'pending',
+       now(),
+       coalesce(j.run_at, now() + make_interval(secs => coalesce(j.delay_s, 0))),
+       j.unique_key, j.unique_key,
+       now() + make_interval(secs => j.window_s)
+FROM unnest(
+    $1::text[], $2::text[], $3::text[], $4::integer[], $5::integer[],
+    $6::timestamptz[], $7::float8[], $8::text[], $9::float8[]
+) AS j(id, kind, payload, priority, max_attempts, run_at, delay_s, unique_key, window_s)
+ON CONFLICT (unique_lock) WHERE unique_lock IS NOT NULL DO NOTHING
+RETURNING id

@@ -1,0 +1,18 @@
+-- A failed attempt, in one guarded statement: back to pending after
+-- min(base * 2^(attempts-1), max) * jitter seconds, or failed when attempts are used up.
+-- $4 base seconds, $5 cap seconds, $6 jitter factor in (0, 1].
+UPDATE {table}
+SET state            = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+    scheduled_at     = CASE WHEN attempts >= max_attempts THEN scheduled_at
+                            ELSE now() + make_interval(secs =>
+                                 least($4 * power(2, greatest(attempts - 1, 0)), $5) * $6)
+                       END,
+    finished_at      = CASE WHEN attempts >= max_attempts THEN now() END,
+    unique_lock      = CASE WHEN attempts >= max_attempts AND unique_until IS NULL
+                            THEN NULL ELSE unique_lock END,
+    last_error       = $3,
+    claim_token      = NULL,
+    lease_expires_at = NULL
+WHERE id = $1
+  AND claim_token = $2
+  AND state = 'running'

@@ -1,0 +1,15 @@
+-- Deletes finished jobs past their retention ($1 completed/cancelled, $2 failed, in
+-- seconds; NULL keeps failed jobs), in bounded batches, keeping held unique windows.
+DELETE FROM {table}
+WHERE id IN (
+    SELECT id
+    FROM {table}
+    WHERE finished_at IS NOT NULL
+      AND (
+           (state IN ('completed', 'cancelled') AND finished_at < now() - make_interval(secs => $1))
+        OR (state = 'failed' AND $2::float8 IS NOT NULL
+            AND finished_at < now() - make_interval(secs => $2::float8))
+      )
+      AND (unique_lock IS NULL OR unique_until <= now())
+    LIMIT 10000
+)

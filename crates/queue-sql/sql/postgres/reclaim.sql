@@ -1,0 +1,22 @@
+-- Returns expired leases to the queue, or fails them when attempts are used up.
+-- Bounded and SKIP LOCKED so several reclaimers never block or double-handle a row.
+WITH expired AS (
+    SELECT id
+    FROM {table}
+    WHERE state = 'running'
+      AND lease_expires_at < now()
+    ORDER BY lease_expires_at
+    LIMIT 1000
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS j
+SET state            = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
+    scheduled_at     = CASE WHEN j.attempts >= j.max_attempts THEN j.scheduled_at ELSE now() END,
+    finished_at      = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+    last_error       = CASE WHEN j.attempts >= j.max_attempts THEN $1 ELSE j.last_error END,
+    unique_lock      = CASE WHEN j.attempts >= j.max_attempts AND j.unique_until IS NULL
+                            THEN NULL ELSE j.unique_lock END,
+    claim_token      = NULL,
+    lease_expires_at = NULL
+FROM expired
+WHERE j.id = expired.id

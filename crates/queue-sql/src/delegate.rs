@@ -1,0 +1,86 @@
+//! `SqlQueue` forwards the queue traits to its dialect.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use queue_core::{
+    Browsable, Job, JobId, JobState, Lease, NewJob, Queue, Replayable, Result, Stats,
+    Subscription,
+};
+
+use crate::SqlQueue;
+
+#[async_trait]
+impl Queue for SqlQueue {
+    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
+        self.backend().enqueue(job).await
+    }
+    async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+        self.backend().enqueue_batch(jobs).await
+    }
+    async fn dequeue(&self, kinds: &[&str]) -> Result<Option<Job>> {
+        self.backend().dequeue(kinds).await
+    }
+    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+        self.backend().dequeue_batch(kinds, max).await
+    }
+    async fn ack(&self, lease: &Lease) -> Result<()> {
+        self.backend().ack(lease).await
+    }
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
+        self.backend().ack_batch(leases).await
+    }
+    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
+        self.backend().nack(lease, error).await
+    }
+    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
+        self.backend().discard(lease, reason).await
+    }
+    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
+        self.backend().snooze(lease, delay).await
+    }
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        self.backend().heartbeat(leases).await
+    }
+    async fn cancel(&self, id: JobId) -> Result<bool> {
+        self.backend().cancel(id).await
+    }
+    async fn reclaim(&self) -> Result<u64> {
+        self.backend().reclaim().await
+    }
+    fn lease_timeout(&self) -> Duration {
+        self.backend().lease_timeout()
+    }
+    fn set_lease_timeout(&self, timeout: Duration) {
+        self.backend().set_lease_timeout(timeout)
+    }
+    fn subscribe(&self) -> Subscription {
+        self.backend().subscribe()
+    }
+    async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {
+        self.backend().next_due(kinds).await
+    }
+    async fn close(&self) -> Result<()> {
+        self.backend().close().await
+    }
+}
+
+#[async_trait]
+impl Browsable for SqlQueue {
+    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
+        self.backend().list_jobs(state, limit).await
+    }
+    async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
+        self.backend().get_job(id).await
+    }
+    async fn stats(&self) -> Result<Stats> {
+        self.backend().stats().await
+    }
+}
+
+#[async_trait]
+impl Replayable for SqlQueue {
+    async fn replay(&self, id: JobId) -> Result<bool> {
+        self.backend().replay(id).await
+    }
+}

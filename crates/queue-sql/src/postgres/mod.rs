@@ -1,0 +1,129 @@
+//! The Postgres dialect.
+
+mod enqueue;
+mod listen;
+mod queue;
+mod row;
+mod schema;
+mod sql;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use queue_core::{JobId, NewJob, Notifier, QueueError, Result};
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
+
+use crate::maintenance::{self, Maintain};
+use crate::SqlOptions;
+use row::db_err;
+use sql::Sql;
+
+/// A queue in one Postgres table.
+pub(crate) struct PgQueue {
+    pool: PgPool,
+    opts: SqlOptions,
+    sql: Sql,
+    lease_us: AtomicU64,
+    closed: AtomicBool,
+    notifier: Notifier,
+    /// Stops the LISTEN task when the queue goes away.
+    stop_listener: Arc<Notify>,
+}
+
+impl PgQueue {
+    pub(crate) async fn open(pool: PgPool, opts: SqlOptions) -> Result<Arc<PgQueue>> {
+        let sql = Sql::new(&opts.table);
+        schema::migrate(&pool, &opts.table, &sql).await?;
+        let q = Arc::new(PgQueue {
+            lease_us: AtomicU64::new(opts.lease_timeout.as_micros() as u64),
+            pool,
+            sql,
+            closed: AtomicBool::new(false),
+            notifier: Notifier::new(),
+            stop_listener: Arc::new(Notify::new()),
+            opts,
+        });
+        if q.opts.notifications {
+            listen::spawn(
+                q.pool.clone(),
+                q.opts.table.clone(),
+                q.notifier.clone(),
+                q.stop_listener.clone(),
+            )
+            .await?;
+        }
+        maintenance::spawn(Arc::downgrade(&q));
+        Ok(q)
+    }
+
+    pub(crate) async fn enqueue_on(&self, conn: &mut PgConnection, job: NewJob) -> Result<JobId> {
+        self.check_open()?;
+        let ids = enqueue::insert(conn, &self.sql, vec![job], false).await?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+    }
+
+    pub(crate) async fn drop_schema(&self) -> Result<()> {
+        sqlx::raw_sql(&self.sql.drop)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(QueueError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_micros(self.lease_us.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for PgQueue {
+    fn drop(&mut self) {
+        self.stop_listener.notify_one();
+    }
+}
+
+#[async_trait]
+impl Maintain for PgQueue {
+    async fn reclaim_expired(&self) -> Result<u64> {
+        let n = sqlx::query(&self.sql.reclaim)
+            .bind(queue_core::LEASE_EXPIRED)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n > 0 {
+            self.notifier.notify();
+        }
+        Ok(n)
+    }
+
+    async fn prune(&self) -> Result<u64> {
+        let r = sqlx::query(&self.sql.prune)
+            .bind(self.opts.retain_completed.as_secs_f64())
+            .bind(self.opts.retain_failed.map(|d| d.as_secs_f64()))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected())
+    }
+
+    fn reclaim_every(&self) -> Duration {
+        self.opts.reclaim_every(self.lease())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}

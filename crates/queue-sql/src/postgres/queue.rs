@@ -1,0 +1,266 @@
+//! The queue traits on Postgres.
+
+use std::cmp::Reverse;
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use queue_core::{
+    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Queue, QueueError, Replayable,
+    Result, Stats, Subscription,
+};
+
+use super::row::{db_err, decode, decode_all};
+use super::{enqueue, PgQueue};
+use crate::maintenance::Maintain;
+
+/// A cap large enough to mean "none" for `make_interval`.
+const UNCAPPED_S: f64 = 1.0e12;
+
+impl PgQueue {
+    fn lease_s(&self) -> f64 {
+        self.lease().as_secs_f64()
+    }
+
+    /// Sends `leases` as the (ids, tokens) arrays the batch statements take.
+    fn pairs(leases: &[Lease]) -> (Vec<String>, Vec<i64>) {
+        leases.iter().map(|l| (l.id.to_string(), l.token.0)).unzip()
+    }
+
+    /// Runs a single-lease statement; no row means the claim was lost.
+    async fn guarded(&self, sql: &str, lease: &Lease, bind: impl FnOnce(GuardedQuery<'_>) -> GuardedQuery<'_>) -> Result<()> {
+        let q = sqlx::query(sql).bind(lease.id.to_string()).bind(lease.token.0);
+        let n = bind(q).execute(&self.pool).await.map_err(db_err)?.rows_affected();
+        if n == 0 {
+            Err(QueueError::LeaseLost(lease.id))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn set_aside(&self, raw_id: &str, reason: &str) {
+        tracing::error!(id = raw_id, reason, "claimed a job row that cannot be decoded; marking it failed");
+        let r = sqlx::query(&self.sql.fail_corrupt)
+            .bind(raw_id)
+            .bind(format!("corrupt row: {reason}"))
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = r {
+            tracing::error!(id = raw_id, error = %e, "could not mark the corrupt row failed");
+        }
+    }
+}
+
+type GuardedQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+#[async_trait]
+impl Queue for PgQueue {
+    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
+        let mut ids = self.enqueue_batch(vec![job]).await?;
+        ids.pop()
+            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+    }
+
+    async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+        self.check_open()?;
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let ids = enqueue::insert(&mut conn, &self.sql, jobs, true).await?;
+        self.notifier.notify();
+        Ok(ids)
+    }
+
+    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(&self.sql.claim)
+            .bind(kinds)
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .bind(self.lease_s())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match decode(row) {
+                Ok(job) => jobs.push(job),
+                Err((Some(raw_id), reason)) => self.set_aside(&raw_id, &reason).await,
+                Err((None, reason)) => {
+                    tracing::error!(reason, "claimed a job row without a readable id")
+                }
+            }
+        }
+        // RETURNING does not keep the claim's order.
+        jobs.sort_by_key(|j| (Reverse(j.priority), j.scheduled_at, j.id));
+        Ok(jobs)
+    }
+
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, tokens) = Self::pairs(leases);
+        let done: Vec<(String, i64)> = sqlx::query_as(&self.sql.ack)
+            .bind(&ids)
+            .bind(&tokens)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let done: HashSet<(String, i64)> = done.into_iter().collect();
+        Ok(ids
+            .into_iter()
+            .zip(tokens)
+            .zip(leases)
+            .map(|(pair, l)| {
+                if done.contains(&pair) {
+                    Ok(())
+                } else {
+                    Err(QueueError::LeaseLost(l.id))
+                }
+            })
+            .collect())
+    }
+
+    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
+        let p = self.opts.retry;
+        let cap = if p.max.is_zero() { UNCAPPED_S } else { p.max.as_secs_f64() };
+        let factor = 1.0 - p.jitter * fastrand::f64();
+        self.guarded(&self.sql.nack, lease, |q| {
+            q.bind(error.to_string())
+                .bind(p.base.as_secs_f64())
+                .bind(cap)
+                .bind(factor)
+        })
+        .await
+    }
+
+    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
+        self.guarded(&self.sql.discard, lease, |q| q.bind(reason.to_string()))
+            .await
+    }
+
+    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
+        self.guarded(&self.sql.snooze, lease, |q| q.bind(delay.as_secs_f64()))
+            .await?;
+        if delay.is_zero() {
+            self.notifier.notify();
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, tokens) = Self::pairs(leases);
+        let held: Vec<(String, i64)> = sqlx::query_as(&self.sql.heartbeat)
+            .bind(&ids)
+            .bind(&tokens)
+            .bind(self.lease_s())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let held: HashSet<(String, i64)> = held.into_iter().collect();
+        Ok(ids.into_iter().zip(tokens).map(|p| held.contains(&p)).collect())
+    }
+
+    async fn cancel(&self, id: JobId) -> Result<bool> {
+        let n = sqlx::query(&self.sql.cancel)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn reclaim(&self) -> Result<u64> {
+        self.reclaim_expired().await
+    }
+
+    fn lease_timeout(&self) -> Duration {
+        self.lease()
+    }
+
+    fn set_lease_timeout(&self, timeout: Duration) {
+        let us = timeout.as_micros().clamp(1_000, u128::from(u64::MAX)) as u64;
+        self.lease_us.store(us, Ordering::Relaxed);
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.notifier.subscribe()
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Browsable for PgQueue {
+    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
+        let limit = i64::try_from(list_limit(limit)).unwrap_or(i64::MAX);
+        let rows = match state {
+            None => sqlx::query(&self.sql.list_all).bind(limit),
+            Some(s) => sqlx::query(&self.sql.list_state).bind(s.as_str()).bind(limit),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(decode_all(&rows))
+    }
+
+    async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
+        let row = sqlx::query(&self.sql.get)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            None => Ok(None),
+            Some(row) => decode(&row).map(Some).map_err(|(_, reason)| QueueError::Corrupt {
+                id: Some(id),
+                reason,
+            }),
+        }
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(&self.sql.stats)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut stats = Stats::default();
+        for (state, n) in rows {
+            match state.parse::<JobState>() {
+                Ok(s) => *stats.get_mut(s) = u64::try_from(n).unwrap_or(0),
+                Err(_) => tracing::warn!(state, rows = n, "rows with an unknown state"),
+            }
+        }
+        Ok(stats)
+    }
+}
+
+#[async_trait]
+impl Replayable for PgQueue {
+    async fn replay(&self, id: JobId) -> Result<bool> {
+        let n = sqlx::query(&self.sql.replay)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n > 0 {
+            // Other processes learn of it through NOTIFY; this one at once.
+            sqlx::query(&self.sql.notify)
+                .bind(&self.opts.table)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+            self.notifier.notify();
+        }
+        Ok(n > 0)
+    }
+}

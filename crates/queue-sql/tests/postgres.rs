@@ -1,0 +1,247 @@
+//! The conformance suite and the SQL-specific behaviour, against Postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use queue_core::{Browsable, Job, JobState, Queue, QueueError, Worker};
+use queue_sql::{SqlOptions, SqlQueue};
+use support::{fresh_table, pg_pool, pg_url, sweep_stale_tables, PgFactory};
+
+queue_testkit::conformance!(PgFactory::default());
+
+async fn queue_on(pool: sqlx::PgPool, table: &str) -> SqlQueue {
+    SqlQueue::from_pg_pool(pool, SqlOptions::default().table(table))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn stale_tables_are_swept() {
+    let pool = pg_pool(2).await;
+    sweep_stale_tables(&pool).await;
+}
+
+#[tokio::test]
+async fn connect_picks_postgres_from_the_url() {
+    let table = fresh_table();
+    let q = SqlQueue::connect_with(&pg_url(), SqlOptions::default().table(&table))
+        .await
+        .unwrap();
+    assert_eq!(q.dialect(), queue_sql::Dialect::Postgres);
+    let id = q.enqueue(Job::new("k", serde_json::json!(1))).await.unwrap();
+    assert_eq!(q.get_job(id).await.unwrap().unwrap().state, JobState::Pending);
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn transactional_enqueue_follows_commit_and_rollback() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+
+    let mut tx = pool.begin().await.unwrap();
+    let rolled = q
+        .enqueue_tx(&mut *tx, Job::new("k", serde_json::json!("rolled back")))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(q.get_job(rolled).await.unwrap().is_none());
+
+    let mut tx = pool.begin().await.unwrap();
+    let kept = q
+        .enqueue_tx(&mut *tx, Job::new("k", serde_json::json!("kept")))
+        .await
+        .unwrap();
+    // Not visible to others before the commit.
+    assert!(q.get_job(kept).await.unwrap().is_none());
+    tx.commit().await.unwrap();
+    assert_eq!(q.get_job(kept).await.unwrap().unwrap().state, JobState::Pending);
+    assert_eq!(q.stats().await.unwrap().pending, 1);
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn migrations_run_twice_and_concurrently() {
+    let pool = pg_pool(10).await;
+    let table = fresh_table();
+    let opens = (0..6).map(|_| {
+        let pool = pool.clone();
+        let table = table.clone();
+        tokio::spawn(async move { queue_on(pool, &table).await })
+    });
+    let mut queues = Vec::new();
+    for h in opens {
+        queues.push(h.await.unwrap());
+    }
+    // And once more, after they all finished.
+    let again = queue_on(pool.clone(), &table).await;
+    let versions: Vec<i32> = sqlx::query_scalar(&format!("SELECT version FROM {table}_migrations"))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1]);
+    let id = queues[0].enqueue(Job::new("k", serde_json::json!(null))).await.unwrap();
+    assert!(again.get_job(id).await.unwrap().is_some());
+    again.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn custom_tables_are_independent_and_unsafe_names_are_errors() {
+    let pool = pg_pool(4).await;
+    let (a, b) = (fresh_table(), fresh_table());
+    let qa = queue_on(pool.clone(), &a).await;
+    let qb = queue_on(pool.clone(), &b).await;
+    qa.enqueue(Job::new("k", serde_json::json!(1))).await.unwrap();
+    assert_eq!(qa.stats().await.unwrap().pending, 1);
+    assert_eq!(qb.stats().await.unwrap().pending, 0);
+    assert!(qb.dequeue(&[]).await.unwrap().is_none());
+
+    for bad in ["jobs; DROP TABLE x", "1abc", "", "a-b"] {
+        let r = SqlQueue::from_pg_pool(pool.clone(), SqlOptions::default().table(bad)).await;
+        assert!(matches!(r, Err(QueueError::InvalidConfig(_))), "{bad:?}");
+    }
+    qa.drop_schema().await.unwrap();
+    qb.drop_schema().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_pools_claim_each_job_once() {
+    const JOBS: usize = 3_000;
+    let table = fresh_table();
+    let seed = queue_on(pg_pool(2).await, &table).await;
+    let jobs = (0..JOBS).map(|i| Job::new("k", serde_json::json!(i))).collect();
+    seed.enqueue_batch(jobs).await.unwrap();
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let q = queue_on(pg_pool(4).await, &table).await;
+        for _ in 0..3 {
+            let q = q.clone();
+            let seen = seen.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let jobs = q.dequeue_batch(&["k"], 25).await.unwrap();
+                    if jobs.is_empty() {
+                        return;
+                    }
+                    let leases: Vec<_> = jobs.iter().map(|j| j.lease.unwrap()).collect();
+                    for r in q.ack_batch(&leases).await.unwrap() {
+                        r.unwrap();
+                    }
+                    seen.lock().unwrap().extend(jobs.into_iter().map(|j| j.id));
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(seen.len(), JOBS, "every job delivered once");
+    assert_eq!(unique.len(), JOBS, "no job delivered twice");
+    assert_eq!(seed.stats().await.unwrap().completed, JOBS as u64);
+    seed.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn corrupt_rows_are_set_aside_and_do_not_block() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, kind, payload, max_attempts, state, priority)
+         VALUES ('not-a-ulid', 'k', '{{}}', 3, 'pending', 10)"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let good = q.enqueue(Job::new("k", serde_json::json!("ok"))).await.unwrap();
+
+    let claimed = q.dequeue_batch(&["k"], 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![good]);
+    let (state, err): (String, Option<String>) = sqlx::query_as(&format!(
+        "SELECT state, last_error FROM {table} WHERE id = 'not-a-ulid'"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(state, "failed");
+    assert!(err.unwrap().contains("corrupt row"));
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_survives_dropped_connections() {
+    const JOBS: usize = 400;
+    let table = fresh_table();
+    // Tagged, so we cut only our own connections and not those of parallel tests.
+    let opts: sqlx::postgres::PgConnectOptions = pg_url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(opts.application_name(&table))
+        .await
+        .unwrap();
+    let q = Arc::new(
+        SqlQueue::from_pg_pool(
+            pool,
+            SqlOptions::default()
+                .table(&table)
+                .lease_timeout(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap(),
+    );
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let seen = runs.clone();
+    let worker = Worker::new(q.clone())
+        .handle("k", move |job: Job| {
+            let seen = seen.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                seen.lock().unwrap().push(job.id);
+                Ok(())
+            }
+        })
+        .concurrency(8)
+        .poll_interval(Duration::from_millis(100))
+        .start()
+        .unwrap();
+
+    let admin = pg_pool(1).await;
+    for round in 0..4 {
+        let jobs = (0..JOBS / 4).map(|i| Job::new("k", serde_json::json!([round, i])));
+        q.enqueue_batch(jobs.collect()).await.unwrap();
+        // Cut every connection of the queue's pool, its LISTEN connection included.
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&table)
+        .execute(&admin)
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = q.stats().await;
+        if let Ok(s) = s {
+            if s.completed as usize == JOBS {
+                break;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "jobs did not all complete: {:?}", q.stats().await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.shutdown(Duration::from_secs(5)).await;
+    let runs = runs.lock().unwrap();
+    let unique: HashSet<_> = runs.iter().collect();
+    assert_eq!(unique.len(), JOBS, "no job lost");
+    q.drop_schema().await.unwrap();
+}
