@@ -1,0 +1,16 @@
+-- Cancels a pending job (waiting or scheduled); other states are left alone.
+--
+-- ARGV: id, keep_cancelled. Returns 1 when cancelled, else 0.
+
+local id = ARGV[1]
+local jk = JOB .. id
+local f = redis.call('HMGET', jk, 'state', 'kind', 'scheduled_at')
+if f[1] ~= 'pending' then
+    return 0
+end
+redis.call('ZREM', DELAYED, id)
+if f[2] and tonumber(f[3]) then
+    redis.call('ZREM', READY .. f[2], ready_member(tonumber(f[3]), id))
+end
+finish(id, jk, 'pending', 'cancelled', now_ms(), nil, tonumber(ARGV[2]))
+return 1

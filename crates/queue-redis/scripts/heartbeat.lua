@@ -1,0 +1,20 @@
+-- Extends the leases still held by the (id, token) pairs to now + ARGV[1] ms.
+--
+-- ARGV[1] lease in ms, then pairs id, token (<= 1000 pairs). Returns one 1 (held,
+-- extended) or 0 (lost) per pair.
+
+local deadline = now_ms() + tonumber(ARGV[1])
+local out = {}
+for i = 2, #ARGV, 2 do
+    local id, token = ARGV[i], ARGV[i + 1]
+    local jk = JOB .. id
+    local f = redis.call('HMGET', jk, 'state', 'token')
+    if f[1] == 'running' and f[2] == token then
+        redis.call('HSET', jk, 'lease_expires_at', int(deadline))
+        redis.call('ZADD', RUNNING, deadline, id)
+        out[#out + 1] = 1
+    else
+        out[#out + 1] = 0
+    end
+end
+return out

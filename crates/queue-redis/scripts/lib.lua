@@ -1,0 +1,188 @@
+-- Shared prelude, prepended to every script of this crate.
+--
+-- Every script receives the same first twelve KEYS, all carrying the queue's `{name}` hash
+-- tag so that one script only ever touches one Redis Cluster slot:
+--
+--   KEYS[1]  {name}:job:        prefix of the job hashes ({name}:job:<id>)
+--   KEYS[2]  {name}:ready:      prefix of the per-kind ready sets ({name}:ready:<kind>)
+--   KEYS[3]  {name}:unique:     prefix of the unique-key strings ({name}:unique:<key>)
+--   KEYS[4]  {name}:delayed     ZSET  id by due time (ms)
+--   KEYS[5]  {name}:running     ZSET  id by lease deadline (ms)
+--   KEYS[6]  {name}:state:pending    \
+--   KEYS[7]  {name}:state:running     |  ZSETs of ids, all scored 0, so ordered by id
+--   KEYS[8]  {name}:state:completed   |  (ULIDs sort by creation): list_jobs reads them
+--   KEYS[9]  {name}:state:failed      |  newest first, stats takes their ZCARDs, and
+--   KEYS[10] {name}:state:cancelled  /   retention pops their oldest members
+--   KEYS[11] {name}:kinds       SET   kinds that may have ready jobs
+--   KEYS[12] {name}:wake        pub/sub channel that wakes idle workers
+--
+-- Keys derived from the three prefixes (a job hash, a ready set, a unique key) keep the
+-- same hash tag, so they live in the same slot as the declared keys.
+--
+-- A ready set is scored by -priority (exact for any i32) and its members are
+-- "<scheduled_at ms, 16 zero-padded digits>:<id>". Members of equal score sort
+-- byte-wise, so a set orders by priority desc, then scheduled_at, then id, with no
+-- precision lost to doubles.
+
+local JOB, READY, UNIQUE = KEYS[1], KEYS[2], KEYS[3]
+local DELAYED, RUNNING = KEYS[4], KEYS[5]
+local IDX = {
+    pending = KEYS[6],
+    running = KEYS[7],
+    completed = KEYS[8],
+    failed = KEYS[9],
+    cancelled = KEYS[10],
+}
+local KINDS, WAKE = KEYS[11], KEYS[12]
+
+-- The server clock in whole milliseconds.
+local function now_ms()
+    local t = redis.call('TIME')
+    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- An integer as a decimal string (tostring would switch to exponents).
+local function int(x)
+    return string.format('%d', x)
+end
+
+-- The ready-set member of a job.
+local function ready_member(sched_ms, id)
+    if sched_ms < 0 then
+        sched_ms = 0
+    end
+    return string.format('%016d', sched_ms) .. ':' .. id
+end
+
+-- Deletes a unique key that is held until the job ends, if this job still holds it.
+local function release_unique(id, jk)
+    local f = redis.call('HMGET', jk, 'unique_key', 'unique_hold')
+    if f[1] and f[2] == 'final' then
+        local uk = UNIQUE .. f[1]
+        if redis.call('GET', uk) == id then
+            redis.call('DEL', uk)
+        end
+    end
+end
+
+-- Keeps at most `keep` jobs in a final-state index: pops the oldest (lowest ids), at
+-- most 100 per call, and deletes their hashes.
+local function evict(index, keep)
+    local over = redis.call('ZCARD', index) - keep
+    if over > 0 then
+        if over > 100 then
+            over = 100
+        end
+        local gone = redis.call('ZPOPMIN', index, over)
+        for i = 1, #gone, 2 do
+            redis.call('DEL', JOB .. gone[i])
+        end
+    end
+end
+
+-- Puts a pending job where a claim finds it: its kind's ready set when due, else the
+-- delayed set.
+local function schedule(id, kind, priority, due, now)
+    if due <= now then
+        redis.call('ZADD', READY .. kind, -priority, ready_member(due, id))
+        redis.call('SADD', KINDS, kind)
+    else
+        redis.call('ZADD', DELAYED, due, id)
+    end
+end
+
+-- Moves a job from state `from` to the final state `to`; `keep` bounds the retained
+-- jobs of that state (0 deletes the job at once). `err` (may be nil) becomes last_error.
+local function finish(id, jk, from, to, now, err, keep)
+    release_unique(id, jk)
+    redis.call('ZREM', IDX[from], id)
+    redis.call('ZREM', RUNNING, id)
+    if keep <= 0 then
+        redis.call('DEL', jk)
+        return
+    end
+    redis.call('HSET', jk, 'state', to, 'finished_at', int(now))
+    redis.call('HDEL', jk, 'token', 'lease_expires_at')
+    if err then
+        redis.call('HSET', jk, 'last_error', err)
+    end
+    redis.call('ZADD', IDX[to], 0, id)
+    evict(IDX[to], keep)
+end
+
+-- Returns a running job to pending, due at `due`.
+local function requeue(id, jk, kind, priority, due, now)
+    redis.call('ZREM', RUNNING, id)
+    redis.call('ZREM', IDX.running, id)
+    redis.call('ZADD', IDX.pending, 0, id)
+    redis.call('HSET', jk, 'state', 'pending', 'scheduled_at', int(due))
+    redis.call('HDEL', jk, 'token', 'lease_expires_at')
+    schedule(id, kind, priority, due, now)
+end
+
+-- Sets a job that cannot be read aside: failed, with the reason, out of every other
+-- index, so it never blocks the queue and stays visible to admins.
+local function set_aside(id, jk, reason, now, keep_failed)
+    release_unique(id, jk)
+    for _, index in pairs(IDX) do
+        redis.call('ZREM', index, id)
+    end
+    redis.call('ZREM', RUNNING, id)
+    redis.call('ZREM', DELAYED, id)
+    redis.call('HSET', jk, 'id', id, 'state', 'failed', 'finished_at', int(now),
+        'last_error', 'corrupt job: ' .. reason)
+    redis.call('HDEL', jk, 'token', 'lease_expires_at')
+    redis.call('ZADD', IDX.failed, 0, id)
+    evict(IDX.failed, keep_failed)
+end
+
+-- Why a job hash cannot be scheduled or claimed, or nil when it can. `f` holds the
+-- fields state, kind, priority, scheduled_at, attempts, max_attempts.
+local function defect(f)
+    local state = f[1]
+    if state ~= 'pending' and state ~= 'running' and state ~= 'completed'
+        and state ~= 'failed' and state ~= 'cancelled' then
+        return 'unknown state ' .. tostring(state)
+    end
+    if not f[2] or f[2] == '' then
+        return 'missing kind'
+    end
+    if not tonumber(f[3]) then
+        return 'bad priority'
+    end
+    if not tonumber(f[4]) then
+        return 'bad scheduled_at'
+    end
+    if not tonumber(f[5]) then
+        return 'bad attempts'
+    end
+    if not tonumber(f[6]) then
+        return 'bad max_attempts'
+    end
+    return nil
+end
+
+-- The fields `defect` checks, in its order.
+local function core_fields(jk)
+    return redis.call('HMGET', jk, 'state', 'kind', 'priority', 'scheduled_at', 'attempts',
+        'max_attempts')
+end
+
+-- Moves up to `limit` due delayed jobs into their ready sets; returns how many.
+local function promote(now, limit, keep_failed)
+    local due = redis.call('ZRANGEBYSCORE', DELAYED, '-inf', now, 'LIMIT', 0, limit)
+    for _, id in ipairs(due) do
+        redis.call('ZREM', DELAYED, id)
+        local jk = JOB .. id
+        local f = core_fields(jk)
+        if f[1] then
+            local bad = defect(f)
+            if bad then
+                set_aside(id, jk, bad, now, keep_failed)
+            elseif f[1] == 'pending' then
+                schedule(id, f[2], tonumber(f[3]), tonumber(f[4]), now)
+            end
+        end
+    end
+    return #due
+end

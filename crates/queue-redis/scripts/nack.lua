@@ -1,0 +1,45 @@
+-- Records a failed attempt of a claimed job, if ARGV[2] still holds its claim.
+--
+-- ARGV: id, token, error, base_ms, cap_ms (-1: no cap), jitter factor (0..1],
+-- keep_failed. With attempts left the job goes back to pending after
+-- min(base * 2^(attempts-1), cap) * factor ms (the delayed set, or its ready set when
+-- that is 0); otherwise it fails with the error. Returns 1, or 0 when the claim is lost.
+
+local id, token, err = ARGV[1], ARGV[2], ARGV[3]
+local base, cap, factor = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local keep_failed = tonumber(ARGV[7])
+local jk = JOB .. id
+local f = redis.call('HMGET', jk, 'state', 'token', 'kind', 'priority', 'attempts',
+    'max_attempts')
+if f[1] ~= 'running' or f[2] ~= token then
+    return 0
+end
+local now = now_ms()
+local priority, attempts, max_attempts = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
+if not (f[3] and priority and attempts and max_attempts) then
+    set_aside(id, jk, 'unreadable fields at nack', now, keep_failed)
+    return 1
+end
+redis.call('HSET', jk, 'last_error', err)
+if attempts >= max_attempts then
+    finish(id, jk, 'running', 'failed', now, err, keep_failed)
+    return 1
+end
+local exp = math.max(attempts - 1, 0)
+if exp > 62 then
+    exp = 62
+end
+local wait = base * (2 ^ exp)
+if cap >= 0 and wait > cap then
+    wait = cap
+end
+-- About 300 years: keeps the due time an exact integer.
+if wait > 1e13 then
+    wait = 1e13
+end
+wait = math.floor(wait * factor)
+requeue(id, jk, f[3], priority, now + wait, now)
+if wait == 0 then
+    redis.call('PUBLISH', WAKE, '')
+end
+return 1

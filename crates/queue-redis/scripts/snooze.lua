@@ -1,0 +1,23 @@
+-- Puts a claimed job back to run after ARGV[3] ms, giving back the claim's attempt,
+-- if ARGV[2] still holds its claim.
+--
+-- ARGV: id, token, delay_ms, keep_failed. Returns 1, or 0 when the claim is lost.
+
+local id, token, delay = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local jk = JOB .. id
+local f = redis.call('HMGET', jk, 'state', 'token', 'kind', 'priority', 'attempts')
+if f[1] ~= 'running' or f[2] ~= token then
+    return 0
+end
+local now = now_ms()
+local priority, attempts = tonumber(f[4]), tonumber(f[5])
+if not (f[3] and priority and attempts) then
+    set_aside(id, jk, 'unreadable fields at snooze', now, tonumber(ARGV[4]))
+    return 1
+end
+redis.call('HSET', jk, 'attempts', int(math.max(attempts - 1, 0)))
+requeue(id, jk, f[3], priority, now + delay, now)
+if delay == 0 then
+    redis.call('PUBLISH', WAKE, '')
+end
+return 1

@@ -1,0 +1,115 @@
+//! Inspection: jobs by state from the per-state indexes (ordered by id, so newest first
+//! is a reverse range), one job by id, and counts from the indexes' sizes.
+
+use fred::prelude::{HashesInterface, SortedSetsInterface, Value};
+use queue_core::{list_limit, Job, JobId, JobState, QueueError, Result, Stats};
+
+use crate::decode::{fields, job};
+use crate::queue::Inner;
+
+/// Job hashes read per pipeline.
+const CHUNK: usize = 1_000;
+
+/// The newest `limit` ids of one state.
+async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> {
+    let stop = i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1);
+    let raw: Vec<String> = q
+        .pool
+        .zrevrange(q.keys.state(state), 0, stop, false)
+        .await
+        .map_err(QueueError::backend)?;
+    Ok(raw
+        .into_iter()
+        .filter_map(|s| match s.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                tracing::warn!(queue = %q.name, member = %s, "skipping a malformed id in a state index");
+                None
+            }
+        })
+        .collect())
+}
+
+/// Reads the hashes of `ids`, in order, skipping jobs gone meanwhile and (with a
+/// warning) jobs that cannot be decoded.
+async fn load(q: &Inner, ids: &[JobId]) -> Result<Vec<Job>> {
+    let mut jobs = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let pipe = q.pool.next().pipeline();
+        for id in chunk {
+            let _: () = pipe
+                .hgetall(q.keys.job(*id))
+                .await
+                .map_err(QueueError::backend)?;
+        }
+        let replies: Vec<Value> = pipe.all().await.map_err(QueueError::backend)?;
+        for (id, v) in chunk.iter().zip(replies) {
+            let f = fields(v);
+            if f.is_empty() {
+                continue;
+            }
+            match job(&f) {
+                Ok(j) => jobs.push(j),
+                Err(reason) => {
+                    tracing::warn!(queue = %q.name, %id, %reason, "skipping a job that cannot be decoded")
+                }
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+pub(crate) async fn list(q: &Inner, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
+    let limit = list_limit(limit);
+    let ids = match state {
+        Some(s) => newest(q, s, limit).await?,
+        None => {
+            let mut all = Vec::new();
+            for s in JobState::ALL {
+                all.extend(newest(q, s, limit).await?);
+            }
+            all.sort_unstable_by(|a, b| b.cmp(a));
+            all.dedup();
+            all.truncate(limit);
+            all
+        }
+    };
+    let mut jobs = load(q, &ids).await?;
+    if let Some(s) = state {
+        // A job may have moved on between the two reads.
+        jobs.retain(|j| j.state == s);
+    }
+    Ok(jobs)
+}
+
+pub(crate) async fn get(q: &Inner, id: JobId) -> Result<Option<Job>> {
+    let v: Value = q
+        .pool
+        .hgetall(q.keys.job(id))
+        .await
+        .map_err(QueueError::backend)?;
+    let f = fields(v);
+    if f.is_empty() {
+        return Ok(None);
+    }
+    job(&f).map(Some).map_err(|reason| QueueError::Corrupt {
+        id: Some(id),
+        reason,
+    })
+}
+
+pub(crate) async fn stats(q: &Inner) -> Result<Stats> {
+    let pipe = q.pool.next().pipeline();
+    for s in JobState::ALL {
+        let _: () = pipe
+            .zcard(q.keys.state(s))
+            .await
+            .map_err(QueueError::backend)?;
+    }
+    let counts: Vec<u64> = pipe.all().await.map_err(QueueError::backend)?;
+    let mut stats = Stats::default();
+    for (s, n) in JobState::ALL.into_iter().zip(counts) {
+        *stats.get_mut(s) = n;
+    }
+    Ok(stats)
+}

@@ -1,0 +1,272 @@
+//! Building a [`RedisQueue`]: where Redis is, and the queue's settings.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::prelude::{
+    Builder, Client, ClientLike, Config, Pool, ReconnectPolicy, Server, ServerConfig,
+};
+use queue_core::{Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
+
+use crate::keys::{validate_name, Keys};
+use crate::queue::Inner;
+use crate::scripts::Scripts;
+use crate::{maintenance, wake, RedisQueue};
+
+/// Completed (and cancelled) jobs kept by default for inspection.
+pub const DEFAULT_KEEP_COMPLETED: u64 = 1_000;
+/// Failed jobs kept by default for inspection and replay.
+pub const DEFAULT_KEEP_FAILED: u64 = 10_000;
+
+/// Where the connection comes from.
+enum Source {
+    Url(String),
+    Cluster(Vec<String>),
+    Client(Client),
+    Pool(Pool),
+}
+
+/// Configures and connects a [`RedisQueue`]; start with [`RedisQueue::builder`].
+///
+/// ```no_run
+/// # async fn run() -> queue_core::Result<()> {
+/// use std::time::Duration;
+/// use queue_redis::RedisQueue;
+/// let queue = RedisQueue::builder("emails")
+///     .url("redis://127.0.0.1:6379")
+///     .lease_timeout(Duration::from_secs(60))
+///     .keep_completed(100)
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct RedisQueueBuilder {
+    name: String,
+    source: Option<Source>,
+    lease_timeout: Duration,
+    retry: RetryPolicy,
+    keep_completed: u64,
+    keep_failed: u64,
+    pool_size: usize,
+    command_timeout: Duration,
+    wake_ups: bool,
+}
+
+impl RedisQueueBuilder {
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        RedisQueueBuilder {
+            name: name.into(),
+            source: None,
+            lease_timeout: DEFAULT_LEASE_TIMEOUT,
+            retry: RetryPolicy::default(),
+            keep_completed: DEFAULT_KEEP_COMPLETED,
+            keep_failed: DEFAULT_KEEP_FAILED,
+            pool_size: 4,
+            command_timeout: Duration::from_secs(10),
+            wake_ups: true,
+        }
+    }
+
+    /// Connect to this URL: `redis://host:port/db`, `rediss://…` (needs a TLS feature of
+    /// fred), or `redis-cluster://host:port?node=host2:port2` for Redis Cluster.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.source = Some(Source::Url(url.into()));
+        self
+    }
+
+    /// Connect to a Redis Cluster through these `host:port` seed nodes.
+    pub fn cluster<S: Into<String>>(mut self, nodes: impl IntoIterator<Item = S>) -> Self {
+        self.source = Some(Source::Cluster(nodes.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Use an existing fred client. It must be connected (`init()` called); its own
+    /// reconnect policy and timeouts apply.
+    pub fn client(mut self, client: Client) -> Self {
+        self.source = Some(Source::Client(client));
+        self
+    }
+
+    /// Use an existing fred pool. It must be connected; its own settings apply.
+    pub fn pool(mut self, pool: Pool) -> Self {
+        self.source = Some(Source::Pool(pool));
+        self
+    }
+
+    /// How long a claim holds a job before it may be reclaimed (default 30 s; at least
+    /// 10 ms).
+    pub fn lease_timeout(mut self, d: Duration) -> Self {
+        self.lease_timeout = d;
+        self
+    }
+
+    /// Backoff between failed attempts (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How many completed jobs are kept, newest ones, for inspection (default 1,000; 0
+    /// deletes a job as soon as it completes). Cancelled jobs are bounded the same way.
+    pub fn keep_completed(mut self, n: u64) -> Self {
+        self.keep_completed = n;
+        self
+    }
+
+    /// How many failed jobs are kept, newest ones, for inspection and replay (default
+    /// 10,000). Older ones are deleted as new ones fail.
+    pub fn keep_failed(mut self, n: u64) -> Self {
+        self.keep_failed = n;
+        self
+    }
+
+    /// Connections opened when connecting from a URL or cluster nodes (default 4).
+    pub fn pool_size(mut self, n: usize) -> Self {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// Longest wait for one command when connecting from a URL or cluster nodes (default
+    /// 10 s). While Redis is unreachable, calls fail after at most this long.
+    pub fn command_timeout(mut self, d: Duration) -> Self {
+        self.command_timeout = d;
+        self
+    }
+
+    /// Subscribe to the queue's wake-up channel so idle workers start at once (default
+    /// on). Off, workers poll.
+    pub fn wake_ups(mut self, on: bool) -> Self {
+        self.wake_ups = on;
+        self
+    }
+
+    /// Connects, loads the scripts, and starts the queue's reclaim timer and wake-up
+    /// listener.
+    pub async fn build(self) -> Result<RedisQueue> {
+        validate_name(&self.name)?;
+        if self.lease_timeout < Duration::from_millis(10) {
+            return Err(QueueError::InvalidConfig(
+                "lease timeout must be at least 10 ms".into(),
+            ));
+        }
+        let pool = match self.source {
+            None => {
+                return Err(QueueError::InvalidConfig(
+                    "no Redis given: call url(), cluster(), client() or pool()".into(),
+                ))
+            }
+            Some(Source::Url(url)) => {
+                check_scheme(&url)?;
+                let config = Config::from_url(&url).map_err(|e| {
+                    QueueError::InvalidConfig(format!("bad Redis URL {url:?}: {e}"))
+                })?;
+                connect(config, self.pool_size, self.command_timeout).await?
+            }
+            Some(Source::Cluster(nodes)) => {
+                let hosts = nodes
+                    .iter()
+                    .map(|n| parse_node(n))
+                    .collect::<Result<Vec<_>>>()?;
+                if hosts.is_empty() {
+                    return Err(QueueError::InvalidConfig("no cluster nodes given".into()));
+                }
+                let config = Config {
+                    server: ServerConfig::Clustered {
+                        hosts,
+                        policy: Default::default(),
+                    },
+                    ..Config::default()
+                };
+                connect(config, self.pool_size, self.command_timeout).await?
+            }
+            Some(Source::Client(client)) => {
+                Pool::from_clients(vec![client]).map_err(QueueError::backend)?
+            }
+            Some(Source::Pool(pool)) => pool,
+        };
+        let keys = Keys::new(&self.name);
+        let scripts = Scripts::new();
+        scripts.load(&pool).await?;
+        let notifier = Notifier::new();
+        let listener = if self.wake_ups {
+            Some(wake::listen(pool.next(), keys.wake().to_string(), notifier.clone()).await?)
+        } else {
+            None
+        };
+        let inner = Arc::new(Inner {
+            name: self.name,
+            pool,
+            keys,
+            scripts,
+            lease_ms: AtomicU64::new(duration_ms(self.lease_timeout).max(1)),
+            retry: self.retry,
+            keep_completed: self.keep_completed,
+            keep_failed: self.keep_failed,
+            closed: AtomicBool::new(false),
+            notifier,
+            _listener: listener,
+        });
+        maintenance::spawn(Arc::downgrade(&inner));
+        Ok(RedisQueue { inner })
+    }
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// URL schemes fred understands.
+const SCHEMES: [&str; 12] = [
+    "redis",
+    "rediss",
+    "redis-cluster",
+    "rediss-cluster",
+    "redis-sentinel",
+    "rediss-sentinel",
+    "redis+unix",
+    "valkey",
+    "valkeys",
+    "valkey-cluster",
+    "valkeys-cluster",
+    "valkey+unix",
+];
+
+fn check_scheme(url: &str) -> Result<()> {
+    match url.split_once("://") {
+        Some((scheme, _)) if SCHEMES.contains(&scheme) => Ok(()),
+        _ => Err(QueueError::InvalidConfig(format!(
+            "bad Redis URL {url:?}: expected redis://, rediss:// or redis-cluster://"
+        ))),
+    }
+}
+
+fn parse_node(node: &str) -> Result<Server> {
+    let bad = || QueueError::InvalidConfig(format!("cluster node {node:?} is not host:port"));
+    let (host, port) = node.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok(Server::new(host, port))
+}
+
+/// Opens a pool that reconnects forever with backoff, fails fast while disconnected, and
+/// never re-sends a command that may have run (a script is not idempotent).
+async fn connect(config: Config, size: usize, timeout: Duration) -> Result<Pool> {
+    let pool = Builder::from_config(config)
+        .with_performance_config(|p| {
+            p.default_command_timeout = timeout;
+        })
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(5);
+            c.max_command_attempts = 1;
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
+        .build_pool(size)
+        .map_err(|e| QueueError::InvalidConfig(format!("Redis configuration: {e}")))?;
+    pool.init().await.map_err(QueueError::backend)?;
+    Ok(pool)
+}

@@ -1,0 +1,86 @@
+//! The Redis backend of the queue workspace, on [`fred`].
+//!
+//! Every state change is one Lua script (in the crate's `scripts/` folder), loaded once
+//! and run by SHA, so it is atomic; every script touches only keys that share the
+//! queue's `{name}` hash tag, so the queue runs unchanged on Redis Cluster. Times come
+//! from the Redis server clock (`TIME`), never from the application's.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use queue_core::{Job, Queue, Worker};
+//! use queue_redis::RedisQueue;
+//!
+//! # async fn run() -> queue_core::Result<()> {
+//! let queue = Arc::new(RedisQueue::connect("redis://127.0.0.1:6379", "emails").await?);
+//! queue.enqueue(Job::new("email", serde_json::json!({"to": "a@example.com"}))).await?;
+//! let worker = Worker::new(queue.clone())
+//!     .handle("email", |job: Job| async move {
+//!         println!("mail for {}", job.payload["to"]);
+//!         Ok(())
+//!     })
+//!     .start()?;
+//! // … later:
+//! worker.shutdown(std::time::Duration::from_secs(10)).await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Key schema
+//!
+//! For a queue named `name` (every key starts with the hash tag `{name}`):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{name}:job:<id>` | hash | the job: `id kind payload priority attempts max_attempts created_at scheduled_at state unique_key unique_hold last_error token lease_expires_at finished_at` (times in ms since the epoch) |
+//! | `{name}:ready:<kind>` | zset | due pending jobs of one kind: score `-priority`, member `<scheduled_at ms, 16 digits>:<id>` |
+//! | `{name}:delayed` | zset | pending jobs not yet due, by due time (ms) |
+//! | `{name}:running` | zset | claimed jobs by lease deadline (ms) |
+//! | `{name}:state:<state>` | zset | ids of every job in that state, all scored 0 (so ordered by id) |
+//! | `{name}:kinds` | set | kinds that may have ready jobs |
+//! | `{name}:unique:<key>` | string | id of the job holding a unique key (with `PX` for a window) |
+//! | `{name}:wake` | channel | published after enqueue, replay, reclaim and promotion |
+//!
+//! **Order without precision loss.** A ready set's score is `-priority`, exact for any
+//! `i32`. Members of equal score are ordered byte-wise by Redis, and the member starts
+//! with the zero-padded scheduled time and ends with the id (a ULID, which sorts by
+//! creation), so one set orders by priority, then `scheduled_at`, then id. A claim with a
+//! kind filter passes the requested kinds' ready sets and takes, job by job, the best
+//! head among them.
+//!
+//! **Counts** come from the sizes of the `state:*` indexes (`ZCARD`, O(1)), which the
+//! scripts keep in step with the job hashes, so they cannot drift like a separate
+//! counter could. The same indexes serve `list_jobs` (a reverse range is newest first)
+//! and retention (the oldest completed, cancelled and failed jobs are popped and deleted
+//! beyond [`RedisQueueBuilder::keep_completed`] / [`RedisQueueBuilder::keep_failed`]).
+//!
+//! **Bounded work.** Every script handles at most 1,000 jobs per call (claim, enqueue,
+//! ack, heartbeat, reclaim, promotion) and the Rust side chunks larger calls, so a
+//! backlog of millions of due jobs is fine. `enqueue_batch` is atomic per chunk of
+//! 1,000 jobs (all jobs are validated before anything is written).
+//!
+//! **Faults.** A job hash that cannot be read (unknown state, missing fields, a payload
+//! that is not JSON) is set aside as `failed` with `last_error = "corrupt job: …"` and
+//! logged with its id; it never blocks the queue. Connections built by this crate
+//! reconnect forever with backoff; while Redis is down calls fail with
+//! [`queue_core::QueueError::Backend`] (the worker backs off) and work again after.
+//! Commands are never re-sent after a connection drop, since a script may already have
+//! run.
+
+mod browse;
+mod builder;
+mod claim;
+mod decode;
+mod enqueue;
+mod keys;
+mod maintenance;
+mod queue;
+mod scripts;
+mod settle;
+mod wake;
+
+pub use builder::{RedisQueueBuilder, DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED};
+pub use keys::MAX_NAME_LEN;
+pub use queue::RedisQueue;
+
+/// The fred crate this backend is built on, for building clients and pools to pass to
+/// [`RedisQueueBuilder::client`] / [`RedisQueueBuilder::pool`].
+pub use fred;

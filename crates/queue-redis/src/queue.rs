@@ -1,0 +1,212 @@
+//! The queue itself: shared state, and the queue traits wired to the modules that hold
+//! each kind of operation.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fred::prelude::Pool;
+use queue_core::{
+    Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError, Replayable,
+    Result, RetryPolicy, Stats, Subscription,
+};
+
+use crate::builder::{duration_ms, RedisQueueBuilder};
+use crate::keys::Keys;
+use crate::scripts::Scripts;
+use crate::wake::Listener;
+
+/// A job queue in Redis. See the [crate documentation](crate) for the data model.
+///
+/// Cheap to share behind an `Arc`; `Arc<RedisQueue>` coerces to
+/// `Arc<dyn queue_core::Backend>`. Dropping the last handle stops its reclaim timer and
+/// wake-up listener; the jobs stay in Redis.
+pub struct RedisQueue {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What the queue's background tasks share with it.
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) pool: Pool,
+    pub(crate) keys: Keys,
+    pub(crate) scripts: Scripts,
+    pub(crate) lease_ms: AtomicU64,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) keep_completed: u64,
+    pub(crate) keep_failed: u64,
+    pub(crate) closed: AtomicBool,
+    pub(crate) notifier: Notifier,
+    /// Held only to keep the subscription alive; it unsubscribes when dropped.
+    pub(crate) _listener: Option<Listener>,
+}
+
+impl Inner {
+    pub(crate) fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+impl RedisQueue {
+    /// Connects to `url` (see [`RedisQueueBuilder::url`]) with default settings and opens
+    /// the queue `name`.
+    pub async fn connect(url: &str, name: &str) -> Result<RedisQueue> {
+        RedisQueue::builder(name).url(url).build().await
+    }
+
+    /// Starts configuring the queue `name`: 1 to 128 bytes, no braces, spaces or control
+    /// characters. Its keys all start with `{name}:`.
+    pub fn builder(name: impl Into<String>) -> RedisQueueBuilder {
+        RedisQueueBuilder::new(name)
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The prefix of every key of the queue: `{name}:`.
+    pub fn key_prefix(&self) -> String {
+        format!("{}:", self.inner.keys.tag())
+    }
+
+    /// The fred pool the queue uses.
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Deletes every key of the queue: jobs in all states, indexes, unique keys. For tests
+    /// and uninstalling; runs in bounded steps, so it is safe on a large queue, but jobs
+    /// enqueued meanwhile may survive.
+    pub async fn drop_all(&self) -> Result<()> {
+        let inner = &self.inner;
+        loop {
+            let done = inner
+                .scripts
+                .drop
+                .run(&inner.pool, inner.keys.common(), vec!["1000".into()])
+                .await?;
+            if crate::decode::int(&done) == 1 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.is_closed() {
+            Err(QueueError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("name", &self.inner.name)
+            .field("lease_timeout", &self.inner.lease())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Queue for RedisQueue {
+    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
+        self.enqueue_batch(vec![job])
+            .await?
+            .pop()
+            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+    }
+
+    /// Atomic per chunk of 1,000 jobs: every job of the call is validated before anything
+    /// is written, and each chunk is stored by one script (all or nothing), but a call
+    /// of more than 1,000 jobs that fails midway (connection lost, duplicate id) keeps
+    /// the chunks already stored.
+    async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+        self.check_open()?;
+        crate::enqueue::enqueue(&self.inner, jobs).await
+    }
+
+    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+        crate::claim::claim(&self.inner, kinds, max).await
+    }
+
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
+        crate::settle::ack(&self.inner, leases).await
+    }
+
+    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
+        crate::settle::nack(&self.inner, lease, error).await
+    }
+
+    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
+        crate::settle::discard(&self.inner, lease, reason).await
+    }
+
+    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
+        crate::settle::snooze(&self.inner, lease, delay).await
+    }
+
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        crate::settle::heartbeat(&self.inner, leases).await
+    }
+
+    async fn cancel(&self, id: JobId) -> Result<bool> {
+        crate::settle::cancel(&self.inner, id).await
+    }
+
+    async fn reclaim(&self) -> Result<u64> {
+        crate::maintenance::reclaim(&self.inner).await
+    }
+
+    fn lease_timeout(&self) -> Duration {
+        self.inner.lease()
+    }
+
+    fn set_lease_timeout(&self, timeout: Duration) {
+        self.inner
+            .lease_ms
+            .store(duration_ms(timeout).max(1), Ordering::Relaxed);
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.inner.notifier.subscribe()
+    }
+
+    async fn next_due(&self, _kinds: &[&str]) -> Option<Duration> {
+        crate::maintenance::next_due(&self.inner).await
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.inner.closed.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Browsable for RedisQueue {
+    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
+        crate::browse::list(&self.inner, state, limit).await
+    }
+
+    async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
+        crate::browse::get(&self.inner, id).await
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        crate::browse::stats(&self.inner).await
+    }
+}
+
+#[async_trait]
+impl Replayable for RedisQueue {
+    async fn replay(&self, id: JobId) -> Result<bool> {
+        crate::settle::replay(&self.inner, id).await
+    }
+}

@@ -1,0 +1,143 @@
+//! Settling claimed jobs (ack, nack, discard, snooze, heartbeat), all guarded by the
+//! claim token, plus cancel and replay.
+
+use std::time::Duration;
+
+use queue_core::{ClaimToken, JobId, Lease, QueueError, Result};
+
+use crate::builder::duration_ms;
+use crate::decode::int;
+use crate::queue::Inner;
+
+/// Leases per script call of the batch forms.
+const CHUNK: usize = 1_000;
+
+/// `ARGV` tail of (id, token) pairs.
+fn pairs(leases: &[Lease], out: &mut Vec<String>) {
+    for l in leases {
+        out.push(l.id.to_string());
+        out.push(l.token.0.to_string());
+    }
+}
+
+/// Maps a script's 1/0 reply to `Ok` / `LeaseLost`.
+fn held(reply: i64, id: JobId) -> Result<()> {
+    if reply == 1 {
+        Ok(())
+    } else {
+        Err(QueueError::LeaseLost(id))
+    }
+}
+
+pub(crate) async fn ack(q: &Inner, leases: &[Lease]) -> Result<Vec<Result<()>>> {
+    let mut out = Vec::with_capacity(leases.len());
+    for chunk in leases.chunks(CHUNK) {
+        let mut args = vec![q.keep_completed.to_string()];
+        pairs(chunk, &mut args);
+        let reply = q.scripts.ack.run(&q.pool, q.keys.common(), args).await?;
+        let flags = reply.into_array();
+        for (i, l) in chunk.iter().enumerate() {
+            out.push(held(flags.get(i).map_or(0, int), l.id));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn nack(q: &Inner, lease: &Lease, error: &str) -> Result<()> {
+    let p = q.retry;
+    let cap = if p.max.is_zero() {
+        -1.0
+    } else {
+        p.max.as_secs_f64() * 1000.0
+    };
+    let factor = 1.0 - p.jitter * fastrand::f64();
+    let args = vec![
+        lease.id.to_string(),
+        lease.token.0.to_string(),
+        error.to_string(),
+        (p.base.as_secs_f64() * 1000.0).to_string(),
+        cap.to_string(),
+        factor.to_string(),
+        q.keep_failed.to_string(),
+    ];
+    let reply = q.scripts.nack.run(&q.pool, q.keys.common(), args).await?;
+    held(int(&reply), lease.id)
+}
+
+pub(crate) async fn discard(q: &Inner, lease: &Lease, reason: &str) -> Result<()> {
+    let reply = run_discard(q, &lease.id.to_string(), lease.token, reason).await?;
+    held(reply, lease.id)
+}
+
+async fn run_discard(q: &Inner, id: &str, token: ClaimToken, reason: &str) -> Result<i64> {
+    let args = vec![
+        id.to_string(),
+        token.0.to_string(),
+        reason.to_string(),
+        q.keep_failed.to_string(),
+    ];
+    let reply = q
+        .scripts
+        .discard
+        .run(&q.pool, q.keys.common(), args)
+        .await?;
+    Ok(int(&reply))
+}
+
+/// Fails a claimed job whose body could not be decoded, with the reason. Errors are
+/// logged: the lease then simply runs out and the reclaimer sees the job again.
+pub(crate) async fn set_aside(q: &Inner, id: &str, token: ClaimToken, reason: &str) {
+    if let Err(e) = run_discard(q, id, token, &format!("corrupt job: {reason}")).await {
+        tracing::error!(queue = %q.name, id, error = %e, "could not set the corrupt job aside");
+    }
+}
+
+pub(crate) async fn snooze(q: &Inner, lease: &Lease, delay: Duration) -> Result<()> {
+    let args = vec![
+        lease.id.to_string(),
+        lease.token.0.to_string(),
+        duration_ms(delay).to_string(),
+        q.keep_failed.to_string(),
+    ];
+    let reply = q.scripts.snooze.run(&q.pool, q.keys.common(), args).await?;
+    held(int(&reply), lease.id)?;
+    if delay.is_zero() {
+        q.notifier.notify();
+    }
+    Ok(())
+}
+
+pub(crate) async fn heartbeat(q: &Inner, leases: &[Lease]) -> Result<Vec<bool>> {
+    let mut out = Vec::with_capacity(leases.len());
+    for chunk in leases.chunks(CHUNK) {
+        let mut args = vec![q.lease().as_millis().max(1).to_string()];
+        pairs(chunk, &mut args);
+        let reply = q
+            .scripts
+            .heartbeat
+            .run(&q.pool, q.keys.common(), args)
+            .await?;
+        let flags = reply.into_array();
+        out.extend((0..chunk.len()).map(|i| flags.get(i).map_or(0, int) == 1));
+    }
+    Ok(out)
+}
+
+pub(crate) async fn cancel(q: &Inner, id: JobId) -> Result<bool> {
+    let args = vec![id.to_string(), q.keep_completed.to_string()];
+    let reply = q.scripts.cancel.run(&q.pool, q.keys.common(), args).await?;
+    Ok(int(&reply) == 1)
+}
+
+pub(crate) async fn replay(q: &Inner, id: JobId) -> Result<bool> {
+    let reply = q
+        .scripts
+        .replay
+        .run(&q.pool, q.keys.common(), vec![id.to_string()])
+        .await?;
+    let done = int(&reply) == 1;
+    if done {
+        q.notifier.notify();
+    }
+    Ok(done)
+}

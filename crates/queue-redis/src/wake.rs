@@ -1,0 +1,59 @@
+//! Wake-ups: scripts PUBLISH on `{name}:wake` after enqueue, replay, reclaim and
+//! promotion; a subscriber connection per queue turns each message (and each reconnect,
+//! since messages are lost while disconnected) into a [`Notifier`] notification.
+
+use fred::clients::SubscriberClient;
+use fred::prelude::{Client, ClientLike, EventInterface, PubsubInterface};
+use queue_core::{Notifier, QueueError, Result};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+
+/// The subscriber connection and the task that listens on it. Dropping it stops both.
+pub(crate) struct Listener {
+    client: SubscriberClient,
+    task: JoinHandle<()>,
+}
+
+/// Opens a subscriber connection with `like`'s configuration and listens on `channel`.
+pub(crate) async fn listen(like: &Client, channel: String, notifier: Notifier) -> Result<Listener> {
+    let client = SubscriberClient::new(
+        like.client_config(),
+        Some(like.perf_config()),
+        Some(like.connection_config().clone()),
+        like.client_reconnect_policy(),
+    );
+    client.init().await.map_err(QueueError::backend)?;
+    // Re-subscribes after every reconnect.
+    let _resubscribe = client.manage_subscriptions();
+    client
+        .subscribe(channel)
+        .await
+        .map_err(QueueError::backend)?;
+    let mut messages = client.message_rx();
+    let mut reconnects = client.reconnect_rx();
+    let task = tokio::spawn(async move {
+        loop {
+            let r = tokio::select! {
+                m = messages.recv() => m.map(|_| ()),
+                r = reconnects.recv() => r.map(|_| ()),
+            };
+            match r {
+                Ok(()) | Err(RecvError::Lagged(_)) => notifier.notify(),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(Listener { client, task })
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+        let client = self.client.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = client.quit().await;
+            });
+        }
+    }
+}
