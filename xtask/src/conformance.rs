@@ -11,11 +11,33 @@ struct Backend {
     test: &'static str,
 }
 
-const BACKENDS: &[Backend] = &[Backend {
-    name: "memory",
-    package: "queue-memory",
-    test: "conformance",
-}];
+const BACKENDS: &[Backend] = &[
+    Backend {
+        name: "memory",
+        package: "queue-memory",
+        test: "conformance",
+    },
+    Backend {
+        name: "sqlite",
+        package: "queue-sql",
+        test: "sqlite",
+    },
+    Backend {
+        name: "postgres",
+        package: "queue-sql",
+        test: "postgres",
+    },
+    Backend {
+        name: "redis",
+        package: "queue-redis",
+        test: "conformance",
+    },
+    Backend {
+        name: "cluster",
+        package: "queue-redis",
+        test: "cluster",
+    },
+];
 
 #[derive(Clone, Copy, PartialEq)]
 enum Verdict {
@@ -35,7 +57,9 @@ pub fn run() -> Result<(), String> {
             eprintln!("xtask: no checks ran for {}", b.name);
         }
         for (check, verdict) in results {
-            table.entry(check).or_insert_with(|| vec![None; BACKENDS.len()])[col] = Some(verdict);
+            table
+                .entry(check)
+                .or_insert_with(|| vec![None; BACKENDS.len()])[col] = Some(verdict);
         }
     }
     print_table(&table);
@@ -46,12 +70,16 @@ pub fn run() -> Result<(), String> {
     }
 }
 
-/// Reads libtest's `test name ... ok|FAILED` lines.
+/// Reads libtest's `test module::check ... ok|FAILED` lines. Suite checks are named
+/// `area::check`; a backend's own extra tests sit at the top level and are left out.
 fn parse(out: &str) -> Vec<(String, Verdict)> {
     out.lines()
         .filter_map(|line| {
             let rest = line.strip_prefix("test ")?;
             let (name, verdict) = rest.rsplit_once(" ... ")?;
+            if !name.contains("::") {
+                return None;
+            }
             let v = match verdict.trim() {
                 "ok" => Verdict::Pass,
                 "FAILED" => Verdict::Fail,
@@ -89,7 +117,11 @@ fn print_table(table: &BTreeMap<String, Vec<Option<Verdict>>>) {
         }
         println!();
     }
-    println!("\n{} checks, {} backends, {fails} failures", table.len(), BACKENDS.len());
+    println!(
+        "\n{} checks, {} backends, {fails} failures",
+        table.len(),
+        BACKENDS.len()
+    );
 }
 
 #[cfg(test)]
@@ -98,10 +130,10 @@ mod tests {
 
     #[test]
     fn parses_libtest_lines() {
-        let out = "running 2 tests\ntest enqueue_defaults ... ok\ntest lease::expiry ... FAILED\ntest result: FAILED.";
+        let out = "running 3 tests\ntest extra_test ... ok\ntest enqueue::defaults ... ok\ntest lease::expiry ... FAILED\ntest result: FAILED.";
         let r = parse(out);
         assert_eq!(r.len(), 2);
-        assert!(r[0] == ("enqueue_defaults".to_string(), Verdict::Pass));
+        assert!(r[0] == ("enqueue::defaults".to_string(), Verdict::Pass));
         assert!(r[1] == ("lease::expiry".to_string(), Verdict::Fail));
     }
 }

@@ -12,6 +12,9 @@ pub enum QueueError {
     /// A configuration value is unusable (unsafe table name, zero lease…).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// The queue is at its capacity (from a non-waiting enqueue).
+    #[error("queue is full")]
+    Full,
     /// The queue was closed; it accepts no new jobs.
     #[error("queue is closed")]
     Closed,
@@ -20,7 +23,7 @@ pub enum QueueError {
     #[error("lease lost for job {0}")]
     LeaseLost(JobId),
     /// A payload could not be turned into (or from) the expected type.
-    #[error("payload of job {id:?}: {source}")]
+    #[error("payload does not fit: {source}")]
     Payload {
         /// The job, when known.
         id: Option<JobId>,
@@ -29,7 +32,7 @@ pub enum QueueError {
         source: serde_json::Error,
     },
     /// A stored job could not be decoded; it is reported and set aside, never silently dropped.
-    #[error("corrupt job {id:?}: {reason}")]
+    #[error("corrupt job: {reason}")]
     Corrupt {
         /// The job's id, when it could be read.
         id: Option<JobId>,

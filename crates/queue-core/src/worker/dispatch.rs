@@ -154,7 +154,6 @@ fn spawn_job(shared: &Arc<Shared>, job: Job) {
     let timeout = shared.handler_timeout;
     let task = tokio::spawn(
         async move {
-            let id = job.id;
             let fut = CatchPanic(handler(job));
             let result = match timeout {
                 Some(t) => tokio::time::timeout(t, fut).await.ok(),
@@ -187,9 +186,7 @@ fn spawn_job(shared: &Arc<Shared>, job: Job) {
             };
             // Only the owner of the running entry settles: the heartbeat or shutdown may
             // have taken it already (lease lost, or returned to the queue).
-            if task_shared.take_running(id).is_some() {
-                task_shared.send(Settle { lease, outcome });
-            }
+            task_shared.finish(Settle { lease, outcome });
         }
         .instrument(span),
     );

@@ -110,12 +110,18 @@ impl WorkerHandle {
     pub async fn shutdown(mut self, timeout: Duration) -> ShutdownReport {
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.wake.notify_one();
-        if let Some(claim) = self.claim.take() {
-            claim.abort();
-            let _ = claim.await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        if let Some(mut claim) = self.claim.take() {
+            // The claim loop stops at its next step once woken. A claim in flight is let
+            // finish, so its jobs run or are returned below: aborting it could drop jobs a
+            // backend had already marked running (they would wait out their lease and lose
+            // an attempt).
+            if tokio::time::timeout_at(deadline, &mut claim).await.is_err() {
+                claim.abort();
+                let _ = claim.await;
+            }
         }
         let at_start = self.shared.lock().running.len() as u64;
-        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = self.shared.changed.notified();
             if self.shared.lock().running.is_empty() {

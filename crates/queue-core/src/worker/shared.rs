@@ -73,6 +73,20 @@ impl Shared {
         taken
     }
 
+    /// Takes a finished job out of the running set and queues its result, as one step.
+    /// Shutdown closes the settle channel once the running set is empty, so a result sent
+    /// after leaving the set could find the channel closed and be lost (the job would stay
+    /// `running` until its lease expired, and run again). Holding the sender's lock across
+    /// both makes shutdown wait for the send.
+    pub fn finish(&self, s: Settle) {
+        let tx = self.settle_tx.lock().unwrap_or_else(|p| p.into_inner());
+        if self.take_running(s.lease.id).is_some() {
+            if let Some(tx) = tx.as_ref() {
+                let _ = tx.send(s);
+            }
+        }
+    }
+
     pub fn send(&self, s: Settle) {
         let tx = self.settle_tx.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = tx.as_ref() {

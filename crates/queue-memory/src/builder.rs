@@ -1,0 +1,77 @@
+//! Settings of a [`MemoryQueue`].
+
+use std::time::Duration;
+
+use queue_core::{RetryPolicy, DEFAULT_LEASE_TIMEOUT};
+
+use crate::MemoryQueue;
+
+/// Builds a [`MemoryQueue`].
+///
+/// ```
+/// use std::time::Duration;
+/// use queue_memory::MemoryQueue;
+/// let q = MemoryQueue::builder()
+///     .lease_timeout(Duration::from_secs(60))
+///     .capacity(10_000)
+///     .keep_failed(1_000)
+///     .build();
+/// ```
+#[derive(Clone, Debug)]
+pub struct MemoryQueueBuilder {
+    pub(crate) lease_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) capacity: Option<usize>,
+    pub(crate) keep_failed: usize,
+    pub(crate) keep_completed: usize,
+}
+
+impl Default for MemoryQueueBuilder {
+    fn default() -> Self {
+        MemoryQueueBuilder {
+            lease_timeout: DEFAULT_LEASE_TIMEOUT,
+            retry: RetryPolicy::default(),
+            capacity: None,
+            keep_failed: 10_000,
+            keep_completed: 1_000,
+        }
+    }
+}
+
+impl MemoryQueueBuilder {
+    /// How long a claim holds a job (default 30 s).
+    pub fn lease_timeout(mut self, d: Duration) -> Self {
+        self.lease_timeout = d;
+        self
+    }
+
+    /// Backoff between failed attempts (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// At most `n` live (pending or running) jobs; `enqueue` waits for room beyond that.
+    pub fn capacity(mut self, n: usize) -> Self {
+        self.capacity = Some(n.max(1));
+        self
+    }
+
+    /// How many failed jobs are kept for inspection and replay (default 10,000; the
+    /// oldest go first).
+    pub fn keep_failed(mut self, n: usize) -> Self {
+        self.keep_failed = n;
+        self
+    }
+
+    /// How many completed and cancelled jobs are kept (default 1,000; 0 forgets them at once).
+    pub fn keep_completed(mut self, n: usize) -> Self {
+        self.keep_completed = n;
+        self
+    }
+
+    /// The queue. Needs no runtime.
+    pub fn build(self) -> MemoryQueue {
+        MemoryQueue::from_builder(self)
+    }
+}

@@ -1,0 +1,212 @@
+//! The conformance suite of the queue workspace: every behavioural rule of `DESIGN.md` §2
+//! and §3 written down once, as a check that any backend can run against itself.
+//!
+//! A backend crate implements [`Factory`] in one test file and lets [`conformance!`]
+//! generate one `#[tokio::test]` per check:
+//!
+//! ```ignore
+//! // crates/queue-foo/tests/conformance.rs
+//! use std::sync::Arc;
+//! use queue_testkit::{Factory, Setup};
+//!
+//! struct FooFactory;
+//!
+//! #[async_trait::async_trait]
+//! impl Factory for FooFactory {
+//!     async fn make(&self, setup: Setup) -> Arc<dyn queue_core::Backend> {
+//!         // A fresh, empty queue in its own namespace (table, key prefix).
+//!         Arc::new(FooQueue::builder()
+//!             .lease_timeout(setup.lease_timeout)
+//!             .retry(setup.retry)
+//!             .build())
+//!     }
+//! }
+//!
+//! queue_testkit::conformance!(FooFactory);
+//! ```
+//!
+//! and adds `queue-testkit` (plus `async-trait` for the impl) to its `[dev-dependencies]`.
+//! `cargo test -p queue-foo --test conformance` then prints one line per check, named
+//! `module::check` as listed in [`CHECKS`].
+//!
+//! Each check is also a plain `pub async fn check(f: &dyn Factory)` in a module named for
+//! its area, so a backend can call one by hand while debugging. Checks use short real
+//! durations and bounded waits that fail with a message; none asserts how long something
+//! took, and none shares state with another, so they run in parallel.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod factory;
+pub mod support;
+
+pub mod batch;
+pub mod browse;
+pub mod cancel;
+pub mod close;
+pub mod concurrency;
+pub mod enqueue;
+pub mod lease;
+pub mod order;
+pub mod replay;
+pub mod retry;
+pub mod shutdown;
+pub mod unique;
+pub mod worker;
+pub mod worker_errors;
+
+pub use factory::{Factory, Setup};
+
+/// Re-exports the generated tests need, so a backend crate does not have to name them.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+}
+
+/// The one list of checks, grouped by module. [`CHECKS`] and [`conformance!`] are both
+/// generated from it, so they cannot drift apart.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_checks {
+    ($mode:ident $args:tt) => {
+        $crate::__expand_checks! { $mode $args
+            enqueue {
+                fills_defaults,
+                rejects_invalid_jobs,
+                keeps_explicit_id,
+            }
+            order {
+                priority_then_schedule_then_id,
+                nothing_eligible_is_none,
+                delayed_job_waits_until_due,
+                kind_filter_claims_only_listed_kinds,
+                kind_filter_picks_best_across_kinds,
+                empty_kind_filter_claims_any_kind,
+            }
+            lease {
+                claim_counts_attempt_and_grants_lease,
+                fresh_token_per_claim,
+                expired_lease_is_reclaimed_automatically,
+                expired_lease_without_attempts_fails,
+                reclaim_returns_count,
+                set_lease_timeout_applies_to_later_claims,
+                stale_ack_is_lease_lost,
+                stale_settlements_are_lease_lost,
+                heartbeat_extends_lease,
+            }
+            retry {
+                nack_reschedules_with_backoff,
+                nack_without_attempts_left_fails,
+                discard_fails_at_once,
+                snooze_keeps_attempts,
+            }
+            cancel {
+                cancel_pending_job,
+                cancel_leaves_running_job,
+            }
+            replay {
+                replay_moves_failed_to_pending,
+                replay_ignores_unknown_and_not_failed,
+                replay_twice_is_noop,
+            }
+            browse {
+                list_jobs_per_state_newest_first,
+                list_jobs_limit,
+                stats_counts_every_state,
+            }
+            unique {
+                duplicate_returns_holder,
+                unique_key_freed_when_job_ends,
+                unique_window_held_then_freed,
+            }
+            batch {
+                enqueue_batch_returns_ids_in_order,
+                enqueue_batch_is_all_or_nothing,
+                dequeue_batch_respects_max_and_order,
+                ack_batch_reports_per_lease,
+            }
+            close {
+                enqueue_after_close_fails,
+                close_keeps_accepted_jobs,
+            }
+            concurrency {
+                concurrent_consumers_get_each_job_once,
+            }
+            worker {
+                runs_every_job,
+                claims_only_handled_kinds,
+                per_kind_limit,
+                pause_and_resume,
+                typed_handler_gets_args,
+                malformed_payload_fails_typed_job,
+                wakes_on_enqueue,
+            }
+            worker_errors {
+                retries_until_success,
+                exhausted_retries_dead_letter,
+                discard_fails_after_one_attempt,
+                snooze_keeps_attempts,
+                panic_is_failed_attempt,
+                handler_timeout_is_failed_attempt,
+            }
+            shutdown {
+                heartbeat_keeps_long_job,
+                shutdown_finishes_short_job,
+                shutdown_returns_long_job,
+            }
+        }
+    };
+}
+
+/// Turns the list of [`__with_checks!`] into names or tests.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __expand_checks {
+    (names () $($module:ident { $($check:ident),* $(,)? })*) => {
+        &[$($(concat!(stringify!($module), "::", stringify!($check)),)*)*]
+    };
+    (tests ($factory:expr) $($module:ident { $($check:ident),* $(,)? })*) => {
+        $(
+            /// Conformance checks of this area, generated by `queue_testkit::conformance!`.
+            #[allow(missing_docs)]
+            mod $module {
+                #[allow(unused_imports)]
+                use super::*;
+                $(
+                    #[$crate::__private::tokio::test(
+                        flavor = "multi_thread",
+                        worker_threads = 2,
+                        crate = "::queue_testkit::__private::tokio"
+                    )]
+                    async fn $check() {
+                        let factory = $factory;
+                        $crate::$module::$check(&factory).await;
+                        // Only reached when the check passed; backends sweep the rest.
+                        $crate::Factory::cleanup(&factory).await;
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+/// Generates the whole suite against a backend: one
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per check, in a module
+/// per area, each calling the check with a reference to `$factory` (an expression whose
+/// type implements [`Factory`]). Use it once, at the top level of a test file.
+///
+/// ```ignore
+/// queue_testkit::conformance!(MemoryFactory);
+/// ```
+#[macro_export]
+macro_rules! conformance {
+    ($factory:expr) => {
+        $crate::__with_checks! { tests ($factory) }
+    };
+    ($factory:expr,) => {
+        $crate::conformance!($factory);
+    };
+}
+
+/// Every check, as `module::check`: the names `cargo test` prints for the tests that
+/// [`conformance!`] generates (used by `cargo xtask conformance` for its table).
+pub const CHECKS: &[&str] = __with_checks! { names () };
