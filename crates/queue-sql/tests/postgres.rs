@@ -32,8 +32,14 @@ async fn connect_picks_postgres_from_the_url() {
         .await
         .unwrap();
     assert_eq!(q.dialect(), queue_sql::Dialect::Postgres);
-    let id = q.enqueue(Job::new("k", serde_json::json!(1))).await.unwrap();
-    assert_eq!(q.get_job(id).await.unwrap().unwrap().state, JobState::Pending);
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        q.get_job(id).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
     q.drop_schema().await.unwrap();
 }
 
@@ -59,7 +65,10 @@ async fn transactional_enqueue_follows_commit_and_rollback() {
     // Not visible to others before the commit.
     assert!(q.get_job(kept).await.unwrap().is_none());
     tx.commit().await.unwrap();
-    assert_eq!(q.get_job(kept).await.unwrap().unwrap().state, JobState::Pending);
+    assert_eq!(
+        q.get_job(kept).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
     assert_eq!(q.stats().await.unwrap().pending, 1);
     q.drop_schema().await.unwrap();
 }
@@ -84,7 +93,10 @@ async fn migrations_run_twice_and_concurrently() {
         .await
         .unwrap();
     assert_eq!(versions, vec![1]);
-    let id = queues[0].enqueue(Job::new("k", serde_json::json!(null))).await.unwrap();
+    let id = queues[0]
+        .enqueue(Job::new("k", serde_json::json!(null)))
+        .await
+        .unwrap();
     assert!(again.get_job(id).await.unwrap().is_some());
     again.drop_schema().await.unwrap();
 }
@@ -95,7 +107,9 @@ async fn custom_tables_are_independent_and_unsafe_names_are_errors() {
     let (a, b) = (fresh_table(), fresh_table());
     let qa = queue_on(pool.clone(), &a).await;
     let qb = queue_on(pool.clone(), &b).await;
-    qa.enqueue(Job::new("k", serde_json::json!(1))).await.unwrap();
+    qa.enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
     assert_eq!(qa.stats().await.unwrap().pending, 1);
     assert_eq!(qb.stats().await.unwrap().pending, 0);
     assert!(qb.dequeue(&[]).await.unwrap().is_none());
@@ -113,7 +127,9 @@ async fn several_pools_claim_each_job_once() {
     const JOBS: usize = 3_000;
     let table = fresh_table();
     let seed = queue_on(pg_pool(2).await, &table).await;
-    let jobs = (0..JOBS).map(|i| Job::new("k", serde_json::json!(i))).collect();
+    let jobs = (0..JOBS)
+        .map(|i| Job::new("k", serde_json::json!(i)))
+        .collect();
     seed.enqueue_batch(jobs).await.unwrap();
 
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -161,7 +177,10 @@ async fn corrupt_rows_are_set_aside_and_do_not_block() {
     .execute(&pool)
     .await
     .unwrap();
-    let good = q.enqueue(Job::new("k", serde_json::json!("ok"))).await.unwrap();
+    let good = q
+        .enqueue(Job::new("k", serde_json::json!("ok")))
+        .await
+        .unwrap();
 
     let claimed = q.dequeue_batch(&["k"], 10).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![good]);
@@ -236,7 +255,11 @@ async fn worker_survives_dropped_connections() {
                 break;
             }
         }
-        assert!(std::time::Instant::now() < deadline, "jobs did not all complete: {:?}", q.stats().await);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs did not all complete: {:?}",
+            q.stats().await
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     worker.shutdown(Duration::from_secs(5)).await;

@@ -210,3 +210,18 @@ macro_rules! conformance {
 /// Every check, as `module::check`: the names `cargo test` prints for the tests that
 /// [`conformance!`] generates (used by `cargo xtask conformance` for its table).
 pub const CHECKS: &[&str] = __with_checks! { names () };
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    #[test]
+    fn check_names_are_unique_and_qualified() {
+        let mut seen = HashSet::new();
+        for name in crate::CHECKS {
+            assert!(seen.insert(name), "{name} is listed twice");
+            assert_eq!(name.split("::").count(), 2, "{name} is not module::check");
+        }
+        assert!(crate::CHECKS.len() >= 50);
+    }
+}

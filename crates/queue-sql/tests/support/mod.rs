@@ -77,7 +77,9 @@ impl Factory for PgFactory {
             .table(fresh_table())
             .lease_timeout(setup.lease_timeout)
             .retry(setup.retry);
-        let q = SqlQueue::from_pg_pool(pool, opts).await.expect("open queue");
+        let q = SqlQueue::from_pg_pool(pool, opts)
+            .await
+            .expect("open queue");
         self.made.lock().unwrap().push(q.clone());
         Arc::new(q)
     }
