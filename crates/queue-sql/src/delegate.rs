@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    Browsable, Job, JobId, JobState, Lease, NewJob, Queue, Replayable, Result, Stats,
-    Subscription,
+    Browsable, Job, JobId, JobState, Lease, NewJob, Queue, Replayable, Result, Stats, Subscription,
 };
 
 use crate::SqlQueue;

@@ -33,7 +33,15 @@ mod tests {
         for ok in ["queue_jobs", "_x", "Jobs2"] {
             assert!(validate_table(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "1jobs", "jobs; drop table x", "a-b", "a.b", "jöbs", &"x".repeat(49)] {
+        for bad in [
+            "",
+            "1jobs",
+            "jobs; drop table x",
+            "a-b",
+            "a.b",
+            "jöbs",
+            &"x".repeat(49),
+        ] {
             assert!(validate_table(bad).is_err(), "{bad}");
         }
     }

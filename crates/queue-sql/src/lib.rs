@@ -53,7 +53,8 @@ use queue_core::{Backend, QueueError, Result};
 pub use tx::TxConnection;
 
 /// A boxed `Send` future, used where sqlx's lifetimes need a helping hand.
-pub(crate) type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Which database a [`SqlQueue`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

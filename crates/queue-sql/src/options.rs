@@ -104,8 +104,7 @@ impl SqlOptions {
 
     /// The reclaim period.
     pub(crate) fn reclaim_every(&self, lease: Duration) -> Duration {
-        self.maintenance_every.unwrap_or_else(|| {
-            (lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(1))
-        })
+        self.maintenance_every
+            .unwrap_or_else(|| (lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)))
     }
 }

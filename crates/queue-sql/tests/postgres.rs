@@ -157,7 +157,7 @@ async fn several_pools_claim_each_job_once() {
     for t in tasks {
         t.await.unwrap();
     }
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     let unique: HashSet<_> = seen.iter().collect();
     assert_eq!(seen.len(), JOBS, "every job delivered once");
     assert_eq!(unique.len(), JOBS, "no job delivered twice");
@@ -263,7 +263,7 @@ async fn worker_survives_dropped_connections() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     worker.shutdown(Duration::from_secs(5)).await;
-    let runs = runs.lock().unwrap();
+    let runs = runs.lock().unwrap().clone();
     let unique: HashSet<_> = runs.iter().collect();
     assert_eq!(unique.len(), JOBS, "no job lost");
     q.drop_schema().await.unwrap();

@@ -78,8 +78,12 @@ async fn insert_inner(
         cols.run_at.push(run_at);
         cols.delay_s.push(delay);
         cols.unique_key.push(key.clone());
-        cols.window_s
-            .push(job.unique.as_ref().and_then(|u| u.window).map(|w| w.as_secs_f64()));
+        cols.window_s.push(
+            job.unique
+                .as_ref()
+                .and_then(|u| u.window)
+                .map(|w| w.as_secs_f64()),
+        );
         slots.push(Slot::Insert(p.id, key));
     }
     if cols.id.is_empty() {

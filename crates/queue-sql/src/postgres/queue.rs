@@ -29,9 +29,20 @@ impl PgQueue {
     }
 
     /// Runs a single-lease statement; no row means the claim was lost.
-    async fn guarded(&self, sql: &str, lease: &Lease, bind: impl FnOnce(GuardedQuery<'_>) -> GuardedQuery<'_>) -> Result<()> {
-        let q = sqlx::query(sql).bind(lease.id.to_string()).bind(lease.token.0);
-        let n = bind(q).execute(&self.pool).await.map_err(db_err)?.rows_affected();
+    async fn guarded(
+        &self,
+        sql: &str,
+        lease: &Lease,
+        bind: impl FnOnce(GuardedQuery<'_>) -> GuardedQuery<'_>,
+    ) -> Result<()> {
+        let q = sqlx::query(sql)
+            .bind(lease.id.to_string())
+            .bind(lease.token.0);
+        let n = bind(q)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         if n == 0 {
             Err(QueueError::LeaseLost(lease.id))
         } else {
@@ -40,7 +51,11 @@ impl PgQueue {
     }
 
     async fn set_aside(&self, raw_id: &str, reason: &str) {
-        tracing::error!(id = raw_id, reason, "claimed a job row that cannot be decoded; marking it failed");
+        tracing::error!(
+            id = raw_id,
+            reason,
+            "claimed a job row that cannot be decoded; marking it failed"
+        );
         let r = sqlx::query(&self.sql.fail_corrupt)
             .bind(raw_id)
             .bind(format!("corrupt row: {reason}"))
@@ -124,7 +139,11 @@ impl Queue for PgQueue {
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
         let p = self.opts.retry;
-        let cap = if p.max.is_zero() { UNCAPPED_S } else { p.max.as_secs_f64() };
+        let cap = if p.max.is_zero() {
+            UNCAPPED_S
+        } else {
+            p.max.as_secs_f64()
+        };
         let factor = 1.0 - p.jitter * fastrand::f64();
         self.guarded(&self.sql.nack, lease, |q| {
             q.bind(error.to_string())
@@ -162,7 +181,11 @@ impl Queue for PgQueue {
             .await
             .map_err(db_err)?;
         let held: HashSet<(String, i64)> = held.into_iter().collect();
-        Ok(ids.into_iter().zip(tokens).map(|p| held.contains(&p)).collect())
+        Ok(ids
+            .into_iter()
+            .zip(tokens)
+            .map(|p| held.contains(&p))
+            .collect())
     }
 
     async fn cancel(&self, id: JobId) -> Result<bool> {
@@ -204,7 +227,9 @@ impl Browsable for PgQueue {
         let limit = i64::try_from(list_limit(limit)).unwrap_or(i64::MAX);
         let rows = match state {
             None => sqlx::query(&self.sql.list_all).bind(limit),
-            Some(s) => sqlx::query(&self.sql.list_state).bind(s.as_str()).bind(limit),
+            Some(s) => sqlx::query(&self.sql.list_state)
+                .bind(s.as_str())
+                .bind(limit),
         }
         .fetch_all(&self.pool)
         .await
@@ -220,10 +245,12 @@ impl Browsable for PgQueue {
             .map_err(db_err)?;
         match row {
             None => Ok(None),
-            Some(row) => decode(&row).map(Some).map_err(|(_, reason)| QueueError::Corrupt {
-                id: Some(id),
-                reason,
-            }),
+            Some(row) => decode(&row)
+                .map(Some)
+                .map_err(|(_, reason)| QueueError::Corrupt {
+                    id: Some(id),
+                    reason,
+                }),
         }
     }
 

@@ -10,12 +10,16 @@ use time::OffsetDateTime;
 pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, String)> {
     let raw_id: String = row.try_get(0).map_err(|e| (None, e.to_string()))?;
     let fail = |e: String| (Some(raw_id.clone()), e);
-    let id: JobId = raw_id.parse().map_err(|e: QueueError| fail(e.to_string()))?;
+    let id: JobId = raw_id
+        .parse()
+        .map_err(|e: QueueError| fail(e.to_string()))?;
     let get_err = |e: sqlx::Error| fail(e.to_string());
     let payload_text: String = row.try_get(2).map_err(get_err)?;
     let payload = serde_json::from_str(&payload_text).map_err(|e| fail(format!("payload: {e}")))?;
     let state_text: String = row.try_get(6).map_err(get_err)?;
-    let state: JobState = state_text.parse().map_err(|e: QueueError| fail(e.to_string()))?;
+    let state: JobState = state_text
+        .parse()
+        .map_err(|e: QueueError| fail(e.to_string()))?;
     let attempts: i32 = row.try_get(4).map_err(get_err)?;
     let max_attempts: i32 = row.try_get(5).map_err(get_err)?;
     let token: Option<i64> = row.try_get(11).map_err(get_err)?;

@@ -9,7 +9,11 @@ use crate::BoxFuture;
 /// Applies every missing migration under a transaction-scoped advisory lock, so concurrent
 /// starters wait for each other instead of racing DDL. One lock for every table, because
 /// the notification function is shared between them.
-pub(crate) fn migrate<'a>(pool: &'a PgPool, table: &'a str, sql: &'a Sql) -> BoxFuture<'a, Result<()>> {
+pub(crate) fn migrate<'a>(
+    pool: &'a PgPool,
+    table: &'a str,
+    sql: &'a Sql,
+) -> BoxFuture<'a, Result<()>> {
     // Boxed as `Send` here: sqlx's executor lifetimes otherwise defeat the Send check of
     // callers that spawn this future.
     Box::pin(migrate_inner(pool, table, sql))

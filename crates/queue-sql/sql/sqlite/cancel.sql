@@ -1,0 +1,7 @@
+-- Cancels a job that has not started. ?1 id, ?2 now.
+UPDATE {table}
+SET state       = 'cancelled',
+    finished_at = ?2,
+    unique_lock = CASE WHEN unique_until IS NULL THEN NULL ELSE unique_lock END
+WHERE id = ?1
+  AND state = 'pending'

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS {table};
+DROP TABLE IF EXISTS {table}_migrations;

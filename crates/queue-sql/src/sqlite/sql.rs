@@ -1,0 +1,64 @@
+//! The SQLite statements, rendered once for the queue's table.
+
+use crate::ident::render;
+
+macro_rules! load {
+    ($file:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $file))
+    };
+}
+
+/// Every statement with `{table}` (and `{columns}`) filled in.
+pub(crate) struct Sql {
+    pub migrations_table: String,
+    pub migrate: Vec<(i64, String)>,
+    pub enqueue: String,
+    pub free_unique: String,
+    pub unique_holders: String,
+    pub claim: String,
+    pub ack: String,
+    pub nack: String,
+    pub discard: String,
+    pub snooze: String,
+    pub heartbeat: String,
+    pub cancel: String,
+    pub reclaim: String,
+    pub replay: String,
+    pub prune: String,
+    pub fail_corrupt: String,
+    pub list_all: String,
+    pub list_state: String,
+    pub get: String,
+    pub stats: String,
+    pub drop: String,
+}
+
+impl Sql {
+    pub fn new(table: &str) -> Sql {
+        let columns = load!("columns.sql").trim();
+        let r = |s: &str| render(s, table).replace("{columns}", columns);
+        Sql {
+            migrations_table: r(load!("migrations_table.sql")),
+            migrate: vec![(1, r(load!("migrate_1.sql")))],
+            enqueue: r(load!("enqueue.sql")),
+            free_unique: r(load!("free_unique.sql")),
+            unique_holders: r(load!("unique_holders.sql")),
+            claim: r(load!("claim.sql")),
+            ack: r(load!("ack.sql")),
+            nack: r(load!("nack.sql")),
+            discard: r(load!("discard.sql")),
+            snooze: r(load!("snooze.sql")),
+            heartbeat: r(load!("heartbeat.sql")),
+            cancel: r(load!("cancel.sql")),
+            reclaim: r(load!("reclaim.sql")),
+            replay: r(load!("replay.sql")),
+            prune: r(load!("prune.sql")),
+            fail_corrupt: r(load!("fail_corrupt.sql")),
+            list_all: r(load!("list_all.sql")),
+            list_state: r(load!("list_state.sql")),
+            get: r(load!("get.sql")),
+            stats: r(load!("stats.sql")),
+            drop: r(load!("drop.sql")),
+        }
+    }
+}
