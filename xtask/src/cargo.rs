@@ -1,10 +1,26 @@
 //! Running cargo from xtask.
 
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+/// Variables every cargo we start gets: the URLs of the services found or started for
+/// the tests. Kept here rather than in our own environment, which is shared with threads.
+static EXPORTS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Passes `name=value` to every cargo started from now on.
+pub fn export(name: &str, value: &str) {
+    let mut exports = EXPORTS.lock().unwrap_or_else(|p| p.into_inner());
+    exports.retain(|(n, _)| n != name);
+    exports.push((name.to_string(), value.to_string()));
+}
 
 /// The cargo that runs us, so toolchain overrides carry through.
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, value) in EXPORTS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        cmd.env(name, value);
+    }
+    cmd
 }
 
 /// Runs `cargo <args>` with inherited output; fails on a non-zero exit.

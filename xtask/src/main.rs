@@ -5,6 +5,11 @@
 mod bench;
 mod cargo;
 mod conformance;
+mod host;
+mod postgres;
+mod redis;
+mod services;
+mod throwaway;
 
 use std::process::ExitCode;
 
@@ -17,13 +22,17 @@ commands:
   conformance   the queue-testkit suite against every backend, as one table
   bench [--backend NAME] [--jobs N] [--concurrency C] [--quick]
                 throughput and latency per backend (release build)
+
+Postgres and Redis come from DATABASE_URL / REDIS_URL, else servers on the default
+local ports, else `docker compose`, else throw-away local servers (forced with
+QUEUE_THROWAWAY_SERVICES=1), which are stopped and removed afterwards.
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
-        Some("conformance") => conformance::run(),
+        Some("conformance") => conformance(),
         Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
@@ -41,6 +50,13 @@ fn main() -> ExitCode {
 }
 
 fn test() -> Result<(), String> {
+    let skip_servers = std::env::var("QUEUE_SKIP_SERVERS").is_ok_and(|v| v == "1");
+    // Before the slow steps, so a missing server is reported at once; kept to the end.
+    let _services = if skip_servers {
+        None
+    } else {
+        Some(services::ensure(services::ALL)?)
+    };
     cargo::run(&["fmt", "--all", "--", "--check"])?;
     cargo::run(&[
         "clippy",
@@ -50,7 +66,7 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
-    if std::env::var("QUEUE_SKIP_SERVERS").is_ok_and(|v| v == "1") {
+    if skip_servers {
         // Explicit opt-out for machines without Postgres and Redis; CI never sets it.
         eprintln!("xtask: QUEUE_SKIP_SERVERS=1: skipping the Postgres and Redis tests");
         cargo::run(&[
@@ -64,4 +80,9 @@ fn test() -> Result<(), String> {
         return cargo::run(&["test", "-p", "queue-sql", "--lib", "--test", "sqlite"]);
     }
     cargo::run(&["test", "--workspace"])
+}
+
+fn conformance() -> Result<(), String> {
+    let _services = services::ensure(services::ALL)?;
+    conformance::run()
 }

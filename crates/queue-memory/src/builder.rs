@@ -51,26 +51,30 @@ impl MemoryQueueBuilder {
         self
     }
 
-    /// At most `n` live (pending or running) jobs; `enqueue` waits for room beyond that.
+    /// At most `n` live (pending or running) jobs (at least 1). Beyond that `enqueue`
+    /// waits for room, [`MemoryQueue::try_enqueue`] fails with
+    /// [`queue_core::QueueError::Full`], and a batch larger than `n` is refused. Replayed
+    /// jobs are let in regardless.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = Some(n.max(1));
         self
     }
 
     /// How many failed jobs are kept for inspection and replay (default 10,000; the
-    /// oldest go first).
+    /// oldest to fail go first; 0 forgets them at once).
     pub fn keep_failed(mut self, n: usize) -> Self {
         self.keep_failed = n;
         self
     }
 
-    /// How many completed and cancelled jobs are kept (default 1,000; 0 forgets them at once).
+    /// How many completed and cancelled jobs are kept (default 1,000; the oldest to finish
+    /// go first; 0 forgets them at once).
     pub fn keep_completed(mut self, n: usize) -> Self {
         self.keep_completed = n;
         self
     }
 
-    /// The queue. Needs no runtime.
+    /// The queue. Needs no tokio runtime.
     pub fn build(self) -> MemoryQueue {
         MemoryQueue::from_builder(self)
     }

@@ -1,26 +1,38 @@
-//! `MemoryQueue` and its trait implementations.
+//! [`MemoryQueue`] and its implementations of the queue traits.
 
-use std::collections::HashMap;
+use std::fmt;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
     list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
-    Replayable, Result, RunAt, Stats, Subscription,
+    Replayable, Result, Stats, Subscription,
 };
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::builder::MemoryQueueBuilder;
-use crate::state::{nanos, plus, Settled, State};
+use crate::state::{Candidate, Enqueued, Events, Limits, State};
 
-/// An in-process job queue. Cheap to share: wrap it in an `Arc`.
+/// An in-process job queue: every job lives in this process's memory, and is gone when
+/// the queue is dropped.
+///
+/// Implements [`Queue`], [`Browsable`] and [`Replayable`], so `Arc<MemoryQueue>` coerces
+/// to `Arc<dyn queue_core::Backend>` and `Arc<dyn Queue>`. Build one with
+/// [`MemoryQueue::new`] or [`MemoryQueue::builder`]; neither needs a tokio runtime.
+///
+/// Expired leases are reclaimed by whichever call comes next (every call first promotes
+/// due delayed jobs and reclaims expired leases), so no background task is needed.
 pub struct MemoryQueue {
     state: Mutex<State>,
+    /// Nanoseconds; read without the lock by claims and heartbeats.
+    lease_timeout: AtomicU64,
     capacity: Option<usize>,
     notifier: Notifier,
-    /// Wakes enqueuers waiting for room.
+    /// Wakes enqueuers waiting for room (and for close).
     room: Notify,
 }
 
@@ -30,249 +42,232 @@ impl Default for MemoryQueue {
     }
 }
 
+impl fmt::Debug for MemoryQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.lock().stats();
+        f.debug_struct("MemoryQueue")
+            .field("lease_timeout", &Queue::lease_timeout(self))
+            .field("capacity", &self.capacity)
+            .field("stats", &stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn duration_nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 impl MemoryQueue {
-    /// A queue with the defaults of [`MemoryQueueBuilder`].
+    /// A queue with the defaults: 30 s leases ([`queue_core::DEFAULT_LEASE_TIMEOUT`]),
+    /// [`queue_core::RetryPolicy::default`], no capacity limit, up to 10,000 failed and
+    /// 1,000 completed or cancelled jobs kept.
     pub fn new() -> Self {
         MemoryQueueBuilder::default().build()
     }
 
-    /// Settings beyond the defaults.
+    /// Starts a queue with settings other than the defaults.
     pub fn builder() -> MemoryQueueBuilder {
         MemoryQueueBuilder::default()
     }
 
     pub(crate) fn from_builder(b: MemoryQueueBuilder) -> Self {
         MemoryQueue {
-            state: Mutex::new(State::new(
-                b.lease_timeout,
-                b.retry,
-                b.keep_completed,
-                b.keep_failed,
-            )),
+            state: Mutex::new(State::new(Limits {
+                retry: b.retry,
+                capacity: b.capacity,
+                keep_completed: b.keep_completed,
+                keep_failed: b.keep_failed,
+            })),
+            lease_timeout: AtomicU64::new(duration_nanos(b.lease_timeout)),
             capacity: b.capacity,
             notifier: Notifier::new(),
             room: Notify::new(),
         }
     }
 
-    /// Locks the state after promoting due jobs and reclaiming expired leases.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic under this lock cannot leave the indexes half-updated in a way that
-        // matters more than refusing all further work would.
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (woke, _) = st.maintain(OffsetDateTime::now_utc());
-        if woke {
-            self.notifier.notify();
-        }
-        st
-    }
-
-    /// Like `enqueue`, but fails with [`QueueError::Full`] instead of waiting for room.
+    /// Like [`Queue::enqueue`], but fails with [`QueueError::Full`] instead of waiting
+    /// when the queue is at its capacity. Needs no runtime.
+    ///
+    /// ```
+    /// use queue_core::{Job, QueueError};
+    /// use queue_memory::MemoryQueue;
+    ///
+    /// let queue = MemoryQueue::builder().capacity(1).build();
+    /// queue.try_enqueue(Job::new("email", serde_json::json!(1)))?;
+    /// let full = queue.try_enqueue(Job::new("email", serde_json::json!(2)));
+    /// assert!(matches!(full, Err(QueueError::Full)));
+    /// # Ok::<(), QueueError>(())
+    /// ```
     pub fn try_enqueue(&self, job: NewJob) -> Result<JobId> {
-        match self.try_insert(std::slice::from_ref(&job))? {
-            Some(ids) => ids
+        let batch = self.prepare(vec![job])?;
+        match self.with_state(|st, now| st.enqueue(batch, now))? {
+            Enqueued::Stored(ids) => ids
                 .into_iter()
                 .next()
-                .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into())),
-            None => Err(QueueError::Full),
+                .ok_or_else(|| QueueError::InvalidJob("nothing was enqueued".into())),
+            Enqueued::Full { .. } => Err(QueueError::Full),
         }
     }
 
-    /// `Ok(None)` when the batch does not fit yet.
-    fn try_insert(&self, jobs: &[NewJob]) -> Result<Option<Vec<JobId>>> {
-        let prepared = jobs
-            .iter()
-            .map(|j| j.prepare())
-            .collect::<Result<Vec<_>>>()?;
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing under this lock panics by design; if something did, the indexes are
+        // still usable, so carry on rather than fail every later call.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the state after maintenance, then announces what happened.
+    fn with_state<R>(&self, f: impl FnOnce(&mut State, OffsetDateTime) -> R) -> R {
+        let now = OffsetDateTime::now_utc();
+        let (out, events) = {
+            let mut st = self.lock();
+            st.maintain(now);
+            let out = f(&mut st, now);
+            (out, st.take_events())
+        };
+        self.announce(events);
+        out
+    }
+
+    fn announce(&self, events: Events) {
+        if events.ready {
+            self.notifier.notify();
+        }
+        if events.freed && self.capacity.is_some() {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// Validates a batch before anything is locked or stored.
+    fn prepare(&self, jobs: Vec<NewJob>) -> Result<Vec<Candidate>> {
         if let Some(cap) = self.capacity {
             if jobs.len() > cap {
                 return Err(QueueError::InvalidJob(format!(
-                    "a batch of {} jobs can never fit a queue of capacity {cap}",
+                    "a batch of {} jobs can never fit a queue with capacity {cap}",
                     jobs.len()
                 )));
             }
         }
-        let mut st = self.lock();
-        if st.closed {
-            return Err(QueueError::Closed);
-        }
-        let now = OffsetDateTime::now_utc();
-        let n = nanos(now);
-        // Resolve duplicates before writing anything, so the batch is all or nothing.
-        let mut in_batch: HashMap<&str, JobId> = HashMap::new();
-        let mut ids = Vec::with_capacity(jobs.len());
-        let mut fresh: Vec<(&NewJob, &queue_core::Prepared)> = Vec::new();
-        for (job, p) in jobs.iter().zip(&prepared) {
-            if let Some(u) = &job.unique {
-                if let Some(id) = in_batch.get(u.key.as_str()) {
-                    ids.push(*id);
-                    continue;
-                }
-                if let Some(holder) = st.unique_holder(&u.key, n) {
-                    ids.push(holder);
-                    continue;
-                }
-                in_batch.insert(&u.key, p.id);
-            }
-            if st.contains(p.id) || fresh.iter().any(|(_, q)| q.id == p.id) {
-                return Err(QueueError::InvalidJob(format!(
-                    "a job with id {} already exists",
-                    p.id
-                )));
-            }
-            ids.push(p.id);
-            fresh.push((job, p));
-        }
-        if let Some(cap) = self.capacity {
-            if st.live() + fresh.len() > cap {
-                return Ok(None);
-            }
-        }
-        for (job, p) in fresh {
-            let scheduled_at = match job.run_at {
-                RunAt::Now => now,
-                RunAt::After(d) => plus(now, d),
-                RunAt::At(t) => t,
-            };
-            let window = job
-                .unique
-                .as_ref()
-                .and_then(|u| u.window)
-                .map(|w| nanos(plus(now, w)));
-            st.insert(
-                Job {
+        jobs.into_iter()
+            .map(|job| {
+                let p = job.prepare()?;
+                Ok(Candidate {
                     id: p.id,
-                    kind: job.kind.clone(),
-                    payload: job.payload.clone(),
-                    priority: job.priority,
-                    attempts: 0,
                     max_attempts: p.max_attempts,
-                    created_at: now,
-                    scheduled_at,
-                    state: JobState::Pending,
-                    unique_key: job.unique.as_ref().map(|u| u.key.clone()),
-                    last_error: None,
-                    lease: None,
-                },
-                window,
-                n,
-            );
-        }
-        drop(st);
-        self.notifier.notify();
-        Ok(Some(ids))
-    }
-
-    /// Wakes enqueuers when jobs leave the live set.
-    fn freed(&self) {
-        if self.capacity.is_some() {
-            self.room.notify_waiters();
-        }
+                    job,
+                })
+            })
+            .collect()
     }
 }
 
 #[async_trait]
 impl Queue for MemoryQueue {
+    /// Stores a job. With a capacity set and the queue full, waits until a job leaves the
+    /// pending and running states (or the queue closes, giving [`QueueError::Closed`]).
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        let mut ids = self.enqueue_batch(vec![job]).await?;
-        ids.pop()
-            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+        self.enqueue_batch(vec![job])
+            .await?
+            .pop()
+            .ok_or_else(|| QueueError::InvalidJob("nothing was enqueued".into()))
     }
 
+    /// Stores every job or none. A batch larger than the capacity is refused with
+    /// [`QueueError::InvalidJob`]; otherwise, like `enqueue`, it waits for room.
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+        let mut batch = self.prepare(jobs)?;
         loop {
-            // Register for a wake-up before looking, so a freed slot is never missed.
-            let room = self.room.notified();
-            if let Some(ids) = self.try_insert(&jobs)? {
-                return Ok(ids);
+            // Registered before looking, so room freed in between is not missed.
+            let mut room = pin!(self.room.notified());
+            room.as_mut().enable();
+            let retry_in = match self.with_state(|st, now| st.enqueue(batch, now))? {
+                Enqueued::Stored(ids) => return Ok(ids),
+                Enqueued::Full {
+                    batch: back,
+                    retry_in,
+                } => {
+                    batch = back;
+                    retry_in
+                }
+            };
+            // No call may come to reclaim an expired lease (which can free room), so
+            // look again by ourselves when the next one runs out.
+            match retry_in {
+                Some(wait) => {
+                    let wait = wait + Duration::from_millis(1);
+                    let _ = tokio::time::timeout(wait, room).await;
+                }
+                None => room.await,
             }
-            // Leases expire on the clock, not on a call: look again now and then.
-            let _ = tokio::time::timeout(Duration::from_millis(100), room).await;
         }
     }
 
     async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
-        let mut st = self.lock();
-        Ok(st.claim(kinds, max, OffsetDateTime::now_utc()))
+        let lease = Queue::lease_timeout(self);
+        Ok(self.with_state(|st, now| st.claim(kinds, max, now, lease)))
     }
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
-        let results = {
-            let mut st = self.lock();
-            leases.iter().map(|l| st.ack(l)).collect()
-        };
-        self.freed();
-        Ok(results)
+        Ok(self.with_state(|st, _| leases.iter().map(|l| st.ack(l)).collect()))
     }
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
-        let settled = self.lock().nack(lease, error, OffsetDateTime::now_utc())?;
-        match settled {
-            Settled::Requeued => self.notifier.notify(),
-            Settled::Final => self.freed(),
-        }
-        Ok(())
+        self.with_state(|st, now| st.nack(lease, error, now))
     }
 
     async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
-        self.lock().discard(lease, reason)?;
-        self.freed();
-        Ok(())
+        self.with_state(|st, _| st.discard(lease, reason))
     }
 
     async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
-        self.lock()
-            .snooze(lease, delay, OffsetDateTime::now_utc())?;
-        self.notifier.notify();
-        Ok(())
+        self.with_state(|st, now| st.snooze(lease, delay, now))
     }
 
     async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
-        let mut st = self.lock();
-        let now = OffsetDateTime::now_utc();
-        Ok(leases.iter().map(|l| st.heartbeat(l, now)).collect())
+        let timeout = Queue::lease_timeout(self);
+        Ok(self.with_state(|st, now| {
+            leases
+                .iter()
+                .map(|l| st.heartbeat(l, now, timeout))
+                .collect()
+        }))
     }
 
     async fn cancel(&self, id: JobId) -> Result<bool> {
-        let done = self.lock().cancel(id);
-        if done {
-            self.freed();
-        }
-        Ok(done)
+        Ok(self.with_state(|st, _| st.cancel(id)))
     }
 
     async fn reclaim(&self) -> Result<u64> {
-        let (woke, n) = {
-            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.maintain(OffsetDateTime::now_utc())
+        let now = OffsetDateTime::now_utc();
+        let (reclaimed, events) = {
+            let mut st = self.lock();
+            let n = st.maintain(now);
+            (n, st.take_events())
         };
-        if woke {
-            self.notifier.notify();
-        }
-        if n > 0 {
-            self.freed();
-        }
-        Ok(n)
+        self.announce(events);
+        Ok(reclaimed)
     }
 
     fn lease_timeout(&self) -> Duration {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).lease
+        Duration::from_nanos(self.lease_timeout.load(Ordering::Relaxed))
     }
 
     fn set_lease_timeout(&self, timeout: Duration) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).lease = timeout;
+        self.lease_timeout
+            .store(duration_nanos(timeout), Ordering::Relaxed);
     }
 
     fn subscribe(&self) -> Subscription {
         self.notifier.subscribe()
     }
 
+    /// Time until the next delayed job is due or the next lease runs out, whatever its
+    /// kind.
     async fn next_due(&self, _kinds: &[&str]) -> Option<Duration> {
-        self.lock().next_due(OffsetDateTime::now_utc())
+        self.with_state(|st, now| st.next_due(now))
     }
 
     async fn close(&self) -> Result<()> {
-        self.lock().closed = true;
+        self.with_state(|st, _| st.close());
         self.room.notify_waiters();
         Ok(())
     }
@@ -281,25 +276,23 @@ impl Queue for MemoryQueue {
 #[async_trait]
 impl Browsable for MemoryQueue {
     async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
-        Ok(self.lock().list(state, list_limit(limit)))
+        Ok(self.with_state(|st, _| st.list(state, list_limit(limit))))
     }
 
     async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
-        Ok(self.lock().get(id))
+        Ok(self.with_state(|st, _| st.get(id)))
     }
 
     async fn stats(&self) -> Result<Stats> {
-        Ok(self.lock().stats())
+        Ok(self.with_state(|st, _| st.stats()))
     }
 }
 
 #[async_trait]
 impl Replayable for MemoryQueue {
+    /// Moves a failed job back to pending, due now, with attempts reset; its
+    /// `last_error` is kept as a record of why it had failed.
     async fn replay(&self, id: JobId) -> Result<bool> {
-        let done = self.lock().replay(id, OffsetDateTime::now_utc());
-        if done {
-            self.notifier.notify();
-        }
-        Ok(done)
+        Ok(self.with_state(|st, now| st.replay(id, now)))
     }
 }

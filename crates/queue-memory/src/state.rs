@@ -1,58 +1,124 @@
-//! The indexes behind a `MemoryQueue`. Every operation is O(log n) in the number of jobs
-//! (claims also look at one head per requested kind).
+//! The job table and the indexes over it, behind the queue's one lock.
+//!
+//! Nothing here reads the clock or sleeps: every method takes `now`, so the rules can be
+//! tested at exact instants. Costs, with `n` jobs, `k` kinds and a batch of `b`:
+//!
+//! | operation | cost |
+//! |---|---|
+//! | enqueue | O(b log n) |
+//! | claim one, any kind | O(log n + log k) |
+//! | claim one, `f` kinds | O(f log n) |
+//! | ack, nack, discard, snooze, heartbeat, cancel, replay | O(log n) |
+//! | maintenance | O(log n) per job promoted or reclaimed, O(log n) when idle |
+//! | list | O(limit log n) |
+//! | get, stats, next due | O(log n), O(1), O(log n) |
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use queue_core::{
-    ClaimToken, Job, JobId, JobState, Lease, QueueError, Result, RetryPolicy, Stats, LEASE_EXPIRED,
+    ClaimToken, Job, JobId, JobState, Lease, NewJob, QueueError, Result, RetryPolicy, RunAt, Stats,
+    Unique, LEASE_EXPIRED,
 };
 use time::OffsetDateTime;
 
-/// Nanoseconds since the epoch: exact, totally ordered keys.
-pub(crate) type Nanos = i128;
+use crate::clock::{after, nanos, until, utc, Nanos};
+use crate::ready::{KindId, ReadyIndex, ReadyKey};
+use crate::retention::Retention;
+use crate::timeline::Timeline;
+use crate::unique::UniqueIndex;
 
-pub(crate) fn nanos(t: OffsetDateTime) -> Nanos {
-    t.unix_timestamp_nanos()
+/// A validated job about to be stored.
+#[derive(Debug)]
+pub(crate) struct Candidate {
+    /// What the caller asked for.
+    pub job: NewJob,
+    /// Its id (given or fresh).
+    pub id: JobId,
+    /// Its attempts, defaulted.
+    pub max_attempts: u32,
 }
 
-pub(crate) fn plus(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
-    t.checked_add(time::Duration::try_from(d).unwrap_or(time::Duration::MAX))
-        .unwrap_or(OffsetDateTime::new_utc(
-            time::Date::MAX,
-            time::Time::MIDNIGHT,
-        ))
+/// The outcome of [`State::enqueue`].
+#[derive(Debug)]
+pub(crate) enum Enqueued {
+    /// Stored (or de-duplicated); the ids, in order.
+    Stored(Vec<JobId>),
+    /// Over capacity: nothing was stored, the batch comes back. `retry_in` is when the
+    /// next lease runs out (which may free room without any call), if any is held.
+    Full {
+        batch: Vec<Candidate>,
+        retry_in: Option<Duration>,
+    },
 }
 
-/// Ready order: highest priority, then earliest schedule, then lowest id.
-type ReadyKey = (Reverse<i32>, Nanos, JobId);
-
-/// Who holds a unique key, and until when (`None`: until the job is final).
-struct Hold {
-    id: JobId,
-    until: Option<Nanos>,
+/// What happened under the lock that others should hear about once it is released.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Events {
+    /// A job was filed as pending (due now or later): idle workers should look again.
+    pub ready: bool,
+    /// A job left the live (pending or running) set: blocked enqueuers may fit now.
+    pub freed: bool,
 }
 
-pub(crate) struct State {
-    /// Every retained job, by id (ids sort by creation, so this is also newest-last).
-    jobs: BTreeMap<JobId, Job>,
-    ready: HashMap<String, BTreeSet<ReadyKey>>,
-    delayed: BTreeSet<(Nanos, JobId)>,
-    leases: BTreeSet<(Nanos, JobId)>,
-    by_state: [BTreeSet<JobId>; 5],
-    /// Finished jobs in the order they finished, for bounded retention.
-    completed_order: VecDeque<JobId>,
-    failed_order: VecDeque<JobId>,
-    unique: HashMap<String, Hold>,
+/// A stored job and what the indexes need to find it again.
+#[derive(Debug)]
+struct Slot {
+    job: Job,
+    kind: KindId,
+    /// When the job's unique window ends, if its key has one.
+    window: Option<Nanos>,
+    /// Its number in the retention ring of its final state.
+    retained: Option<u64>,
+}
+
+impl Slot {
+    fn ready_key(&self) -> ReadyKey {
+        (
+            Reverse(self.job.priority),
+            nanos(self.job.scheduled_at),
+            self.job.id,
+        )
+    }
+}
+
+/// Settings the state needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub retry: RetryPolicy,
+    pub capacity: Option<usize>,
     pub keep_completed: usize,
     pub keep_failed: usize,
-    pub retry: RetryPolicy,
-    pub lease: Duration,
-    pub closed: bool,
 }
 
-fn slot(s: JobState) -> usize {
+/// Every job and every index. See the module docs for costs.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// Every retained job by id; ids sort by creation, so reverse order is newest first.
+    /// Boxed: B-tree nodes shift their values on every insert and remove, and a job is
+    /// a few hundred bytes.
+    jobs: BTreeMap<JobId, Box<Slot>>,
+    /// Ids per state, for listing by state and O(1) counts.
+    by_state: [BTreeSet<JobId>; 5],
+    /// Due pending jobs.
+    ready: ReadyIndex,
+    /// Pending jobs not yet due, by `scheduled_at`.
+    delayed: Timeline,
+    /// Running jobs, by lease deadline.
+    leases: Timeline,
+    unique: UniqueIndex,
+    /// Completed and cancelled jobs.
+    finished: Retention,
+    /// Failed jobs.
+    dead: Retention,
+    retry: RetryPolicy,
+    capacity: Option<usize>,
+    closed: bool,
+    events: Events,
+}
+
+fn slot_of(s: JobState) -> usize {
     match s {
         JobState::Pending => 0,
         JobState::Running => 1,
@@ -62,385 +128,451 @@ fn slot(s: JobState) -> usize {
     }
 }
 
-/// What a settled lease turned into, for the caller's wake-ups.
-pub(crate) enum Settled {
-    /// Pending again (maybe later).
-    Requeued,
-    /// In a final state.
-    Final,
+/// The slot of the running job `lease` names, if that claim still holds it.
+fn held<'a>(jobs: &'a mut BTreeMap<JobId, Box<Slot>>, lease: &Lease) -> Result<&'a mut Slot> {
+    match jobs.get_mut(&lease.id) {
+        Some(slot)
+            if slot.job.state == JobState::Running
+                && slot.job.lease.map(|l| l.token) == Some(lease.token) =>
+        {
+            Ok(slot)
+        }
+        _ => Err(QueueError::LeaseLost(lease.id)),
+    }
+}
+
+/// Moves `job` to `to` in itself and in the state index; returns the state it left.
+fn move_state(by_state: &mut [BTreeSet<JobId>; 5], job: &mut Job, to: JobState) -> JobState {
+    let from = std::mem::replace(&mut job.state, to);
+    by_state[slot_of(from)].remove(&job.id);
+    by_state[slot_of(to)].insert(job.id);
+    from
+}
+
+fn is_live(s: JobState) -> bool {
+    matches!(s, JobState::Pending | JobState::Running)
 }
 
 impl State {
-    pub fn new(
-        lease: Duration,
-        retry: RetryPolicy,
-        keep_completed: usize,
-        keep_failed: usize,
-    ) -> State {
+    pub fn new(limits: Limits) -> Self {
         State {
             jobs: BTreeMap::new(),
-            ready: HashMap::new(),
-            delayed: BTreeSet::new(),
-            leases: BTreeSet::new(),
             by_state: Default::default(),
-            completed_order: VecDeque::new(),
-            failed_order: VecDeque::new(),
-            unique: HashMap::new(),
-            keep_completed,
-            keep_failed,
-            retry,
-            lease,
+            ready: ReadyIndex::default(),
+            delayed: Timeline::default(),
+            leases: Timeline::default(),
+            unique: UniqueIndex::default(),
+            finished: Retention::new(limits.keep_completed),
+            dead: Retention::new(limits.keep_failed),
+            retry: limits.retry,
+            capacity: limits.capacity,
             closed: false,
+            events: Events::default(),
         }
     }
 
-    /// Pending plus running.
+    /// Stops accepting jobs.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// The events since the last call.
+    pub fn take_events(&mut self) -> Events {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Pending plus running jobs.
     pub fn live(&self) -> usize {
-        self.by_state[0].len() + self.by_state[1].len()
+        self.by_state[slot_of(JobState::Pending)].len()
+            + self.by_state[slot_of(JobState::Running)].len()
     }
 
-    pub fn contains(&self, id: JobId) -> bool {
-        self.jobs.contains_key(&id)
-    }
-
-    /// The id holding `key` at `now`, forgetting holds that have lapsed.
-    pub fn unique_holder(&mut self, key: &str, now: Nanos) -> Option<JobId> {
-        let hold = self.unique.get(key)?;
-        let held = match hold.until {
-            Some(until) => until > now,
-            None => self.jobs.get(&hold.id).is_some_and(|j| !j.state.is_final()),
-        };
-        if held {
-            Some(hold.id)
-        } else {
-            self.unique.remove(key);
-            None
-        }
-    }
-
-    /// Stores a new pending job (already validated and defaulted).
-    pub fn insert(&mut self, job: Job, window_until: Option<Nanos>, now: Nanos) {
-        if let Some(key) = &job.unique_key {
-            self.unique.insert(
-                key.clone(),
-                Hold {
-                    id: job.id,
-                    until: window_until,
-                },
-            );
-        }
-        let id = job.id;
-        self.by_state[slot(JobState::Pending)].insert(id);
-        self.schedule(&job, now);
-        self.jobs.insert(id, job);
-    }
-
-    /// Files a pending job under ready or delayed.
-    fn schedule(&mut self, job: &Job, now: Nanos) {
-        let at = nanos(job.scheduled_at);
-        if at <= now {
-            self.ready.entry(job.kind.clone()).or_default().insert((
-                Reverse(job.priority),
-                at,
-                job.id,
-            ));
-        } else {
-            self.delayed.insert((at, job.id));
-        }
-    }
-
-    fn set_state(&mut self, id: JobId, from: JobState, to: JobState) {
-        self.by_state[slot(from)].remove(&id);
-        self.by_state[slot(to)].insert(id);
-    }
-
-    /// Promotes due delayed jobs and reclaims expired leases. Returns whether any job
-    /// became claimable.
-    pub fn maintain(&mut self, now: OffsetDateTime) -> (bool, u64) {
+    /// Promotes due delayed jobs, reclaims expired leases and forgets lapsed unique
+    /// windows. Returns how many leases were reclaimed.
+    pub fn maintain(&mut self, now: OffsetDateTime) -> u64 {
         let n = nanos(now);
-        let mut woke = false;
-        while let Some(&(at, id)) = self.delayed.first() {
-            if at > n {
-                break;
-            }
-            self.delayed.pop_first();
-            if let Some(job) = self.jobs.get(&id) {
-                let key = (Reverse(job.priority), at, id);
-                self.ready.entry(job.kind.clone()).or_default().insert(key);
-                woke = true;
+        while let Some((_, id)) = self.delayed.pop_due(n) {
+            if let Some(slot) = self.jobs.get(&id) {
+                self.ready.insert(slot.kind, slot.ready_key());
+                self.events.ready = true;
             }
         }
         let mut reclaimed = 0;
-        while let Some(&(deadline, id)) = self.leases.first() {
-            if deadline >= n {
-                break;
-            }
-            self.leases.pop_first();
+        while let Some((_, id)) = self.leases.pop_due(n) {
             reclaimed += 1;
-            let Some(job) = self.jobs.get_mut(&id) else {
-                continue;
-            };
-            job.lease = None;
-            if job.attempts >= job.max_attempts {
-                job.last_error = Some(LEASE_EXPIRED.to_string());
-                self.finish(id, JobState::Running, JobState::Failed);
-            } else {
-                job.scheduled_at = now;
-                self.requeue(id, now);
-                woke = true;
-            }
+            self.expire_lease(id, now);
         }
-        (woke, reclaimed)
+        self.unique.expire(n);
+        reclaimed
     }
 
-    /// Claims up to `max` jobs of `kinds` (all kinds when empty), best first.
-    pub fn claim(&mut self, kinds: &[&str], max: usize, now: OffsetDateTime) -> Vec<Job> {
-        let mut out = Vec::new();
-        let deadline = plus(now, self.lease);
-        while out.len() < max {
-            let best: Option<(ReadyKey, String)> = if kinds.is_empty() {
-                self.ready
-                    .iter()
-                    .filter_map(|(k, set)| set.first().map(|key| (*key, k.clone())))
-                    .min_by_key(|(key, _)| *key)
-            } else {
-                kinds
-                    .iter()
-                    .filter_map(|k| {
-                        self.ready
-                            .get(*k)
-                            .and_then(|set| set.first())
-                            .map(|key| (*key, (*k).to_string()))
-                    })
-                    .min_by_key(|(key, _)| *key)
-            };
-            let Some((key, kind)) = best else { break };
-            if let Some(set) = self.ready.get_mut(&kind) {
-                set.remove(&key);
-                if set.is_empty() {
-                    self.ready.remove(&kind);
+    /// A running job whose lease ran out: due again now, or dead when out of attempts.
+    fn expire_lease(&mut self, id: JobId, now: OffsetDateTime) {
+        let Some(slot) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        slot.job.lease = None;
+        let job = &mut slot.job;
+        tracing::debug!(job.id = %id, job.kind = %job.kind, job.attempt = job.attempts, "lease expired");
+        if job.attempts >= job.max_attempts {
+            job.last_error = Some(LEASE_EXPIRED.to_owned());
+            self.finish(id, JobState::Failed);
+        } else {
+            job.scheduled_at = now;
+            self.make_pending(id, now);
+        }
+    }
+
+    /// Stores a batch, all or nothing. Unique keys held (or repeated earlier in the batch)
+    /// store nothing and give the holder's id.
+    pub fn enqueue(&mut self, batch: Vec<Candidate>, now: OffsetDateTime) -> Result<Enqueued> {
+        if self.closed {
+            return Err(QueueError::Closed);
+        }
+        let n = nanos(now);
+        let mut ids = Vec::with_capacity(batch.len());
+        let mut store = Vec::with_capacity(batch.len());
+        {
+            let mut keys: HashMap<&str, JobId> = HashMap::new();
+            let mut fresh: HashSet<JobId> = HashSet::with_capacity(batch.len());
+            for c in &batch {
+                if let Some(u) = &c.job.unique {
+                    let held = keys
+                        .get(u.key.as_str())
+                        .copied()
+                        .or_else(|| self.unique.holder(&u.key, n));
+                    if let Some(holder) = held {
+                        ids.push(holder);
+                        store.push(false);
+                        continue;
+                    }
+                    keys.insert(&u.key, c.id);
                 }
+                if self.jobs.contains_key(&c.id) || !fresh.insert(c.id) {
+                    return Err(QueueError::InvalidJob(format!(
+                        "a job with id {} already exists",
+                        c.id
+                    )));
+                }
+                ids.push(c.id);
+                store.push(true);
             }
-            let id = key.2;
-            let Some(job) = self.jobs.get_mut(&id) else {
+        }
+        let count = store.iter().filter(|s| **s).count();
+        if let Some(cap) = self.capacity {
+            if count > 0 && self.live() + count > cap {
+                let retry_in = self.leases.next().map(|at| until(n, at));
+                return Ok(Enqueued::Full { batch, retry_in });
+            }
+        }
+        for (c, keep) in batch.into_iter().zip(store) {
+            if keep {
+                self.insert(c, now);
+            }
+        }
+        Ok(Enqueued::Stored(ids))
+    }
+
+    fn insert(&mut self, c: Candidate, now: OffsetDateTime) {
+        let NewJob {
+            kind,
+            payload,
+            priority,
+            run_at,
+            unique,
+            ..
+        } = c.job;
+        let id = c.id;
+        let scheduled_at = match run_at {
+            RunAt::Now => now,
+            RunAt::After(d) => after(now, d),
+            RunAt::At(t) => utc(t),
+        };
+        let (unique_key, window) = match unique {
+            Some(Unique { key, window }) => {
+                let until = window.map(|w| nanos(after(now, w)));
+                self.unique.hold(key.clone(), id, until);
+                (Some(key), until)
+            }
+            None => (None, None),
+        };
+        let slot = Slot {
+            kind: self.ready.intern(&kind),
+            job: Job {
+                id,
+                kind,
+                payload,
+                priority,
+                attempts: 0,
+                max_attempts: c.max_attempts,
+                created_at: now,
+                scheduled_at,
+                state: JobState::Pending,
+                unique_key,
+                last_error: None,
+                lease: None,
+            },
+            window,
+            retained: None,
+        };
+        self.jobs.insert(id, Box::new(slot));
+        self.by_state[slot_of(JobState::Pending)].insert(id);
+        self.schedule(id, nanos(now));
+    }
+
+    /// Files a pending job under ready or delayed by its `scheduled_at`.
+    fn schedule(&mut self, id: JobId, now: Nanos) {
+        let Some(slot) = self.jobs.get(&id) else {
+            return;
+        };
+        let at = nanos(slot.job.scheduled_at);
+        if at <= now {
+            self.ready.insert(slot.kind, slot.ready_key());
+        } else {
+            self.delayed.insert(at, id);
+        }
+        // A delayed job also wakes idle workers: they may be sleeping past its time.
+        self.events.ready = true;
+    }
+
+    /// Takes a pending job out of ready or delayed.
+    fn unschedule(&mut self, id: JobId) {
+        let Some(slot) = self.jobs.get(&id) else {
+            return;
+        };
+        let key = slot.ready_key();
+        if !self.ready.remove(slot.kind, &key) {
+            self.delayed.remove(key.1, id);
+        }
+    }
+
+    /// Moves a job to `to` in the job and the state index; returns the state it left.
+    fn set_state(&mut self, id: JobId, to: JobState) -> Option<JobState> {
+        let slot = self.jobs.get_mut(&id)?;
+        Some(move_state(&mut self.by_state, &mut slot.job, to))
+    }
+
+    fn make_pending(&mut self, id: JobId, now: OffsetDateTime) {
+        self.set_state(id, JobState::Pending);
+        self.schedule(id, nanos(now));
+    }
+
+    /// Claims up to `max` due jobs of `kinds` (every kind when empty), best first, each
+    /// with a lease of `lease`.
+    pub fn claim(
+        &mut self,
+        kinds: &[&str],
+        max: usize,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Vec<Job> {
+        let filter: Option<Vec<KindId>> = if kinds.is_empty() {
+            None
+        } else {
+            Some(kinds.iter().filter_map(|k| self.ready.lookup(k)).collect())
+        };
+        if max == 0 || filter.as_ref().is_some_and(Vec::is_empty) {
+            return Vec::new();
+        }
+        let expires_at = after(now, lease);
+        let deadline = nanos(expires_at);
+        let mut out = Vec::with_capacity(max.min(1024));
+        while out.len() < max {
+            let next = match &filter {
+                None => self.ready.pop_any(),
+                Some(kinds) => self.ready.pop_among(kinds),
+            };
+            let Some((_, _, id)) = next else { break };
+            let Some(slot) = self.jobs.get_mut(&id) else {
                 continue;
             };
-            job.attempts += 1;
-            job.state = JobState::Running;
+            let job = &mut slot.job;
+            move_state(&mut self.by_state, job, JobState::Running);
+            job.attempts = job.attempts.saturating_add(1);
             job.lease = Some(Lease {
                 id,
                 token: ClaimToken::random(),
-                expires_at: deadline,
+                expires_at,
             });
             out.push(job.clone());
-            self.leases.insert((nanos(deadline), id));
-            self.set_state(id, JobState::Pending, JobState::Running);
+            self.leases.insert(deadline, id);
         }
         out
     }
 
-    /// The running job `lease` names, if the lease still holds it.
-    fn held(&mut self, lease: &Lease) -> Result<&mut Job> {
-        match self.jobs.get_mut(&lease.id) {
-            Some(j)
-                if j.state == JobState::Running
-                    && j.lease.map(|l| l.token) == Some(lease.token) =>
-            {
-                Ok(j)
-            }
-            _ => Err(QueueError::LeaseLost(lease.id)),
+    /// Ends a claim that still holds: its lease goes; the job stays running for the
+    /// caller to move on.
+    fn release(&mut self, lease: &Lease) -> Result<&mut Job> {
+        let slot = held(&mut self.jobs, lease)?;
+        if let Some(current) = slot.job.lease.take() {
+            self.leases.remove(nanos(current.expires_at), lease.id);
         }
-    }
-
-    /// Ends a claim: the lease entry goes, the job stays where it is.
-    fn release(&mut self, lease: &Lease) -> Result<()> {
-        let job = self.held(lease)?;
-        let deadline = job.lease.map(|l| nanos(l.expires_at));
-        job.lease = None;
-        if let Some(d) = deadline {
-            self.leases.remove(&(d, lease.id));
-        }
-        Ok(())
+        Ok(&mut slot.job)
     }
 
     pub fn ack(&mut self, lease: &Lease) -> Result<()> {
         self.release(lease)?;
-        self.finish(lease.id, JobState::Running, JobState::Completed);
+        self.finish(lease.id, JobState::Completed);
         Ok(())
     }
 
-    pub fn nack(&mut self, lease: &Lease, error: &str, now: OffsetDateTime) -> Result<Settled> {
-        self.release(lease)?;
+    pub fn nack(&mut self, lease: &Lease, error: &str, now: OffsetDateTime) -> Result<()> {
         let retry = self.retry;
-        let Some(job) = self.jobs.get_mut(&lease.id) else {
-            return Err(QueueError::LeaseLost(lease.id));
-        };
-        job.last_error = Some(error.to_string());
+        let job = self.release(lease)?;
+        job.last_error = Some(error.to_owned());
         if job.attempts >= job.max_attempts {
-            self.finish(lease.id, JobState::Running, JobState::Failed);
-            return Ok(Settled::Final);
+            self.finish(lease.id, JobState::Failed);
+        } else {
+            job.scheduled_at = after(now, retry.delay(job.attempts));
+            self.make_pending(lease.id, now);
         }
-        job.scheduled_at = plus(now, retry.delay(job.attempts));
-        self.requeue(lease.id, now);
-        Ok(Settled::Requeued)
+        Ok(())
     }
 
     pub fn discard(&mut self, lease: &Lease, reason: &str) -> Result<()> {
-        self.release(lease)?;
-        if let Some(job) = self.jobs.get_mut(&lease.id) {
-            job.last_error = Some(reason.to_string());
-        }
-        self.finish(lease.id, JobState::Running, JobState::Failed);
+        let job = self.release(lease)?;
+        job.last_error = Some(reason.to_owned());
+        self.finish(lease.id, JobState::Failed);
         Ok(())
     }
 
     pub fn snooze(&mut self, lease: &Lease, delay: Duration, now: OffsetDateTime) -> Result<()> {
-        self.release(lease)?;
-        if let Some(job) = self.jobs.get_mut(&lease.id) {
-            job.attempts = job.attempts.saturating_sub(1);
-            job.scheduled_at = plus(now, delay);
-        }
-        self.requeue(lease.id, now);
+        let job = self.release(lease)?;
+        job.attempts = job.attempts.saturating_sub(1);
+        job.scheduled_at = after(now, delay);
+        self.make_pending(lease.id, now);
         Ok(())
     }
 
-    fn requeue(&mut self, id: JobId, now: OffsetDateTime) {
-        let Some(job) = self.jobs.get_mut(&id) else {
+    /// Extends a held lease to `now + timeout`; false when the claim no longer holds.
+    pub fn heartbeat(&mut self, lease: &Lease, now: OffsetDateTime, timeout: Duration) -> bool {
+        let expires_at = after(now, timeout);
+        let Ok(slot) = held(&mut self.jobs, lease) else {
+            return false;
+        };
+        let Some(current) = slot.job.lease.as_mut() else {
+            return false;
+        };
+        let old = std::mem::replace(&mut current.expires_at, expires_at);
+        self.leases.remove(nanos(old), lease.id);
+        self.leases.insert(nanos(expires_at), lease.id);
+        true
+    }
+
+    /// Cancels a pending job.
+    pub fn cancel(&mut self, id: JobId) -> bool {
+        if self.jobs.get(&id).map(|s| s.job.state) != Some(JobState::Pending) {
+            return false;
+        }
+        self.unschedule(id);
+        self.finish(id, JobState::Cancelled);
+        true
+    }
+
+    /// Moves a failed job back to pending, due now, attempts reset. Its `last_error`
+    /// stays as a record of why it had failed. A key without a window is held again if
+    /// no other job took it meanwhile.
+    pub fn replay(&mut self, id: JobId, now: OffsetDateTime) -> bool {
+        let n = nanos(now);
+        let Some(slot) = self.jobs.get_mut(&id) else {
+            return false;
+        };
+        if slot.job.state != JobState::Failed {
+            return false;
+        }
+        if let Some(seq) = slot.retained.take() {
+            self.dead.remove(seq);
+        }
+        slot.job.attempts = 0;
+        slot.job.scheduled_at = now;
+        slot.job.lease = None;
+        if let (Some(key), None) = (&slot.job.unique_key, slot.window) {
+            if self.unique.holder(key, n).is_none() {
+                self.unique.hold(key.clone(), id, None);
+            }
+        }
+        self.make_pending(id, now);
+        true
+    }
+
+    /// Moves a job into a final state, frees what it held, and applies retention.
+    fn finish(&mut self, id: JobId, to: JobState) {
+        let Some(slot) = self.jobs.get_mut(&id) else {
             return;
         };
-        job.state = JobState::Pending;
-        let job = job.clone();
-        self.set_state(id, JobState::Running, JobState::Pending);
-        self.schedule(&job, nanos(now));
-    }
-
-    pub fn heartbeat(&mut self, lease: &Lease, now: OffsetDateTime) -> bool {
-        let deadline = plus(now, self.lease);
-        let Ok(job) = self.held(lease) else {
-            return false;
-        };
-        let old = job.lease.map(|l| nanos(l.expires_at));
-        if let Some(l) = job.lease.as_mut() {
-            l.expires_at = deadline;
+        if is_live(move_state(&mut self.by_state, &mut slot.job, to)) {
+            self.events.freed = true;
         }
-        if let Some(old) = old {
-            self.leases.remove(&(old, lease.id));
+        slot.job.lease = None;
+        if let Some(key) = &slot.job.unique_key {
+            self.unique.release(key, id);
         }
-        self.leases.insert((nanos(deadline), lease.id));
-        true
-    }
-
-    pub fn cancel(&mut self, id: JobId) -> bool {
-        let Some(job) = self.jobs.get(&id) else {
-            return false;
-        };
-        if job.state != JobState::Pending {
-            return false;
-        }
-        let at = nanos(job.scheduled_at);
-        let key = (Reverse(job.priority), at, id);
-        let kind = job.kind.clone();
-        if let Some(set) = self.ready.get_mut(&kind) {
-            set.remove(&key);
-            if set.is_empty() {
-                self.ready.remove(&kind);
-            }
-        }
-        self.delayed.remove(&(at, id));
-        self.finish(id, JobState::Pending, JobState::Cancelled);
-        true
-    }
-
-    pub fn replay(&mut self, id: JobId, now: OffsetDateTime) -> bool {
-        let Some(job) = self.jobs.get_mut(&id) else {
-            return false;
-        };
-        if job.state != JobState::Failed {
-            return false;
-        }
-        job.state = JobState::Pending;
-        job.attempts = 0;
-        job.scheduled_at = now;
-        let job = job.clone();
-        self.failed_order.retain(|x| *x != id);
-        self.set_state(id, JobState::Failed, JobState::Pending);
-        self.schedule(&job, nanos(now));
-        true
-    }
-
-    /// Moves a job into a final state and applies retention.
-    fn finish(&mut self, id: JobId, from: JobState, to: JobState) {
-        if let Some(job) = self.jobs.get_mut(&id) {
-            job.state = to;
-            job.lease = None;
-        }
-        self.set_state(id, from, to);
-        let (order, keep) = if to == JobState::Failed {
-            (&mut self.failed_order, self.keep_failed)
+        let ring = if to == JobState::Failed {
+            &mut self.dead
         } else {
-            (&mut self.completed_order, self.keep_completed)
+            &mut self.finished
         };
-        order.push_back(id);
-        let mut evicted = Vec::new();
-        while order.len() > keep {
-            if let Some(old) = order.pop_front() {
-                evicted.push(old);
+        slot.retained = Some(ring.admit(id));
+        loop {
+            let evicted = if to == JobState::Failed {
+                self.dead.evict()
+            } else {
+                self.finished.evict()
+            };
+            match evicted {
+                Some(old) => self.forget(old),
+                None => break,
             }
-        }
-        for old in evicted {
-            self.forget(old);
         }
     }
 
-    /// Drops a finished job for good. A unique window it still holds stays held.
+    /// Drops a finished job for good (a unique window it started stays held).
     fn forget(&mut self, id: JobId) {
-        if let Some(job) = self.jobs.remove(&id) {
-            self.by_state[slot(job.state)].remove(&id);
-            if let Some(key) = job.unique_key {
-                if self
-                    .unique
-                    .get(&key)
-                    .is_some_and(|h| h.id == id && h.until.is_none())
-                {
-                    self.unique.remove(&key);
-                }
-            }
+        if let Some(slot) = self.jobs.remove(&id) {
+            self.by_state[slot_of(slot.job.state)].remove(&id);
         }
     }
 
     pub fn get(&self, id: JobId) -> Option<Job> {
-        self.jobs.get(&id).cloned()
+        self.jobs.get(&id).map(|s| s.job.clone())
     }
 
+    /// Up to `limit` jobs, newest (highest id) first.
     pub fn list(&self, state: Option<JobState>, limit: usize) -> Vec<Job> {
-        let ids: Box<dyn Iterator<Item = &JobId>> = match state {
-            None => Box::new(self.jobs.keys().rev()),
-            Some(s) => Box::new(self.by_state[slot(s)].iter().rev()),
-        };
-        ids.take(limit)
-            .filter_map(|id| self.jobs.get(id).cloned())
-            .collect()
+        match state {
+            None => self
+                .jobs
+                .values()
+                .rev()
+                .take(limit)
+                .map(|s| s.job.clone())
+                .collect(),
+            Some(s) => self.by_state[slot_of(s)]
+                .iter()
+                .rev()
+                .take(limit)
+                .filter_map(|id| self.jobs.get(id).map(|s| s.job.clone()))
+                .collect(),
+        }
     }
 
     pub fn stats(&self) -> Stats {
-        let mut s = Stats::default();
-        for st in JobState::ALL {
-            *s.get_mut(st) = self.by_state[slot(st)].len() as u64;
+        let mut stats = Stats::default();
+        for s in JobState::ALL {
+            *stats.get_mut(s) = self.by_state[slot_of(s)].len() as u64;
         }
-        s
+        stats
     }
 
-    /// Time until the next delayed job is due or lease runs out, if any.
+    /// Time until the next delayed job is due or the next lease runs out.
     pub fn next_due(&self, now: OffsetDateTime) -> Option<Duration> {
-        let n = nanos(now);
-        let soonest = [self.delayed.first(), self.leases.first()]
-            .into_iter()
-            .flatten()
-            .map(|(at, _)| *at)
-            .min()?;
-        let wait = (soonest - n).max(0);
-        Some(Duration::from_nanos(
-            u64::try_from(wait).unwrap_or(u64::MAX),
-        ))
+        let soonest = match (self.delayed.next(), self.leases.next()) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(until(nanos(now), soonest))
     }
 }
+
+#[cfg(test)]
+mod tests;

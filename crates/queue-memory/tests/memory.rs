@@ -1,14 +1,15 @@
-//! MemoryQueue's own rules beyond the shared suite: scale, capacity, retention.
+//! MemoryQueue's own rules beyond the shared suite: scale, capacity, retention, wake-ups.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use queue_core::{Browsable, Job, JobState, Queue, QueueError, Replayable};
+use queue_core::{Backend, Browsable, Job, JobState, Queue, QueueError, Replayable};
 use queue_memory::MemoryQueue;
+use serde_json::json;
 
-/// Claims from a backlog of 1M jobs stay cheap; this would take minutes with a scan per
-/// claim. It asserts only the outcome, never the time.
+/// Claims from a backlog of 1M jobs stay cheap, with and without a kind filter; this
+/// would take hours with a scan per claim. It asserts only the outcome, never the time.
 #[tokio::test]
 async fn claims_from_a_million_jobs() {
     let q = MemoryQueue::builder().keep_completed(0).build();
@@ -19,35 +20,45 @@ async fn claims_from_a_million_jobs() {
             .collect();
         q.enqueue_batch(jobs).await.unwrap();
     }
-    assert_eq!(q.stats().await.unwrap().pending, 1_000_000);
+    // A few delayed jobs too: they must not be claimed.
+    let later = (0..1000)
+        .map(|_| {
+            Job::new("a", json!(null))
+                .priority(100)
+                .delay(Duration::from_secs(3600))
+        })
+        .collect();
+    q.enqueue_batch(later).await.unwrap();
+    assert_eq!(q.stats().await.unwrap().pending, 1_001_000);
+
+    let filters: [&[&str]; 4] = [&[], &["c", "d"], &["b"], &["a", "b", "c", "d"]];
     for round in 0..1000 {
-        let filter: &[&str] = if round % 2 == 0 { &[] } else { &["c", "d"] };
+        let filter = filters[round % filters.len()];
         let job = q.dequeue(filter).await.unwrap().unwrap();
-        assert_eq!(job.priority, 6, "the best priority comes first");
-        if round % 2 == 1 {
-            assert!(job.kind == "c" || job.kind == "d");
-        }
+        assert_eq!(job.priority, 6, "the best due priority comes first");
+        assert!(filter.is_empty() || filter.contains(&job.kind.as_str()));
         q.ack(&job.lease().unwrap()).await.unwrap();
     }
-    assert_eq!(q.stats().await.unwrap().pending, 999_000);
+    let batch = q.dequeue_batch(&["d"], 1000).await.unwrap();
+    assert_eq!(batch.len(), 1000);
+    assert!(batch.iter().all(|j| j.kind == "d"));
+    assert!(batch.windows(2).all(|w| w[0].priority >= w[1].priority));
+    let s = q.stats().await.unwrap();
+    assert_eq!((s.pending, s.running), (999_000, 1000));
 }
 
 #[tokio::test]
 async fn capacity_applies_back_pressure_until_room_or_close() {
     let q = Arc::new(MemoryQueue::builder().capacity(2).build());
-    q.enqueue(Job::new("k", serde_json::json!(1)))
-        .await
-        .unwrap();
-    q.enqueue(Job::new("k", serde_json::json!(2)))
-        .await
-        .unwrap();
+    q.enqueue(Job::new("k", json!(1))).await.unwrap();
+    q.enqueue(Job::new("k", json!(2))).await.unwrap();
     assert!(matches!(
-        q.try_enqueue(Job::new("k", serde_json::json!(3))),
+        q.try_enqueue(Job::new("k", json!(3))),
         Err(QueueError::Full)
     ));
     let waiting = {
         let q = q.clone();
-        tokio::spawn(async move { q.enqueue(Job::new("k", serde_json::json!(3))).await })
+        tokio::spawn(async move { q.enqueue(Job::new("k", json!(3))).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(
@@ -55,6 +66,8 @@ async fn capacity_applies_back_pressure_until_room_or_close() {
         "enqueue must wait while the queue is full"
     );
     let job = q.dequeue(&[]).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "a running job still takes room");
     q.ack(&job.lease().unwrap()).await.unwrap();
     let id = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
@@ -66,7 +79,7 @@ async fn capacity_applies_back_pressure_until_room_or_close() {
     // A waiter is released by close, with `Closed`.
     let blocked = {
         let q = q.clone();
-        tokio::spawn(async move { q.enqueue(Job::new("k", serde_json::json!(4))).await })
+        tokio::spawn(async move { q.enqueue(Job::new("k", json!(4))).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     q.close().await.unwrap();
@@ -75,16 +88,47 @@ async fn capacity_applies_back_pressure_until_room_or_close() {
         .unwrap()
         .unwrap();
     assert!(matches!(r, Err(QueueError::Closed)));
+    assert!(matches!(
+        q.try_enqueue(Job::new("k", json!(5))),
+        Err(QueueError::Closed)
+    ));
+
     // An oversized batch can never fit.
     let q = MemoryQueue::builder().capacity(1).build();
-    let two = vec![
-        Job::new("k", serde_json::json!(1)),
-        Job::new("k", serde_json::json!(2)),
-    ];
+    let two = vec![Job::new("k", json!(1)), Job::new("k", json!(2))];
     assert!(matches!(
         q.enqueue_batch(two).await,
         Err(QueueError::InvalidJob(_))
     ));
+    assert_eq!(q.stats().await.unwrap().pending, 0);
+}
+
+/// Room freed by a lease running out (attempts used up) reaches a waiting enqueue
+/// although no other call is made.
+#[tokio::test]
+async fn a_lease_running_out_frees_room_for_a_waiter() {
+    let q = Arc::new(
+        MemoryQueue::builder()
+            .capacity(1)
+            .lease_timeout(Duration::from_millis(100))
+            .build(),
+    );
+    let first = q
+        .enqueue(Job::new("k", json!(1)).max_attempts(1))
+        .await
+        .unwrap();
+    let _claimed = q.dequeue(&[]).await.unwrap().unwrap();
+    let id = tokio::time::timeout(Duration::from_secs(5), q.enqueue(Job::new("k", json!(2))))
+        .await
+        .expect("room after the lease ran out")
+        .unwrap();
+    let dead = q.get_job(first).await.unwrap().unwrap();
+    assert_eq!(dead.state, JobState::Failed);
+    assert_eq!(dead.last_error.as_deref(), Some(queue_core::LEASE_EXPIRED));
+    assert_eq!(
+        q.get_job(id).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
 }
 
 #[tokio::test]
@@ -95,7 +139,7 @@ async fn retention_is_bounded_and_oldest_go_first() {
         .build();
     let mut failed = Vec::new();
     for i in 0..4 {
-        q.enqueue(Job::new("k", serde_json::json!(i)).max_attempts(1))
+        q.enqueue(Job::new("k", json!(i)).max_attempts(1))
             .await
             .unwrap();
         let j = q.dequeue(&[]).await.unwrap().unwrap();
@@ -103,9 +147,7 @@ async fn retention_is_bounded_and_oldest_go_first() {
         failed.push(j.id);
     }
     for i in 0..3 {
-        q.enqueue(Job::new("k", serde_json::json!(i)))
-            .await
-            .unwrap();
+        q.enqueue(Job::new("k", json!(i))).await.unwrap();
         let j = q.dequeue(&[]).await.unwrap().unwrap();
         q.ack(&j.lease().unwrap()).await.unwrap();
     }
@@ -126,4 +168,90 @@ async fn retention_is_bounded_and_oldest_go_first() {
     // An evicted job is gone: replay is a no-op.
     assert!(!q.replay(failed[0]).await.unwrap());
     assert!(q.replay(failed[3]).await.unwrap());
+}
+
+#[tokio::test]
+async fn subscribers_wake_on_enqueue_and_requeue() {
+    let q = MemoryQueue::builder()
+        .retry(queue_core::RetryPolicy::immediate())
+        .build();
+    let mut sub = q.subscribe();
+    sub.mark_seen();
+    q.enqueue(Job::new("k", json!(1))).await.unwrap();
+    assert!(sub.wait(Duration::from_secs(5)).await, "woken by enqueue");
+
+    let j = q.dequeue(&[]).await.unwrap().unwrap();
+    sub.mark_seen();
+    q.nack(&j.lease().unwrap(), "again").await.unwrap();
+    assert!(sub.wait(Duration::from_secs(5)).await, "woken by a retry");
+
+    sub.mark_seen();
+    assert!(
+        !sub.wait(Duration::from_millis(50)).await,
+        "nothing new, no wake-up"
+    );
+}
+
+#[tokio::test]
+async fn next_due_reports_delays_and_leases() {
+    let q = MemoryQueue::builder()
+        .lease_timeout(Duration::from_secs(60))
+        .build();
+    assert_eq!(q.next_due(&[]).await, None);
+    q.enqueue(Job::new("k", json!(1)).delay(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let due = q.next_due(&[]).await.unwrap();
+    assert!(due <= Duration::from_secs(10) && due > Duration::from_secs(9));
+    q.enqueue(Job::new("k", json!(2))).await.unwrap();
+    q.dequeue(&[]).await.unwrap().unwrap();
+    let due = q.next_due(&["k"]).await.unwrap();
+    assert!(
+        due <= Duration::from_secs(10),
+        "the delayed job comes first"
+    );
+}
+
+#[tokio::test]
+async fn the_lease_timeout_can_change_at_runtime() {
+    let q = MemoryQueue::new();
+    assert_eq!(q.lease_timeout(), queue_core::DEFAULT_LEASE_TIMEOUT);
+    q.set_lease_timeout(Duration::from_millis(50));
+    assert_eq!(q.lease_timeout(), Duration::from_millis(50));
+    let id = q.enqueue(Job::new("k", json!(1))).await.unwrap();
+    let j = q.dequeue(&[]).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(q.reclaim().await.unwrap(), 1);
+    assert_eq!(q.reclaim().await.unwrap(), 0);
+    assert!(matches!(
+        q.ack(&j.lease().unwrap()).await,
+        Err(QueueError::LeaseLost(x)) if x == id
+    ));
+    assert_eq!(
+        q.heartbeat(&[j.lease().unwrap()]).await.unwrap(),
+        vec![false]
+    );
+}
+
+#[tokio::test]
+async fn works_as_a_trait_object() {
+    let backend: Arc<dyn Backend> = Arc::new(MemoryQueue::new());
+    let queue: Arc<dyn Queue> = backend.clone();
+    let id = queue.enqueue(Job::new("k", json!(1))).await.unwrap();
+    assert_eq!(backend.get_job(id).await.unwrap().unwrap().id, id);
+    assert!(format!("{:?}", MemoryQueue::new()).contains("MemoryQueue"));
+}
+
+/// Construction needs no runtime.
+#[test]
+fn builds_without_a_runtime() {
+    let q = MemoryQueue::builder()
+        .lease_timeout(Duration::from_secs(5))
+        .retry(queue_core::RetryPolicy::immediate())
+        .capacity(10)
+        .keep_failed(1)
+        .keep_completed(1)
+        .build();
+    q.try_enqueue(Job::new("k", json!(1))).unwrap();
+    let _ = MemoryQueue::default();
 }

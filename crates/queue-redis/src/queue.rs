@@ -21,7 +21,8 @@ use crate::wake::Listener;
 ///
 /// Cheap to share behind an `Arc`; `Arc<RedisQueue>` coerces to
 /// `Arc<dyn queue_core::Backend>`. Dropping the last handle stops its reclaim timer and
-/// wake-up listener; the jobs stay in Redis.
+/// wake-up listener; the jobs stay in Redis. Clones share one queue.
+#[derive(Clone)]
 pub struct RedisQueue {
     pub(crate) inner: Arc<Inner>,
 }

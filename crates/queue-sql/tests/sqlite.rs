@@ -3,46 +3,93 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use queue_core::{Backend, Browsable, Job, JobId, JobState, Queue, QueueError};
+use queue_core::{
+    Backend, Browsable, Job, JobId, JobState, Queue, QueueError, RetryPolicy, LEASE_EXPIRED,
+};
 use queue_sql::{SqlOptions, SqlQueue};
 use queue_testkit::{Factory, Setup};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
 
-/// A fresh database file in the temp dir, removed (with its WAL files) by `remove`.
+/// Where the test databases go; files older than an hour are leftovers of dead runs.
+fn test_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("queue-sql-sqlite-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A fresh database file, removed with its WAL files when dropped (best effort: open
+/// connections keep their handle, which Unix allows).
 struct TempDb(PathBuf);
 
 impl TempDb {
     fn new() -> TempDb {
-        let name = format!("queue-test-{}.db", JobId::new().to_string().to_lowercase());
-        TempDb(std::env::temp_dir().join(name))
+        let dir = test_dir();
+        sweep(&dir);
+        TempDb(dir.join(format!("{}.db", JobId::new().to_string().to_lowercase())))
     }
 
     fn url(&self) -> String {
         format!("sqlite:{}", self.0.display())
     }
+}
 
-    fn remove(&self) {
+impl Drop for TempDb {
+    fn drop(&mut self) {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
         }
     }
 }
 
-async fn pool(db: &TempDb) -> sqlx::SqlitePool {
-    // Through the crate, so tests get the same WAL and busy-timeout settings as users.
-    let q = SqlQueue::connect(&db.url()).await.unwrap();
-    q.drop_schema().await.unwrap();
-    let opts: sqlx::sqlite::SqliteConnectOptions = db.url().parse().unwrap();
-    sqlx::sqlite::SqlitePoolOptions::new()
+/// Removes database files of runs that died before cleaning up.
+fn sweep(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A pool of our own on the file, with the settings a user would pick.
+async fn user_pool(db: &TempDb) -> SqlitePool {
+    let opts: SqliteConnectOptions = db.url().parse().unwrap();
+    SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(
-            opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .busy_timeout(std::time::Duration::from_secs(10)),
+            opts.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10)),
         )
         .await
         .unwrap()
+}
+
+/// Waits (bounded) until `cond` holds; panics with `what` otherwise.
+async fn eventually<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// A file per check.
@@ -64,9 +111,7 @@ impl Factory for SqliteFactory {
     }
 
     async fn cleanup(&self) {
-        for db in self.made.lock().unwrap().drain(..) {
-            db.remove();
-        }
+        self.made.lock().unwrap().clear();
     }
 }
 
@@ -85,13 +130,20 @@ async fn connect_picks_sqlite_from_the_url() {
         q.get_job(id).await.unwrap().unwrap().state,
         JobState::Pending
     );
-    db.remove();
+
+    // An in-memory database works too (one connection keeps it alive).
+    let mem = SqlQueue::connect("sqlite::memory:").await.unwrap();
+    let id = mem
+        .enqueue(Job::new("k", serde_json::json!(2)))
+        .await
+        .unwrap();
+    assert_eq!(mem.dequeue(&["k"]).await.unwrap().unwrap().id, id);
 }
 
 #[tokio::test]
 async fn transactional_enqueue_follows_commit_and_rollback() {
     let db = TempDb::new();
-    let pool = pool(&db).await;
+    let pool = user_pool(&db).await;
     let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
         .await
         .unwrap();
@@ -104,109 +156,188 @@ async fn transactional_enqueue_follows_commit_and_rollback() {
     tx.rollback().await.unwrap();
     assert!(q.get_job(rolled).await.unwrap().is_none());
 
-    let mut tx = pool.begin().await.unwrap();
+    // The recommended form for a transaction that reads before it enqueues.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
     let kept = q
-        .enqueue_tx(&mut *tx, Job::new("k", serde_json::json!("kept")))
+        .enqueue_tx(
+            &mut *tx,
+            Job::new("k", serde_json::json!("kept")).unique("once"),
+        )
         .await
         .unwrap();
+    // The same unique key inside the same transaction resolves to the first job.
+    let again = q
+        .enqueue_tx(
+            &mut *tx,
+            Job::new("k", serde_json::json!("dup")).unique("once"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, kept);
     tx.commit().await.unwrap();
     assert_eq!(
         q.get_job(kept).await.unwrap().unwrap().state,
         JobState::Pending
     );
     assert_eq!(q.stats().await.unwrap().pending, 1);
-    db.remove();
+
+    // A connection outside any transaction gets a transaction of its own.
+    let mut conn = pool.acquire().await.unwrap();
+    let plain = q
+        .enqueue_tx(&mut *conn, Job::new("k", serde_json::json!("plain")))
+        .await
+        .unwrap();
+    drop(conn);
+    assert!(q.get_job(plain).await.unwrap().is_some());
+    assert_eq!(q.stats().await.unwrap().pending, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_run_twice_and_concurrently() {
     let db = TempDb::new();
-    let opens = (0..6).map(|_| {
+    // Several queues over one shared pool, and several over pools of their own, all
+    // created at once.
+    let shared = user_pool(&db).await;
+    let mut opens = Vec::new();
+    for i in 0..8 {
+        let shared = shared.clone();
         let url = db.url();
-        tokio::spawn(async move { SqlQueue::connect(&url).await })
-    });
+        opens.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                SqlQueue::from_sqlite_pool(shared, SqlOptions::default()).await
+            } else {
+                SqlQueue::connect(&url).await
+            }
+        }));
+    }
     let mut queues = Vec::new();
     for h in opens {
         queues.push(h.await.unwrap().unwrap());
     }
-    let again = SqlQueue::connect(&db.url()).await.unwrap();
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
         .unwrap();
+    // Opening again later changes nothing and keeps the data.
+    let again = SqlQueue::from_sqlite_pool(shared.clone(), SqlOptions::default())
+        .await
+        .unwrap();
     assert!(again.get_job(id).await.unwrap().is_some());
-    let pool = pool(&db).await;
+    for q in &queues {
+        assert_eq!(q.stats().await.unwrap().pending, 1);
+    }
     let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM queue_jobs_migrations")
-        .fetch_all(&pool)
-        .await
-        .unwrap_or_default();
-    // `pool()` dropped the schema; opening again recreates version 1 exactly once.
-    assert!(versions.is_empty());
-    let _ = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
-        .await
-        .unwrap();
-    let _ = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
-        .await
-        .unwrap();
-    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM queue_jobs_migrations")
-        .fetch_all(&pool)
+        .fetch_all(&shared)
         .await
         .unwrap();
     assert_eq!(versions, vec![1]);
-    db.remove();
+
+    // Dropped and opened again: the schema comes back, once.
+    again.drop_schema().await.unwrap();
+    let _ = SqlQueue::from_sqlite_pool(shared.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM queue_jobs_migrations")
+        .fetch_all(&shared)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1]);
 }
 
 #[tokio::test]
 async fn custom_tables_are_independent_and_unsafe_names_are_errors() {
     let db = TempDb::new();
-    let pool = pool(&db).await;
+    let pool = user_pool(&db).await;
     let qa = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default().table("a_jobs"))
         .await
         .unwrap();
     let qb = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default().table("b_jobs"))
         .await
         .unwrap();
-    qa.enqueue(Job::new("k", serde_json::json!(1)))
+    let a = qa
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("key"))
         .await
         .unwrap();
+    // The same unique key in the other table is another key.
+    let b = qb
+        .enqueue(Job::new("k", serde_json::json!(2)).unique("key"))
+        .await
+        .unwrap();
+    assert_ne!(a, b);
     assert_eq!(qa.stats().await.unwrap().pending, 1);
-    assert_eq!(qb.stats().await.unwrap().pending, 0);
+    assert_eq!(qb.dequeue(&[]).await.unwrap().unwrap().id, b);
     assert!(qb.dequeue(&[]).await.unwrap().is_none());
-    for bad in ["jobs; DROP TABLE x", "1abc", "", "a b"] {
+    assert_eq!(qa.stats().await.unwrap().pending, 1);
+    qb.drop_schema().await.unwrap();
+    assert_eq!(qa.get_job(a).await.unwrap().unwrap().id, a);
+
+    for bad in [
+        "jobs; DROP TABLE x",
+        "1abc",
+        "",
+        "a b",
+        "a\"b",
+        &"x".repeat(49),
+    ] {
         let r = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default().table(bad)).await;
         assert!(matches!(r, Err(QueueError::InvalidConfig(_))), "{bad:?}");
+        let r = SqlQueue::connect_with(&db.url(), SqlOptions::default().table(bad)).await;
+        assert!(matches!(r, Err(QueueError::InvalidConfig(_))), "{bad:?}");
     }
-    db.remove();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_pools_claim_each_job_once_without_busy_errors() {
     const JOBS: usize = 2_000;
+    const PRODUCERS: usize = 2;
     let db = TempDb::new();
+    // Half the jobs are queued up front, half arrive from other pools while consumers run,
+    // so enqueue transactions contend with claims and acks for the one write lock.
     let seed = SqlQueue::connect(&db.url()).await.unwrap();
-    let jobs = (0..JOBS)
-        .map(|i| Job::new("k", serde_json::json!(i)))
-        .collect();
-    seed.enqueue_batch(jobs).await.unwrap();
+    seed.enqueue_batch(
+        (0..JOBS / 2)
+            .map(|i| Job::new("k", serde_json::json!(i)))
+            .collect(),
+    )
+    .await
+    .unwrap();
 
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
+    for p in 0..PRODUCERS {
+        let q = SqlQueue::connect(&db.url()).await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let per = JOBS / 2 / PRODUCERS;
+            for chunk in 0..per / 50 {
+                let jobs = (0..50)
+                    .map(|i| Job::new("k", serde_json::json!([p, chunk, i])))
+                    .collect();
+                q.enqueue_batch(jobs).await.unwrap();
+            }
+        }));
+    }
     for _ in 0..3 {
         // Separate pools: separate connections contending for the one write lock.
         let q = SqlQueue::connect(&db.url()).await.unwrap();
         for _ in 0..3 {
             let q = q.clone();
             let seen = seen.clone();
+            let done = done.clone();
             tasks.push(tokio::spawn(async move {
-                loop {
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while done.load(Ordering::SeqCst) < JOBS {
+                    assert!(Instant::now() < deadline, "jobs went missing");
                     let jobs = q.dequeue_batch(&["k"], 20).await.unwrap();
                     if jobs.is_empty() {
-                        return;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
                     }
                     let leases: Vec<_> = jobs.iter().map(|j| j.lease.unwrap()).collect();
                     for r in q.ack_batch(&leases).await.unwrap() {
                         r.unwrap();
                     }
+                    done.fetch_add(jobs.len(), Ordering::SeqCst);
                     seen.lock().unwrap().extend(jobs.into_iter().map(|j| j.id));
                 }
             }));
@@ -219,30 +350,35 @@ async fn several_pools_claim_each_job_once_without_busy_errors() {
     let unique: HashSet<_> = seen.iter().collect();
     assert_eq!(seen.len(), JOBS, "every job delivered once");
     assert_eq!(unique.len(), JOBS, "no job delivered twice");
-    assert_eq!(seed.stats().await.unwrap().completed, JOBS as u64);
-    db.remove();
+    let stats = seed.stats().await.unwrap();
+    assert_eq!(
+        (stats.completed, stats.pending, stats.running),
+        (JOBS as u64, 0, 0)
+    );
 }
 
 #[tokio::test]
 async fn corrupt_rows_are_set_aside_and_do_not_block() {
     let db = TempDb::new();
-    let pool = pool(&db).await;
+    let pool = user_pool(&db).await;
     let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
         .await
         .unwrap();
+    // Best priority, so the claim meets them before the good job.
+    let insert = "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
+                  created_at, scheduled_at) VALUES (?1, 'k', ?2, 3, 'pending', 10, 0, 0)";
+    // SQLite lets a TEXT PRIMARY KEY be NULL: such a row is set aside by rowid.
     for (id, payload) in [
-        ("not-a-ulid", "{}"),
-        ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "not json"),
+        (Some("not-a-ulid"), "{}"),
+        (Some("01ARZ3NDEKTSV4RRFFQ69G5FAV"), "not json"),
+        (None, "{}"),
     ] {
-        sqlx::query(
-            "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, created_at, scheduled_at)
-             VALUES (?1, 'k', ?2, 3, 'pending', 10, 0, 0)",
-        )
-        .bind(id)
-        .bind(payload)
-        .execute(&pool)
-        .await
-        .unwrap();
+        sqlx::query(insert)
+            .bind(id)
+            .bind(payload)
+            .execute(&pool)
+            .await
+            .unwrap();
     }
     let good = q
         .enqueue(Job::new("k", serde_json::json!("ok")))
@@ -251,18 +387,183 @@ async fn corrupt_rows_are_set_aside_and_do_not_block() {
     let claimed = q.dequeue_batch(&["k"], 10).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![good]);
     let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT state, last_error FROM queue_jobs WHERE id <> ?1")
+        sqlx::query_as("SELECT state, last_error FROM queue_jobs WHERE id IS NOT ?1")
             .bind(good.to_string())
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     for (state, err) in rows {
         assert_eq!(state, "failed");
-        assert!(err.unwrap().contains("corrupt row"));
+        assert!(err.unwrap().starts_with("corrupt row: "));
     }
-    // The listing skips what it cannot read instead of failing.
+    // Set aside, they are not claimed again; the good job is acked normally.
+    assert!(q.dequeue(&[]).await.unwrap().is_none());
+    q.ack(&claimed[0].lease.unwrap()).await.unwrap();
+    // Listings skip what they cannot read instead of failing; stats still count them.
     let listed = q.list_jobs(None, 0).await.unwrap();
     assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![good]);
-    db.remove();
+    assert!(q
+        .list_jobs(Some(JobState::Failed), 0)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(q.stats().await.unwrap().failed, 3);
+}
+
+#[tokio::test]
+async fn big_batches_are_chunked_atomic_and_resolve_unique_keys() {
+    let db = TempDb::new();
+    let q = SqlQueue::connect(&db.url()).await.unwrap();
+    let held = q
+        .enqueue(Job::new("k", serde_json::json!("holder")).unique("held"))
+        .await
+        .unwrap();
+
+    // More jobs than one insert statement takes (3,000), with keys: one held before the
+    // batch, one repeated inside it.
+    let mut jobs: Vec<_> = (0..7_500)
+        .map(|i| Job::new("k", serde_json::json!(i)))
+        .collect();
+    jobs[10] = Job::new("k", serde_json::json!("a")).unique("held");
+    jobs[20] = Job::new("k", serde_json::json!("b")).unique("fresh");
+    jobs[7_000] = Job::new("k", serde_json::json!("c")).unique("fresh");
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    assert_eq!(ids.len(), 7_500);
+    assert_eq!(ids[10], held);
+    assert_eq!(ids[7_000], ids[20]);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 7_500 - 2 + 1);
+    assert_eq!(q.stats().await.unwrap().pending, 7_500 - 2 + 1);
+
+    // A bad job anywhere rejects the whole batch before anything is written…
+    let mut bad: Vec<_> = (0..10)
+        .map(|i| Job::new("k", serde_json::json!(i)))
+        .collect();
+    bad.push(Job::new("", serde_json::json!(null)));
+    assert!(matches!(
+        q.enqueue_batch(bad).await,
+        Err(QueueError::InvalidJob(_))
+    ));
+    // …and a taken id found only by the database rolls the whole batch back.
+    let mut dup: Vec<_> = (0..4_000)
+        .map(|i| Job::new("k", serde_json::json!(i)))
+        .collect();
+    dup.push(Job::new("k", serde_json::json!("dup")).id(held));
+    assert!(matches!(
+        q.enqueue_batch(dup).await,
+        Err(QueueError::InvalidJob(_))
+    ));
+    assert_eq!(q.stats().await.unwrap().pending, 7_500 - 2 + 1);
+}
+
+#[tokio::test]
+async fn batch_settlements_report_each_lease_exactly() {
+    let db = TempDb::new();
+    let q = SqlQueue::connect_with(
+        &db.url(),
+        SqlOptions::default().lease_timeout(Duration::from_millis(50)),
+    )
+    .await
+    .unwrap();
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("u"))
+        .await
+        .unwrap();
+    let other = q
+        .enqueue(Job::new("k", serde_json::json!(2)))
+        .await
+        .unwrap();
+    let first = q.dequeue(&[]).await.unwrap().unwrap().lease.unwrap();
+    assert_eq!(first.id, id);
+    // Let the lease run out and the job be claimed again: `first` is now stale.
+    eventually("the lease to be reclaimed", || async {
+        q.reclaim().await.unwrap();
+        q.get_job(id).await.unwrap().unwrap().state == JobState::Pending
+    })
+    .await;
+    q.set_lease_timeout(Duration::from_secs(30));
+    let jobs = q.dequeue_batch(&[], 2).await.unwrap();
+    let second = jobs.iter().find(|j| j.id == id).unwrap().lease.unwrap();
+    let other_lease = jobs.iter().find(|j| j.id == other).unwrap().lease.unwrap();
+    assert_ne!(first.token, second.token, "every claim gets a fresh token");
+    assert_eq!(jobs.iter().find(|j| j.id == id).unwrap().attempts, 2);
+
+    // One id twice in a batch, stale and fresh: only the fresh lease holds.
+    assert_eq!(
+        q.heartbeat(&[first, second, other_lease]).await.unwrap(),
+        vec![false, true, true]
+    );
+    let results = q.ack_batch(&[first, second, other_lease]).await.unwrap();
+    assert!(matches!(results[0], Err(QueueError::LeaseLost(x)) if x == id));
+    assert!(results[1].is_ok() && results[2].is_ok());
+    let done = q.get_job(id).await.unwrap().unwrap();
+    assert_eq!(done.state, JobState::Completed);
+    assert!(done.lease.is_none());
+    // The key had no window: it was released with the job.
+    let next = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique("u"))
+        .await
+        .unwrap();
+    assert_ne!(next, id);
+}
+
+#[tokio::test]
+async fn nack_backoff_never_overflows_the_stored_time() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    // A base so large that base << 40 does not fit in 64 bits, and no cap.
+    let retry = RetryPolicy::exponential(Duration::from_secs(1_000_000), Duration::ZERO);
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default().retry(retry))
+        .await
+        .unwrap();
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)).max_attempts(100))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE queue_jobs SET attempts = 60 WHERE id = ?1")
+        .bind(id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let job = q.dequeue(&[]).await.unwrap().unwrap();
+    q.nack(&job.lease.unwrap(), "boom").await.unwrap();
+    let job = q.get_job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Pending);
+    assert_eq!(job.last_error.as_deref(), Some("boom"));
+    let years = (job.scheduled_at - time::OffsetDateTime::now_utc()).whole_days() / 365;
+    assert!((70..=100).contains(&years), "{years} years");
+}
+
+#[tokio::test]
+async fn expired_leases_are_reclaimed_on_their_own() {
+    let db = TempDb::new();
+    let q = SqlQueue::connect_with(
+        &db.url(),
+        SqlOptions::default()
+            .lease_timeout(Duration::from_millis(50))
+            .maintenance_every(Duration::from_millis(20)),
+    )
+    .await
+    .unwrap();
+    let again = q
+        .enqueue(Job::new("k", serde_json::json!(1)).max_attempts(2))
+        .await
+        .unwrap();
+    let last = q
+        .enqueue(Job::new("k", serde_json::json!(2)).max_attempts(1))
+        .await
+        .unwrap();
+    assert_eq!(q.dequeue_batch(&[], 2).await.unwrap().len(), 2);
+    // No call from us: the maintenance timer returns one and fails the other.
+    eventually("the timer to reclaim both leases", || async {
+        let s = q.stats().await.unwrap();
+        s.running == 0 && s.pending == 1 && s.failed == 1
+    })
+    .await;
+    assert_eq!(
+        q.get_job(again).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
+    let failed = q.get_job(last).await.unwrap().unwrap();
+    assert_eq!(failed.last_error.as_deref(), Some(LEASE_EXPIRED));
 }

@@ -1,4 +1,5 @@
--- Cancels a job that has not started. ?1 id, ?2 now.
+-- Cancels a job that has not started; running and finished jobs are left alone.
+-- ?1 id, ?2 now (µs).
 UPDATE {table}
 SET state       = 'cancelled',
     finished_at = ?2,

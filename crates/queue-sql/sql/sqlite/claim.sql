@@ -1,14 +1,21 @@
--- Claims up to ?4 due jobs of the kinds in ?3 (a JSON array; any kind when empty), best
--- first, in one statement: SQLite runs it under the write lock, so claimers never collide.
--- Each row gets its own random token; ?1 now, ?2 lease deadline (µs).
+-- Claims up to ?4 due jobs of the kinds in ?3 (a JSON array; any kind when '[]'), best
+-- first, in one statement: SQLite runs it under the single write lock, so concurrent
+-- claimers never take the same row. ?1 now, ?2 the lease deadline (µs).
+--
+-- Each row gets its own token from random(): SQLite's PRNG is seeded from the OS and
+-- evaluated per row, so two claims of one job get equal tokens with odds of 2^-64.
+-- INDEXED BY keeps the walk on the partial index that matches the ORDER BY (see
+-- migrate_1.sql). Rows are picked by rowid, which every index entry carries and which is
+-- never NULL: a corrupt row with a NULL id is still claimed, and set aside, instead of
+-- taking a claim slot forever. RETURNING has no defined order; the caller sorts.
 UPDATE {table}
 SET state            = 'running',
     attempts         = attempts + 1,
     claim_token      = random(),
     lease_expires_at = ?2
-WHERE id IN (
-    SELECT id
-    FROM {table}
+WHERE rowid IN (
+    SELECT rowid
+    FROM {table} INDEXED BY {table}_pending_idx
     WHERE state = 'pending'
       AND scheduled_at <= ?1
       AND (?3 = '[]' OR kind IN (SELECT value FROM json_each(?3)))

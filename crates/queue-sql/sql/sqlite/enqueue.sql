@@ -1,23 +1,11 @@
--- Inserts a batch given as one JSON array of objects (no bound-variable limit). A job
--- whose unique key is held is skipped; the caller looks up the holder.
--- ?1 the batch, ?2 now (µs). `WHERE true` keeps ON CONFLICT from parsing as a join.
+-- Inserts one chunk of new jobs. `{rows}` becomes one
+-- `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'pending')` tuple per job, bound in the column
+-- order below (unique_key and unique_lock both get the key). A job whose unique key is
+-- held is skipped by the partial unique index; the caller then reads the holder in the
+-- same transaction. A duplicate id still fails (primary key), which rolls the batch back.
 INSERT INTO {table} (
-    id, kind, payload, priority, attempts, max_attempts, state,
-    created_at, scheduled_at, unique_key, unique_lock, unique_until
+    id, kind, payload, priority, max_attempts, created_at, scheduled_at,
+    unique_key, unique_lock, unique_until, attempts, state
 )
-SELECT j.value ->> '$.id',
-       j.value ->> '$.kind',
-       j.value ->> '$.payload',
-       j.value ->> '$.priority',
-       0,
-       j.value ->> '$.max_attempts',
-       'pending',
-       ?2,
-       coalesce(j.value ->> '$.run_at', ?2 + coalesce(j.value ->> '$.delay_us', 0)),
-       j.value ->> '$.unique_key',
-       j.value ->> '$.unique_key',
-       ?2 + (j.value ->> '$.window_us')
-FROM json_each(?1) AS j
-WHERE true
+VALUES {rows}
 ON CONFLICT (unique_lock) WHERE unique_lock IS NOT NULL DO NOTHING
-RETURNING id

@@ -1,9 +1,11 @@
--- Sets aside a claimed row that could not be decoded, with the reason, so it never
--- blocks the queue and stays visible to admins. ?1 raw id, ?2 reason, ?3 now.
+-- Sets aside a claimed row that could not be decoded, so it never blocks the queue and
+-- stays visible to admins. By rowid, which works even when the id itself is unreadable.
+-- ?1 rowid, ?2 reason, ?3 now (µs).
 UPDATE {table}
 SET state            = 'failed',
     finished_at      = ?3,
     last_error       = ?2,
+    unique_lock      = CASE WHEN unique_until IS NULL THEN NULL ELSE unique_lock END,
     claim_token      = NULL,
     lease_expires_at = NULL
-WHERE id = ?1
+WHERE rowid = ?1

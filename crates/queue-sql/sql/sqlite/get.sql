@@ -1,1 +1,2 @@
+-- One job by id.
 SELECT {columns} FROM {table} WHERE id = ?1

@@ -1,6 +1,7 @@
--- Moves the deadline of the leases still held ([id, token] pairs in ?2) to ?1.
+-- Moves the lease deadline of the claims still held ([id, token] pairs in ?2, a JSON
+-- array, each id at most once) to ?1 (µs); returns their ids.
 UPDATE {table}
 SET lease_expires_at = ?1
 WHERE state = 'running'
   AND (id, claim_token) IN (SELECT value ->> '$[0]', value ->> '$[1]' FROM json_each(?2))
-RETURNING id, claim_token
+RETURNING id

@@ -1,2 +1,2 @@
--- Newest first within one state (uses the (state, id) index).
+-- Up to ?2 jobs in state ?1, newest first, over the (state, id) index.
 SELECT {columns} FROM {table} WHERE state = ?1 ORDER BY id DESC LIMIT ?2

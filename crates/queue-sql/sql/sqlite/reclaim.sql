@@ -1,5 +1,6 @@
--- Returns leases that ran out before ?1 to the queue, or fails them with ?2 when their
--- attempts are used up; at most 1000 per call.
+-- Returns leases that ran out before ?1 (now, µs) to the queue, due at once, or fails
+-- them with reason ?2 when their attempts are used up. At most ?3 rows, oldest deadline
+-- first, so one call never holds the write lock for long; the caller repeats while full.
 UPDATE {table}
 SET state            = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
     scheduled_at     = CASE WHEN attempts >= max_attempts THEN scheduled_at ELSE ?1 END,
@@ -9,11 +10,11 @@ SET state            = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pe
                             THEN NULL ELSE unique_lock END,
     claim_token      = NULL,
     lease_expires_at = NULL
-WHERE id IN (
-    SELECT id
-    FROM {table}
+WHERE rowid IN (
+    SELECT rowid
+    FROM {table} INDEXED BY {table}_lease_idx
     WHERE state = 'running'
       AND lease_expires_at < ?1
     ORDER BY lease_expires_at
-    LIMIT 1000
+    LIMIT ?3
 )

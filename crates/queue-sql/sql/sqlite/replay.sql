@@ -1,4 +1,5 @@
--- Failed jobs only: back to pending, attempts reset, due at ?2. Anything else matches no row.
+-- Failed jobs only: back to pending, attempts reset, due at ?2 (now, µs). Anything else
+-- matches no row. ?1 id.
 UPDATE {table}
 SET state        = 'pending',
     attempts     = 0,

@@ -1,4 +1,5 @@
 -- Puts a claimed job back to run at ?3 (µs); the claim's attempt is given back.
+-- ?1 id, ?2 token.
 UPDATE {table}
 SET state            = 'pending',
     attempts         = max(attempts - 1, 0),

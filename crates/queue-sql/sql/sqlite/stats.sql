@@ -1,2 +1,2 @@
--- Counts per state from the (state, id) index.
+-- Counts per state, read from the (state, id) index alone.
 SELECT state, count(*) FROM {table} GROUP BY state

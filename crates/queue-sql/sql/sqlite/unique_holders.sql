@@ -1,2 +1,4 @@
--- Who holds each of these unique keys (?1, a JSON array) now.
-SELECT unique_lock, id FROM {table} WHERE unique_lock IN (SELECT value FROM json_each(?1))
+-- Who holds each of the unique keys in ?1 (a JSON array of keys) now.
+SELECT unique_lock, id
+FROM {table}
+WHERE unique_lock IN (SELECT value FROM json_each(?1))

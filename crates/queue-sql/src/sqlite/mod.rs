@@ -1,10 +1,19 @@
 //! The SQLite dialect.
+//!
+//! One file, many connections: WAL lets readers run beside the single writer, every write
+//! is one statement or one `BEGIN IMMEDIATE` transaction, and busy errors are waited out
+//! (see [`busy`]). Times are INTEGER microseconds by the process clock, which shares the
+//! machine with the file. Wake-ups stay in the process ([`Notifier`]): SQLite has no
+//! NOTIFY, so workers of other processes find new jobs by polling.
 
+mod admin;
+mod browse;
 pub(crate) mod busy;
+mod claim;
 mod enqueue;
-mod queue;
 mod row;
 mod schema;
+mod settle;
 mod sql;
 
 use std::str::FromStr;
@@ -13,61 +22,79 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{JobId, NewJob, Notifier, QueueError, Result};
+use queue_core::{Job, JobId, Lease, NewJob, Notifier, Queue, QueueError, Result, Subscription};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
-use time::OffsetDateTime;
 
-use crate::maintenance::{self, Maintain};
+use crate::maintenance;
 use crate::SqlOptions;
 use busy::retry_busy;
-use row::{db_err, to_us};
+use enqueue::{Batch, Insert};
+use row::{db_err, duration_us, now_us};
 use sql::Sql;
 
-/// How long a connection waits for the write lock before the retry in [`busy`] steps in.
+/// How long a connection waits for the write lock before [`busy`]'s retry steps in.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections of a pool made by [`open_pool`]: one writes at a time, the rest read.
+const MAX_CONNECTIONS: u32 = 4;
+/// The shortest lease `set_lease_timeout` accepts; zero would expire every claim at once.
+const MIN_LEASE: Duration = Duration::from_millis(1);
 
-/// A pool for a `sqlite:` URL: the file is created if missing, with WAL (readers never
-/// block the writer) and a busy timeout.
+/// A pool for a `sqlite:` URL: the file is created if missing, in WAL mode (readers never
+/// block the writer), `synchronous = NORMAL` (durable at checkpoints, no fsync per
+/// commit) and with a busy timeout.
 pub(crate) async fn open_pool(url: &str) -> Result<SqlitePool> {
     let opts = SqliteConnectOptions::from_str(url)
         .map_err(|e| QueueError::InvalidConfig(format!("bad SQLite URL {url:?}: {e}")))?
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(BUSY_TIMEOUT);
-    SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(opts)
-        .await
-        .map_err(QueueError::backend)
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let pool = if in_memory {
+        // An in-memory database lives as long as a connection to it and is shared
+        // between connections only through the shared cache's table locks: keep one
+        // connection, forever.
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+    };
+    let opts = if in_memory {
+        opts
+    } else {
+        opts.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+    };
+    pool.connect_with(opts).await.map_err(QueueError::backend)
 }
 
 /// A queue in one SQLite table.
 pub(crate) struct SqliteQueue {
+    /// Connections to the database file.
     pool: SqlitePool,
+    /// The settings it was built with.
     opts: SqlOptions,
+    /// The statements, rendered for the table.
     sql: Sql,
+    /// The lease timeout in µs; changes at runtime.
     lease_us: AtomicU64,
+    /// Set by `close`: enqueues fail from then on.
     closed: AtomicBool,
-    /// Wake-ups stay in the process: SQLite has no NOTIFY.
+    /// Wakes this process's idle workers.
     notifier: Notifier,
-    /// The backoff of each attempt (1-based, µs, no jitter) as a JSON array, so the nack
-    /// statement can pick the delay from the stored attempts.
-    delays_json: String,
 }
 
 impl SqliteQueue {
+    /// Runs the migrations, starts lease reclaim and pruning, and returns the queue.
     pub(crate) async fn open(pool: SqlitePool, opts: SqlOptions) -> Result<Arc<SqliteQueue>> {
+        // The table name is spliced into SQL: check it here too, not only in SqlQueue.
+        opts.validate()?;
         let sql = Sql::new(&opts.table);
-        schema::migrate(&pool, &opts.table, &sql).await?;
-        let plain = opts.retry.jitter(0.0);
-        let delays: Vec<i64> = (1..=64)
-            .map(|n| i64::try_from(plain.delay(n).as_micros()).unwrap_or(i64::MAX))
-            .collect();
+        schema::migrate(&pool, &sql).await?;
         let q = Arc::new(SqliteQueue {
-            delays_json: serde_json::json!(delays).to_string(),
-            lease_us: AtomicU64::new(opts.lease_timeout.as_micros() as u64),
+            lease_us: AtomicU64::new(u64::try_from(duration_us(opts.lease_timeout)).unwrap_or(0)),
             pool,
             sql,
             closed: AtomicBool::new(false),
@@ -78,25 +105,39 @@ impl SqliteQueue {
         Ok(q)
     }
 
+    /// Enqueues on the caller's connection or transaction: the job exists exactly when
+    /// the caller commits. Inside a transaction it runs as a savepoint; a transaction that
+    /// read before this write should have begun with `BEGIN IMMEDIATE`
+    /// (`pool.begin_with("BEGIN IMMEDIATE")`), or SQLite may refuse the upgrade to a
+    /// writer with `SQLITE_BUSY_SNAPSHOT`, which only restarting that transaction cures.
     pub(crate) async fn enqueue_on(
         &self,
         conn: &mut SqliteConnection,
         job: NewJob,
     ) -> Result<JobId> {
         self.check_open()?;
-        let ids = enqueue::insert(conn, &self.sql, vec![job]).await?;
-        // Wakes local workers; if the caller rolls back they find nothing and sleep again.
+        let batch = Batch::prepare(vec![job], now_us())?;
+        let ins = Insert {
+            sql: &self.sql,
+            batch: &batch,
+        };
+        let holders = busy::atomic(conn, &ins, enqueue::write).await?;
+        // Local workers look at once; before the caller commits they find nothing and
+        // sleep until their next poll.
         self.notifier.notify();
-        ids.into_iter()
-            .next()
+        batch
+            .ids(&holders)?
+            .pop()
             .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
     }
 
+    /// Drops the table and its migration record.
     pub(crate) async fn drop_schema(&self) -> Result<()> {
         retry_busy!(sqlx::raw_sql(&self.sql.drop).execute(&self.pool).await).map_err(db_err)?;
         Ok(())
     }
 
+    /// Fails with `Closed` once the queue is closed.
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             Err(QueueError::Closed)
@@ -105,53 +146,89 @@ impl SqliteQueue {
         }
     }
 
+    /// The current lease timeout.
     fn lease(&self) -> Duration {
         Duration::from_micros(self.lease_us.load(Ordering::Relaxed))
-    }
-
-    fn now() -> i64 {
-        to_us(OffsetDateTime::now_utc())
     }
 }
 
 #[async_trait]
-impl Maintain for SqliteQueue {
-    async fn reclaim_expired(&self) -> Result<u64> {
-        let n = retry_busy!(
-            sqlx::query(&self.sql.reclaim)
-                .bind(Self::now())
-                .bind(queue_core::LEASE_EXPIRED)
-                .execute(&self.pool)
-                .await
-        )
-        .map_err(db_err)?
-        .rows_affected();
-        if n > 0 {
-            self.notifier.notify();
+impl Queue for SqliteQueue {
+    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
+        self.enqueue_batch(vec![job])
+            .await?
+            .pop()
+            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+    }
+
+    async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+        self.check_open()?;
+        let batch = Batch::prepare(jobs, now_us())?;
+        if batch.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(n)
+        let ins = Insert {
+            sql: &self.sql,
+            batch: &batch,
+        };
+        let mut conn = retry_busy!(self.pool.acquire().await).map_err(db_err)?;
+        let holders = busy::immediate(&mut conn, &ins, enqueue::write).await?;
+        drop(conn);
+        self.notifier.notify();
+        batch.ids(&holders)
     }
 
-    async fn prune(&self) -> Result<u64> {
-        let now = Self::now();
-        let cutoff = |d: Duration| now - i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 2);
-        let r = retry_busy!(
-            sqlx::query(&self.sql.prune)
-                .bind(now)
-                .bind(cutoff(self.opts.retain_completed))
-                .bind(self.opts.retain_failed.map(cutoff))
-                .execute(&self.pool)
-                .await
-        )
-        .map_err(db_err)?;
-        Ok(r.rows_affected())
+    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+        self.claim(kinds, max).await
     }
 
-    fn reclaim_every(&self) -> Duration {
-        self.opts.reclaim_every(self.lease())
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
+        self.ack_leases(leases).await
     }
 
-    fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
+        self.nack_lease(lease, error).await
+    }
+
+    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
+        self.discard_lease(lease, reason).await
+    }
+
+    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
+        self.snooze_lease(lease, delay).await
+    }
+
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        self.extend_leases(leases).await
+    }
+
+    async fn cancel(&self, id: JobId) -> Result<bool> {
+        self.cancel_pending(id).await
+    }
+
+    async fn reclaim(&self) -> Result<u64> {
+        maintenance::Maintain::reclaim_expired(self).await
+    }
+
+    fn lease_timeout(&self) -> Duration {
+        self.lease()
+    }
+
+    fn set_lease_timeout(&self, timeout: Duration) {
+        let us = duration_us(timeout.max(MIN_LEASE));
+        self.lease_us
+            .store(u64::try_from(us).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.notifier.subscribe()
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

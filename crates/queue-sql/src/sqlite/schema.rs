@@ -1,36 +1,35 @@
-//! Versioned migrations, serialised across processes by `BEGIN IMMEDIATE`.
+//! Versioned migrations, serialised across connections and processes by
+//! `BEGIN IMMEDIATE`: the first opener takes the write lock and migrates, the others
+//! wait for it and then find nothing left to do.
 
 use queue_core::Result;
 use sqlx::{Executor, SqliteConnection, SqlitePool};
 
-use super::busy::retry_busy;
-use super::row::{db_err, to_us};
+use super::busy::{self, retry_busy};
+use super::row::{db_err, now_us};
 use super::sql::Sql;
 use crate::BoxFuture;
 
-/// Applies every missing migration in one immediate transaction: the first opener takes
-/// the write lock, the others wait (busy timeout) and then find nothing to do.
-pub(crate) fn migrate<'a>(
-    pool: &'a SqlitePool,
-    table: &'a str,
-    sql: &'a Sql,
-) -> BoxFuture<'a, Result<()>> {
-    Box::pin(async move {
-        let mut conn = pool.acquire().await.map_err(db_err)?;
-        retry_busy!(conn.execute("BEGIN IMMEDIATE").await).map_err(db_err)?;
-        let result = apply(&mut conn, table, sql).await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let ended = conn.execute(end).await;
-        result?;
-        ended.map(|_| ()).map_err(db_err)
-    })
+/// Applies every migration not yet recorded, in one transaction.
+pub(crate) async fn migrate(pool: &SqlitePool, sql: &Sql) -> Result<()> {
+    let mut conn = retry_busy!(pool.acquire().await).map_err(db_err)?;
+    busy::immediate(&mut conn, sql, apply).await
 }
 
-async fn apply(conn: &mut SqliteConnection, table: &str, sql: &Sql) -> Result<()> {
-    conn.execute(sql.migrations_table.as_str())
+/// The body of the migration transaction (run again from the start if it comes back busy).
+fn apply<'c>(conn: &'c mut SqliteConnection, sql: &'c Sql) -> BoxFuture<'c, Result<()>> {
+    // An `async fn` boxed here, not an async block: sqlx's executor lifetimes otherwise
+    // defeat the compiler's `Send` check of the boxed future.
+    Box::pin(apply_inner(conn, sql))
+}
+
+/// See [`apply`].
+async fn apply_inner(conn: &mut SqliteConnection, sql: &Sql) -> Result<()> {
+    sqlx::query(&sql.migrations_table)
+        .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-    let applied: Vec<i64> = sqlx::query_scalar(&format!("SELECT version FROM {table}_migrations"))
+    let applied: Vec<i64> = sqlx::query_scalar(&sql.migrations_applied)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -38,15 +37,14 @@ async fn apply(conn: &mut SqliteConnection, table: &str, sql: &Sql) -> Result<()
         if applied.contains(version) {
             continue;
         }
+        // A plain string runs as a script of several statements.
         conn.execute(script.as_str()).await.map_err(db_err)?;
-        sqlx::query(&format!(
-            "INSERT INTO {table}_migrations (version, applied_at) VALUES (?1, ?2)"
-        ))
-        .bind(version)
-        .bind(to_us(time::OffsetDateTime::now_utc()))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        sqlx::query(&sql.migrations_record)
+            .bind(version)
+            .bind(now_us())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
     }
     Ok(())
 }

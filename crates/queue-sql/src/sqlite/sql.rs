@@ -1,64 +1,165 @@
-//! The SQLite statements, rendered once for the queue's table.
+//! The SQLite statements (sql/sqlite/*.sql), rendered once for the queue's table.
+
+use std::borrow::Cow;
 
 use crate::ident::render;
 
+/// Loads one statement file at compile time.
 macro_rules! load {
     ($file:literal) => {
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/sqlite/", $file))
     };
 }
 
+/// Jobs per insert statement: with 10 bound values each, a full chunk (30,000 values)
+/// stays under SQLite's limit of 32,766 variables per statement.
+pub(crate) const CHUNK: usize = 3_000;
+/// Values bound per job in the insert (see [`ROW`]).
+const VALUES_PER_ROW: usize = 10;
+// Checked when compiling: a full chunk must stay within SQLITE_MAX_VARIABLE_NUMBER.
+const _: () = assert!(CHUNK * VALUES_PER_ROW <= 32_766);
+
+/// The values of one job in `enqueue.sql`, in its column order.
+const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'pending')";
+
 /// Every statement with `{table}` (and `{columns}`) filled in.
 pub(crate) struct Sql {
+    /// Creates the migration record table.
     pub migrations_table: String,
+    /// Lists the applied versions.
+    pub migrations_applied: String,
+    /// Records one applied version.
+    pub migrations_record: String,
+    /// The migrations, by version.
     pub migrate: Vec<(i64, String)>,
-    pub enqueue: String,
+    /// The insert with `{rows}` still to fill (see [`Sql::enqueue`]).
+    enqueue_template: String,
+    /// The insert of one job, the common case.
+    enqueue_one: String,
+    /// The insert of a full [`CHUNK`], the bulk case.
+    enqueue_chunk: String,
+    /// Frees lapsed unique keys.
     pub free_unique: String,
+    /// Reads who holds unique keys.
     pub unique_holders: String,
+    /// The batch claim.
     pub claim: String,
-    pub ack: String,
-    pub nack: String,
-    pub discard: String,
-    pub snooze: String,
-    pub heartbeat: String,
-    pub cancel: String,
-    pub reclaim: String,
-    pub replay: String,
-    pub prune: String,
+    /// Sets aside an undecodable claimed row.
     pub fail_corrupt: String,
-    pub list_all: String,
-    pub list_state: String,
+    /// The batch ack.
+    pub ack: String,
+    /// The batch heartbeat.
+    pub heartbeat: String,
+    /// A failed attempt.
+    pub nack: String,
+    /// Fail now.
+    pub discard: String,
+    /// Run later, attempt given back.
+    pub snooze: String,
+    /// Cancel a pending job.
+    pub cancel: String,
+    /// Failed back to pending.
+    pub replay: String,
+    /// Expired leases back to pending (or failed).
+    pub reclaim: String,
+    /// Retention.
+    pub prune: String,
+    /// One job.
     pub get: String,
+    /// Newest jobs of any state.
+    pub list_all: String,
+    /// Newest jobs of one state.
+    pub list_state: String,
+    /// Counts per state.
     pub stats: String,
+    /// Removes the table and its migration record.
     pub drop: String,
 }
 
 impl Sql {
-    pub fn new(table: &str) -> Sql {
+    /// Renders every statement for `table`, which must be a validated identifier.
+    pub(crate) fn new(table: &str) -> Sql {
         let columns = load!("columns.sql").trim();
         let r = |s: &str| render(s, table).replace("{columns}", columns);
+        let enqueue_template = r(load!("enqueue.sql"));
         Sql {
             migrations_table: r(load!("migrations_table.sql")),
+            migrations_applied: r(load!("migrations_applied.sql")),
+            migrations_record: r(load!("migrations_record.sql")),
             migrate: vec![(1, r(load!("migrate_1.sql")))],
-            enqueue: r(load!("enqueue.sql")),
+            enqueue_one: rows(&enqueue_template, 1),
+            enqueue_chunk: rows(&enqueue_template, CHUNK),
+            enqueue_template,
             free_unique: r(load!("free_unique.sql")),
             unique_holders: r(load!("unique_holders.sql")),
             claim: r(load!("claim.sql")),
+            fail_corrupt: r(load!("fail_corrupt.sql")),
             ack: r(load!("ack.sql")),
+            heartbeat: r(load!("heartbeat.sql")),
             nack: r(load!("nack.sql")),
             discard: r(load!("discard.sql")),
             snooze: r(load!("snooze.sql")),
-            heartbeat: r(load!("heartbeat.sql")),
             cancel: r(load!("cancel.sql")),
-            reclaim: r(load!("reclaim.sql")),
             replay: r(load!("replay.sql")),
+            reclaim: r(load!("reclaim.sql")),
             prune: r(load!("prune.sql")),
-            fail_corrupt: r(load!("fail_corrupt.sql")),
+            get: r(load!("get.sql")),
             list_all: r(load!("list_all.sql")),
             list_state: r(load!("list_state.sql")),
-            get: r(load!("get.sql")),
             stats: r(load!("stats.sql")),
             drop: r(load!("drop.sql")),
         }
+    }
+
+    /// The insert of `n` jobs (1..=[`CHUNK`]) and whether to keep it prepared: the one-
+    /// and full-chunk statements are reused; odd sizes would only crowd the driver's
+    /// statement cache.
+    pub(crate) fn enqueue(&self, n: usize) -> (Cow<'_, str>, bool) {
+        match n {
+            1 => (Cow::Borrowed(self.enqueue_one.as_str()), true),
+            CHUNK => (Cow::Borrowed(self.enqueue_chunk.as_str()), true),
+            _ => (Cow::Owned(rows(&self.enqueue_template, n)), false),
+        }
+    }
+}
+
+/// `template` with `{rows}` replaced by `n` value tuples.
+fn rows(template: &str, n: usize) -> String {
+    let mut values = String::with_capacity(n * (ROW.len() + 2));
+    for i in 0..n {
+        if i > 0 {
+            values.push_str(", ");
+        }
+        values.push_str(ROW);
+    }
+    template.replace("{rows}", &values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_is_filled_and_chunks_fit_the_variable_limit() {
+        let sql = Sql::new("jobs");
+        let all = [
+            &sql.claim,
+            &sql.ack,
+            &sql.nack,
+            &sql.prune,
+            &sql.reclaim,
+            &sql.get,
+            &sql.enqueue_one,
+        ];
+        for s in all {
+            assert!(!s.contains('{'), "{s}");
+        }
+        let (chunk, keep) = sql.enqueue(CHUNK);
+        assert!(keep);
+        let values = |s: &str| s.split("VALUES").nth(1).unwrap_or_default().to_string();
+        assert_eq!(values(&chunk).matches('?').count(), CHUNK * VALUES_PER_ROW);
+        let (odd, keep) = sql.enqueue(7);
+        assert!(!keep);
+        assert_eq!(values(&odd).matches(ROW).count(), 7);
     }
 }

@@ -1,0 +1,143 @@
+//! The backends the benchmark knows how to make.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use queue_core::{JobId, Queue, Result};
+use queue_memory::MemoryQueue;
+use queue_redis::RedisQueue;
+use queue_sql::{SqlOptions, SqlQueue};
+
+/// Makes a fresh, empty queue of one backend for each measurement.
+#[async_trait]
+pub trait BenchBackend: Send + Sync {
+    /// The column name.
+    fn name(&self) -> &'static str;
+    /// A fresh, empty queue.
+    async fn fresh(&self) -> Result<Arc<dyn Queue>>;
+    /// Removes what `fresh` made (tables, keys).
+    async fn cleanup(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+struct Memory;
+
+#[async_trait]
+impl BenchBackend for Memory {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+    async fn fresh(&self) -> Result<Arc<dyn Queue>> {
+        Ok(Arc::new(MemoryQueue::builder().keep_completed(0).build()))
+    }
+}
+
+/// A SQL database: a fresh table (Postgres) or file (SQLite) per measurement.
+struct Sql {
+    name: &'static str,
+    made: Mutex<Vec<(SqlQueue, Option<std::path::PathBuf>)>>,
+}
+
+impl Sql {
+    fn new(name: &'static str) -> Self {
+        Sql {
+            name,
+            made: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl BenchBackend for Sql {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn fresh(&self) -> Result<Arc<dyn Queue>> {
+        let table = format!("bench_{}", JobId::new().to_string().to_lowercase());
+        let opts = SqlOptions::default().table(&table);
+        let (q, file) = if self.name == "postgres" {
+            let url = std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            (SqlQueue::connect_with(&url, opts).await?, None)
+        } else {
+            let path = std::env::temp_dir().join(format!("{table}.db"));
+            let url = format!("sqlite:{}", path.display());
+            (SqlQueue::connect_with(&url, opts).await?, Some(path))
+        };
+        self.made
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((q.clone(), file));
+        Ok(Arc::new(q))
+    }
+
+    async fn cleanup(&self) -> Result<()> {
+        let made = std::mem::take(&mut *self.made.lock().unwrap_or_else(|p| p.into_inner()));
+        for (q, file) in made {
+            q.close().await?;
+            q.drop_schema().await?;
+            if let Some(path) = file {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Redis: a fresh queue name (key prefix) per measurement.
+#[derive(Default)]
+struct Redis {
+    made: Mutex<Vec<RedisQueue>>,
+}
+
+#[async_trait]
+impl BenchBackend for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn fresh(&self) -> Result<Arc<dyn Queue>> {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let name = format!("bench_{}", JobId::new().to_string().to_lowercase());
+        let q = RedisQueue::builder(name)
+            .url(url)
+            .keep_completed(0)
+            .build()
+            .await?;
+        let q = Arc::new(q);
+        self.made
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(RedisQueue::clone(&q));
+        Ok(q)
+    }
+
+    async fn cleanup(&self) -> Result<()> {
+        let made = std::mem::take(&mut *self.made.lock().unwrap_or_else(|p| p.into_inner()));
+        for q in made {
+            q.close().await?;
+            q.drop_all().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The backends named on the command line, or all of them.
+pub fn selected(names: &[String]) -> Vec<Box<dyn BenchBackend>> {
+    let all: Vec<Box<dyn BenchBackend>> = vec![
+        Box::new(Memory),
+        Box::new(Sql::new("sqlite")),
+        Box::new(Sql::new("postgres")),
+        Box::new(Redis::default()),
+    ];
+    if names.is_empty() {
+        return all;
+    }
+    all.into_iter()
+        .filter(|b| names.iter().any(|n| n == b.name()))
+        .collect()
+}

@@ -1,0 +1,87 @@
+//! A queue wrapper that counts calls, to measure what an idle worker costs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use queue_core::{Job, JobId, Lease, NewJob, Queue, Result, Subscription};
+
+/// Forwards every call to the inner queue and counts the ones that reach the backend.
+pub struct Counting {
+    inner: Arc<dyn Queue>,
+    calls: AtomicU64,
+}
+
+impl Counting {
+    pub fn new(inner: Arc<dyn Queue>) -> Self {
+        Counting {
+            inner,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl Queue for Counting {
+    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
+        self.count();
+        self.inner.enqueue(job).await
+    }
+    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+        self.count();
+        self.inner.dequeue_batch(kinds, max).await
+    }
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
+        self.count();
+        self.inner.ack_batch(leases).await
+    }
+    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
+        self.count();
+        self.inner.nack(lease, error).await
+    }
+    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
+        self.count();
+        self.inner.discard(lease, reason).await
+    }
+    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
+        self.count();
+        self.inner.snooze(lease, delay).await
+    }
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        self.count();
+        self.inner.heartbeat(leases).await
+    }
+    async fn cancel(&self, id: JobId) -> Result<bool> {
+        self.count();
+        self.inner.cancel(id).await
+    }
+    async fn reclaim(&self) -> Result<u64> {
+        self.count();
+        self.inner.reclaim().await
+    }
+    fn lease_timeout(&self) -> Duration {
+        self.inner.lease_timeout()
+    }
+    fn set_lease_timeout(&self, timeout: Duration) {
+        self.inner.set_lease_timeout(timeout)
+    }
+    fn subscribe(&self) -> Subscription {
+        self.inner.subscribe()
+    }
+    async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {
+        self.count();
+        self.inner.next_due(kinds).await
+    }
+    async fn close(&self) -> Result<()> {
+        self.inner.close().await
+    }
+}

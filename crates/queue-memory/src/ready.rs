@@ -1,0 +1,175 @@
+//! The due pending jobs, in claim order, per kind.
+//!
+//! Each kind has an ordered set of [`ReadyKey`]s, and a second ordered set holds the best
+//! key of every non-empty kind (its "head"). So:
+//!
+//! - insert and remove are O(log n) (plus O(log k) when a kind's head changes),
+//! - claiming from any kind is O(log k + log n): the best head, then its kind's set,
+//! - claiming from `f` given kinds is O(f · log n): the best of their `f` first keys.
+//!
+//! Kinds are interned to small numbers ([`KindId`]) on first insert and never forgotten;
+//! a queue sees few distinct kinds, and a lookup of an unknown kind interns nothing.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+
+use queue_core::JobId;
+
+use crate::clock::Nanos;
+
+/// Claim order: highest priority, then earliest `scheduled_at`, then lowest id. The
+/// smallest key is claimed first.
+pub(crate) type ReadyKey = (Reverse<i32>, Nanos, JobId);
+
+/// A kind's interned number.
+pub(crate) type KindId = usize;
+
+/// Due pending jobs by kind. See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct ReadyIndex {
+    names: HashMap<String, KindId>,
+    sets: Vec<BTreeSet<ReadyKey>>,
+    /// The first key of every non-empty set, with the set's kind.
+    heads: BTreeSet<(ReadyKey, KindId)>,
+}
+
+impl ReadyIndex {
+    /// The number of `kind`, made on first use.
+    pub fn intern(&mut self, kind: &str) -> KindId {
+        if let Some(&id) = self.names.get(kind) {
+            return id;
+        }
+        let id = self.sets.len();
+        self.sets.push(BTreeSet::new());
+        self.names.insert(kind.to_owned(), id);
+        id
+    }
+
+    /// The number of `kind`, if it was ever interned.
+    pub fn lookup(&self, kind: &str) -> Option<KindId> {
+        self.names.get(kind).copied()
+    }
+
+    /// Files a due job of `kind`.
+    pub fn insert(&mut self, kind: KindId, key: ReadyKey) {
+        let Some(set) = self.sets.get_mut(kind) else {
+            return;
+        };
+        let old_head = set.first().copied();
+        if !set.insert(key) {
+            return;
+        }
+        if old_head.is_none_or(|head| key < head) {
+            if let Some(head) = old_head {
+                self.heads.remove(&(head, kind));
+            }
+            self.heads.insert((key, kind));
+        }
+    }
+
+    /// Takes a job out; returns whether it was there.
+    pub fn remove(&mut self, kind: KindId, key: &ReadyKey) -> bool {
+        let Some(set) = self.sets.get_mut(kind) else {
+            return false;
+        };
+        let was_head = set.first() == Some(key);
+        if !set.remove(key) {
+            return false;
+        }
+        if was_head {
+            self.heads.remove(&(*key, kind));
+            if let Some(&next) = set.first() {
+                self.heads.insert((next, kind));
+            }
+        }
+        true
+    }
+
+    /// Removes and returns the best job of any kind.
+    pub fn pop_any(&mut self) -> Option<ReadyKey> {
+        let &(key, kind) = self.heads.first()?;
+        self.remove(kind, &key);
+        Some(key)
+    }
+
+    /// Removes and returns the best job among `kinds`.
+    pub fn pop_among(&mut self, kinds: &[KindId]) -> Option<ReadyKey> {
+        let (key, kind) = kinds
+            .iter()
+            .filter_map(|&k| Some((*self.sets.get(k)?.first()?, k)))
+            .min()?;
+        self.remove(kind, &key);
+        Some(key)
+    }
+
+    /// Due jobs of every kind.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.sets.iter().map(BTreeSet::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(priority: i32, at: Nanos) -> ReadyKey {
+        (Reverse(priority), at, JobId::new())
+    }
+
+    #[test]
+    fn any_kind_takes_the_best_head() {
+        let mut r = ReadyIndex::default();
+        let (a, b) = (r.intern("a"), r.intern("b"));
+        let low = key(0, 1);
+        let high_late = key(5, 9);
+        let high_early = key(5, 3);
+        r.insert(a, low);
+        r.insert(b, high_late);
+        r.insert(a, high_early);
+        assert_eq!(r.pop_any(), Some(high_early));
+        assert_eq!(r.pop_any(), Some(high_late));
+        assert_eq!(r.pop_any(), Some(low));
+        assert_eq!(r.pop_any(), None);
+        assert!(r.heads.is_empty());
+    }
+
+    #[test]
+    fn a_filter_takes_the_best_of_its_kinds() {
+        let mut r = ReadyIndex::default();
+        let (a, b, c) = (r.intern("a"), r.intern("b"), r.intern("c"));
+        let ka = key(1, 1);
+        let kb = key(2, 1);
+        let kc = key(9, 1);
+        r.insert(a, ka);
+        r.insert(b, kb);
+        r.insert(c, kc);
+        assert_eq!(r.pop_among(&[a, b]), Some(kb));
+        assert_eq!(r.pop_among(&[a, b]), Some(ka));
+        assert_eq!(r.pop_among(&[a, b]), None);
+        assert_eq!(r.pop_any(), Some(kc));
+    }
+
+    #[test]
+    fn removing_a_head_promotes_the_next() {
+        let mut r = ReadyIndex::default();
+        let a = r.intern("a");
+        let first = key(3, 1);
+        let second = key(2, 1);
+        r.insert(a, second);
+        r.insert(a, first);
+        assert!(r.remove(a, &first));
+        assert!(!r.remove(a, &first), "already gone");
+        assert_eq!(r.heads.first(), Some(&(second, a)));
+        assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn lookup_does_not_intern() {
+        let mut r = ReadyIndex::default();
+        assert_eq!(r.lookup("x"), None);
+        let x = r.intern("x");
+        assert_eq!(r.intern("x"), x);
+        assert_eq!(r.lookup("x"), Some(x));
+    }
+}

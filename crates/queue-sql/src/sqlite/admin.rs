@@ -1,0 +1,114 @@
+//! State changes made without a lease: cancel and replay (admin calls), and lease
+//! reclaim and retention pruning (the maintenance timer, or `Queue::reclaim`).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use queue_core::{JobId, Replayable, Result};
+
+use super::busy::retry_busy;
+use super::row::{db_err, duration_us, now_us};
+use super::SqliteQueue;
+use crate::maintenance::Maintain;
+
+/// Leases reclaimed per statement, so the write lock is never held for long.
+const RECLAIM_BATCH: i64 = 1_000;
+/// Rows pruned per statement, for the same reason.
+const PRUNE_BATCH: i64 = 5_000;
+
+impl SqliteQueue {
+    /// Cancels a pending job; whether it was pending.
+    pub(super) async fn cancel_pending(&self, id: JobId) -> Result<bool> {
+        let n = retry_busy!(
+            sqlx::query(&self.sql.cancel)
+                .bind(id.to_string())
+                .bind(now_us())
+                .execute(&self.pool)
+                .await
+        )
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Runs a bounded statement again until it changes fewer rows than its bound: big
+    /// backlogs are worked off in short write transactions that let claims in between.
+    async fn in_batches(
+        &self,
+        sql: &str,
+        limit: i64,
+        bind: impl Fn(Query<'_>) -> Query<'_>,
+    ) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = retry_busy!(bind(sqlx::query(sql)).bind(limit).execute(&self.pool).await)
+                .map_err(db_err)?
+                .rows_affected();
+            total += n;
+            if n < u64::try_from(limit).unwrap_or(u64::MAX) {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// A statement with its leading values bound.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+#[async_trait]
+impl Maintain for SqliteQueue {
+    async fn reclaim_expired(&self) -> Result<u64> {
+        let now = now_us();
+        let n = self
+            .in_batches(&self.sql.reclaim, RECLAIM_BATCH, |q| {
+                q.bind(now).bind(queue_core::LEASE_EXPIRED)
+            })
+            .await?;
+        if n > 0 {
+            // SQLite has no NOTIFY; workers of this process wake here, others poll.
+            self.notifier.notify();
+        }
+        Ok(n)
+    }
+
+    async fn prune(&self) -> Result<u64> {
+        let now = now_us();
+        let cutoff = |d: Duration| now.saturating_sub(duration_us(d));
+        let completed = cutoff(self.opts.retain_completed);
+        let failed = self.opts.retain_failed.map(cutoff);
+        let latest = failed.map_or(completed, |f| f.max(completed));
+        self.in_batches(&self.sql.prune, PRUNE_BATCH, |q| {
+            q.bind(now).bind(completed).bind(failed).bind(latest)
+        })
+        .await
+    }
+
+    fn reclaim_every(&self) -> Duration {
+        self.opts.reclaim_every(self.lease())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+#[async_trait]
+impl Replayable for SqliteQueue {
+    async fn replay(&self, id: JobId) -> Result<bool> {
+        let n = retry_busy!(
+            sqlx::query(&self.sql.replay)
+                .bind(id.to_string())
+                .bind(now_us())
+                .execute(&self.pool)
+                .await
+        )
+        .map_err(db_err)?
+        .rows_affected();
+        if n > 0 {
+            self.notifier.notify();
+        }
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,75 @@
+//! Claiming: one `UPDATE … RETURNING` statement per batch; undecodable rows are set aside.
+
+use std::cmp::Reverse;
+
+use queue_core::{Job, Result};
+
+use super::busy::retry_busy;
+use super::row::{db_err, decode, duration_us, now_us, Undecodable};
+use super::SqliteQueue;
+
+impl SqliteQueue {
+    /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
+    pub(super) async fn claim(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now = now_us();
+        let deadline = now.saturating_add(duration_us(self.lease()));
+        // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
+        let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
+        let rows = retry_busy!(
+            sqlx::query(&self.sql.claim)
+                .bind(now)
+                .bind(deadline)
+                .bind(&kinds_json)
+                .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool)
+                .await
+        )
+        .map_err(db_err)?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match decode(row) {
+                Ok(job) => jobs.push(job),
+                // One bad row must not cost the batch its good jobs.
+                Err(bad) => self.set_aside(bad).await,
+            }
+        }
+        // RETURNING has no defined order; hand jobs out in claim order.
+        jobs.sort_by_key(|j| (Reverse(j.priority), j.scheduled_at, j.id));
+        Ok(jobs)
+    }
+
+    /// Marks a claimed row that cannot be decoded as failed with the reason, so it is not
+    /// claimed again (a reclaimed lease would just bring it back) and admins can see it.
+    async fn set_aside(&self, bad: Undecodable) {
+        tracing::error!(
+            id = ?bad.raw_id,
+            rowid = ?bad.rowid,
+            reason = %bad.reason,
+            "claimed a job row that cannot be decoded; marking it failed"
+        );
+        let Some(rowid) = bad.rowid else {
+            // Only when the driver itself cannot read the row; the lease then runs out
+            // and the attempts limit fails it.
+            return;
+        };
+        let r = retry_busy!(
+            sqlx::query(&self.sql.fail_corrupt)
+                .bind(rowid)
+                .bind(format!("corrupt row: {}", bad.reason))
+                .bind(now_us())
+                .execute(&self.pool)
+                .await
+        );
+        if let Err(e) = r {
+            tracing::error!(
+                id = ?bad.raw_id,
+                rowid,
+                error = %e,
+                "could not mark the corrupt row failed; its lease will run out"
+            );
+        }
+    }
+}

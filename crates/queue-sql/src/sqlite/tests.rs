@@ -1,0 +1,133 @@
+//! Checks of the dialect's internals: query plans and pruning, which the public API does
+//! not expose.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use queue_core::{Browsable, Job, JobId, JobState, Queue};
+
+use super::{open_pool, SqliteQueue};
+use crate::maintenance::Maintain;
+use crate::SqlOptions;
+
+/// A database file removed (best effort) when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+async fn queue(opts: SqlOptions) -> (Arc<SqliteQueue>, TempFile) {
+    let file = TempFile(std::env::temp_dir().join(format!(
+        "queue-sql-unit-{}.db",
+        JobId::new().to_string().to_lowercase()
+    )));
+    let pool = open_pool(&format!("sqlite:{}", file.0.display()))
+        .await
+        .unwrap();
+    (SqliteQueue::open(pool, opts).await.unwrap(), file)
+}
+
+async fn plan(q: &SqliteQueue, sql: &str) -> String {
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .fetch_all(&q.pool)
+        .await
+        .unwrap();
+    rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn hot_statements_walk_their_partial_indexes() {
+    let (q, _file) = queue(SqlOptions::default().table("plans")).await;
+    // The claim must read the pending index in ORDER BY order, never sort all pending rows.
+    let claim = plan(&q, &q.sql.claim).await;
+    assert!(claim.contains("plans_pending_idx"), "{claim}");
+    assert!(!claim.contains("TEMP B-TREE"), "{claim}");
+    let reclaim = plan(&q, &q.sql.reclaim).await;
+    assert!(reclaim.contains("plans_lease_idx"), "{reclaim}");
+    assert!(!reclaim.contains("TEMP B-TREE"), "{reclaim}");
+    let prune = plan(&q, &q.sql.prune).await;
+    assert!(prune.contains("plans_finished_idx"), "{prune}");
+    let ack = plan(&q, &q.sql.ack).await;
+    assert!(ack.contains("(state=? AND id=?)"), "{ack}");
+}
+
+#[tokio::test]
+async fn prune_keeps_what_is_retained_and_held() {
+    let (q, _file) = queue(SqlOptions::default().retain_completed(Duration::ZERO)).await;
+    let plain = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    let windowed = q
+        .enqueue(Job::new("k", serde_json::json!(2)).unique_for("w", Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    let failed = q
+        .enqueue(Job::new("k", serde_json::json!(3)).max_attempts(1))
+        .await
+        .unwrap();
+    let cancelled = q
+        .enqueue(Job::new("k", serde_json::json!(4)))
+        .await
+        .unwrap();
+    let pending = q
+        .enqueue(Job::new("later", serde_json::json!(5)))
+        .await
+        .unwrap();
+    assert!(q.cancel(cancelled).await.unwrap());
+    for job in q.dequeue_batch(&["k"], 10).await.unwrap() {
+        let lease = job.lease.unwrap();
+        if job.id == failed {
+            q.nack(&lease, "boom").await.unwrap();
+        } else {
+            q.ack(&lease).await.unwrap();
+        }
+    }
+    // Finished "before now" needs the clock to move past finished_at.
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    assert_eq!(q.prune().await.unwrap(), 2);
+    let left = |id| {
+        let q = q.clone();
+        async move { q.get_job(id).await.unwrap().map(|j| j.state) }
+    };
+    assert_eq!(left(plain).await, None);
+    assert_eq!(left(cancelled).await, None);
+    // A held unique window outlives retention; failed jobs stay unless asked otherwise.
+    assert_eq!(left(windowed).await, Some(JobState::Completed));
+    assert_eq!(left(failed).await, Some(JobState::Failed));
+    assert_eq!(left(pending).await, Some(JobState::Pending));
+
+    let (q2, _file2) = queue(
+        SqlOptions::default()
+            .retain_completed(Duration::from_secs(3600))
+            .retain_failed(Duration::ZERO),
+    )
+    .await;
+    let failed = q2
+        .enqueue(Job::new("k", serde_json::json!(1)).max_attempts(1))
+        .await
+        .unwrap();
+    let done = q2
+        .enqueue(Job::new("k", serde_json::json!(2)))
+        .await
+        .unwrap();
+    for job in q2.dequeue_batch(&[], 10).await.unwrap() {
+        let lease = job.lease.unwrap();
+        if job.id == failed {
+            q2.discard(&lease, "no").await.unwrap();
+        } else {
+            q2.ack(&lease).await.unwrap();
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    assert_eq!(q2.prune().await.unwrap(), 1);
+    assert!(q2.get_job(failed).await.unwrap().is_none());
+    assert!(q2.get_job(done).await.unwrap().is_some());
+}
