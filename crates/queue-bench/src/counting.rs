@@ -11,6 +11,10 @@ use queue_core::{Job, JobId, Lease, NewJob, Queue, Result, Subscription};
 pub struct Counting {
     inner: Arc<dyn Queue>,
     calls: AtomicU64,
+    claims: AtomicU64,
+    claimed: AtomicU64,
+    acks: AtomicU64,
+    acked: AtomicU64,
 }
 
 impl Counting {
@@ -18,11 +22,26 @@ impl Counting {
         Counting {
             inner,
             calls: AtomicU64::new(0),
+            claims: AtomicU64::new(0),
+            claimed: AtomicU64::new(0),
+            acks: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
         }
     }
 
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Average jobs per claim call and per ack call.
+    pub fn batch_sizes(&self) -> (f64, f64) {
+        let avg = |n: &AtomicU64, calls: &AtomicU64| {
+            n.load(Ordering::Relaxed) as f64 / calls.load(Ordering::Relaxed).max(1) as f64
+        };
+        (
+            avg(&self.claimed, &self.claims),
+            avg(&self.acked, &self.acks),
+        )
     }
 
     fn count(&self) {
@@ -38,10 +57,15 @@ impl Queue for Counting {
     }
     async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
         self.count();
-        self.inner.dequeue_batch(kinds, max).await
+        let jobs = self.inner.dequeue_batch(kinds, max).await?;
+        self.claims.fetch_add(1, Ordering::Relaxed);
+        self.claimed.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        Ok(jobs)
     }
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
         self.count();
+        self.acks.fetch_add(1, Ordering::Relaxed);
+        self.acked.fetch_add(leases.len() as u64, Ordering::Relaxed);
         self.inner.ack_batch(leases).await
     }
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {

@@ -79,8 +79,9 @@ async fn bulk_enqueue(b: &dyn BenchBackend, o: &Options) -> Result<f64, Error> {
 async fn drain(b: &dyn BenchBackend, o: &Options) -> Result<f64, Error> {
     let q = b.fresh().await?;
     fill(q.as_ref(), o.jobs).await?;
+    let counting = Arc::new(Counting::new(q));
     let t0 = Instant::now();
-    let worker = Worker::new(q)
+    let worker = Worker::new(counting.clone())
         .handle(KIND, |_job| async { Ok(()) })
         .concurrency(o.concurrency)
         .start()?;
@@ -92,6 +93,9 @@ async fn drain(b: &dyn BenchBackend, o: &Options) -> Result<f64, Error> {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let rate = o.jobs as f64 / t0.elapsed().as_secs_f64();
+    // How well the worker batches.
+    let (claim, ack) = counting.batch_sizes();
+    eprintln!("drain: {claim:.1} jobs per claim, {ack:.1} per ack");
     worker.shutdown(Duration::from_secs(5)).await;
     Ok(rate)
 }

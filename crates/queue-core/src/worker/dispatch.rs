@@ -1,7 +1,7 @@
 //! The claim loop and the task that runs one job.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
@@ -50,15 +50,23 @@ fn plan(shared: &Shared) -> Plan {
 pub(crate) async fn claim_loop(shared: Arc<Shared>) {
     let mut sub = shared.queue.subscribe();
     let mut error_backoff = Duration::from_millis(50);
+    // Whether the last claims came back full, and how long the last one took.
+    let mut backlog = false;
+    let mut claim_time = Duration::ZERO;
+    let mut due = NextDue::default();
     loop {
         if shared.is_stopping() {
             return;
         }
         sub.mark_seen();
-        let p = plan(&shared);
+        let mut p = plan(&shared);
         if p.free == 0 || (p.open.is_empty() && p.limited.is_empty()) {
             shared.wake.notified().await;
             continue;
+        }
+        if backlog && p.free < gather_target(&shared) {
+            gather(&shared, claim_time).await;
+            p = plan(&shared);
         }
 
         let mut requested = 0;
@@ -78,7 +86,10 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
                 continue;
             }
             requested += n;
-            match shared.queue.dequeue_batch(&kinds, n).await {
+            let started = Instant::now();
+            let claimed = shared.queue.dequeue_batch(&kinds, n).await;
+            claim_time = started.elapsed();
+            match claimed {
                 Ok(jobs) => {
                     got += jobs.len();
                     free -= jobs.len().min(free);
@@ -104,19 +115,91 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
             continue;
         }
         error_backoff = Duration::from_millis(50);
-        if got == requested {
+        backlog = got == requested;
+        if backlog {
             // Every batch came back full: there may be more right now.
             continue;
         }
 
-        let kinds: Vec<&str> = shared.kinds.iter().map(String::as_str).collect();
-        let mut sleep = shared.poll_interval;
-        if let Some(due) = shared.queue.next_due(&kinds).await {
-            sleep = sleep.min(due.max(Duration::from_millis(1)));
+        if got > 0 {
+            due.forget();
         }
-        tokio::select! {
-            _ = sub.wait(sleep) => {}
-            _ = shared.wake.notified() => {}
+        let now = tokio::time::Instant::now();
+        let next = match due.known(now) {
+            Some(next) => next,
+            None => {
+                let kinds: Vec<&str> = shared.kinds.iter().map(String::as_str).collect();
+                let next = shared.queue.next_due(&kinds).await.map(|d| now + d);
+                due.learn(next);
+                next
+            }
+        };
+        let mut sleep = shared.poll_interval;
+        if let Some(at) = next {
+            sleep = sleep.min(
+                at.saturating_duration_since(now)
+                    .max(Duration::from_millis(1)),
+            );
+        }
+        let notified = tokio::select! {
+            n = sub.wait(sleep) => n,
+            _ = shared.wake.notified() => false,
+        };
+        if notified {
+            due.forget();
+        }
+    }
+}
+
+/// When the next delayed job is due, as last asked. An idle worker asks again only when
+/// something may have changed (a wake-up, a claim, that time arriving) or every few polls
+/// (backends without wake-ups), so idling costs about one claim per poll interval.
+#[derive(Default)]
+struct NextDue {
+    /// `None`: unknown; `Some(None)`: nothing is delayed.
+    at: Option<Option<tokio::time::Instant>>,
+    polls: u32,
+}
+
+impl NextDue {
+    const REASK_EVERY: u32 = 10;
+
+    fn known(&mut self, now: tokio::time::Instant) -> Option<Option<tokio::time::Instant>> {
+        self.polls += 1;
+        match self.at {
+            Some(Some(at)) if at <= now => None,
+            _ if self.polls >= Self::REASK_EVERY => None,
+            known => known,
+        }
+    }
+
+    fn learn(&mut self, at: Option<tokio::time::Instant>) {
+        self.at = Some(at);
+        self.polls = 0;
+    }
+
+    fn forget(&mut self) {
+        self.at = None;
+    }
+}
+
+/// Free slots worth one claim while a backlog lasts: half a batch.
+fn gather_target(shared: &Shared) -> usize {
+    shared.batch_size.min(shared.concurrency).div_ceil(2)
+}
+
+/// With a backlog, claiming the moment one slot frees means one round trip per job. So wait
+/// for more slots to free, but no longer than a claim takes: at worst a slot idles for one
+/// extra round trip, and short jobs get claimed in batches.
+async fn gather(shared: &Shared, claim_time: Duration) {
+    let deadline = tokio::time::Instant::now() + claim_time;
+    let target = gather_target(shared);
+    while !shared.is_stopping() && plan(shared).free < target {
+        if tokio::time::timeout_at(deadline, shared.wake.notified())
+            .await
+            .is_err()
+        {
+            return;
         }
     }
 }

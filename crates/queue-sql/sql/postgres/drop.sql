@@ -1,2 +1,3 @@
 DROP TABLE IF EXISTS {table};
 DROP TABLE IF EXISTS {table}_migrations;
+DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);

@@ -40,7 +40,10 @@ impl Sql {
         let r = |s: &str| render(s, table).replace("{columns}", columns);
         Sql {
             migrations_table: r(load!("migrations_table.sql")),
-            migrate: vec![(1, r(load!("migrate_1.sql")))],
+            migrate: vec![
+                (1, r(load!("migrate_1.sql"))),
+                (2, r(load!("migrate_2.sql"))),
+            ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
             unique_holders: r(load!("unique_holders.sql")),

@@ -55,7 +55,8 @@ pub async fn sweep_stale_tables(pool: &sqlx::PgPool) {
         .flatten();
         if old == Some(true) {
             let _ = sqlx::raw_sql(&format!(
-                "DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {table}_migrations;"
+                "DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {table}_migrations; \
+                 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);"
             ))
             .execute(pool)
             .await;
