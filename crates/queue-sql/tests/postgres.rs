@@ -268,3 +268,30 @@ async fn worker_survives_dropped_connections() {
     assert_eq!(unique.len(), JOBS, "no job lost");
     q.drop_schema().await.unwrap();
 }
+
+#[tokio::test]
+async fn reclaim_works_off_more_than_one_batch() {
+    const JOBS: usize = 2_500; // more than one reclaim statement's bound
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    q.enqueue_batch(
+        (0..JOBS)
+            .map(|i| Job::new("k", serde_json::json!(i)))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(q.dequeue_batch(&["k"], JOBS).await.unwrap().len(), JOBS);
+    // Expire the leases on the database clock instead of waiting for them.
+    sqlx::query(&format!(
+        "UPDATE {table} SET lease_expires_at = now() - interval '1 second'"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(q.reclaim().await.unwrap(), JOBS as u64);
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.running), (JOBS as u64, 0));
+    q.drop_schema().await.unwrap();
+}

@@ -1,5 +1,6 @@
 -- Deletes finished jobs past their retention ($1 completed/cancelled, $2 failed, in
--- seconds; NULL keeps failed jobs), in bounded batches, keeping held unique windows.
+-- seconds; NULL keeps failed jobs), at most $3 per run (the caller repeats it while it
+-- comes back full), keeping held unique windows.
 DELETE FROM {table}
 WHERE id IN (
     SELECT id
@@ -11,5 +12,5 @@ WHERE id IN (
             AND finished_at < now() - make_interval(secs => $2::float8))
       )
       AND (unique_lock IS NULL OR unique_until <= now())
-    LIMIT 10000
+    LIMIT $3
 )

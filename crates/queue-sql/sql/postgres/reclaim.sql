@@ -1,12 +1,13 @@
 -- Returns expired leases to the queue, or fails them when attempts are used up.
--- Bounded and SKIP LOCKED so several reclaimers never block or double-handle a row.
+-- At most $2 rows per run, and SKIP LOCKED, so several reclaimers never block or
+-- double-handle a row; the caller runs it again while it comes back full.
 WITH expired AS (
     SELECT id
     FROM {table}
     WHERE state = 'running'
       AND lease_expires_at < now()
     ORDER BY lease_expires_at
-    LIMIT 1000
+    LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
 UPDATE {table} AS j

@@ -94,15 +94,44 @@ impl Drop for PgQueue {
     }
 }
 
+/// Rows one reclaim statement handles; more run in further statements.
+const RECLAIM_BATCH: i64 = 1_000;
+/// Rows one prune statement deletes; more go in further statements.
+const PRUNE_BATCH: i64 = 10_000;
+
+impl PgQueue {
+    /// Runs a bounded statement again until it changes fewer rows than its bound, so a
+    /// backlog larger than one batch is worked off in one maintenance tick, in short
+    /// transactions.
+    async fn in_batches<'q>(&'q self, limit: i64, run: impl Fn() -> PgQuery<'q>) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = run()
+                .bind(limit)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            total += n;
+            if n < u64::try_from(limit).unwrap_or(u64::MAX) || self.is_closed() {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// A statement with its leading values bound.
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
 #[async_trait]
 impl Maintain for PgQueue {
     async fn reclaim_expired(&self) -> Result<u64> {
-        let n = sqlx::query(&self.sql.reclaim)
-            .bind(queue_core::LEASE_EXPIRED)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let n = self
+            .in_batches(RECLAIM_BATCH, || {
+                sqlx::query(&self.sql.reclaim).bind(queue_core::LEASE_EXPIRED)
+            })
+            .await?;
         if n > 0 {
             self.notifier.notify();
         }
@@ -110,13 +139,12 @@ impl Maintain for PgQueue {
     }
 
     async fn prune(&self) -> Result<u64> {
-        let r = sqlx::query(&self.sql.prune)
-            .bind(self.opts.retain_completed.as_secs_f64())
-            .bind(self.opts.retain_failed.map(|d| d.as_secs_f64()))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(r.rows_affected())
+        let completed = self.opts.retain_completed.as_secs_f64();
+        let failed = self.opts.retain_failed.map(|d| d.as_secs_f64());
+        self.in_batches(PRUNE_BATCH, || {
+            sqlx::query(&self.sql.prune).bind(completed).bind(failed)
+        })
+        .await
     }
 
     fn reclaim_every(&self) -> Duration {
