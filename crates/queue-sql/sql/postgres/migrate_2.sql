@@ -16,23 +16,23 @@ SET enable_sort = off
 AS $$
     -- SKIP LOCKED lets concurrent claimers take different rows without waiting on each
     -- other; each claim gets a fresh random token and a lease on the database clock.
-    WITH picked AS (
-        SELECT p.id
-        FROM {table} AS p
-        WHERE p.state = 'pending'
-          AND p.scheduled_at <= now()
-          AND (cardinality(kinds) = 0 OR p.kind = ANY(kinds))
-        ORDER BY p.priority DESC, p.scheduled_at, p.id
-        LIMIT max_jobs
-        FOR UPDATE SKIP LOCKED
-    )
+    -- The picked ids go through an array so the update finds them by primary key: with
+    -- the limit unknown at planning, a join here can turn into a scan of the whole table.
     UPDATE {table} AS j
     SET state            = 'running',
         attempts         = j.attempts + 1,
         claim_token      = (random() * 9.0e18)::bigint,
         lease_expires_at = now() + make_interval(secs => lease_secs)
-    FROM picked
-    WHERE j.id = picked.id
+    WHERE j.id = ANY (ARRAY(
+        SELECT p.id
+        FROM {table} AS p
+        WHERE p.state = 'pending'
+          AND p.scheduled_at <= now()
+          AND (cardinality(kinds) = 0 OR p.kind = ANY (kinds))
+        ORDER BY p.priority DESC, p.scheduled_at, p.id
+        LIMIT max_jobs
+        FOR UPDATE SKIP LOCKED
+    ))
     RETURNING j.id, j.kind, j.payload::text, j.priority, j.attempts, j.max_attempts,
               j.state, j.created_at, j.scheduled_at, j.unique_key, j.last_error,
               j.claim_token, j.lease_expires_at

@@ -1,8 +1,9 @@
 -- Deletes finished jobs past their retention ($1 completed/cancelled, $2 failed, in
 -- seconds; NULL keeps failed jobs), at most $3 per run (the caller repeats it while it
--- comes back full), keeping held unique windows.
+-- comes back full), keeping held unique windows. The ids go through an array so the
+-- delete finds them by primary key whatever the planner guesses.
 DELETE FROM {table}
-WHERE id IN (
+WHERE id = ANY (ARRAY(
     SELECT id
     FROM {table}
     WHERE finished_at IS NOT NULL
@@ -13,4 +14,4 @@ WHERE id IN (
       )
       AND (unique_lock IS NULL OR unique_until <= now())
     LIMIT $3
-)
+))

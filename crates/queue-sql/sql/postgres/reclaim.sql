@@ -1,15 +1,7 @@
 -- Returns expired leases to the queue, or fails them when attempts are used up.
 -- At most $2 rows per run, and SKIP LOCKED, so several reclaimers never block or
--- double-handle a row; the caller runs it again while it comes back full.
-WITH expired AS (
-    SELECT id
-    FROM {table}
-    WHERE state = 'running'
-      AND lease_expires_at < now()
-    ORDER BY lease_expires_at
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-)
+-- double-handle a row; the caller runs it again while it comes back full. The ids go
+-- through an array so the update finds them by primary key whatever the planner guesses.
 UPDATE {table} AS j
 SET state            = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
     scheduled_at     = CASE WHEN j.attempts >= j.max_attempts THEN j.scheduled_at ELSE now() END,
@@ -19,5 +11,12 @@ SET state            = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE
                             THEN NULL ELSE j.unique_lock END,
     claim_token      = NULL,
     lease_expires_at = NULL
-FROM expired
-WHERE j.id = expired.id
+WHERE j.id = ANY (ARRAY(
+    SELECT e.id
+    FROM {table} AS e
+    WHERE e.state = 'running'
+      AND e.lease_expires_at < now()
+    ORDER BY e.lease_expires_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+))
