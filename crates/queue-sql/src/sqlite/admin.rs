@@ -20,6 +20,7 @@ const PRUNE_BATCH: i64 = 5_000;
 impl SqliteQueue {
     /// Cancels a pending job; whether it was pending.
     pub(super) async fn cancel_pending(&self, id: JobId) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = retry_busy!(
             sqlx::query(&self.sql.cancel)
                 .bind(id.to_string())
@@ -42,6 +43,7 @@ impl SqliteQueue {
     ) -> Result<u64> {
         let mut total = 0;
         loop {
+            let _turn = self.write_turn().await;
             let n = retry_busy!(bind(sqlx::query(sql)).bind(limit).execute(&self.pool).await)
                 .map_err(db_err)?
                 .rows_affected();
@@ -97,6 +99,7 @@ impl Maintain for SqliteQueue {
 #[async_trait]
 impl Replayable for SqliteQueue {
     async fn replay(&self, id: JobId) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = retry_busy!(
             sqlx::query(&self.sql.replay)
                 .bind(id.to_string())

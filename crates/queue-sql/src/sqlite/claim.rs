@@ -18,16 +18,20 @@ impl SqliteQueue {
         let deadline = now.saturating_add(duration_us(self.lease()));
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
         let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
-        let rows = retry_busy!(
-            sqlx::query(&self.sql.claim)
-                .bind(now)
-                .bind(deadline)
-                .bind(&kinds_json)
-                .bind(i64::try_from(max).unwrap_or(i64::MAX))
-                .fetch_all(&self.pool)
-                .await
-        )
-        .map_err(db_err)?;
+        // The turn ends before a corrupt row is set aside, which takes its own.
+        let rows = {
+            let _turn = self.write_turn().await;
+            retry_busy!(
+                sqlx::query(&self.sql.claim)
+                    .bind(now)
+                    .bind(deadline)
+                    .bind(&kinds_json)
+                    .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await
+            )
+            .map_err(db_err)?
+        };
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
             match decode(row) {
@@ -55,6 +59,7 @@ impl SqliteQueue {
             // and the attempts limit fails it.
             return;
         };
+        let _turn = self.write_turn().await;
         let r = retry_busy!(
             sqlx::query(&self.sql.fail_corrupt)
                 .bind(rowid)

@@ -84,9 +84,17 @@ pub(crate) struct SqliteQueue {
     closed: AtomicBool,
     /// Wakes this process's idle workers.
     notifier: Notifier,
+    /// This process's writers take turns here, in order. SQLite's own busy handler would
+    /// make them sleep and poll (up to 100 ms a try), which is what other processes get.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl SqliteQueue {
+    /// Waits for this process's turn to write.
+    pub(crate) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.lock().await
+    }
+
     /// Runs the migrations, starts lease reclaim and pruning, and returns the queue.
     pub(crate) async fn open(pool: SqlitePool, opts: SqlOptions) -> Result<Arc<SqliteQueue>> {
         // The table name is spliced into SQL: check it here too, not only in SqlQueue.
@@ -99,6 +107,7 @@ impl SqliteQueue {
             sql,
             closed: AtomicBool::new(false),
             notifier: Notifier::new(),
+            writer: tokio::sync::Mutex::new(()),
             opts,
         });
         maintenance::spawn(Arc::downgrade(&q));
@@ -133,6 +142,7 @@ impl SqliteQueue {
 
     /// Drops the table and its migration record.
     pub(crate) async fn drop_schema(&self) -> Result<()> {
+        let _turn = self.write_turn().await;
         retry_busy!(sqlx::raw_sql(&self.sql.drop).execute(&self.pool).await).map_err(db_err)?;
         Ok(())
     }
@@ -171,6 +181,7 @@ impl Queue for SqliteQueue {
             sql: &self.sql,
             batch: &batch,
         };
+        let _turn = self.write_turn().await;
         let mut conn = retry_busy!(self.pool.acquire().await).map_err(db_err)?;
         let holders = busy::immediate(&mut conn, &ins, enqueue::write).await?;
         drop(conn);

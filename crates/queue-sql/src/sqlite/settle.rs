@@ -81,6 +81,7 @@ impl SqliteQueue {
         let mut held = vec![false; rounds.pairs.len()];
         for round in &rounds.rounds {
             let json = rounds.json(round);
+            let _turn = self.write_turn().await;
             let ids: Vec<String> = retry_busy!(
                 sqlx::query_scalar(sql)
                     .bind(first)
@@ -134,6 +135,7 @@ impl SqliteQueue {
         bind: impl Fn(Query<'q>) -> Query<'q>,
     ) -> Result<()> {
         let id = lease.id.to_string();
+        let _turn = self.write_turn().await;
         let n = retry_busy!(
             bind(sqlx::query(sql).bind(id.clone()).bind(lease.token.0))
                 .execute(&self.pool)
