@@ -5,9 +5,7 @@
 mod bench;
 mod cargo;
 mod conformance;
-mod host;
 mod postgres;
-mod redis;
 mod services;
 mod throwaway;
 
@@ -50,7 +48,7 @@ fn main() -> ExitCode {
 }
 
 fn test() -> Result<(), String> {
-    let skip_servers = std::env::var("QUEUE_SKIP_SERVERS").is_ok_and(|v| v == "1");
+    let skip_servers = queue_servers::skip_requested();
     // Before the slow steps, so a missing server is reported at once; kept to the end.
     let _services = if skip_servers {
         None

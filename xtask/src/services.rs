@@ -7,8 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use queue_servers::{host, PostgresServer, RedisServer};
+
 use crate::throwaway::Throwaway;
-use crate::{cargo, host, postgres, redis};
+use crate::{cargo, postgres};
 
 /// Set to 1 to use throw-away servers even when others are there (to test that path).
 const FORCE_VAR: &str = "QUEUE_THROWAWAY_SERVICES";
@@ -55,31 +57,29 @@ impl Service {
 
     fn binaries(self) -> &'static str {
         match self {
-            Service::Postgres => {
-                "`initdb` and `postgres` (on PATH or in /usr/lib/postgresql/*/bin)"
-            }
-            Service::Redis => "`redis-server` (on PATH)",
+            Service::Postgres => queue_servers::postgres::BINARIES,
+            Service::Redis => queue_servers::redis::BINARIES,
         }
     }
 
     fn debian_package(self) -> &'static str {
         match self {
-            Service::Postgres => "postgresql",
-            Service::Redis => "redis-server",
+            Service::Postgres => queue_servers::postgres::DEBIAN_PACKAGE,
+            Service::Redis => queue_servers::redis::DEBIAN_PACKAGE,
         }
     }
 
     fn brew_package(self) -> &'static str {
         match self {
-            Service::Postgres => "postgresql",
-            Service::Redis => "redis",
+            Service::Postgres => queue_servers::postgres::BREW_PACKAGE,
+            Service::Redis => queue_servers::redis::BREW_PACKAGE,
         }
     }
 
     fn has_binaries(self) -> bool {
         match self {
-            Service::Postgres => postgres::bindir().is_some(),
-            Service::Redis => host::which("redis-server").is_some(),
+            Service::Postgres => PostgresServer::is_available(),
+            Service::Redis => RedisServer::is_available(),
         }
     }
 }
@@ -192,8 +192,8 @@ pub fn ensure(needed: &[Service]) -> Result<Services, String> {
                     None => throwaway.insert(Throwaway::new()?),
                 };
                 let url = match svc {
-                    Service::Postgres => postgres::start(t),
-                    Service::Redis => redis::start(t),
+                    Service::Postgres => t.postgres(),
+                    Service::Redis => t.redis(),
                 }
                 .map_err(|e| format!("{name}: cannot start a throw-away server: {e}"))?;
                 cargo::export(svc.env_var(), &url);

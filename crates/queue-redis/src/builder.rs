@@ -253,8 +253,9 @@ fn parse_node(node: &str) -> Result<Server> {
     Ok(Server::new(host, port))
 }
 
-/// Opens a pool that reconnects forever with backoff, fails fast while disconnected, and
-/// never re-sends a command that may have run (a script is not idempotent).
+/// Opens a pool that reconnects forever with backoff (calls made meanwhile wait for the
+/// reconnect, up to the command timeout), and never re-sends a command that may have run
+/// (a script is not idempotent).
 async fn connect(config: Config, size: usize, timeout: Duration) -> Result<Pool> {
     let pool = Builder::from_config(config)
         .with_performance_config(|p| {

@@ -33,6 +33,9 @@
 //! its area, so a backend can call one by hand while debugging. Checks use short real
 //! durations and bounded waits that fail with a message; none asserts how long something
 //! took, and none shares state with another, so they run in parallel.
+//!
+//! [`restart`] is a scenario rather than a check: it needs a server the test may stop
+//! and start again, so backends with a server call it from a test of their own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -48,6 +51,7 @@ pub mod enqueue;
 pub mod lease;
 pub mod order;
 pub mod replay;
+pub mod restart;
 pub mod retry;
 pub mod shutdown;
 pub mod unique;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::handler::{CatchPanic, JobError};
+use super::heartbeat::{beat_every, trusted};
 use super::settle::{Outcome, Settle};
 use super::shared::{Counters, Running, Shared};
 use crate::Job;
@@ -87,14 +88,38 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
             }
             requested += n;
             let started = Instant::now();
+            // The leases start on the server after this moment: they hold at least this long.
+            let lease = shared.queue.lease_timeout();
+            let held_until = tokio::time::Instant::from_std(started) + trusted(lease);
             let claimed = shared.queue.dequeue_batch(&kinds, n).await;
             claim_time = started.elapsed();
             match claimed {
+                Ok(jobs) if held_until < tokio::time::Instant::now() + beat_every(lease) => {
+                    // The claim took so long (waiting for a reconnect, a stalled server)
+                    // that its leases may run out before a heartbeat can renew them. Rather
+                    // than run jobs that may be handed to someone else meanwhile, give them
+                    // back untouched; the next claim, quick again, takes them.
+                    tracing::warn!(
+                        jobs = jobs.len(),
+                        took = ?claim_time,
+                        "claim answered too late to trust its leases; handing the jobs back"
+                    );
+                    got += jobs.len();
+                    for job in jobs {
+                        Counters::add(&shared.counters.claimed, 1);
+                        if let Some(lease) = job.lease {
+                            shared.send(Settle {
+                                lease,
+                                outcome: Outcome::Return,
+                            });
+                        }
+                    }
+                }
                 Ok(jobs) => {
                     got += jobs.len();
                     free -= jobs.len().min(free);
                     for job in jobs {
-                        spawn_job(&shared, job);
+                        spawn_job(&shared, job, held_until);
                     }
                 }
                 Err(e) => {
@@ -204,7 +229,7 @@ async fn gather(shared: &Shared, claim_time: Duration) {
     }
 }
 
-fn spawn_job(shared: &Arc<Shared>, job: Job) {
+fn spawn_job(shared: &Arc<Shared>, job: Job, held_until: tokio::time::Instant) {
     Counters::add(&shared.counters.claimed, 1);
     let Some(lease) = job.lease else {
         tracing::error!(id = %job.id, "backend returned a claimed job without a lease; skipped");
@@ -228,6 +253,7 @@ fn spawn_job(shared: &Arc<Shared>, job: Job) {
             job.id,
             Running {
                 lease,
+                held_until,
                 kind,
                 abort: None,
             },

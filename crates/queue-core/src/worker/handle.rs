@@ -42,7 +42,8 @@ pub struct WorkerStats {
     pub timed_out: u64,
     /// Jobs whose lease was lost (reclaimed elsewhere) before their result was recorded.
     pub lease_lost: u64,
-    /// Jobs returned to the queue unfinished at shutdown.
+    /// Jobs returned to the queue unfinished (without using an attempt): at shutdown, or
+    /// claimed so slowly (a reconnect) that their leases could not be trusted.
     pub returned: u64,
     /// Backend errors seen while claiming or recording results.
     pub errors: u64,

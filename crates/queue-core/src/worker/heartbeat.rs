@@ -1,40 +1,187 @@
-//! Keeps the leases of running jobs alive, and stops jobs whose lease was lost.
+//! Keeps the leases of running jobs alive, and stops jobs whose lease was lost or could
+//! not be renewed in time.
+//!
+//! A lease is a promise made on the server's clock: once it runs out, the server may hand
+//! the job to another claimant (after a restart, a lost connection, …). So a handler must
+//! not outlive the last lease the worker knows it holds, even while the server cannot be
+//! asked: each job is stopped when its lease was last set (claim or heartbeat) most of a
+//! lease timeout ago, measured from when that call was sent. Waiting for the heartbeat to
+//! come back and say "lost" would be too late: the job may already run elsewhere.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::shared::{Counters, Shared};
-use crate::Lease;
+use crate::{Lease, Result};
+
+/// How long after a call that set a lease (sent with lease timeout `lease`) the worker
+/// trusts the lease to hold: a tenth less, so the handler is stopped before the server
+/// can let anyone else claim the job.
+pub(crate) fn trusted(lease: Duration) -> Duration {
+    lease - lease / 10
+}
+
+/// A heartbeat call in flight: when it was sent, with which lease timeout, for which
+/// leases.
+struct Beat {
+    sent: Instant,
+    lease: Duration,
+    leases: Vec<Lease>,
+    call: Pin<Box<dyn Future<Output = Result<Vec<bool>>> + Send>>,
+}
+
+impl Beat {
+    fn send(shared: &Shared, leases: Vec<Lease>) -> Beat {
+        let queue = shared.queue.clone();
+        let lease = queue.lease_timeout();
+        let sent_leases = leases.clone();
+        Beat {
+            // Taken before the call goes out (at its first poll), so on the safe side.
+            sent: Instant::now(),
+            lease,
+            leases,
+            call: Box::pin(async move { queue.heartbeat(&sent_leases).await }),
+        }
+    }
+
+    /// Whether an answer could still renew anything: past this, the jobs it covers have
+    /// been renewed by a later beat or stopped.
+    fn is_useful(&self, now: Instant) -> bool {
+        self.sent + trusted(self.lease) > now
+    }
+}
+
+enum Event {
+    BeatDue,
+    Answer(Beat, Result<Vec<bool>>),
+    Overdue,
+}
 
 pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
+    let mut next_beat = Instant::now() + period(&shared);
+    let mut beats: Vec<Beat> = Vec::new();
     loop {
-        // A third of the lease leaves two more beats before it can run out.
-        let every = (shared.queue.lease_timeout() / 3).max(Duration::from_millis(5));
-        tokio::time::sleep(every).await;
-        let leases: Vec<Lease> = shared.lock().running.values().map(|r| r.lease).collect();
-        if leases.is_empty() {
-            continue;
-        }
-        match shared.queue.heartbeat(&leases).await {
-            Ok(held) => {
-                for (lease, ok) in leases.iter().zip(held) {
-                    if !ok {
-                        lost(&shared, lease);
+        let overdue_at = shared.lock().running.values().map(|r| r.held_until).min();
+        // Answers are waited for alongside the beat timer and the lease deadlines, so a
+        // call that hangs (a server that went away) neither delays the next beat nor
+        // keeps jobs running past their leases.
+        let event = tokio::select! {
+            (beat, held) = answer(&mut beats) => Event::Answer(beat, held),
+            _ = tokio::time::sleep_until(next_beat) => Event::BeatDue,
+            _ = sleep_until_some(overdue_at) => Event::Overdue,
+        };
+        match event {
+            Event::BeatDue => {
+                let now = Instant::now();
+                next_beat = now + period(&shared);
+                // A call stuck in a reconnect backoff would answer too late to help;
+                // dropping it cancels it.
+                beats.retain(|b| b.is_useful(now));
+                let leases: Vec<Lease> = shared.lock().running.values().map(|r| r.lease).collect();
+                if !leases.is_empty() {
+                    beats.push(Beat::send(&shared, leases));
+                }
+            }
+            Event::Answer(beat, Ok(held)) => {
+                let until = beat.sent + trusted(beat.lease);
+                for (lease, ok) in beat.leases.iter().zip(held) {
+                    if ok {
+                        renewed(&shared, lease, until);
+                    } else {
+                        lost(&shared, lease, "lease lost while running; handler stopped");
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "lease heartbeat failed"),
+            Event::Answer(_, Err(e)) => tracing::warn!(
+                error = %e,
+                "lease heartbeat failed; jobs whose lease cannot be renewed in time will be \
+                 stopped"
+            ),
+            Event::Overdue => {
+                let now = Instant::now();
+                let overdue: Vec<Lease> = shared
+                    .lock()
+                    .running
+                    .values()
+                    .filter(|r| r.held_until <= now)
+                    .map(|r| r.lease)
+                    .collect();
+                for lease in &overdue {
+                    lost(
+                        &shared,
+                        lease,
+                        "lease could not be renewed in time; handler stopped so the job \
+                         cannot run twice at once",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The first answer of the calls in flight (taken out of `beats`); never, when none are.
+async fn answer(beats: &mut Vec<Beat>) -> (Beat, Result<Vec<bool>>) {
+    std::future::poll_fn(|cx| {
+        for i in 0..beats.len() {
+            if let Poll::Ready(held) = beats[i].call.as_mut().poll(cx) {
+                return Poll::Ready((beats.swap_remove(i), held));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// How often leases of `lease` are renewed: a third of the lease leaves two more beats
+/// before it can run out.
+pub(crate) fn beat_every(lease: Duration) -> Duration {
+    (lease / 3).max(Duration::from_millis(5))
+}
+
+fn period(shared: &Shared) -> Duration {
+    beat_every(shared.queue.lease_timeout())
+}
+
+/// Sleeps until `at`, or forever when there is no `at`.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The server renewed `lease`: the job may run until `until`.
+fn renewed(shared: &Shared, lease: &Lease, until: Instant) {
+    let mut st = shared.lock();
+    if let Some(r) = st.running.get_mut(&lease.id) {
+        // The same claim, not a newer one of the same job.
+        if r.lease.token == lease.token && r.held_until < until {
+            r.held_until = until;
         }
     }
 }
 
 /// Another claimant may run the job now: stop ours so it never runs twice at once.
-fn lost(shared: &Shared, lease: &Lease) {
+fn lost(shared: &Shared, lease: &Lease, why: &str) {
+    // Only that claim: the job may have been claimed again since the heartbeat was sent.
+    let same_claim = shared
+        .lock()
+        .running
+        .get(&lease.id)
+        .is_some_and(|r| r.lease.token == lease.token);
+    if !same_claim {
+        return;
+    }
     if let Some(r) = shared.take_running(lease.id) {
         if let Some(abort) = r.abort {
             abort.abort();
         }
         Counters::add(&shared.counters.lease_lost, 1);
-        tracing::warn!(id = %lease.id, "lease lost while running; handler stopped");
+        tracing::warn!(id = %lease.id, "{why}");
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct Shared {
 
 pub(crate) struct Running {
     pub lease: Lease,
+    /// Until when, by our clock, the lease surely still holds (see `heartbeat::trusted`).
+    /// Past it, the server may hand the job to another claimant.
+    pub held_until: tokio::time::Instant,
     pub kind: String,
     pub abort: Option<AbortHandle>,
 }

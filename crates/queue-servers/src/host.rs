@@ -1,6 +1,6 @@
 //! What this machine has: programs on PATH, open ports, the user to run a server as.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,12 +20,14 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .find(|p| is_executable(p))
 }
 
+/// Whether `path` is a file we may run.
 #[cfg(unix)]
 pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Whether `path` is a file we may run.
 #[cfg(not(unix))]
 pub fn is_executable(path: &Path) -> bool {
     path.is_file()
@@ -59,6 +61,23 @@ pub fn succeeds_within(cmd: &mut Command, timeout: Duration) -> bool {
             }
         }
     }
+}
+
+/// A port on 127.0.0.1 that nothing listens on now and that is not in `avoid`.
+pub fn free_port(avoid: &[u16]) -> Result<u16, String> {
+    for _ in 0..50 {
+        // Port 0 lets the system pick one that is free.
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read a bound port: {e}"))?
+            .port();
+        if !avoid.contains(&port) {
+            return Ok(port);
+        }
+    }
+    Err("no free loopback port found".into())
 }
 
 /// Parses `id -u` style output.
@@ -101,6 +120,7 @@ pub fn chown(path: &Path, (uid, gid): (u32, u32)) -> Result<(), String> {
         .map_err(|e| format!("cannot chown {}: {e}", path.display()))
 }
 
+/// Makes `path` belong to `(uid, gid)`: nothing to do off Unix.
 #[cfg(not(unix))]
 pub fn chown(_: &Path, _: (u32, u32)) -> Result<(), String> {
     Ok(())
@@ -116,12 +136,23 @@ pub fn run_as(cmd: &mut Command, ids: Option<(u32, u32)>) {
     }
 }
 
+/// Runs `cmd` as `(uid, gid)`: off Unix, as ourselves.
 #[cfg(not(unix))]
 pub fn run_as(_: &mut Command, _: Option<(u32, u32)>) {}
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+
+    #[test]
+    fn free_port_is_bindable_and_avoids_taken_ones() {
+        let first = free_port(&[]).unwrap();
+        let second = free_port(&[first]).unwrap();
+        assert_ne!(first, second);
+        assert!(TcpListener::bind(("127.0.0.1", second)).is_ok());
+    }
 
     #[test]
     fn parses_id_output() {
@@ -133,6 +164,6 @@ mod tests {
     #[test]
     fn finds_sh_on_path() {
         assert!(which("sh").is_some());
-        assert!(which("surely-not-a-program-xtask").is_none());
+        assert!(which("surely-not-a-program-queue-servers").is_none());
     }
 }

@@ -1,0 +1,209 @@
+//! The worker when its backend stops answering (a restart, a cut connection), made
+//! reproducible with a MemoryQueue behind a switch: a handler never outlives the lease
+//! the worker last knew it held, and a claim that answers too late is handed back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use queue_core::{
+    Browsable, Job, JobId, JobState, Lease, NewJob, Queue, Result, Subscription, Worker,
+};
+use queue_memory::MemoryQueue;
+use queue_testkit::support::{wait_until, Counter, InFlight};
+use serde_json::json;
+
+const LEASE: Duration = Duration::from_millis(400);
+/// Bound of the waits; a working worker needs about a lease.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A MemoryQueue whose heartbeats hang while `down` (as calls to a vanished server do
+/// until they time out), and whose next `slow_claims` claims answer only after `delay`.
+struct Outage {
+    inner: Arc<MemoryQueue>,
+    down: AtomicBool,
+    slow_claims: AtomicU32,
+    delay: Duration,
+}
+
+impl Outage {
+    fn new(inner: Arc<MemoryQueue>) -> Self {
+        Outage {
+            inner,
+            down: AtomicBool::new(false),
+            slow_claims: AtomicU32::new(0),
+            // Past the point where a heartbeat could still renew the leases in time, yet
+            // (mostly) before they run out.
+            delay: LEASE * 3 / 4,
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for Outage {
+    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
+        self.inner.enqueue(job).await
+    }
+
+    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+        let slow = self
+            .slow_claims
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let jobs = self.inner.dequeue_batch(kinds, max).await?;
+        if slow {
+            // Claimed at once, answered late: the worker cannot tell how old the leases are.
+            tokio::time::sleep(self.delay).await;
+        }
+        Ok(jobs)
+    }
+
+    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
+        self.inner.ack_batch(leases).await
+    }
+
+    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
+        self.inner.nack(lease, error).await
+    }
+
+    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
+        self.inner.discard(lease, reason).await
+    }
+
+    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
+        self.inner.snooze(lease, delay).await
+    }
+
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+        while self.down.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.inner.heartbeat(leases).await
+    }
+
+    async fn cancel(&self, id: JobId) -> Result<bool> {
+        self.inner.cancel(id).await
+    }
+
+    async fn reclaim(&self) -> Result<u64> {
+        self.inner.reclaim().await
+    }
+
+    fn lease_timeout(&self) -> Duration {
+        self.inner.lease_timeout()
+    }
+
+    fn set_lease_timeout(&self, timeout: Duration) {
+        self.inner.set_lease_timeout(timeout);
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.inner.subscribe()
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.inner.close().await
+    }
+}
+
+fn memory() -> Arc<MemoryQueue> {
+    Arc::new(MemoryQueue::builder().lease_timeout(LEASE).build())
+}
+
+/// Heartbeats hang while a handler runs, so the lease runs out and another worker claims
+/// the job: the first worker has stopped its handler by then, so the job never runs twice
+/// at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_stops_when_its_lease_cannot_be_renewed() {
+    let memory = memory();
+    let outage = Arc::new(Outage::new(memory.clone()));
+    let id = memory.enqueue(Job::new("long", json!(1))).await.unwrap();
+    let (starts, in_flight) = (Counter::default(), InFlight::default());
+    let worker = |q: Arc<dyn Queue>| {
+        let (s, t) = (starts.clone(), in_flight.clone());
+        Worker::new(q)
+            .handle("long", move |_job: Job| {
+                let (s, t) = (s.clone(), t.clone());
+                async move {
+                    s.bump();
+                    t.enter();
+                    // Leaves even when the worker drops the handler.
+                    struct Leave(InFlight);
+                    impl Drop for Leave {
+                        fn drop(&mut self) {
+                            self.0.leave();
+                        }
+                    }
+                    let _leave = Leave(t);
+                    tokio::time::sleep(LEASE * 5).await;
+                    Ok(())
+                }
+            })
+            .start()
+            .unwrap()
+    };
+    let cut_off = worker(outage.clone());
+    wait_until("the job to start", WAIT, || async { starts.get() == 1 }).await;
+    outage.down.store(true, Ordering::SeqCst);
+    // Cut off, it cannot claim either; the other worker takes the job.
+    cut_off.pause("long");
+
+    let other = worker(memory.clone());
+    wait_until("another worker to claim the job", WAIT, || async {
+        starts.get() == 2
+    })
+    .await;
+    assert_eq!(in_flight.max(), 1, "the job ran twice at the same time");
+    assert_eq!(
+        cut_off.stats().lease_lost,
+        1,
+        "the cut-off worker should have given the job up"
+    );
+    outage.down.store(false, Ordering::SeqCst);
+    wait_until("the job to complete", WAIT, || async {
+        memory.get_job(id).await.unwrap().unwrap().state == JobState::Completed
+    })
+    .await;
+    cut_off.shutdown(Duration::from_secs(5)).await;
+    other.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(in_flight.max(), 1, "the job ran twice at the same time");
+}
+
+/// A claim that answers so late that its leases may run out before a heartbeat can
+/// renew them is handed back (without using an attempt, unless the lease ran out
+/// meanwhile) rather than run, and the next claim runs the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_answered_too_late_is_handed_back() {
+    let memory = memory();
+    let outage = Arc::new(Outage::new(memory.clone()));
+    outage.slow_claims.store(1, Ordering::SeqCst);
+    let id = memory.enqueue(Job::new("k", json!(1))).await.unwrap();
+    let starts = Counter::default();
+    let s = starts.clone();
+    let worker = Worker::new(outage.clone())
+        .handle("k", move |_job: Job| {
+            let s = s.clone();
+            async move {
+                s.bump();
+                Ok(())
+            }
+        })
+        .start()
+        .unwrap();
+    wait_until("the job to complete", WAIT, || async {
+        memory.get_job(id).await.unwrap().unwrap().state == JobState::Completed
+    })
+    .await;
+    let stats = worker.stats();
+    worker.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(starts.get(), 1, "the handed-back claim must not run");
+    assert_eq!(stats.claimed, 2, "{stats:?}");
+    // On a stalled machine the lease may run out before the hand-back arrives.
+    assert_eq!(stats.returned + stats.lease_lost, 1, "{stats:?}");
+    if stats.returned == 1 {
+        let job = memory.get_job(id).await.unwrap().unwrap();
+        assert_eq!(job.attempts, 1, "handing back must not use an attempt");
+    }
+}
