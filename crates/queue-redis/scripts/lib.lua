@@ -80,12 +80,18 @@ local function evict(index, keep)
     end
 end
 
+-- Kinds already added to KINDS by this script run: a batch adds each kind once.
+local kinds_added = {}
+
 -- Puts a pending job where a claim finds it: its kind's ready set when due, else the
 -- delayed set.
 local function schedule(id, kind, priority, due, now)
     if due <= now then
         redis.call('ZADD', READY .. kind, -priority, ready_member(due, id))
-        redis.call('SADD', KINDS, kind)
+        if not kinds_added[kind] then
+            redis.call('SADD', KINDS, kind)
+            kinds_added[kind] = true
+        end
     else
         redis.call('ZADD', DELAYED, due, id)
     end
