@@ -138,7 +138,7 @@ async fn postgres_gets_one_job_per_tick() {
     }
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let queue = SqlQueue::connect_with(&url, SqlOptions::default().table(&fresh_name()))
+    let queue = SqlQueue::connect_with(&url, SqlOptions::default().table(fresh_name()))
         .await
         .unwrap_or_else(|e| {
             panic!("Postgres is not reachable at {url}: {e}; start it or set QUEUE_SKIP_SERVERS=1")
