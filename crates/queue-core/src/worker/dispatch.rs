@@ -208,9 +208,9 @@ impl NextDue {
     }
 }
 
-/// Free slots worth one claim while a backlog lasts: half a batch.
+/// Free slots worth one claim while a backlog lasts: a whole batch.
 fn gather_target(shared: &Shared) -> usize {
-    shared.batch_size.min(shared.concurrency).div_ceil(2)
+    shared.batch_size.min(shared.concurrency)
 }
 
 /// With a backlog, claiming the moment one slot frees means one round trip per job. So wait
