@@ -1,7 +1,9 @@
--- Deletes the queue, at most ARGV[1] jobs per state per call. Returns 1 once every key
--- of the queue is gone, 0 when the caller must call again.
+-- Deletes the queue, at most ARGV[1] jobs per state (or unique keys scanned) per call.
+-- ARGV[2] is the cursor of the unique-key sweep ('' before it starts). Returns 'done'
+-- once every key of the queue is gone, else the ARGV[2] of the next call.
 
 local limit = tonumber(ARGV[1])
+local sweep = ARGV[2]
 local left = 0
 for _, index in pairs(IDX) do
     local ids = redis.call('ZPOPMIN', index, limit)
@@ -17,13 +19,27 @@ for _, index in pairs(IDX) do
     left = left + redis.call('ZCARD', index)
 end
 if left > 0 then
-    return 0
+    return sweep
 end
 for _, kind in ipairs(redis.call('SPOP', KINDS, limit)) do
     redis.call('DEL', READY .. kind)
 end
 if redis.call('SCARD', KINDS) > 0 then
-    return 0
+    return sweep
+end
+-- A windowed key outlives its job when the job is deleted on completion or by
+-- retention, so no job leads to it any more: find such keys by name. The sweep is a
+-- bounded SCAN step per call; in a cluster it runs on the node of the queue's slot.
+if sweep == '' then
+    sweep = '0'
+end
+local pattern = string.gsub(UNIQUE, '[%*%?%[%]\\]', '\\%0') .. '*'
+local page = redis.call('SCAN', sweep, 'MATCH', pattern, 'COUNT', limit)
+for _, key in ipairs(page[2]) do
+    redis.call('DEL', key)
+end
+if page[1] ~= '0' then
+    return page[1]
 end
 redis.call('DEL', DELAYED, RUNNING)
-return 1
+return 'done'

@@ -4,7 +4,7 @@
 use fred::prelude::{HashesInterface, SortedSetsInterface, Value};
 use queue_core::{list_limit, Job, JobId, JobState, QueueError, Result, Stats};
 
-use crate::decode::{fields, job};
+use crate::decode::{fields, int, job};
 use crate::queue::Inner;
 
 /// Job hashes read per pipeline.
@@ -99,17 +99,27 @@ pub(crate) async fn get(q: &Inner, id: JobId) -> Result<Option<Job>> {
 }
 
 pub(crate) async fn stats(q: &Inner) -> Result<Stats> {
-    let pipe = q.pool.next().pipeline();
-    for s in JobState::ALL {
-        let _: () = pipe
-            .zcard(q.keys.state(s))
-            .await
-            .map_err(QueueError::backend)?;
+    let reply = q
+        .scripts
+        .stats
+        .run(&q.pool, q.keys.common(), Vec::new())
+        .await?;
+    let counts: Vec<i64> = match reply {
+        Value::Array(values) => values.iter().map(int).collect(),
+        other => {
+            return Err(QueueError::Backend(
+                format!("stats script answered {other:?}").into(),
+            ))
+        }
+    };
+    if counts.len() != JobState::ALL.len() {
+        return Err(QueueError::Backend(
+            format!("stats script answered {counts:?}").into(),
+        ));
     }
-    let counts: Vec<u64> = pipe.all().await.map_err(QueueError::backend)?;
     let mut stats = Stats::default();
     for (s, n) in JobState::ALL.into_iter().zip(counts) {
-        *stats.get_mut(s) = n;
+        *stats.get_mut(s) = u64::try_from(n).unwrap_or(0);
     }
     Ok(stats)
 }

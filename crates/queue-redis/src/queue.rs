@@ -86,13 +86,16 @@ impl RedisQueue {
     /// enqueued meanwhile may survive.
     pub async fn drop_all(&self) -> Result<()> {
         let inner = &self.inner;
+        let mut sweep = String::new();
         loop {
-            let done = inner
+            let args = vec!["1000".into(), sweep];
+            let next = inner
                 .scripts
                 .drop
-                .run(&inner.pool, inner.keys.common(), vec!["1000".into()])
+                .run(&inner.pool, inner.keys.common(), args)
                 .await?;
-            if crate::decode::int(&done) == 1 {
+            sweep = crate::decode::string(&next);
+            if sweep == "done" {
                 return Ok(());
             }
         }

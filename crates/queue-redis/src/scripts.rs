@@ -68,6 +68,7 @@ pub(crate) struct Scripts {
     pub(crate) reclaim: Script,
     pub(crate) promote: Script,
     pub(crate) next_due: Script,
+    pub(crate) stats: Script,
     pub(crate) drop: Script,
 }
 
@@ -91,11 +92,12 @@ impl Scripts {
             reclaim: script!("reclaim"),
             promote: script!("promote"),
             next_due: script!("next_due"),
+            stats: script!("stats"),
             drop: script!("drop"),
         }
     }
 
-    fn all(&self) -> [&Script; 13] {
+    fn all(&self) -> [&Script; 14] {
         [
             &self.enqueue,
             &self.claim,
@@ -109,6 +111,7 @@ impl Scripts {
             &self.reclaim,
             &self.promote,
             &self.next_due,
+            &self.stats,
             &self.drop,
         ]
     }
