@@ -325,3 +325,27 @@ async fn scripts_reload_after_script_flush() {
     assert_eq!(q.dequeue(&[]).await.unwrap().map(|j| j.id), Some(id));
     q.drop_all().await.unwrap();
 }
+
+/// A job deleted on completion leaves its unique key's window behind, reachable from no
+/// job: `drop_all` must still find and delete it.
+#[tokio::test]
+async fn drop_all_removes_unique_keys_that_outlived_their_jobs() {
+    let q = RedisQueue::builder(fresh_name())
+        .url(redis_url())
+        .keep_completed(0)
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}", redis_url()));
+    q.enqueue(Job::new("x", json!(1)).unique_for("w", Duration::from_secs(600)))
+        .await
+        .unwrap();
+    let j = q.dequeue(&["x"]).await.unwrap().expect("the x job");
+    q.ack(&j.lease().unwrap()).await.unwrap();
+    assert!(q.get_job(j.id).await.unwrap().is_none());
+    assert!(
+        !keys_of(&q).await.is_empty(),
+        "the unique key is still held"
+    );
+    q.drop_all().await.unwrap();
+    assert_eq!(keys_of(&q).await, Vec::<String>::new());
+}
