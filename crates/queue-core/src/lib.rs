@@ -47,7 +47,8 @@ pub use job::{
 };
 pub use notify::{Notifier, Subscription};
 pub use queue::{
-    list_limit, Backend, Browsable, Queue, Replayable, Stats, DEFAULT_LIST_LIMIT, LEASE_EXPIRED,
+    enqueue_one, list_limit, Backend, Browsable, Queue, Replayable, Stats, DEFAULT_LIST_LIMIT,
+    LEASE_EXPIRED,
 };
 pub use retry::RetryPolicy;
 pub use state::JobState;

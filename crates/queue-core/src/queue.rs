@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Job, JobId, JobState, Lease, NewJob, Result, Subscription};
+use crate::{Job, JobId, JobState, Lease, NewJob, QueueError, Result, Subscription};
 
 /// The reason recorded when a lease runs out on a job with no attempts left.
 pub const LEASE_EXPIRED: &str = "lease expired";
@@ -162,6 +162,16 @@ impl Stats {
             JobState::Cancelled => &mut self.cancelled,
         }
     }
+}
+
+/// The id of a one-job [`Queue::enqueue_batch`], for backends whose `enqueue` is a batch
+/// of one.
+pub async fn enqueue_one<Q: Queue + ?Sized>(queue: &Q, job: NewJob) -> Result<JobId> {
+    queue
+        .enqueue_batch(vec![job])
+        .await?
+        .pop()
+        .ok_or_else(|| QueueError::InvalidJob("nothing was enqueued".into()))
 }
 
 /// Limit used when a list call asks for 0 jobs.

@@ -165,10 +165,7 @@ impl Queue for MemoryQueue {
     /// Stores a job. With a capacity set and the queue full, waits until a job leaves the
     /// pending and running states (or the queue closes, giving [`QueueError::Closed`]).
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        self.enqueue_batch(vec![job])
-            .await?
-            .pop()
-            .ok_or_else(|| QueueError::InvalidJob("nothing was enqueued".into()))
+        queue_core::enqueue_one(self, job).await
     }
 
     /// Stores every job or none. A batch larger than the capacity is refused with

@@ -122,10 +122,7 @@ impl std::fmt::Debug for RedisQueue {
 #[async_trait]
 impl Queue for RedisQueue {
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        self.enqueue_batch(vec![job])
-            .await?
-            .pop()
-            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+        queue_core::enqueue_one(self, job).await
     }
 
     /// Atomic per chunk of 1,000 jobs: every job of the call is validated before anything

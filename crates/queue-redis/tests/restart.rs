@@ -12,13 +12,6 @@ use queue_servers::{RedisOptions, RedisServer};
 
 #[test]
 fn jobs_survive_a_server_restart() {
-    // The worker's warnings show with the test's output (RUST_LOG to see more).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_test_writer()
-        .init();
     // Started outside the runtime: starting and stopping a server blocks.
     let opts = RedisOptions::default().persistent(true);
     let Some(server) = RedisServer::start_unless_skipped(opts).unwrap_or_else(|e| panic!("{e}"))
@@ -28,29 +21,24 @@ fn jobs_survive_a_server_restart() {
     let server = Arc::new(server);
     let url = server.url();
     let (stop, start) = (server.clone(), server.clone());
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async move {
-            // A short lease, so leases run out while the server is down; every completed
-            // job kept, so the end can check them all.
-            let open = || {
-                RedisQueue::builder("restart")
-                    .url(&url)
-                    .lease_timeout(Duration::from_secs(1))
-                    .keep_completed(10_000)
-                    .build()
-            };
-            let worker_queue = open().await.unwrap();
-            let producer = open().await.unwrap();
-            queue_testkit::restart::jobs_survive_a_restart(
-                Arc::new(worker_queue),
-                Arc::new(producer),
-                move || stop.stop(),
-                move || start.start_again(),
-            )
-            .await;
-        });
+    queue_testkit::restart::block_on(async move {
+        // A short lease, so leases run out while the server is down; every completed
+        // job kept, so the end can check them all.
+        let open = || {
+            RedisQueue::builder("restart")
+                .url(&url)
+                .lease_timeout(Duration::from_secs(1))
+                .keep_completed(10_000)
+                .build()
+        };
+        let worker_queue = open().await.unwrap();
+        let producer = open().await.unwrap();
+        queue_testkit::restart::jobs_survive_a_restart(
+            Arc::new(worker_queue),
+            Arc::new(producer),
+            move || stop.stop(),
+            move || start.start_again(),
+        )
+        .await;
+    });
 }

@@ -8,10 +8,13 @@
 //! ```ignore
 //! let server = Arc::new(PostgresServer::start()?);
 //! let (a, b) = (server.clone(), server.clone());
-//! queue_testkit::restart::jobs_survive_a_restart(worker_queue, producer, move || a.stop(), move || b.start_again()).await;
+//! queue_testkit::restart::block_on(async move {
+//!     queue_testkit::restart::jobs_survive_a_restart(worker_queue, producer, move || a.stop(), move || b.start_again()).await;
+//! });
 //! ```
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -47,6 +50,25 @@ const DEADLINE: Duration = Duration::from_secs(120);
 const WAKE_WAIT: Duration = Duration::from_secs(2);
 /// How often the waits look again.
 const POLL: Duration = Duration::from_millis(100);
+
+/// Runs `scenario` on a runtime of its own, with the worker's warnings in the test's
+/// output (`RUST_LOG` shows more). Call it outside any runtime, after starting the server:
+/// starting and stopping a server blocks.
+pub fn block_on(scenario: impl Future<Output = ()>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Already set by an earlier test of the same binary: keep that one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("cannot build a tokio runtime")
+        .block_on(scenario);
+}
 
 /// Runs [`JOBS_BEFORE`] jobs through a worker (concurrency 8) on `worker_queue`, stops
 /// the server with `stop` once some have run (and while a few long ones run), starts it

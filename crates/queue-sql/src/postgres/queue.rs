@@ -72,9 +72,7 @@ type GuardedQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::P
 #[async_trait]
 impl Queue for PgQueue {
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        let mut ids = self.enqueue_batch(vec![job]).await?;
-        ids.pop()
-            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+        queue_core::enqueue_one(self, job).await
     }
 
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {

@@ -20,9 +20,14 @@ const PRUNE_BATCH: i64 = 5_000;
 impl SqliteQueue {
     /// Cancels a pending job; whether it was pending.
     pub(super) async fn cancel_pending(&self, id: JobId) -> Result<bool> {
+        self.change_one(&self.sql.cancel, id).await
+    }
+
+    /// Runs a statement on the job `id` at the current time; whether it changed the row.
+    async fn change_one(&self, sql: &str, id: JobId) -> Result<bool> {
         let _turn = self.write_turn().await;
         let n = retry_busy!(
-            sqlx::query(&self.sql.cancel)
+            sqlx::query(sql)
                 .bind(id.to_string())
                 .bind(now_us())
                 .execute(&self.pool)
@@ -99,19 +104,10 @@ impl Maintain for SqliteQueue {
 #[async_trait]
 impl Replayable for SqliteQueue {
     async fn replay(&self, id: JobId) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let n = retry_busy!(
-            sqlx::query(&self.sql.replay)
-                .bind(id.to_string())
-                .bind(now_us())
-                .execute(&self.pool)
-                .await
-        )
-        .map_err(db_err)?
-        .rows_affected();
-        if n > 0 {
+        let replayed = self.change_one(&self.sql.replay, id).await?;
+        if replayed {
             self.notifier.notify();
         }
-        Ok(n > 0)
+        Ok(replayed)
     }
 }

@@ -165,10 +165,7 @@ impl SqliteQueue {
 #[async_trait]
 impl Queue for SqliteQueue {
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        self.enqueue_batch(vec![job])
-            .await?
-            .pop()
-            .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
+        queue_core::enqueue_one(self, job).await
     }
 
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
