@@ -206,17 +206,37 @@ impl NewJob {
     /// Returns the id to use, the effective `max_attempts`, and the payload's JSON size.
     pub fn prepare(&self) -> Result<Prepared> {
         validate_kind(&self.kind)?;
+        validate_run_at(self.run_at)?;
         if let Some(u) = &self.unique {
             if u.key.is_empty() || u.key.len() > MAX_UNIQUE_KEY_LEN {
                 return Err(QueueError::InvalidJob(format!(
                     "unique key must be 1..={MAX_UNIQUE_KEY_LEN} bytes"
                 )));
             }
-            if u.window == Some(Duration::ZERO) {
+            if u.key.contains('\0') {
                 return Err(QueueError::InvalidJob(
-                    "unique window must be longer than zero".into(),
+                    "unique key contains a NUL character".into(),
                 ));
             }
+            match u.window {
+                Some(Duration::ZERO) => {
+                    return Err(QueueError::InvalidJob(
+                        "unique window must be longer than zero".into(),
+                    ))
+                }
+                Some(w) if w > MAX_DELAY => {
+                    return Err(QueueError::InvalidJob(format!(
+                        "unique window of {w:?} is longer than the limit of {MAX_DELAY:?}"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        if has_nul(&self.payload) {
+            // Postgres cannot store it; rejected everywhere so every backend agrees.
+            return Err(QueueError::InvalidJob(
+                "payload contains a NUL character (\\u0000)".into(),
+            ));
         }
         let payload =
             serde_json::to_string(&self.payload).map_err(|source| QueueError::Payload {
@@ -238,6 +258,37 @@ impl NewJob {
             },
             payload_json: payload,
         })
+    }
+}
+
+/// The longest delay, snooze or unique window a job may have: about 1,000 years. Longer
+/// ones would overflow some backend's time type; they are rejected the same way everywhere.
+pub const MAX_DELAY: Duration = Duration::from_secs(1_000 * 366 * 24 * 3600);
+
+/// Checks when a job may first run: a delay of at most [`MAX_DELAY`], or an instant within
+/// the years 1 to 9999.
+pub fn validate_run_at(run_at: RunAt) -> Result<()> {
+    match run_at {
+        RunAt::Now => Ok(()),
+        RunAt::After(d) if d > MAX_DELAY => Err(QueueError::InvalidJob(format!(
+            "delay of {d:?} is longer than the limit of {MAX_DELAY:?}"
+        ))),
+        RunAt::After(_) => Ok(()),
+        RunAt::At(t) if !(1..=9999).contains(&t.year()) => Err(QueueError::InvalidJob(format!(
+            "due time {t} is outside the years 1 to 9999"
+        ))),
+        RunAt::At(_) => Ok(()),
+    }
+}
+
+/// Whether any string (or object key) in `v` holds a NUL character.
+fn has_nul(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 

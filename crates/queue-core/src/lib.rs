@@ -42,8 +42,8 @@ pub use args::JobArgs;
 pub use error::{QueueError, Result};
 pub use id::{ClaimToken, JobId};
 pub use job::{
-    validate_kind, Job, Lease, NewJob, Prepared, RunAt, Unique, DEFAULT_MAX_ATTEMPTS, MAX_KIND_LEN,
-    MAX_PAYLOAD_BYTES, MAX_UNIQUE_KEY_LEN,
+    validate_kind, validate_run_at, Job, Lease, NewJob, Prepared, RunAt, Unique,
+    DEFAULT_MAX_ATTEMPTS, MAX_DELAY, MAX_KIND_LEN, MAX_PAYLOAD_BYTES, MAX_UNIQUE_KEY_LEN,
 };
 pub use notify::{Notifier, Subscription};
 pub use queue::{

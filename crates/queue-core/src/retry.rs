@@ -19,14 +19,14 @@ use std::time::Duration;
 /// assert_eq!(p.delay(3), Duration::from_secs(4));
 /// assert_eq!(p.delay(9), Duration::from_secs(10));
 /// ```
+///
+/// The fields are private so that every policy a backend sees is valid: the jitter is a
+/// finite fraction in 0.0–1.0 (a NaN once reached a Redis score and stranded a job).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryPolicy {
-    /// Wait after the first failed attempt.
-    pub base: Duration,
-    /// Longest wait; zero means uncapped.
-    pub max: Duration,
-    /// Fraction of the wait that is randomised, 0.0 to 1.0.
-    pub jitter: f64,
+    base: Duration,
+    max: Duration,
+    jitter: f64,
 }
 
 impl RetryPolicy {
@@ -48,10 +48,43 @@ impl RetryPolicy {
         }
     }
 
-    /// Sets the jitter fraction (clamped to 0.0–1.0).
+    /// Sets the jitter fraction (clamped to 0.0–1.0; NaN means none).
     pub fn jitter(mut self, j: f64) -> Self {
         self.jitter = if j.is_nan() { 0.0 } else { j.clamp(0.0, 1.0) };
         self
+    }
+
+    /// Wait after the first failed attempt.
+    pub fn base(&self) -> Duration {
+        self.base
+    }
+
+    /// Longest wait; zero means uncapped.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// Fraction of the wait that is randomised, always within 0.0–1.0.
+    pub fn jitter_fraction(&self) -> f64 {
+        self.jitter
+    }
+
+    /// The capped wait before the retry that follows attempt `attempt`, in seconds, before
+    /// jitter. Never overflows, whatever the attempt (retry-forever jobs reach attempt
+    /// 10,000 and more), and never exceeds `u64::MAX` nanoseconds.
+    pub fn capped_secs(&self, attempt: u32) -> f64 {
+        let mut d = self.unjittered(attempt);
+        if !self.max.is_zero() && d > self.max {
+            d = self.max;
+        }
+        d.as_secs_f64()
+    }
+
+    fn unjittered(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(1).min(63);
+        let factor = 1u64 << exp;
+        let nanos = self.base.as_nanos().saturating_mul(u128::from(factor));
+        Duration::from_nanos(nanos.min(u128::from(u64::MAX)) as u64)
     }
 
     /// The wait before the retry that follows failed attempt number `attempt` (1-based).
@@ -59,10 +92,7 @@ impl RetryPolicy {
         if self.base.is_zero() {
             return Duration::ZERO;
         }
-        let exp = attempt.saturating_sub(1).min(63);
-        let factor = 1u64 << exp;
-        let nanos = self.base.as_nanos().saturating_mul(u128::from(factor));
-        let mut d = Duration::from_nanos(nanos.min(u128::from(u64::MAX)) as u64);
+        let mut d = self.unjittered(attempt);
         if !self.max.is_zero() && d > self.max {
             d = self.max;
         }
@@ -93,6 +123,24 @@ mod tests {
         assert_eq!(p.delay(5), Duration::from_millis(1600));
         assert!(p.delay(200) > Duration::from_secs(1_000_000));
         assert_eq!(RetryPolicy::immediate().delay(7), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_forever_never_overflows() {
+        let p = RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(60));
+        for attempt in [1_024, 1_025, 100_000, u32::MAX] {
+            assert!(p.delay(attempt) <= Duration::from_secs(60));
+            assert_eq!(p.capped_secs(attempt), 60.0);
+        }
+        let uncapped = RetryPolicy::exponential(Duration::from_secs(1), Duration::ZERO);
+        assert!(uncapped.capped_secs(u32::MAX).is_finite());
+    }
+
+    #[test]
+    fn nan_jitter_is_no_jitter() {
+        let p = RetryPolicy::default().jitter(f64::NAN);
+        assert_eq!(p.jitter_fraction(), 0.0);
+        assert_eq!(RetryPolicy::default().jitter(7.0).jitter_fraction(), 1.0);
     }
 
     #[test]

@@ -45,17 +45,17 @@ pub(crate) async fn ack(q: &Inner, leases: &[Lease]) -> Result<Vec<Result<()>>> 
 
 pub(crate) async fn nack(q: &Inner, lease: &Lease, error: &str) -> Result<()> {
     let p = q.retry;
-    let cap = if p.max.is_zero() {
+    let cap = if p.max().is_zero() {
         -1.0
     } else {
-        p.max.as_secs_f64() * 1000.0
+        p.max().as_secs_f64() * 1000.0
     };
-    let factor = 1.0 - p.jitter * fastrand::f64();
+    let factor = 1.0 - p.jitter_fraction() * fastrand::f64();
     let args = vec![
         lease.id.to_string(),
         lease.token.0.to_string(),
         error.to_string(),
-        (p.base.as_secs_f64() * 1000.0).to_string(),
+        (p.base().as_secs_f64() * 1000.0).to_string(),
         cap.to_string(),
         factor.to_string(),
         q.keep_failed.to_string(),

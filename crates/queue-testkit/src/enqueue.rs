@@ -87,6 +87,31 @@ pub async fn rejects_invalid_jobs(f: &dyn Factory) {
             "an over-large payload",
             Job::new("email", json!("p".repeat(MAX_PAYLOAD_BYTES))),
         ),
+        (
+            "a NUL in a payload string",
+            Job::new("email", json!({"to": "a\u{0}b"})),
+        ),
+        (
+            "a NUL in a payload key",
+            Job::new("email", json!({"a\u{0}": 1})),
+        ),
+        (
+            "a NUL in the unique key",
+            Job::new("email", json!(1)).unique("k\0ey"),
+        ),
+        (
+            "a delay of Duration::MAX",
+            Job::new("email", json!(1)).delay(std::time::Duration::MAX),
+        ),
+        (
+            "a delay past the limit",
+            Job::new("email", json!(1))
+                .delay(queue_core::MAX_DELAY + std::time::Duration::from_secs(1)),
+        ),
+        (
+            "a unique window of Duration::MAX",
+            Job::new("email", json!(1)).unique_for("key", std::time::Duration::MAX),
+        ),
     ];
     for (what, job) in bad {
         match q.enqueue(job).await {

@@ -137,15 +137,15 @@ impl Queue for PgQueue {
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
         let p = self.opts.retry;
-        let cap = if p.max.is_zero() {
+        let cap = if p.max().is_zero() {
             UNCAPPED_S
         } else {
-            p.max.as_secs_f64()
+            p.max().as_secs_f64()
         };
-        let factor = 1.0 - p.jitter * fastrand::f64();
+        let factor = 1.0 - p.jitter_fraction() * fastrand::f64();
         self.guarded(&self.sql.nack, lease, |q| {
             q.bind(error.to_string())
-                .bind(p.base.as_secs_f64())
+                .bind(p.base().as_secs_f64())
                 .bind(cap)
                 .bind(factor)
         })

@@ -155,9 +155,9 @@ impl SqliteQueue {
         let policy = self.opts.retry;
         // Jitter drawn here, once per nack: SQLite's random() is an integer, and the
         // policy describes a fraction.
-        let factor = 1.0 - policy.jitter * fastrand::f64();
-        let base = duration_us(policy.base).min(MAX_DELAY_US);
-        let cap = duration_us(policy.max).min(MAX_DELAY_US);
+        let factor = 1.0 - policy.jitter_fraction() * fastrand::f64();
+        let base = duration_us(policy.base()).min(MAX_DELAY_US);
+        let cap = duration_us(policy.max()).min(MAX_DELAY_US);
         let error = error.to_string();
         self.guarded(&self.sql.nack, lease, |q| {
             q.bind(error.clone())
