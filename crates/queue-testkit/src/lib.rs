@@ -102,6 +102,8 @@ macro_rules! __with_checks {
                 nack_without_attempts_left_fails,
                 discard_fails_at_once,
                 snooze_keeps_attempts,
+                retry_forever_survives_many_attempts,
+                far_future_jobs_stay_readable,
             }
             cancel {
                 cancel_pending_job,
@@ -111,6 +113,7 @@ macro_rules! __with_checks {
                 replay_moves_failed_to_pending,
                 replay_ignores_unknown_and_not_failed,
                 replay_twice_is_noop,
+                replay_retakes_free_unique_key,
             }
             browse {
                 list_jobs_per_state_newest_first,

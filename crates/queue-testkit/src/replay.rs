@@ -95,3 +95,39 @@ pub async fn replay_twice_is_noop(f: &dyn Factory) {
     assert_eq!(claim(&*q, &[]).await.id, id);
     assert!(q.dequeue(&[]).await.expect("dequeue").is_none());
 }
+
+/// Replay re-takes a unique key held until the job ends, when the key is free: a duplicate
+/// enqueue after the replay returns the replayed job. When another job took the key
+/// meanwhile, the replay still happens and the key stays with that job.
+pub async fn replay_retakes_free_unique_key(f: &dyn Factory) {
+    let q = f.make(Setup::default()).await;
+    let dead = |key: &'static str| {
+        let q = q.clone();
+        async move {
+            let id = enqueue(&*q, job(key).unique(key)).await;
+            let j = claim(&*q, &[key]).await;
+            assert_eq!(j.id, id);
+            q.discard(&lease_of(&j), "broken")
+                .await
+                .expect("discard failed");
+            assert_eq!(get(&*q, id).await.state, JobState::Failed);
+            id
+        }
+    };
+
+    let a = dead("free").await;
+    assert!(q.replay(a).await.expect("replay failed"));
+    let dup = enqueue(&*q, job("free").unique("free")).await;
+    assert_eq!(
+        dup, a,
+        "after replay the key is held by the replayed job again"
+    );
+
+    let b = dead("taken").await;
+    let other = enqueue(&*q, job("taken").unique("taken")).await;
+    assert_ne!(other, b, "the key was free once the job failed");
+    assert!(q.replay(b).await.expect("replay failed"));
+    assert_eq!(get(&*q, b).await.state, JobState::Pending);
+    let dup = enqueue(&*q, job("taken").unique("taken")).await;
+    assert_eq!(dup, other, "the key stays with the job that took it first");
+}

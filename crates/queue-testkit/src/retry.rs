@@ -152,3 +152,74 @@ pub async fn snooze_keeps_attempts(f: &dyn Factory) {
         .await
         .expect("ack after snoozes failed");
 }
+
+/// "Retry forever" works: a job with `max_attempts(u32::MAX)` keeps being retried past
+/// attempt 1,024, where `2^(attempts-1)` no longer fits a float. Every nack succeeds and
+/// records its error; the job stays pending and claimable.
+pub async fn retry_forever_survives_many_attempts(f: &dyn Factory) {
+    let q = f
+        .make(Setup::default().retry(RetryPolicy::immediate()))
+        .await;
+    let id = enqueue(&*q, job("forever").max_attempts(u32::MAX)).await;
+    let stored = get(&*q, id).await.max_attempts;
+    assert!(
+        stored >= i32::MAX as u32,
+        "max_attempts(u32::MAX) must mean retry forever, stored as {stored}"
+    );
+    const ATTEMPTS: u32 = 1_100;
+    for attempt in 1..=ATTEMPTS {
+        let j = claim_when_due(&*q, &["forever"], id, "the retried job to be due again").await;
+        assert_eq!(j.attempts, attempt);
+        q.nack(&lease_of(&j), &format!("boom {attempt}"))
+            .await
+            .unwrap_or_else(|e| panic!("nack of attempt {attempt} failed: {e}"));
+    }
+    let j = get(&*q, id).await;
+    assert_eq!(
+        j.state,
+        JobState::Pending,
+        "a retry-forever job stays pending"
+    );
+    assert_eq!(j.attempts, ATTEMPTS);
+    assert_eq!(
+        j.last_error.as_deref(),
+        Some(format!("boom {ATTEMPTS}").as_str())
+    );
+}
+
+/// A snooze or delay as long as the limit allows stays a readable, listed, counted pending
+/// job that is not claimable; `snooze(Duration::MAX)` is capped at [`queue_core::MAX_DELAY`].
+pub async fn far_future_jobs_stay_readable(f: &dyn Factory) {
+    let q = f.make(Setup::default()).await;
+    let later = enqueue(&*q, job("far").delay(queue_core::MAX_DELAY)).await;
+    let last_day = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+    let at_end = enqueue(&*q, job("far").run_at(last_day)).await;
+    let snoozed = enqueue(&*q, job("far")).await;
+    let j = claim(&*q, &["far"]).await;
+    assert_eq!(j.id, snoozed, "the only due job is claimed");
+    q.snooze(&lease_of(&j), Duration::MAX)
+        .await
+        .expect("snooze(Duration::MAX) must be capped, not fail");
+
+    let in_a_century = time::OffsetDateTime::now_utc() + time::Duration::days(36_500);
+    for id in [later, at_end, snoozed] {
+        let j = get(&*q, id).await;
+        assert_eq!(j.state, JobState::Pending, "{id} reads back as pending");
+        assert!(
+            j.scheduled_at > in_a_century,
+            "{id} is due far away, not {}",
+            j.scheduled_at
+        );
+    }
+    let listed = q
+        .list_jobs(Some(JobState::Pending), 10)
+        .await
+        .expect("list_jobs failed");
+    assert_eq!(
+        listed.len(),
+        3,
+        "every far-future job is listed: {listed:?}"
+    );
+    assert_eq!(q.stats().await.expect("stats failed").pending, 3);
+    assert!(q.dequeue(&["far"]).await.expect("dequeue failed").is_none());
+}
