@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use super::handler::{CatchPanic, JobError};
+use super::handler::{CatchPanic, Handler, JobError};
 use super::heartbeat::{beat_every, trusted};
-use super::settle::{Outcome, Settle};
+use super::settle::{settle_one, Claimed, Outcome, Settle};
 use super::shared::{Counters, Running, Shared};
-use crate::Job;
+use crate::{Job, Lease};
 
 /// Longest pause after a failing claim.
 const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
@@ -83,7 +83,7 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
         }
         for (kinds, cap) in groups {
             let n = free.min(cap).min(shared.batch_size);
-            if n == 0 {
+            if n == 0 || shared.is_stopping() {
                 continue;
             }
             requested += n;
@@ -91,6 +91,8 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
             // The leases start on the server after this moment: they hold at least this long.
             let lease = shared.queue.lease_timeout();
             let held_until = tokio::time::Instant::from_std(started) + trusted(lease);
+            // Never cancelled (shutdown and drop let it finish): a claim whose answer is
+            // dropped leaves its jobs claimed until their leases run out.
             let claimed = shared.queue.dequeue_batch(&kinds, n).await;
             claim_time = started.elapsed();
             match claimed {
@@ -105,22 +107,18 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
                         "claim answered too late to trust its leases; handing the jobs back"
                     );
                     got += jobs.len();
-                    for job in jobs {
-                        Counters::add(&shared.counters.claimed, 1);
-                        if let Some(lease) = job.lease {
-                            shared.send(Settle {
-                                lease,
-                                outcome: Outcome::Return,
-                            });
-                        }
-                    }
+                    give_back(&shared, jobs).await;
                 }
                 Ok(jobs) => {
                     got += jobs.len();
                     free -= jobs.len().min(free);
+                    let mut refused = Vec::new();
                     for job in jobs {
-                        spawn_job(&shared, job, held_until);
+                        if let Some(job) = spawn_job(&shared, job, held_until) {
+                            refused.push(job);
+                        }
                     }
+                    give_back(&shared, refused).await;
                 }
                 Err(e) => {
                     Counters::add(&shared.counters.errors, 1);
@@ -229,78 +227,130 @@ async fn gather(shared: &Shared, claim_time: Duration) {
     }
 }
 
-fn spawn_job(shared: &Arc<Shared>, job: Job, held_until: tokio::time::Instant) {
-    Counters::add(&shared.counters.claimed, 1);
+/// Returns claimed jobs to the queue without using an attempt. Done here rather than
+/// through the settle task: after a shutdown stopped waiting for this claim, that task
+/// may be gone.
+async fn give_back(shared: &Shared, jobs: Vec<Job>) {
+    for job in jobs {
+        Counters::add(&shared.counters.claimed, 1);
+        if let Some(lease) = job.lease {
+            let s = Settle {
+                lease,
+                job: Claimed::of(&job),
+                outcome: Outcome::Return,
+            };
+            settle_one(shared, &s).await;
+        }
+    }
+}
+
+/// Starts the job's handler; returns the job instead when it must go back to the queue
+/// (the worker is stopping, or has no handler for it).
+fn spawn_job(shared: &Arc<Shared>, job: Job, held_until: tokio::time::Instant) -> Option<Job> {
     let Some(lease) = job.lease else {
+        Counters::add(&shared.counters.claimed, 1);
         tracing::error!(id = %job.id, "backend returned a claimed job without a lease; skipped");
-        return;
+        return None;
     };
     let Some(handler) = shared.handlers.get(&job.kind).cloned() else {
         // Cannot happen: we claim only kinds we handle. Give it back untouched.
         tracing::error!(id = %job.id, kind = %job.kind, "claimed a job with no handler");
-        shared.send(Settle {
-            lease,
-            outcome: Outcome::Return,
-        });
-        return;
+        return Some(job);
     };
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
     let kind = job.kind.clone();
-    {
-        let mut st = shared.lock();
-        *st.per_kind.entry(kind.clone()).or_insert(0) += 1;
-        st.running.insert(
-            job.id,
-            Running {
-                lease,
-                held_until,
-                kind,
-                abort: None,
-            },
-        );
-    }
-    let task_shared = shared.clone();
-    let timeout = shared.handler_timeout;
-    let task = tokio::spawn(
-        async move {
-            let fut = CatchPanic(handler(job));
-            let result = match timeout {
-                Some(t) => tokio::time::timeout(t, fut).await.ok(),
-                None => Some(fut.await),
-            };
-            let outcome = match result {
-                None => {
-                    Counters::add(&task_shared.counters.timed_out, 1);
-                    tracing::warn!("handler timed out");
-                    Outcome::Retry(format!(
-                        "handler timed out after {:?}",
-                        timeout.unwrap_or_default()
-                    ))
-                }
-                Some(Err(panic)) => {
-                    Counters::add(&task_shared.counters.panicked, 1);
-                    tracing::error!(panic = %panic, "handler panicked");
-                    Outcome::Retry(format!("handler panicked: {panic}"))
-                }
-                Some(Ok(Ok(()))) => Outcome::Done,
-                Some(Ok(Err(JobError::Retry(e)))) => {
-                    tracing::info!(error = %e, "attempt failed");
-                    Outcome::Retry(e)
-                }
-                Some(Ok(Err(JobError::Discard(r)))) => {
-                    tracing::info!(reason = %r, "job discarded");
-                    Outcome::Discard(r)
-                }
-                Some(Ok(Err(JobError::Snooze(d)))) => Outcome::Snooze(d),
-            };
-            // Only the owner of the running entry settles: the heartbeat or shutdown may
-            // have taken it already (lease lost, or returned to the queue).
-            task_shared.finish(Settle { lease, outcome });
-        }
-        .instrument(span),
-    );
+    // Stopping is checked, and the job entered with its abort handle, under the lock that
+    // shutdown's sweep of running handlers takes after setting `stopping`: either the sweep
+    // sees (and stops) this handler, or this sees `stopping`. No handler runs unsupervised.
     let mut st = shared.lock();
-    if let Some(r) = st.running.get_mut(&lease.id) {
-        r.abort = Some(task.abort_handle());
+    if shared.is_stopping() {
+        // Its result would not be waited for; give it back before it starts.
+        drop(st);
+        return Some(job);
+    }
+    Counters::add(&shared.counters.claimed, 1);
+    let settler = Settler {
+        shared: shared.clone(),
+        lease,
+        job: Some(Claimed::of(&job)),
+        outcome: None,
+    };
+    let task = tokio::spawn(run(settler, handler, job, shared.handler_timeout).instrument(span));
+    *st.per_kind.entry(kind.clone()).or_insert(0) += 1;
+    st.running.insert(
+        lease.id,
+        Running {
+            lease,
+            held_until,
+            kind,
+            abort: Some(task.abort_handle()),
+        },
+    );
+    None
+}
+
+/// Runs one handler; its [`Settler`] records the outcome.
+async fn run(mut settler: Settler, handler: Handler, job: Job, timeout: Option<Duration>) {
+    let fut = CatchPanic(handler(job));
+    let result = match timeout {
+        Some(t) => tokio::time::timeout(t, fut).await.ok(),
+        None => Some(fut.await),
+    };
+    let counters = &settler.shared.counters;
+    let outcome = match result {
+        None => {
+            Counters::add(&counters.timed_out, 1);
+            tracing::warn!("handler timed out");
+            Outcome::Retry(format!(
+                "handler timed out after {:?}",
+                timeout.unwrap_or_default()
+            ))
+        }
+        Some(Err(panic)) => {
+            Counters::add(&counters.panicked, 1);
+            tracing::error!(panic = %panic, "handler panicked");
+            Outcome::Retry(format!("handler panicked: {panic}"))
+        }
+        Some(Ok(Ok(()))) => Outcome::Done,
+        Some(Ok(Err(JobError::Retry(e)))) => {
+            tracing::info!(error = %e, "attempt failed");
+            Outcome::Retry(e)
+        }
+        Some(Ok(Err(JobError::Discard(r)))) => {
+            tracing::info!(reason = %r, "job discarded");
+            Outcome::Discard(r)
+        }
+        Some(Ok(Err(JobError::Snooze(d)))) => Outcome::Snooze(d),
+    };
+    settler.outcome = Some(outcome);
+}
+
+/// Settles a job when its handler task ends, however it ends: with the handler's outcome
+/// when it returned one, otherwise (stopped by shutdown or drop) by returning the job to
+/// the queue. The task's end is the one place that decides, so a handler finishing just as
+/// shutdown stops it gets exactly one of the two. Only the owner of the running entry
+/// settles: the heartbeat may have taken it (lease lost), and then nothing is recorded.
+struct Settler {
+    shared: Arc<Shared>,
+    lease: Lease,
+    job: Option<Claimed>,
+    outcome: Option<Outcome>,
+}
+
+impl Drop for Settler {
+    fn drop(&mut self) {
+        let Some(job) = self.job.take() else {
+            return;
+        };
+        let stopped = self.outcome.is_none();
+        let outcome = self.outcome.take().unwrap_or(Outcome::Return);
+        let owned = self.shared.finish(Settle {
+            lease: self.lease,
+            job,
+            outcome,
+        });
+        if owned && stopped {
+            Counters::add(&self.shared.stopped, 1);
+        }
     }
 }

@@ -9,13 +9,21 @@ use tokio::task::JoinHandle;
 
 use super::dispatch::claim_loop;
 use super::heartbeat::heartbeat_loop;
-use super::settle::{settle_loop, Outcome, Settle};
+use super::settle::{settle_loop, Settle};
 use super::shared::Shared;
 
-/// Controls a started [`super::Worker`]. Dropping it stops claiming new jobs; call
-/// [`WorkerHandle::shutdown`] to also wait for running ones.
+/// Controls a started [`super::Worker`].
+///
+/// Call [`WorkerHandle::shutdown`] to stop: it lets running jobs finish for a while and
+/// waits until every result is recorded. Dropping the handle instead is a shutdown with
+/// no time for running jobs, carried out in the background: claiming stops, running
+/// handlers are stopped at once (at their next `.await`) and their jobs returned to the
+/// queue without using an attempt, and a claim in flight is let finish and its jobs
+/// returned too. Nothing waits for that to complete, so when the runtime ends right
+/// after, jobs not yet returned wait out their lease.
 pub struct WorkerHandle {
     shared: Arc<Shared>,
+    runtime: tokio::runtime::Handle,
     claim: Option<JoinHandle<()>>,
     settle: Option<JoinHandle<()>>,
     heartbeat: Option<JoinHandle<()>>,
@@ -62,6 +70,7 @@ pub(crate) fn start(shared: Arc<Shared>) -> WorkerHandle {
     let (tx, rx) = mpsc::unbounded_channel::<Settle>();
     *shared.settle_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
     WorkerHandle {
+        runtime: tokio::runtime::Handle::current(),
         claim: Some(tokio::spawn(claim_loop(shared.clone()))),
         settle: Some(tokio::spawn(settle_loop(shared.clone(), rx))),
         heartbeat: Some(tokio::spawn(heartbeat_loop(shared.clone()))),
@@ -108,72 +117,108 @@ impl WorkerHandle {
     /// Stops claiming, lets running jobs finish for up to `timeout`, then stops the rest
     /// and returns them to the queue (without using an attempt). Returns once every result
     /// has been recorded.
+    ///
+    /// A claim in flight is never cancelled (its jobs would stay claimed until their leases
+    /// ran out, and lose an attempt): its jobs are returned to the queue when it answers.
+    /// If it has not answered by the deadline, shutdown returns without it and the claim
+    /// task hands its jobs back on its own once the backend answers.
     pub async fn shutdown(mut self, timeout: Duration) -> ShutdownReport {
+        let deadline = tokio::time::Instant::now() + timeout;
+        match self.begin_stop() {
+            Some(stop) => stop.run(Some(deadline)).await,
+            None => ShutdownReport::default(),
+        }
+    }
+
+    /// Stops claiming and takes the tasks to wind down; `None` when already stopped.
+    fn begin_stop(&mut self) -> Option<Stop> {
+        let settle = self.settle.take()?;
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.wake.notify_one();
-        let deadline = tokio::time::Instant::now() + timeout;
+        Some(Stop {
+            shared: self.shared.clone(),
+            claim: self.claim.take(),
+            settle,
+            heartbeat: self.heartbeat.take(),
+        })
+    }
+}
+
+/// The worker's tasks, being wound down.
+struct Stop {
+    shared: Arc<Shared>,
+    claim: Option<JoinHandle<()>>,
+    settle: JoinHandle<()>,
+    heartbeat: Option<JoinHandle<()>>,
+}
+
+impl Stop {
+    /// Waits for the claim loop (until `deadline`; when `None`, for as long as it takes),
+    /// lets running handlers finish until `deadline`, stops the rest (they return their
+    /// jobs), then waits for every result to be recorded.
+    async fn run(mut self, deadline: Option<tokio::time::Instant>) -> ShutdownReport {
         if let Some(mut claim) = self.claim.take() {
             // The claim loop stops at its next step once woken. A claim in flight is let
-            // finish, so its jobs run or are returned below: aborting it could drop jobs a
-            // backend had already marked running (they would wait out their lease and lose
-            // an attempt).
-            if tokio::time::timeout_at(deadline, &mut claim).await.is_err() {
-                claim.abort();
-                let _ = claim.await;
+            // finish, so its jobs are returned: aborting it could drop jobs a backend had
+            // already marked running (they would wait out their lease and lose an
+            // attempt). Past the deadline it is left to finish on its own.
+            match deadline {
+                Some(deadline) => {
+                    let _ = tokio::time::timeout_at(deadline, &mut claim).await;
+                }
+                None => {
+                    let _ = claim.await;
+                }
             }
         }
         let at_start = self.shared.lock().running.len() as u64;
-        loop {
-            let changed = self.shared.changed.notified();
-            if self.shared.lock().running.is_empty() {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                break;
-            }
+        if let Some(deadline) = deadline {
+            let _ = tokio::time::timeout_at(deadline, self.all_ended()).await;
         }
-        let left: Vec<_> = {
-            let mut st = self.shared.lock();
-            st.per_kind.clear();
-            st.running.drain().map(|(_, r)| r).collect()
-        };
-        for r in &left {
-            if let Some(abort) = &r.abort {
-                abort.abort();
-            }
-            self.shared.send(Settle {
-                lease: r.lease,
-                outcome: Outcome::Return,
-            });
-        }
+        // Each stopped handler's task returns its job as it ends; one that finished at
+        // this very moment records its result instead (see `dispatch::Settler`).
+        self.shared.abort_running();
+        self.all_ended().await;
         // Closing the channel lets the settle task finish what is queued, then end.
         self.shared
             .settle_tx
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        if let Some(settle) = self.settle.take() {
-            let _ = settle.await;
-        }
+        let _ = (&mut self.settle).await;
         if let Some(hb) = self.heartbeat.take() {
             hb.abort();
         }
-        let returned = left.len() as u64;
+        let returned = self.shared.stopped.load(Ordering::Relaxed);
         ShutdownReport {
-            finished: at_start - returned,
+            finished: at_start.saturating_sub(returned),
             returned,
+        }
+    }
+
+    /// Until no handler runs.
+    async fn all_ended(&self) {
+        loop {
+            let changed = self.shared.changed.notified();
+            if self.shared.lock().running.is_empty() {
+                return;
+            }
+            changed.await;
         }
     }
 }
 
 impl Drop for WorkerHandle {
+    /// As a shutdown with no time for running jobs: handlers are stopped here and now,
+    /// and the rest (returning their jobs, letting a claim in flight answer and returning
+    /// its jobs, recording results) goes on in the background on the worker's runtime.
     fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::Release);
-        if let Some(claim) = self.claim.take() {
-            claim.abort();
-        }
-        if let Some(hb) = self.heartbeat.take() {
-            hb.abort();
-        }
+        let Some(stop) = self.begin_stop() else {
+            return;
+        };
+        // Stopped before anything else: no handler may outlive its heartbeat.
+        self.shared.abort_running();
+        // The runtime the worker was started on; if it is gone, so are the tasks.
+        drop(self.runtime.spawn(stop.run(None)));
     }
 }

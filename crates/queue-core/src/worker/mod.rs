@@ -163,6 +163,7 @@ impl Worker {
             changed: tokio::sync::Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
             counters: Counters::default(),
+            stopped: std::sync::atomic::AtomicU64::new(0),
             settle_tx: Mutex::new(None),
         });
         Ok(handle::start(shared))

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::shared::{Counters, Shared};
-use crate::{Lease, QueueError};
+use crate::{Job, Lease, QueueError};
 
 /// Largest ack batch.
 const MAX_BATCH: usize = 256;
@@ -22,20 +22,45 @@ pub(crate) enum Outcome {
     Return,
 }
 
+/// What the worker knows of a claimed job, for the log lines of its settlement.
+#[derive(Clone)]
+pub(crate) struct Claimed {
+    pub kind: String,
+    /// Attempts used, this claim included.
+    pub attempts: u32,
+    pub max_attempts: u32,
+}
+
+impl Claimed {
+    pub fn of(job: &Job) -> Claimed {
+        Claimed {
+            kind: job.kind.clone(),
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+        }
+    }
+
+    /// Whether a failed attempt now dead-letters the job (and a lost lease, reclaimed by
+    /// the backend, fails it as "lease expired").
+    fn last_attempt(&self) -> bool {
+        self.attempts >= self.max_attempts
+    }
+}
+
 pub(crate) struct Settle {
     pub lease: Lease,
+    pub job: Claimed,
     pub outcome: Outcome,
 }
 
 pub(crate) async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Settle>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut acks = Vec::new();
-        for s in batch.drain(..) {
-            match s.outcome {
-                Outcome::Done => acks.push(s.lease),
-                other => settle_one(&shared, s.lease, other).await,
-            }
+        let (acks, others): (Vec<Settle>, Vec<Settle>) = batch
+            .drain(..)
+            .partition(|s| matches!(s.outcome, Outcome::Done));
+        for s in &others {
+            settle_one(&shared, s).await;
         }
         if !acks.is_empty() {
             ack_all(&shared, &acks).await;
@@ -43,16 +68,17 @@ pub(crate) async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
     }
 }
 
-async fn ack_all(shared: &Shared, leases: &[Lease]) {
+async fn ack_all(shared: &Shared, settles: &[Settle]) {
     let c = &shared.counters;
+    let leases: Vec<Lease> = settles.iter().map(|s| s.lease).collect();
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=TRIES {
-        match shared.queue.ack_batch(leases).await {
+        match shared.queue.ack_batch(&leases).await {
             Ok(results) => {
-                for (lease, r) in leases.iter().zip(results) {
+                for (s, r) in settles.iter().zip(results) {
                     match r {
                         Ok(()) => Counters::add(&c.completed, 1),
-                        Err(e) => report(shared, lease, &e),
+                        Err(e) => report(shared, s, &e),
                     }
                 }
                 return;
@@ -70,12 +96,14 @@ async fn ack_all(shared: &Shared, leases: &[Lease]) {
     }
 }
 
-async fn settle_one(shared: &Shared, lease: Lease, outcome: Outcome) {
+/// Records one result, retrying transient errors a few times.
+pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
+    let (lease, outcome) = (s.lease, &s.outcome);
     let c = &shared.counters;
     let q = &shared.queue;
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=TRIES {
-        let r = match &outcome {
+        let r = match outcome {
             Outcome::Done => q.ack(&lease).await,
             Outcome::Retry(e) => q.nack(&lease, e).await,
             Outcome::Discard(r) => q.discard(&lease, r).await,
@@ -84,7 +112,8 @@ async fn settle_one(shared: &Shared, lease: Lease, outcome: Outcome) {
         };
         match r {
             Ok(()) => {
-                let counter = match &outcome {
+                failed_for_good(s);
+                let counter = match outcome {
                     Outcome::Done => &c.completed,
                     Outcome::Retry(_) => &c.retried,
                     Outcome::Discard(_) => &c.discarded,
@@ -99,19 +128,55 @@ async fn settle_one(shared: &Shared, lease: Lease, outcome: Outcome) {
                 delay *= 2;
             }
             Err(e) => {
-                report(shared, &lease, &e);
+                report(shared, s, &e);
                 return;
             }
         }
     }
 }
 
-fn report(shared: &Shared, lease: &Lease, e: &QueueError) {
+/// A job that will not run again is worth an operator's attention: WARN, with what is
+/// needed to find it and why it failed.
+fn failed_for_good(s: &Settle) {
+    let (id, job) = (s.lease.id, &s.job);
+    match &s.outcome {
+        Outcome::Retry(error) if job.last_attempt() => tracing::warn!(
+            id = %id,
+            kind = %job.kind,
+            attempts = job.attempts,
+            error = %error,
+            "job failed for good: attempts used up, dead-lettered"
+        ),
+        Outcome::Discard(reason) => tracing::warn!(
+            id = %id,
+            kind = %job.kind,
+            attempts = job.attempts,
+            error = %reason,
+            "job failed for good: discarded by its handler"
+        ),
+        _ => {}
+    }
+}
+
+fn report(shared: &Shared, s: &Settle, e: &QueueError) {
+    let (id, job) = (s.lease.id, &s.job);
     if matches!(e, QueueError::LeaseLost(_)) {
         Counters::add(&shared.counters.lease_lost, 1);
-        tracing::warn!(id = %lease.id, "lease lost before the result was recorded");
+        if job.last_attempt() {
+            // Reclaimed with no attempt left, the backend failed it as "lease expired".
+            tracing::warn!(
+                id = %id,
+                kind = %job.kind,
+                attempts = job.attempts,
+                error = "lease expired",
+                "job failed for good: its lease expired before the result was recorded, \
+                 with no attempts left"
+            );
+        } else {
+            tracing::warn!(id = %id, "lease lost before the result was recorded");
+        }
     } else {
         Counters::add(&shared.counters.errors, 1);
-        tracing::error!(id = %lease.id, error = %e, "recording the job's result failed");
+        tracing::error!(id = %id, error = %e, "recording the job's result failed");
     }
 }

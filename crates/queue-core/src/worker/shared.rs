@@ -28,6 +28,9 @@ pub(crate) struct Shared {
     pub changed: Notify,
     pub stopping: AtomicBool,
     pub counters: Counters,
+    /// Handlers stopped by shutdown (or drop) before they finished; their jobs were
+    /// returned to the queue.
+    pub stopped: AtomicU64,
     pub settle_tx: Mutex<Option<mpsc::UnboundedSender<Settle>>>,
 }
 
@@ -76,25 +79,34 @@ impl Shared {
         taken
     }
 
-    /// Takes a finished job out of the running set and queues its result, as one step.
-    /// Shutdown closes the settle channel once the running set is empty, so a result sent
-    /// after leaving the set could find the channel closed and be lost (the job would stay
-    /// `running` until its lease expired, and run again). Holding the sender's lock across
-    /// both makes shutdown wait for the send.
-    pub fn finish(&self, s: Settle) {
+    /// Takes a finished job out of the running set and queues its result, as one step;
+    /// returns whether it still owned the job. Shutdown closes the settle channel once the
+    /// running set is empty, so a result sent after leaving the set could find the channel
+    /// closed and be lost (the job would stay `running` until its lease expired, and run
+    /// again). Holding the sender's lock across both makes shutdown wait for the send.
+    pub fn finish(&self, s: Settle) -> bool {
         let tx = self.settle_tx.lock().unwrap_or_else(|p| p.into_inner());
-        if self.take_running(s.lease.id).is_some() {
+        let owned = self.take_running(s.lease.id).is_some();
+        if owned {
             if let Some(tx) = tx.as_ref() {
                 let _ = tx.send(s);
             }
         }
+        owned
     }
 
-    pub fn send(&self, s: Settle) {
-        let tx = self.settle_tx.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = tx.as_ref() {
-            // The receiver lives until shutdown has drained every running job.
-            let _ = tx.send(s);
+    /// Stops every running handler (they return their jobs as they end, see
+    /// `dispatch::Settler`). The abort handles are taken out of the lock first: a task's
+    /// end takes the same lock.
+    pub fn abort_running(&self) {
+        let aborts: Vec<AbortHandle> = self
+            .lock()
+            .running
+            .values()
+            .filter_map(|r| r.abort.clone())
+            .collect();
+        for a in aborts {
+            a.abort();
         }
     }
 }
