@@ -37,6 +37,17 @@ pub trait Queue: Send + Sync {
     }
 
     /// Claims up to `max` jobs at once, in claim order.
+    ///
+    /// A claim counts an attempt and leases each job on the backend before the reply
+    /// comes back. If the reply is lost (the connection drops, a command times out, the
+    /// caller drops the future), the jobs stay claimed by nobody until their leases run
+    /// out; they are then reclaimed with that attempt used. So a lost claim reply costs
+    /// each of its jobs at most one attempt and one lease timeout, and a job with no
+    /// attempt left (`max_attempts(1)`, or its last retry) fails as "lease expired"
+    /// without having run. Callers should not cancel a claim in flight; the [`Worker`]
+    /// never does.
+    ///
+    /// [`Worker`]: crate::Worker
     async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>>;
 
     /// Completes a claimed job. A stale lease changes nothing and fails with

@@ -116,7 +116,8 @@ impl WorkerHandle {
 
     /// Stops claiming, lets running jobs finish for up to `timeout`, then stops the rest
     /// and returns them to the queue (without using an attempt). Returns once every result
-    /// has been recorded.
+    /// has been recorded. A handler is stopped at its next `.await`; one that finishes at
+    /// that moment has its result recorded rather than its job returned, never both.
     ///
     /// A claim in flight is never cancelled (its jobs would stay claimed until their leases
     /// ran out, and lose an attempt): its jobs are returned to the queue when it answers.

@@ -37,6 +37,16 @@ use shared::{Counters, RunState, Shared};
 
 /// Builds and starts a pool of handlers over one queue.
 ///
+/// A job runs in at most one place at a time: each handler runs only while the worker
+/// knows its lease holds (renewed by heartbeats, stopped a tenth of a lease early when it
+/// cannot be), and stopping the worker, by [`WorkerHandle::shutdown`] or by dropping the
+/// handle, stops or waits for every handler before returning their jobs.
+///
+/// Claims are never cancelled, so stopping loses no claimed job. A claim whose reply the
+/// backend loses (a dropped connection, a command timeout) costs its jobs at most one
+/// attempt and one lease timeout: they run again once their leases run out, or fail as
+/// "lease expired" if that was their last attempt (see [`Queue::dequeue_batch`]).
+///
 /// ```
 /// # async fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) -> queue_core::Result<()> {
 /// use queue_core::{Job, JobError, Worker};
