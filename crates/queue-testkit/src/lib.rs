@@ -159,6 +159,7 @@ macro_rules! __with_checks {
                 heartbeat_keeps_long_job,
                 shutdown_finishes_short_job,
                 shutdown_returns_long_job,
+                dropping_worker_returns_running_job,
             }
         }
     };

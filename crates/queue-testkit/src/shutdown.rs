@@ -139,3 +139,34 @@ pub async fn shutdown_returns_long_job(f: &dyn Factory) {
     let again = claim(&*q, &[]).await;
     assert_eq!((again.id, again.attempts), (id, 1));
 }
+
+/// Dropping the worker's handle is a shutdown with no time for running jobs: the
+/// handler is stopped and its job returned to pending at once (not left running until
+/// its lease runs out), without using an attempt.
+pub async fn dropping_worker_returns_running_job(f: &dyn Factory) {
+    let q = f.make(Setup::default()).await;
+    let id = enqueue(&*q, job("long").max_attempts(1)).await;
+    let (started, finished) = (Counter::default(), Counter::default());
+    let w = Worker::new(as_queue(&q))
+        .handle(
+            "long",
+            sleeper(Duration::from_secs(30), started.clone(), finished.clone()),
+        )
+        .start()
+        .expect("worker start failed");
+    wait_until("the job to start", WAIT, || async { started.get() == 1 }).await;
+    drop(w);
+    wait_until(
+        "the dropped worker's job to be pending again",
+        WAIT,
+        || async { get(&*q, id).await.state == JobState::Pending },
+    )
+    .await;
+    assert_eq!(finished.get(), 0);
+    let again = claim(&*q, &[]).await;
+    assert_eq!(
+        (again.id, again.attempts),
+        (id, 1),
+        "the dropped run's attempt was given back"
+    );
+}
