@@ -397,3 +397,102 @@ async fn prune_never_deletes_a_job_replayed_meanwhile() {
     );
     q.drop_schema().await.unwrap();
 }
+
+/// Writes a pending row at priority 10 that cannot be decoded (a negative max_attempts)
+/// under a valid id, holding unique key `key` (without a window) when given.
+async fn corrupt_row(pool: &sqlx::PgPool, table: &str, key: Option<&str>) -> queue_core::JobId {
+    let id = queue_core::JobId::new();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, kind, payload, max_attempts, state, priority, unique_key, unique_lock)
+         VALUES ($1, 'k', '{{}}', -1, 'pending', 10, $2, $2)"
+    ))
+    .bind(id.to_string())
+    .bind(key)
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// Issue #10, item 16: a claim that met a corrupt row came back short, here empty, while
+/// a good job waited behind it: the row set aside used up the claim's only slot.
+#[tokio::test]
+async fn a_claim_refills_the_slots_of_corrupt_rows() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let bad = corrupt_row(&pool, &table, None).await;
+    let good = q
+        .enqueue(Job::new("k", serde_json::json!("ok")))
+        .await
+        .unwrap();
+
+    let claimed = q.dequeue(&["k"]).await.unwrap().map(|j| j.id);
+    assert_eq!(claimed, Some(good), "the good job behind the corrupt one");
+    let (state, err): (String, Option<String>) = sqlx::query_as(&format!(
+        "SELECT state, last_error FROM {table} WHERE id = $1"
+    ))
+    .bind(bad.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(state, "failed");
+    assert!(err.unwrap().contains("max_attempts"));
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, item 8: setting a corrupt row aside failed it but kept its unique key (one
+/// without a window, held until the job ends) held for good.
+#[tokio::test]
+async fn a_corrupt_row_set_aside_releases_its_unique_key() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let bad = corrupt_row(&pool, &table, Some("once")).await;
+    assert!(q.dequeue_batch(&["k"], 10).await.unwrap().is_empty());
+    let state: String = sqlx::query_scalar(&format!("SELECT state FROM {table} WHERE id = $1"))
+        .bind(bad.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "failed");
+
+    let next = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("once"))
+        .await
+        .unwrap();
+    assert_ne!(next, bad, "the failed corrupt row no longer holds the key");
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, items 3 and 7: an uncapped backoff late in a retry-forever job's life used
+/// to reach 10^12 seconds, a due time around year 33,700 that Postgres stores but that no
+/// longer reads back as a time. Every wait now stops at `MAX_DELAY`.
+#[tokio::test]
+async fn uncapped_backoff_stays_a_readable_time() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let retry = queue_core::RetryPolicy::exponential(Duration::from_secs(1), Duration::ZERO);
+    let q = SqlQueue::from_pg_pool(
+        pool.clone(),
+        SqlOptions::default().table(&table).retry(retry),
+    )
+    .await
+    .unwrap();
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)).max_attempts(u32::MAX))
+        .await
+        .unwrap();
+    sqlx::query(&format!("UPDATE {table} SET attempts = 60 WHERE id = $1"))
+        .bind(id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let job = q.dequeue(&[]).await.unwrap().unwrap();
+    q.nack(&job.lease.unwrap(), "boom").await.unwrap();
+    let job = q.get_job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Pending);
+    let years = (job.scheduled_at - time::OffsetDateTime::now_utc()).whole_days() / 365;
+    assert!((500..=1_003).contains(&years), "{years} years");
+    q.drop_schema().await.unwrap();
+}
