@@ -496,3 +496,55 @@ async fn uncapped_backoff_stays_a_readable_time() {
     assert!((500..=1_003).contains(&years), "{years} years");
     q.drop_schema().await.unwrap();
 }
+
+/// Issue #10, item 9, the race: an enqueue not yet committed takes the key the replay
+/// wants back. The replay waits on the unique index, then goes on without the key; the
+/// key stays with the enqueued job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_leaves_the_key_to_an_enqueue_that_wins_it() {
+    use queue_core::Replayable;
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let dead = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("key"))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    q.discard(&job.lease.unwrap(), "dead").await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    let winner = q
+        .enqueue_tx(&mut *tx, Job::new("k", serde_json::json!(2)).unique("key"))
+        .await
+        .unwrap();
+    let replay = {
+        let q = q.clone();
+        tokio::spawn(async move { q.replay(dead).await })
+    };
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE {table}%SET unique_lock%'"
+    );
+    eventually("the replay to wait for the enqueue's key", || async {
+        replay.is_finished()
+            || sqlx::query_scalar::<_, i64>(&waiting)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                > 0
+    })
+    .await;
+    tx.commit().await.unwrap();
+    assert!(replay.await.unwrap().unwrap(), "the replay happens");
+    assert_eq!(
+        q.get_job(dead).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
+    let dup = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique("key"))
+        .await
+        .unwrap();
+    assert_eq!(dup, winner, "the key stays with the job that took it first");
+    q.drop_schema().await.unwrap();
+}

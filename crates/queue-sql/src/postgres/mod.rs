@@ -3,6 +3,7 @@
 mod enqueue;
 mod listen;
 mod queue;
+mod replay;
 mod row;
 mod schema;
 mod sql;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Queue, QueueError, Replayable,
-    Result, Stats, Subscription, MAX_DELAY,
+    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Queue, QueueError, Result, Stats,
+    Subscription, MAX_DELAY,
 };
 
 use sqlx::Row;
@@ -308,27 +308,5 @@ impl Browsable for PgQueue {
             }
         }
         Ok(stats)
-    }
-}
-
-#[async_trait]
-impl Replayable for PgQueue {
-    async fn replay(&self, id: JobId) -> Result<bool> {
-        let n = sqlx::query(&self.sql.replay)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if n > 0 {
-            // Other processes learn of it through NOTIFY; this one at once.
-            sqlx::query(&self.sql.notify)
-                .bind(&self.opts.table)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-            self.notifier.notify();
-        }
-        Ok(n > 0)
     }
 }
