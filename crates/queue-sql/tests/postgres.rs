@@ -548,3 +548,33 @@ async fn replay_leaves_the_key_to_an_enqueue_that_wins_it() {
     assert_eq!(dup, winner, "the key stays with the job that took it first");
     q.drop_schema().await.unwrap();
 }
+
+/// Issue #10, item 9: replay takes back a key whose last holder's window has lapsed,
+/// though that holder still marks the key until someone frees it.
+#[tokio::test]
+async fn replay_retakes_a_key_whose_holder_window_lapsed() {
+    use queue_core::Replayable;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    let dead = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("key"))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    q.discard(&job.lease.unwrap(), "dead").await.unwrap();
+    let windowed = q
+        .enqueue(Job::new("w", serde_json::json!(2)).unique_for("key", Duration::from_millis(20)))
+        .await
+        .unwrap();
+    assert_ne!(windowed, dead);
+    // Past the window: any later wait is as good.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    assert!(q.replay(dead).await.unwrap());
+    let dup = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique("key"))
+        .await
+        .unwrap();
+    assert_eq!(dup, dead, "the replayed job holds the key again");
+    q.drop_schema().await.unwrap();
+}

@@ -567,3 +567,67 @@ async fn expired_leases_are_reclaimed_on_their_own() {
     let failed = q.get_job(last).await.unwrap().unwrap();
     assert_eq!(failed.last_error.as_deref(), Some(LEASE_EXPIRED));
 }
+
+/// Issue #10, item 16: a claim that met a corrupt row came back short, here empty, while
+/// a good job waited behind it: the row set aside used up the claim's only slot.
+#[tokio::test]
+async fn a_claim_refills_the_slots_of_corrupt_rows() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let bad = JobId::new().to_string();
+    sqlx::query(
+        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
+         created_at, scheduled_at) VALUES (?1, 'k', 'not json', 3, 'pending', 10, 0, 0)",
+    )
+    .bind(&bad)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let good = q
+        .enqueue(Job::new("k", serde_json::json!("ok")))
+        .await
+        .unwrap();
+
+    let claimed = q.dequeue(&["k"]).await.unwrap().map(|j| j.id);
+    assert_eq!(claimed, Some(good), "the good job behind the corrupt one");
+    let (state, err): (String, Option<String>) =
+        sqlx::query_as("SELECT state, last_error FROM queue_jobs WHERE id = ?1")
+            .bind(&bad)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "failed");
+    assert!(err.unwrap().starts_with("corrupt row: payload"));
+}
+
+/// Issue #10, item 9: replay takes back a key whose last holder's window has lapsed,
+/// though that holder still marks the key until someone frees it.
+#[tokio::test]
+async fn replay_retakes_a_key_whose_holder_window_lapsed() {
+    use queue_core::Replayable;
+    let db = TempDb::new();
+    let q = SqlQueue::connect(&db.url()).await.unwrap();
+    let dead = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("key"))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    q.discard(&job.lease.unwrap(), "dead").await.unwrap();
+    let windowed = q
+        .enqueue(Job::new("w", serde_json::json!(2)).unique_for("key", Duration::from_millis(20)))
+        .await
+        .unwrap();
+    assert_ne!(windowed, dead);
+    // Past the window: any later wait is as good.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    assert!(q.replay(dead).await.unwrap());
+    let dup = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique("key"))
+        .await
+        .unwrap();
+    assert_eq!(dup, dead, "the replayed job holds the key again");
+}
