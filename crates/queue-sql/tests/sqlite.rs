@@ -631,3 +631,67 @@ async fn replay_retakes_a_key_whose_holder_window_lapsed() {
         .unwrap();
     assert_eq!(dup, dead, "the replayed job holds the key again");
 }
+
+/// Issue #10, item 8 on SQLite (held already): a corrupt row set aside releases its
+/// unique key held until the job ends, as any failed job does.
+#[tokio::test]
+async fn a_corrupt_row_set_aside_releases_its_unique_key() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let bad = JobId::new();
+    sqlx::query(
+        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
+         created_at, scheduled_at, unique_key, unique_lock) \
+         VALUES (?1, 'k', 'not json', 3, 'pending', 10, 0, 0, 'once', 'once')",
+    )
+    .bind(bad.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(q.dequeue_batch(&["k"], 10).await.unwrap().is_empty());
+    let next = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("once"))
+        .await
+        .unwrap();
+    assert_ne!(next, bad, "the failed corrupt row no longer holds the key");
+}
+
+/// Issue #10, item 2 (audit of fail_corrupt): a set-aside acts only on the claim that met
+/// the row, by its token; one arriving after the row was claimed again changes nothing.
+#[tokio::test]
+async fn a_late_set_aside_leaves_a_newer_claim_alone() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let _q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let rowid: i64 = sqlx::query_scalar(
+        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, attempts, \
+         created_at, scheduled_at, claim_token, lease_expires_at) \
+         VALUES (?1, 'k', 'not json', 3, 'running', 2, 0, 0, 2, 0) RETURNING rowid",
+    )
+    .bind(JobId::new().to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let sql = include_str!("../sql/sqlite/fail_corrupt.sql").replace("{table}", "queue_jobs");
+    let set_aside = |token: i64| {
+        let (pool, sql) = (pool.clone(), sql.clone());
+        async move {
+            sqlx::query(&sql)
+                .bind(rowid)
+                .bind("corrupt row: test")
+                .bind(1_i64)
+                .bind(token)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    };
+    assert_eq!(set_aside(1).await, 0, "the first claim's token is stale");
+    assert_eq!(set_aside(2).await, 1);
+}

@@ -153,6 +153,9 @@ mod tests {
             &sql.reclaim,
             &sql.get,
             &sql.enqueue_one,
+            &sql.replay,
+            &sql.retake_unique,
+            &sql.fail_corrupt,
         ];
         for s in all {
             assert!(!s.contains('{'), "{s}");
