@@ -660,3 +660,34 @@ async fn reclaim_skips_a_lease_being_renewed() {
     q.ack(&lease).await.unwrap();
     q.drop_schema().await.unwrap();
 }
+
+/// Issue #10, item 7 (leases): a lease as long as `Duration::MAX`, from the options or
+/// set later, is capped at `MAX_DELAY` like any wait, so the claimed job's lease is still
+/// a time: it used to overflow the stored deadline, and the job was set aside as corrupt.
+#[tokio::test]
+async fn an_endless_lease_is_capped_not_corrupt() {
+    let table = fresh_table();
+    let opts = SqlOptions::default()
+        .table(&table)
+        .lease_timeout(Duration::MAX);
+    let q = SqlQueue::from_pg_pool(pg_pool(4).await, opts)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let id = q
+            .enqueue(Job::new("k", serde_json::json!(1)))
+            .await
+            .unwrap();
+        let job = q.dequeue(&["k"]).await.unwrap();
+        assert_eq!(
+            job.as_ref().map(|j| j.id),
+            Some(id),
+            "claimed, not set aside"
+        );
+        let lease = job.unwrap().lease.unwrap();
+        assert!(lease.expires_at > time::OffsetDateTime::now_utc() + time::Duration::days(36_500));
+        q.ack(&lease).await.unwrap();
+        q.set_lease_timeout(Duration::MAX);
+    }
+    q.drop_schema().await.unwrap();
+}

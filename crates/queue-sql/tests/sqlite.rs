@@ -695,3 +695,29 @@ async fn a_late_set_aside_leaves_a_newer_claim_alone() {
     assert_eq!(set_aside(1).await, 0, "the first claim's token is stale");
     assert_eq!(set_aside(2).await, 1);
 }
+
+/// Issue #10, item 7 (leases): a lease as long as `Duration::MAX`, from the options or
+/// set later, is capped at `MAX_DELAY` like any wait, so the claimed job's lease is still
+/// a time: it used to overflow the stored deadline, and the job was set aside as corrupt.
+#[tokio::test]
+async fn an_endless_lease_is_capped_not_corrupt() {
+    let db = TempDb::new();
+    let opts = SqlOptions::default().lease_timeout(Duration::MAX);
+    let q = SqlQueue::connect_with(&db.url(), opts).await.unwrap();
+    for _ in 0..2 {
+        let id = q
+            .enqueue(Job::new("k", serde_json::json!(1)))
+            .await
+            .unwrap();
+        let job = q.dequeue(&["k"]).await.unwrap();
+        assert_eq!(
+            job.as_ref().map(|j| j.id),
+            Some(id),
+            "claimed, not set aside"
+        );
+        let lease = job.unwrap().lease.unwrap();
+        assert!(lease.expires_at > time::OffsetDateTime::now_utc() + time::Duration::days(36_500));
+        q.ack(&lease).await.unwrap();
+        q.set_lease_timeout(Duration::MAX);
+    }
+}

@@ -248,8 +248,8 @@ impl Queue for PgQueue {
     }
 
     fn set_lease_timeout(&self, timeout: Duration) {
-        let us = timeout.as_micros().clamp(1_000, u128::from(u64::MAX)) as u64;
-        self.lease_us.store(us, Ordering::Relaxed);
+        self.lease_us
+            .store(super::lease_us(timeout).max(1_000), Ordering::Relaxed);
     }
 
     fn subscribe(&self) -> Subscription {
