@@ -691,3 +691,34 @@ async fn an_endless_lease_is_capped_not_corrupt() {
     }
     q.drop_schema().await.unwrap();
 }
+
+/// A due time past year 9999 (which the old uncapped backoff wrote) made the driver panic
+/// while decoding the row; it now reads as a corrupt row: an error for `get_job`, skipped
+/// by listings, still counted.
+#[tokio::test]
+async fn a_time_past_year_9999_reads_as_corrupt_not_a_panic() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "UPDATE {table} SET scheduled_at = '20000-01-01 00:00:00+00' WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let read = tokio::spawn({
+        let q = q.clone();
+        async move { q.get_job(id).await }
+    })
+    .await
+    .expect("get_job must not panic");
+    assert!(matches!(read, Err(QueueError::Corrupt { .. })), "{read:?}");
+    assert!(q.list_jobs(None, 0).await.unwrap().is_empty());
+    assert_eq!(q.stats().await.unwrap().pending, 1);
+    q.drop_schema().await.unwrap();
+}
