@@ -10,7 +10,6 @@ use queue_core::{
     list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Queue, QueueError, Result, Stats,
     Subscription, MAX_DELAY,
 };
-
 use sqlx::Row;
 
 use super::row::{db_err, decode, decode_all};
