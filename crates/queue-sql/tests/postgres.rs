@@ -295,3 +295,430 @@ async fn reclaim_works_off_more_than_one_batch() {
     assert_eq!((stats.pending, stats.running), (JOBS as u64, 0));
     q.drop_schema().await.unwrap();
 }
+
+/// A statement of `sql/postgres/`, rendered for `table` as the queue renders it.
+fn statement(text: &str, table: &str) -> String {
+    text.replace("{table}", table)
+}
+
+/// Waits (bounded) until `cond` holds; panics with `what` otherwise.
+async fn eventually<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !cond().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A failed job finished an hour ago on the database clock, so any retention prunes it.
+async fn long_dead_job(q: &SqlQueue, pool: &sqlx::PgPool, table: &str) -> queue_core::JobId {
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)).max_attempts(1))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    q.discard(&job.lease.unwrap(), "dead").await.unwrap();
+    sqlx::query(&format!(
+        "UPDATE {table} SET finished_at = now() - interval '1 hour' WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// Issue #10, item 2: prune picked its ids without locks, and its DELETE re-checked only
+/// the id, so a replay committing in between lost the now-pending job. The race is laid
+/// out by hand: the replay's update is held uncommitted while prune runs, and committed
+/// once prune has either skipped the row or is waiting for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_never_deletes_a_job_replayed_meanwhile() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let id = long_dead_job(&q, &pool, &table).await;
+
+    let mut replay = pool.begin().await.unwrap();
+    sqlx::query(&statement(
+        include_str!("../sql/postgres/replay.sql"),
+        &table,
+    ))
+    .bind(id.to_string())
+    .execute(&mut *replay)
+    .await
+    .unwrap();
+
+    let prune = {
+        let (pool, sql) = (
+            pool.clone(),
+            statement(include_str!("../sql/postgres/prune.sql"), &table),
+        );
+        // Completed jobs kept an hour, failed ones not at all.
+        tokio::spawn(async move {
+            sqlx::query(&sql)
+                .bind(3600.0_f64)
+                .bind(Some(0.0_f64))
+                .bind(100_i64)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        })
+    };
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM {table}%'"
+    );
+    eventually("prune to finish or wait for the replayed row", || async {
+        prune.is_finished()
+            || sqlx::query_scalar::<_, i64>(&waiting)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                > 0
+    })
+    .await;
+    replay.commit().await.unwrap();
+    let pruned = prune.await.unwrap();
+
+    let job = q.get_job(id).await.unwrap();
+    assert_eq!(
+        job.map(|j| j.state),
+        Some(JobState::Pending),
+        "the replayed job survives prune (prune deleted {pruned} rows)"
+    );
+    q.drop_schema().await.unwrap();
+}
+
+/// Writes a pending row at priority 10 that cannot be decoded (a negative max_attempts)
+/// under a valid id, holding unique key `key` (without a window) when given.
+async fn corrupt_row(pool: &sqlx::PgPool, table: &str, key: Option<&str>) -> queue_core::JobId {
+    let id = queue_core::JobId::new();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, kind, payload, max_attempts, state, priority, unique_key, unique_lock)
+         VALUES ($1, 'k', '{{}}', -1, 'pending', 10, $2, $2)"
+    ))
+    .bind(id.to_string())
+    .bind(key)
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// Issue #10, item 16: a claim that met a corrupt row came back short, here empty, while
+/// a good job waited behind it: the row set aside used up the claim's only slot.
+#[tokio::test]
+async fn a_claim_refills_the_slots_of_corrupt_rows() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let bad = corrupt_row(&pool, &table, None).await;
+    let good = q
+        .enqueue(Job::new("k", serde_json::json!("ok")))
+        .await
+        .unwrap();
+
+    let claimed = q.dequeue(&["k"]).await.unwrap().map(|j| j.id);
+    assert_eq!(claimed, Some(good), "the good job behind the corrupt one");
+    let (state, err): (String, Option<String>) = sqlx::query_as(&format!(
+        "SELECT state, last_error FROM {table} WHERE id = $1"
+    ))
+    .bind(bad.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(state, "failed");
+    assert!(err.unwrap().contains("max_attempts"));
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, item 8: setting a corrupt row aside failed it but kept its unique key (one
+/// without a window, held until the job ends) held for good.
+#[tokio::test]
+async fn a_corrupt_row_set_aside_releases_its_unique_key() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let bad = corrupt_row(&pool, &table, Some("once")).await;
+    assert!(q.dequeue_batch(&["k"], 10).await.unwrap().is_empty());
+    let state: String = sqlx::query_scalar(&format!("SELECT state FROM {table} WHERE id = $1"))
+        .bind(bad.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "failed");
+
+    let next = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("once"))
+        .await
+        .unwrap();
+    assert_ne!(next, bad, "the failed corrupt row no longer holds the key");
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, items 3 and 7: an uncapped backoff late in a retry-forever job's life used
+/// to reach 10^12 seconds, a due time around year 33,700 that Postgres stores but that no
+/// longer reads back as a time. Every wait now stops at `MAX_DELAY`.
+#[tokio::test]
+async fn uncapped_backoff_stays_a_readable_time() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let retry = queue_core::RetryPolicy::exponential(Duration::from_secs(1), Duration::ZERO);
+    let q = SqlQueue::from_pg_pool(
+        pool.clone(),
+        SqlOptions::default().table(&table).retry(retry),
+    )
+    .await
+    .unwrap();
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)).max_attempts(u32::MAX))
+        .await
+        .unwrap();
+    sqlx::query(&format!("UPDATE {table} SET attempts = 60 WHERE id = $1"))
+        .bind(id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let job = q.dequeue(&[]).await.unwrap().unwrap();
+    q.nack(&job.lease.unwrap(), "boom").await.unwrap();
+    let job = q.get_job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Pending);
+    let years = (job.scheduled_at - time::OffsetDateTime::now_utc()).whole_days() / 365;
+    assert!((500..=1_003).contains(&years), "{years} years");
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, item 9, the race: an enqueue not yet committed takes the key the replay
+/// wants back. The replay waits on the unique index, then goes on without the key; the
+/// key stays with the enqueued job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_leaves_the_key_to_an_enqueue_that_wins_it() {
+    use queue_core::Replayable;
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let dead = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("key"))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    q.discard(&job.lease.unwrap(), "dead").await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    let winner = q
+        .enqueue_tx(&mut *tx, Job::new("k", serde_json::json!(2)).unique("key"))
+        .await
+        .unwrap();
+    let replay = {
+        let q = q.clone();
+        tokio::spawn(async move { q.replay(dead).await })
+    };
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE {table}%SET unique_lock%'"
+    );
+    eventually("the replay to wait for the enqueue's key", || async {
+        replay.is_finished()
+            || sqlx::query_scalar::<_, i64>(&waiting)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                > 0
+    })
+    .await;
+    tx.commit().await.unwrap();
+    assert!(replay.await.unwrap().unwrap(), "the replay happens");
+    assert_eq!(
+        q.get_job(dead).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
+    let dup = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique("key"))
+        .await
+        .unwrap();
+    assert_eq!(dup, winner, "the key stays with the job that took it first");
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, item 9: replay takes back a key whose last holder's window has lapsed,
+/// though that holder still marks the key until someone frees it.
+#[tokio::test]
+async fn replay_retakes_a_key_whose_holder_window_lapsed() {
+    use queue_core::Replayable;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    let dead = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("key"))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    q.discard(&job.lease.unwrap(), "dead").await.unwrap();
+    let windowed = q
+        .enqueue(Job::new("w", serde_json::json!(2)).unique_for("key", Duration::from_millis(20)))
+        .await
+        .unwrap();
+    assert_ne!(windowed, dead);
+    // Past the window: any later wait is as good.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    assert!(q.replay(dead).await.unwrap());
+    let dup = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique("key"))
+        .await
+        .unwrap();
+    assert_eq!(dup, dead, "the replayed job holds the key again");
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, item 2 (audit of fail_corrupt): setting a corrupt row aside acts on the
+/// claim that met it, found again by its token. A set-aside arriving after the row was
+/// claimed again (its lease ran out, or an admin repaired and replayed it) leaves the
+/// newer claim alone.
+#[tokio::test]
+async fn a_late_set_aside_leaves_a_newer_claim_alone() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let id = queue_core::JobId::new().to_string();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, kind, payload, max_attempts, state, attempts, claim_token,
+                              lease_expires_at)
+         VALUES ($1, 'k', '{{}}', 3, 'running', 2, 2, now() + interval '1 minute')"
+    ))
+    .bind(&id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let set_aside = |token: i64| {
+        let (pool, id) = (pool.clone(), id.clone());
+        let sql = statement(include_str!("../sql/postgres/fail_corrupt.sql"), &table);
+        async move {
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(token)
+                .bind("corrupt row: test")
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    };
+    assert_eq!(set_aside(1).await, 0, "the first claim's token is stale");
+    let state: String = sqlx::query_scalar(&format!("SELECT state FROM {table} WHERE id = $1"))
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "running");
+    assert_eq!(set_aside(2).await, 1);
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, item 2 (audit of reclaim): reclaim picks with FOR UPDATE SKIP LOCKED, so a
+/// lease being renewed by a heartbeat not yet committed is skipped, not reclaimed under
+/// the worker (a committed renewal is seen by the lock's re-check).
+#[tokio::test]
+async fn reclaim_skips_a_lease_being_renewed() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    q.enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    let lease = q.dequeue(&["k"]).await.unwrap().unwrap().lease.unwrap();
+    sqlx::query(&format!(
+        "UPDATE {table} SET lease_expires_at = now() - interval '1 second'"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let mut beat = pool.begin().await.unwrap();
+    let renewed: Vec<(String, i64)> = sqlx::query_as(&statement(
+        include_str!("../sql/postgres/heartbeat.sql"),
+        &table,
+    ))
+    .bind(vec![lease.id.to_string()])
+    .bind(vec![lease.token.0])
+    .bind(60.0_f64)
+    .fetch_all(&mut *beat)
+    .await
+    .unwrap();
+    assert_eq!(renewed.len(), 1);
+    assert_eq!(q.reclaim().await.unwrap(), 0, "the locked row is skipped");
+    beat.commit().await.unwrap();
+    assert_eq!(q.reclaim().await.unwrap(), 0, "the renewed lease holds");
+    q.ack(&lease).await.unwrap();
+    q.drop_schema().await.unwrap();
+}
+
+/// Issue #10, item 7 (leases): a lease as long as `Duration::MAX`, from the options or
+/// set later, is capped at `MAX_DELAY` like any wait, so the claimed job's lease is still
+/// a time: it used to overflow the stored deadline, and the job was set aside as corrupt.
+#[tokio::test]
+async fn an_endless_lease_is_capped_not_corrupt() {
+    let table = fresh_table();
+    let opts = SqlOptions::default()
+        .table(&table)
+        .lease_timeout(Duration::MAX);
+    let q = SqlQueue::from_pg_pool(pg_pool(4).await, opts)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let id = q
+            .enqueue(Job::new("k", serde_json::json!(1)))
+            .await
+            .unwrap();
+        let job = q.dequeue(&["k"]).await.unwrap();
+        assert_eq!(
+            job.as_ref().map(|j| j.id),
+            Some(id),
+            "claimed, not set aside"
+        );
+        let lease = job.unwrap().lease.unwrap();
+        assert!(lease.expires_at > time::OffsetDateTime::now_utc() + time::Duration::days(36_500));
+        q.ack(&lease).await.unwrap();
+        q.set_lease_timeout(Duration::MAX);
+    }
+    q.drop_schema().await.unwrap();
+}
+
+/// A due time past year 9999 (which the old uncapped backoff wrote) made the driver panic
+/// while decoding the row; it now reads as a corrupt row: an error for `get_job`, skipped
+/// by listings, still counted.
+#[tokio::test]
+async fn a_time_past_year_9999_reads_as_corrupt_not_a_panic() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "UPDATE {table} SET scheduled_at = '20000-01-01 00:00:00+00' WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let read = tokio::spawn({
+        let q = q.clone();
+        async move { q.get_job(id).await }
+    })
+    .await
+    .expect("get_job must not panic");
+    assert!(matches!(read, Err(QueueError::Corrupt { .. })), "{read:?}");
+    assert!(q.list_jobs(None, 0).await.unwrap().is_empty());
+    assert_eq!(q.stats().await.unwrap().pending, 1);
+    q.drop_schema().await.unwrap();
+}

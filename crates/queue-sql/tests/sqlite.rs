@@ -567,3 +567,157 @@ async fn expired_leases_are_reclaimed_on_their_own() {
     let failed = q.get_job(last).await.unwrap().unwrap();
     assert_eq!(failed.last_error.as_deref(), Some(LEASE_EXPIRED));
 }
+
+/// Issue #10, item 16: a claim that met a corrupt row came back short, here empty, while
+/// a good job waited behind it: the row set aside used up the claim's only slot.
+#[tokio::test]
+async fn a_claim_refills_the_slots_of_corrupt_rows() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let bad = JobId::new().to_string();
+    sqlx::query(
+        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
+         created_at, scheduled_at) VALUES (?1, 'k', 'not json', 3, 'pending', 10, 0, 0)",
+    )
+    .bind(&bad)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let good = q
+        .enqueue(Job::new("k", serde_json::json!("ok")))
+        .await
+        .unwrap();
+
+    let claimed = q.dequeue(&["k"]).await.unwrap().map(|j| j.id);
+    assert_eq!(claimed, Some(good), "the good job behind the corrupt one");
+    let (state, err): (String, Option<String>) =
+        sqlx::query_as("SELECT state, last_error FROM queue_jobs WHERE id = ?1")
+            .bind(&bad)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "failed");
+    assert!(err.unwrap().starts_with("corrupt row: payload"));
+}
+
+/// Issue #10, item 9: replay takes back a key whose last holder's window has lapsed,
+/// though that holder still marks the key until someone frees it.
+#[tokio::test]
+async fn replay_retakes_a_key_whose_holder_window_lapsed() {
+    use queue_core::Replayable;
+    let db = TempDb::new();
+    let q = SqlQueue::connect(&db.url()).await.unwrap();
+    let dead = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("key"))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    q.discard(&job.lease.unwrap(), "dead").await.unwrap();
+    let windowed = q
+        .enqueue(Job::new("w", serde_json::json!(2)).unique_for("key", Duration::from_millis(20)))
+        .await
+        .unwrap();
+    assert_ne!(windowed, dead);
+    // Past the window: any later wait is as good.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    assert!(q.replay(dead).await.unwrap());
+    let dup = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique("key"))
+        .await
+        .unwrap();
+    assert_eq!(dup, dead, "the replayed job holds the key again");
+}
+
+/// Issue #10, item 8 on SQLite (held already): a corrupt row set aside releases its
+/// unique key held until the job ends, as any failed job does.
+#[tokio::test]
+async fn a_corrupt_row_set_aside_releases_its_unique_key() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let bad = JobId::new();
+    sqlx::query(
+        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
+         created_at, scheduled_at, unique_key, unique_lock) \
+         VALUES (?1, 'k', 'not json', 3, 'pending', 10, 0, 0, 'once', 'once')",
+    )
+    .bind(bad.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(q.dequeue_batch(&["k"], 10).await.unwrap().is_empty());
+    let next = q
+        .enqueue(Job::new("k", serde_json::json!(1)).unique("once"))
+        .await
+        .unwrap();
+    assert_ne!(next, bad, "the failed corrupt row no longer holds the key");
+}
+
+/// Issue #10, item 2 (audit of fail_corrupt): a set-aside acts only on the claim that met
+/// the row, by its token; one arriving after the row was claimed again changes nothing.
+#[tokio::test]
+async fn a_late_set_aside_leaves_a_newer_claim_alone() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let _q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let rowid: i64 = sqlx::query_scalar(
+        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, attempts, \
+         created_at, scheduled_at, claim_token, lease_expires_at) \
+         VALUES (?1, 'k', 'not json', 3, 'running', 2, 0, 0, 2, 0) RETURNING rowid",
+    )
+    .bind(JobId::new().to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let sql = include_str!("../sql/sqlite/fail_corrupt.sql").replace("{table}", "queue_jobs");
+    let set_aside = |token: i64| {
+        let (pool, sql) = (pool.clone(), sql.clone());
+        async move {
+            sqlx::query(&sql)
+                .bind(rowid)
+                .bind("corrupt row: test")
+                .bind(1_i64)
+                .bind(token)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    };
+    assert_eq!(set_aside(1).await, 0, "the first claim's token is stale");
+    assert_eq!(set_aside(2).await, 1);
+}
+
+/// Issue #10, item 7 (leases): a lease as long as `Duration::MAX`, from the options or
+/// set later, is capped at `MAX_DELAY` like any wait, so the claimed job's lease is still
+/// a time: it used to overflow the stored deadline, and the job was set aside as corrupt.
+#[tokio::test]
+async fn an_endless_lease_is_capped_not_corrupt() {
+    let db = TempDb::new();
+    let opts = SqlOptions::default().lease_timeout(Duration::MAX);
+    let q = SqlQueue::connect_with(&db.url(), opts).await.unwrap();
+    for _ in 0..2 {
+        let id = q
+            .enqueue(Job::new("k", serde_json::json!(1)))
+            .await
+            .unwrap();
+        let job = q.dequeue(&["k"]).await.unwrap();
+        assert_eq!(
+            job.as_ref().map(|j| j.id),
+            Some(id),
+            "claimed, not set aside"
+        );
+        let lease = job.unwrap().lease.unwrap();
+        assert!(lease.expires_at > time::OffsetDateTime::now_utc() + time::Duration::days(36_500));
+        q.ack(&lease).await.unwrap();
+        q.set_lease_timeout(Duration::MAX);
+    }
+}

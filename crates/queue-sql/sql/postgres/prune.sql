@@ -2,6 +2,11 @@
 -- seconds; NULL keeps failed jobs), at most $3 per run (the caller repeats it while it
 -- comes back full), keeping held unique windows. The ids go through an array so the
 -- delete finds them by primary key whatever the planner guesses.
+--
+-- FOR UPDATE makes the pick safe against a concurrent replay (or any other change): a
+-- row changed since the statement's snapshot is checked again, as it is now, before it
+-- is locked, so a job replayed meanwhile is pending and left alone; a row whose change
+-- is still uncommitted is skipped. Without the lock the delete re-checks only the id.
 DELETE FROM {table}
 WHERE id = ANY (ARRAY(
     SELECT id
@@ -14,4 +19,5 @@ WHERE id = ANY (ARRAY(
       )
       AND (unique_lock IS NULL OR unique_until <= now())
     LIMIT $3
+    FOR UPDATE SKIP LOCKED
 ))

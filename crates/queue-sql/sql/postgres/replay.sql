@@ -1,4 +1,6 @@
 -- Failed jobs only: back to pending, attempts reset, due now. Anything else matches no row.
+-- Returns the job's unique key when it is held until the job ends (no window): the
+-- replayed job takes it again if it is free (retake_unique.sql).
 UPDATE {table}
 SET state        = 'pending',
     attempts     = 0,
@@ -6,3 +8,4 @@ SET state        = 'pending',
     finished_at  = NULL
 WHERE id = $1
   AND state = 'failed'
+RETURNING CASE WHEN unique_until IS NULL THEN unique_key END

@@ -3,6 +3,7 @@
 mod enqueue;
 mod listen;
 mod queue;
+mod replay;
 mod row;
 mod schema;
 mod sql;
@@ -38,7 +39,7 @@ impl PgQueue {
         let sql = Sql::new(&opts.table);
         schema::migrate(&pool, &opts.table, &sql).await?;
         let q = Arc::new(PgQueue {
-            lease_us: AtomicU64::new(opts.lease_timeout.as_micros() as u64),
+            lease_us: AtomicU64::new(lease_us(opts.lease_timeout)),
             pool,
             sql,
             closed: AtomicBool::new(false),
@@ -92,6 +93,12 @@ impl Drop for PgQueue {
     fn drop(&mut self) {
         self.stop_listener.notify_one();
     }
+}
+
+/// A lease timeout in µs as the queue keeps it: at most `MAX_DELAY`, so a claim's
+/// deadline stays a time the database stores and reads back.
+pub(super) fn lease_us(timeout: Duration) -> u64 {
+    u64::try_from(timeout.min(queue_core::MAX_DELAY).as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Rows one reclaim statement handles; more run in further statements.

@@ -7,16 +7,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Queue, QueueError, Replayable,
-    Result, Stats, Subscription,
+    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Queue, QueueError, Result, Stats,
+    Subscription, MAX_DELAY,
 };
+use sqlx::Row;
 
 use super::row::{db_err, decode, decode_all};
 use super::{enqueue, PgQueue};
 use crate::maintenance::Maintain;
 
-/// A cap large enough to mean "none" for `make_interval`.
-const UNCAPPED_S: f64 = 1.0e12;
+/// Claim statements one `dequeue_batch` may run when rows it meets cannot be decoded.
+const MAX_CLAIM_ROUNDS: usize = 8;
+/// The position of `claim_token` in sql/postgres/columns.sql.
+const TOKEN_COLUMN: usize = 11;
 
 impl PgQueue {
     fn lease_s(&self) -> f64 {
@@ -50,7 +53,44 @@ impl PgQueue {
         }
     }
 
-    async fn set_aside(&self, raw_id: &str, reason: &str) {
+    /// Claims up to `max` due jobs in one statement; rows that cannot be decoded are set
+    /// aside. Returns the good jobs and how many rows were set aside (or left to their
+    /// lease when not even their id could be read).
+    async fn claim_once(&self, kinds: &[&str], max: usize) -> Result<(Vec<Job>, usize)> {
+        let rows = sqlx::query(&self.sql.claim)
+            .bind(kinds)
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .bind(self.lease_s())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        let mut bad = 0;
+        for row in &rows {
+            match decode(row) {
+                Ok(job) => jobs.push(job),
+                Err((raw_id, reason)) => {
+                    bad += 1;
+                    // The claim always sets a token; read apart from the rest of the row.
+                    let token: Option<i64> = row.try_get(TOKEN_COLUMN).ok().flatten();
+                    match (raw_id, token) {
+                        (Some(raw_id), Some(token)) => {
+                            self.set_aside(&raw_id, token, &reason).await
+                        }
+                        (raw_id, _) => tracing::error!(
+                            id = ?raw_id,
+                            reason,
+                            "claimed a job row that cannot be decoded nor set aside; \
+                             its lease will run out"
+                        ),
+                    }
+                }
+            }
+        }
+        Ok((jobs, bad))
+    }
+
+    async fn set_aside(&self, raw_id: &str, token: i64, reason: &str) {
         tracing::error!(
             id = raw_id,
             reason,
@@ -58,6 +98,7 @@ impl PgQueue {
         );
         let r = sqlx::query(&self.sql.fail_corrupt)
             .bind(raw_id)
+            .bind(token)
             .bind(format!("corrupt row: {reason}"))
             .execute(&self.pool)
             .await;
@@ -87,22 +128,18 @@ impl Queue for PgQueue {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(&self.sql.claim)
-            .bind(kinds)
-            .bind(i64::try_from(max).unwrap_or(i64::MAX))
-            .bind(self.lease_s())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            match decode(row) {
-                Ok(job) => jobs.push(job),
-                Err((Some(raw_id), reason)) => self.set_aside(&raw_id, &reason).await,
-                Err((None, reason)) => {
-                    tracing::error!(reason, "claimed a job row without a readable id")
-                }
+        // Rows set aside took slots of the claim: claim again for those, a bounded number
+        // of times, so a corrupt row never makes a claim come back short while work waits.
+        let mut jobs = Vec::new();
+        let mut want = max;
+        for _ in 0..MAX_CLAIM_ROUNDS {
+            let (more, bad) = self.claim_once(kinds, want).await?;
+            let drained = more.len() + bad < want;
+            jobs.extend(more);
+            if bad == 0 || drained {
+                break;
             }
+            want = bad;
         }
         // RETURNING does not keep the claim's order.
         jobs.sort_by_key(|j| (Reverse(j.priority), j.scheduled_at, j.id));
@@ -137,11 +174,14 @@ impl Queue for PgQueue {
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
         let p = self.opts.retry;
+        // No wait beyond MAX_DELAY, capped or not: a due time further out would not read
+        // back as a time (nor, beyond year 294276, be stored).
         let cap = if p.max().is_zero() {
-            UNCAPPED_S
+            MAX_DELAY
         } else {
-            p.max().as_secs_f64()
-        };
+            p.max().min(MAX_DELAY)
+        }
+        .as_secs_f64();
         let factor = 1.0 - p.jitter_fraction() * fastrand::f64();
         self.guarded(&self.sql.nack, lease, |q| {
             q.bind(error.to_string())
@@ -158,7 +198,9 @@ impl Queue for PgQueue {
     }
 
     async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
-        self.guarded(&self.sql.snooze, lease, |q| q.bind(delay.as_secs_f64()))
+        // Capped like a delay at enqueue: snooze(Duration::MAX) means "as late as allowed".
+        let secs = delay.min(MAX_DELAY).as_secs_f64();
+        self.guarded(&self.sql.snooze, lease, |q| q.bind(secs))
             .await?;
         if delay.is_zero() {
             self.notifier.notify();
@@ -205,8 +247,8 @@ impl Queue for PgQueue {
     }
 
     fn set_lease_timeout(&self, timeout: Duration) {
-        let us = timeout.as_micros().clamp(1_000, u128::from(u64::MAX)) as u64;
-        self.lease_us.store(us, Ordering::Relaxed);
+        self.lease_us
+            .store(super::lease_us(timeout).max(1_000), Ordering::Relaxed);
     }
 
     fn subscribe(&self) -> Subscription {
@@ -265,27 +307,5 @@ impl Browsable for PgQueue {
             }
         }
         Ok(stats)
-    }
-}
-
-#[async_trait]
-impl Replayable for PgQueue {
-    async fn replay(&self, id: JobId) -> Result<bool> {
-        let n = sqlx::query(&self.sql.replay)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if n > 0 {
-            // Other processes learn of it through NOTIFY; this one at once.
-            sqlx::query(&self.sql.notify)
-                .bind(&self.opts.table)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-            self.notifier.notify();
-        }
-        Ok(n > 0)
     }
 }

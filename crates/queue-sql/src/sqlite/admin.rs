@@ -1,16 +1,23 @@
 //! State changes made without a lease: cancel and replay (admin calls), and lease
 //! reclaim and retention pruning (the maintenance timer, or `Queue::reclaim`).
+//!
+//! Each maintenance statement picks its rows and changes them in one statement, under
+//! SQLite's single write lock: nothing can change a row between the pick and the change,
+//! so unlike Postgres no row locks are needed.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{JobId, Replayable, Result};
+use queue_core::{JobId, QueueError, Replayable, Result};
+use sqlx::SqliteConnection;
 
-use super::busy::retry_busy;
+use super::busy::{self, retry_busy};
 use super::row::{db_err, duration_us, now_us};
+use super::sql::Sql;
 use super::SqliteQueue;
 use crate::maintenance::Maintain;
+use crate::BoxFuture;
 
 /// Leases reclaimed per statement, so the write lock is never held for long.
 const RECLAIM_BATCH: i64 = 1_000;
@@ -104,10 +111,68 @@ impl Maintain for SqliteQueue {
 #[async_trait]
 impl Replayable for SqliteQueue {
     async fn replay(&self, id: JobId) -> Result<bool> {
-        let replayed = self.change_one(&self.sql.replay, id).await?;
+        let ctx = ReplayOf {
+            sql: &self.sql,
+            id: id.to_string(),
+            now: now_us(),
+        };
+        let _turn = self.write_turn().await;
+        let mut conn = retry_busy!(self.pool.acquire().await).map_err(db_err)?;
+        let replayed = busy::immediate(&mut conn, &ctx, replay_tx).await?;
+        drop(conn);
         if replayed {
             self.notifier.notify();
         }
         Ok(replayed)
     }
+}
+
+/// What the replay transaction needs.
+struct ReplayOf<'a> {
+    /// The statements.
+    sql: &'a Sql,
+    /// The job.
+    id: String,
+    /// Its new due time (µs), also "now" for lapsed unique windows.
+    now: i64,
+}
+
+/// The body of the replay transaction; whether the job was replayed.
+fn replay_tx<'c>(
+    conn: &'c mut SqliteConnection,
+    r: &'c ReplayOf<'_>,
+) -> BoxFuture<'c, Result<bool>> {
+    // An `async fn` boxed here, not an async block: sqlx's executor lifetimes otherwise
+    // defeat the compiler's `Send` check of the boxed future.
+    Box::pin(replay_inner(conn, r))
+}
+
+/// See [`replay_tx`]. A key held until the job ends was released when it failed; the
+/// replayed job takes it back unless another job has it now, as before the failure.
+async fn replay_inner(conn: &mut SqliteConnection, r: &ReplayOf<'_>) -> Result<bool> {
+    let replayed: Option<Option<String>> = sqlx::query_scalar(&r.sql.replay)
+        .bind(&r.id)
+        .bind(r.now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let Some(key) = replayed else {
+        return Ok(false);
+    };
+    if let Some(key) = key {
+        let keys = serde_json::to_string(&[&key]).map_err(QueueError::backend)?;
+        sqlx::query(&r.sql.free_unique)
+            .bind(keys)
+            .bind(r.now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(&r.sql.retake_unique)
+            .bind(&r.id)
+            .bind(&key)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(true)
 }

@@ -1,4 +1,5 @@
-//! Claiming: one `UPDATE … RETURNING` statement per batch; undecodable rows are set aside.
+//! Claiming: one `UPDATE … RETURNING` statement per batch; undecodable rows are set aside
+//! and their slots claimed again.
 
 use std::cmp::Reverse;
 
@@ -8,16 +9,40 @@ use super::busy::retry_busy;
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
 
+/// Claim statements one call may run when rows it meets cannot be decoded.
+const MAX_CLAIM_ROUNDS: usize = 8;
+
 impl SqliteQueue {
     /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
     pub(super) async fn claim(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let now = now_us();
-        let deadline = now.saturating_add(duration_us(self.lease()));
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
         let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
+        // Rows set aside took slots of the claim: claim again for those, a bounded number
+        // of times, so a corrupt row never makes a claim come back short while work waits.
+        let mut jobs = Vec::new();
+        let mut want = max;
+        for _ in 0..MAX_CLAIM_ROUNDS {
+            let (more, bad) = self.claim_once(&kinds_json, want).await?;
+            let drained = more.len() + bad < want;
+            jobs.extend(more);
+            if bad == 0 || drained {
+                break;
+            }
+            want = bad;
+        }
+        // RETURNING has no defined order; hand jobs out in claim order.
+        jobs.sort_by_key(|j| (Reverse(j.priority), j.scheduled_at, j.id));
+        Ok(jobs)
+    }
+
+    /// One claim statement for up to `max` jobs; returns the good jobs and how many rows
+    /// could not be decoded (set aside, or left to their lease).
+    async fn claim_once(&self, kinds_json: &str, max: usize) -> Result<(Vec<Job>, usize)> {
+        let now = now_us();
+        let deadline = now.saturating_add(duration_us(self.lease()));
         // The turn ends before a corrupt row is set aside, which takes its own.
         let rows = {
             let _turn = self.write_turn().await;
@@ -25,7 +50,7 @@ impl SqliteQueue {
                 sqlx::query(&self.sql.claim)
                     .bind(now)
                     .bind(deadline)
-                    .bind(&kinds_json)
+                    .bind(kinds_json)
                     .bind(i64::try_from(max).unwrap_or(i64::MAX))
                     .fetch_all(&self.pool)
                     .await
@@ -33,16 +58,18 @@ impl SqliteQueue {
             .map_err(db_err)?
         };
         let mut jobs = Vec::with_capacity(rows.len());
+        let mut bad = 0;
         for row in &rows {
             match decode(row) {
                 Ok(job) => jobs.push(job),
                 // One bad row must not cost the batch its good jobs.
-                Err(bad) => self.set_aside(bad).await,
+                Err(undecodable) => {
+                    bad += 1;
+                    self.set_aside(undecodable).await;
+                }
             }
         }
-        // RETURNING has no defined order; hand jobs out in claim order.
-        jobs.sort_by_key(|j| (Reverse(j.priority), j.scheduled_at, j.id));
-        Ok(jobs)
+        Ok((jobs, bad))
     }
 
     /// Marks a claimed row that cannot be decoded as failed with the reason, so it is not
@@ -54,7 +81,7 @@ impl SqliteQueue {
             reason = %bad.reason,
             "claimed a job row that cannot be decoded; marking it failed"
         );
-        let Some(rowid) = bad.rowid else {
+        let (Some(rowid), Some(token)) = (bad.rowid, bad.token) else {
             // Only when the driver itself cannot read the row; the lease then runs out
             // and the attempts limit fails it.
             return;
@@ -65,6 +92,7 @@ impl SqliteQueue {
                 .bind(rowid)
                 .bind(format!("corrupt row: {}", bad.reason))
                 .bind(now_us())
+                .bind(token)
                 .execute(&self.pool)
                 .await
         );

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{Job, JobId, Lease, NewJob, Notifier, Queue, QueueError, Result, Subscription};
+use queue_core::{
+    Job, JobId, Lease, NewJob, Notifier, Queue, QueueError, Result, Subscription, MAX_DELAY,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -102,7 +104,10 @@ impl SqliteQueue {
         let sql = Sql::new(&opts.table);
         schema::migrate(&pool, &sql).await?;
         let q = Arc::new(SqliteQueue {
-            lease_us: AtomicU64::new(u64::try_from(duration_us(opts.lease_timeout)).unwrap_or(0)),
+            // At most MAX_DELAY, so a claim's deadline stays a time that reads back.
+            lease_us: AtomicU64::new(
+                u64::try_from(duration_us(opts.lease_timeout.min(MAX_DELAY))).unwrap_or(0),
+            ),
             pool,
             sql,
             closed: AtomicBool::new(false),
@@ -223,7 +228,7 @@ impl Queue for SqliteQueue {
     }
 
     fn set_lease_timeout(&self, timeout: Duration) {
-        let us = duration_us(timeout.max(MIN_LEASE));
+        let us = duration_us(timeout.clamp(MIN_LEASE, MAX_DELAY));
         self.lease_us
             .store(u64::try_from(us).unwrap_or(u64::MAX), Ordering::Relaxed);
     }

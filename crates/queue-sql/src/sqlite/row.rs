@@ -39,6 +39,8 @@ pub(crate) struct Undecodable {
     pub rowid: Option<i64>,
     /// The id column as text, when it is text at all.
     pub raw_id: Option<String>,
+    /// The claim token, when readable: it guards setting the row aside.
+    pub token: Option<i64>,
     /// What was wrong.
     pub reason: String,
 }
@@ -47,9 +49,11 @@ pub(crate) struct Undecodable {
 pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     let rowid: Option<i64> = row.try_get(13).ok();
     let raw_id: Option<String> = row.try_get(0).ok();
+    let raw_token: Option<i64> = row.try_get(11).ok().flatten();
     let fail = |reason: String| Undecodable {
         rowid,
         raw_id: raw_id.clone(),
+        token: raw_token,
         reason,
     };
     let get_err = |e: sqlx::Error| fail(e.to_string());

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use queue_core::{JobId, Lease, QueueError, Result};
+use queue_core::{JobId, Lease, QueueError, Result, MAX_DELAY};
 
 use super::busy::retry_busy;
 use super::row::{db_err, duration_us, now_us};
@@ -186,7 +186,9 @@ impl SqliteQueue {
 
     /// Back to pending after `delay`, attempt given back.
     pub(super) async fn snooze_lease(&self, lease: &Lease, delay: Duration) -> Result<()> {
-        let at = now_us().saturating_add(duration_us(delay));
+        // Capped like a delay at enqueue: snooze(Duration::MAX) means "as late as allowed",
+        // and stays a time that reads back.
+        let at = now_us().saturating_add(duration_us(delay.min(MAX_DELAY)));
         self.guarded(&self.sql.snooze, lease, |q| q.bind(at))
             .await?;
         if delay.is_zero() {

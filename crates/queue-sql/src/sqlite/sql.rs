@@ -60,6 +60,8 @@ pub(crate) struct Sql {
     pub cancel: String,
     /// Failed back to pending.
     pub replay: String,
+    /// A replayed job takes its unique key back.
+    pub retake_unique: String,
     /// Expired leases back to pending (or failed).
     pub reclaim: String,
     /// Retention.
@@ -101,6 +103,7 @@ impl Sql {
             snooze: r(load!("snooze.sql")),
             cancel: r(load!("cancel.sql")),
             replay: r(load!("replay.sql")),
+            retake_unique: r(load!("retake_unique.sql")),
             reclaim: r(load!("reclaim.sql")),
             prune: r(load!("prune.sql")),
             get: r(load!("get.sql")),
@@ -150,6 +153,9 @@ mod tests {
             &sql.reclaim,
             &sql.get,
             &sql.enqueue_one,
+            &sql.replay,
+            &sql.retake_unique,
+            &sql.fail_corrupt,
         ];
         for s in all {
             assert!(!s.contains('{'), "{s}");
