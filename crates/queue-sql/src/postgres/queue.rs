@@ -14,6 +14,7 @@ use queue_core::{
 use super::row::{db_err, decode, decode_all};
 use super::{enqueue, PgQueue};
 use crate::maintenance::Maintain;
+use crate::text::stored_error;
 
 /// A cap large enough to mean "none" for `make_interval`.
 const UNCAPPED_S: f64 = 1.0e12;
@@ -58,7 +59,7 @@ impl PgQueue {
         );
         let r = sqlx::query(&self.sql.fail_corrupt)
             .bind(raw_id)
-            .bind(format!("corrupt row: {reason}"))
+            .bind(stored_error(&format!("corrupt row: {reason}")).into_owned())
             .execute(&self.pool)
             .await;
         if let Err(e) = r {
@@ -144,7 +145,7 @@ impl Queue for PgQueue {
         };
         let factor = 1.0 - p.jitter_fraction() * fastrand::f64();
         self.guarded(&self.sql.nack, lease, |q| {
-            q.bind(error.to_string())
+            q.bind(stored_error(error).into_owned())
                 .bind(p.base().as_secs_f64())
                 .bind(cap)
                 .bind(factor)
@@ -153,8 +154,10 @@ impl Queue for PgQueue {
     }
 
     async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
-        self.guarded(&self.sql.discard, lease, |q| q.bind(reason.to_string()))
-            .await
+        self.guarded(&self.sql.discard, lease, |q| {
+            q.bind(stored_error(reason).into_owned())
+        })
+        .await
     }
 
     async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {

@@ -7,6 +7,7 @@ use queue_core::{Job, Result};
 use super::busy::retry_busy;
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
+use crate::text::stored_error;
 
 impl SqliteQueue {
     /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
@@ -63,7 +64,7 @@ impl SqliteQueue {
         let r = retry_busy!(
             sqlx::query(&self.sql.fail_corrupt)
                 .bind(rowid)
-                .bind(format!("corrupt row: {}", bad.reason))
+                .bind(stored_error(&format!("corrupt row: {}", bad.reason)).into_owned())
                 .bind(now_us())
                 .execute(&self.pool)
                 .await
