@@ -425,3 +425,64 @@ async fn mixed_case_and_reserved_table_names_are_rejected() {
         }
     }
 }
+
+/// The backends of `app` whose last statement was a LISTEN.
+async fn listen_backends(admin: &sqlx::PgPool, app: &str) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+    )
+    .bind(app)
+    .fetch_all(admin)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_of_one_pool_share_one_listen_connection_that_reconnects() {
+    let (ta, tb) = (fresh_table(), fresh_table());
+    // Tagged, so we count and cut only our own connections.
+    let opts: sqlx::postgres::PgConnectOptions = pg_url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(opts.application_name(&ta))
+        .await
+        .unwrap();
+    let qa = queue_on(pool.clone(), &ta).await;
+    let qb = queue_on(pool.clone(), &tb).await;
+    let admin = pg_pool(1).await;
+    let before = listen_backends(&admin, &ta).await;
+    assert_eq!(before.len(), 1, "one LISTEN connection for both queues");
+
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(before[0])
+        .execute(&admin)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = listen_backends(&admin, &ta).await;
+        if now.len() == 1 && now != before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LISTEN connection was not re-opened: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the task settle after re-subscribing, then expect a real NOTIFY.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut woken_b = qb.subscribe();
+    woken_b.mark_seen();
+    let other = queue_on(pg_pool(1).await, &tb).await;
+    other
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    assert!(
+        woken_b.wait(Duration::from_secs(10)).await,
+        "a NOTIFY after the reconnect wakes the queue"
+    );
+    qa.drop_schema().await.unwrap();
+    qb.drop_schema().await.unwrap();
+}
