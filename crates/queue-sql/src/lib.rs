@@ -69,6 +69,11 @@ pub enum Dialect {
 }
 
 /// A job queue in a SQL table. Implements `Queue`, `Browsable` and `Replayable`.
+///
+/// On Postgres it needs its pool's connections plus, with notifications on, one LISTEN
+/// connection outside the pool, shared by every queue of that pool (see
+/// [`SqlOptions`]'s "Connections"). Its `Debug` output names the server, never the
+/// password.
 #[derive(Clone)]
 pub struct SqlQueue {
     inner: Inner,
@@ -84,7 +89,8 @@ enum Inner {
 
 impl SqlQueue {
     /// Connects to `url` (`postgres://…` / `postgresql://…` or `sqlite:…`) with default
-    /// options, creating or migrating the table.
+    /// options, creating or migrating the table. On Postgres it builds a pool of 10
+    /// connections. Errors name the server (`host:port`) and never show the password.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, SqlOptions::default()).await
     }
@@ -115,7 +121,10 @@ impl SqlQueue {
         }
     }
 
-    /// A queue over an existing Postgres pool.
+    /// A queue over an existing Postgres pool. Queues built on clones of one pool share
+    /// one LISTEN connection, opened outside the pool. The queue first opens a connection
+    /// of its own (within [`SqlOptions::connect_timeout`]), so an unreachable server is
+    /// reported at once, by address.
     #[cfg(feature = "postgres")]
     pub async fn from_pg_pool(pool: sqlx::PgPool, opts: SqlOptions) -> Result<Self> {
         opts.validate()?;

@@ -485,4 +485,43 @@ async fn queues_of_one_pool_share_one_listen_connection_that_reconnects() {
     );
     qa.drop_schema().await.unwrap();
     qb.drop_schema().await.unwrap();
+    other.drop_schema().await.ok();
+    // The last queue of the pool gone, its LISTEN connection closes.
+    drop((qa, qb));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !listen_backends(&admin, &ta).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LISTEN connection outlived its queues"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let url = format!("postgres://postgres:s3cret@127.0.0.1:{port}/test");
+    let opts = SqlOptions::default().connect_timeout(Duration::from_millis(300));
+    let r = tokio::time::timeout(Duration::from_secs(10), SqlQueue::connect_with(&url, opts))
+        .await
+        .expect("the connect timeout bounds the wait");
+    let e = r.expect_err("nothing answers");
+    let shown = e.to_string();
+    assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
+    assert!(shown.contains("no answer"), "{shown}");
+    assert!(
+        e.is_transient(),
+        "an unreachable server may come back: {e:?}"
+    );
+    assert!(!format!("{shown} {e:?}").contains("s3cret"));
+    held.abort();
 }
