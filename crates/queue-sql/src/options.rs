@@ -98,9 +98,9 @@ impl SqlOptions {
     }
 
     /// Wake idle workers with LISTEN/NOTIFY on Postgres (default on). The LISTEN runs on
-    /// one dedicated connection per pool, outside it (see [connections](SqlOptions#connections-postgres)),
-    /// and reconnects on its own. Turn it off behind PgBouncer in transaction mode;
-    /// workers then poll.
+    /// one dedicated connection per pool, outside it (see
+    /// [connections](SqlOptions#connections-postgres)), and reconnects on its own. Turn
+    /// it off behind PgBouncer in transaction mode; workers then poll.
     pub fn notifications(mut self, on: bool) -> Self {
         self.notifications = on;
         self

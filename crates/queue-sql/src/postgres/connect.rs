@@ -3,6 +3,7 @@
 //! only says "pool timed out", so the queue opens one connection itself first.
 
 use std::fmt;
+use std::io::ErrorKind;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -67,6 +68,7 @@ pub(crate) struct ConnectError {
     cause: Cause,
 }
 
+/// Why: what the driver said, or nothing within the connect timeout.
 #[derive(Debug)]
 enum Cause {
     Driver(sqlx::Error),
@@ -75,24 +77,14 @@ enum Cause {
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let target = &self.target;
+        write!(f, "cannot connect to Postgres at {}: ", self.target)?;
         match &self.cause {
-            Cause::Timeout(t) => write!(
-                f,
-                "cannot connect to Postgres at {target}: no answer within {t:?} (unreachable?)"
-            ),
-            Cause::Driver(sqlx::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::ConnectionRefused =>
-            {
-                write!(f, "cannot connect to Postgres at {target}: connection refused (is the server running there?)")
+            Cause::Timeout(t) => write!(f, "no answer within {t:?} (unreachable?)"),
+            Cause::Driver(sqlx::Error::Io(e)) if e.kind() == ErrorKind::ConnectionRefused => {
+                write!(f, "connection refused (is the server running there?)")
             }
-            Cause::Driver(sqlx::Error::Io(e)) => {
-                write!(
-                    f,
-                    "cannot connect to Postgres at {target}: unreachable: {e}"
-                )
-            }
-            Cause::Driver(e) => write!(f, "cannot connect to Postgres at {target}: {e}"),
+            Cause::Driver(sqlx::Error::Io(e)) => write!(f, "unreachable: {e}"),
+            Cause::Driver(e) => write!(f, "{e}"),
         }
     }
 }
