@@ -39,9 +39,15 @@ pub enum QueueError {
         /// What was wrong with it.
         reason: String,
     },
-    /// The backend (database, Redis, …) failed; usually transient.
+    /// The backend (database, Redis, …) failed in a way that may pass: a lost
+    /// connection, a timeout, a server shutting down, a deadlock. Transient.
     #[error("backend error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The backend refused the operation for a reason that trying again cannot fix: the
+    /// data broke a rule of the store (an invalid byte, a constraint), or a statement
+    /// cannot run there. Not transient: retrying it would loop.
+    #[error("backend rejected the operation: {0}")]
+    Rejected(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl QueueError {
@@ -50,7 +56,13 @@ impl QueueError {
         QueueError::Backend(Box::new(e))
     }
 
-    /// True when retrying the same call later may succeed (connection trouble and the like).
+    /// Wraps a driver error that retrying cannot fix as [`QueueError::Rejected`].
+    pub fn rejected<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        QueueError::Rejected(Box::new(e))
+    }
+
+    /// True when retrying the same call later may succeed (connection trouble and the
+    /// like): [`QueueError::Backend`] only.
     pub fn is_transient(&self) -> bool {
         matches!(self, QueueError::Backend(_))
     }

@@ -34,6 +34,7 @@ mod id;
 mod job;
 mod notify;
 mod queue;
+mod redact;
 mod retry;
 mod state;
 pub mod worker;
@@ -50,6 +51,7 @@ pub use queue::{
     enqueue_one, list_limit, Backend, Browsable, Queue, Replayable, Stats, DEFAULT_LIST_LIMIT,
     LEASE_EXPIRED,
 };
+pub use redact::redact_url;
 pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use worker::{JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats};

@@ -35,6 +35,7 @@
 #[cfg(not(any(feature = "postgres", feature = "sqlite")))]
 compile_error!("queue-sql needs the `postgres` or the `sqlite` feature");
 
+mod classify;
 mod delegate;
 mod ident;
 mod maintenance;
@@ -43,13 +44,15 @@ mod options;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod text;
 mod tx;
 
 use std::sync::Arc;
 
 pub use ident::{validate_table, MAX_TABLE_LEN};
-pub use options::SqlOptions;
+pub use options::{SqlOptions, DEFAULT_CONNECT_TIMEOUT};
 use queue_core::{Backend, QueueError, Result};
+pub use text::MAX_ERROR_LEN;
 pub use tx::TxConnection;
 
 /// A boxed `Send` future, used where sqlx's lifetimes need a helping hand.
@@ -66,6 +69,11 @@ pub enum Dialect {
 }
 
 /// A job queue in a SQL table. Implements `Queue`, `Browsable` and `Replayable`.
+///
+/// On Postgres it needs its pool's connections plus, with notifications on, one LISTEN
+/// connection outside the pool, shared by every queue of that pool (see
+/// [`SqlOptions`]'s "Connections"). Its `Debug` output names the server, never the
+/// password.
 #[derive(Clone)]
 pub struct SqlQueue {
     inner: Inner,
@@ -81,7 +89,8 @@ enum Inner {
 
 impl SqlQueue {
     /// Connects to `url` (`postgres://…` / `postgresql://…` or `sqlite:…`) with default
-    /// options, creating or migrating the table.
+    /// options, creating or migrating the table. On Postgres it builds a pool of 10
+    /// connections. Errors name the server (`host:port`) and never show the password.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, SqlOptions::default()).await
     }
@@ -93,11 +102,11 @@ impl SqlQueue {
         match scheme {
             #[cfg(feature = "postgres")]
             "postgres" | "postgresql" => {
+                // Lazy: the queue opens its first connection itself, to report a refused
+                // or unreachable server at once and by name (see `PgQueue::open`).
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(10)
-                    .connect(url)
-                    .await
-                    .map_err(QueueError::backend)?;
+                    .connect_lazy_with(postgres::parse_url(url)?);
                 Self::from_pg_pool(pool, opts).await
             }
             #[cfg(feature = "sqlite")]
@@ -112,7 +121,10 @@ impl SqlQueue {
         }
     }
 
-    /// A queue over an existing Postgres pool.
+    /// A queue over an existing Postgres pool. Queues built on clones of one pool share
+    /// one LISTEN connection, opened outside the pool. The queue first opens a connection
+    /// of its own (within [`SqlOptions::connect_timeout`]), so an unreachable server is
+    /// reported at once, by address.
     #[cfg(feature = "postgres")]
     pub async fn from_pg_pool(pool: sqlx::PgPool, opts: SqlOptions) -> Result<Self> {
         opts.validate()?;
@@ -186,6 +198,27 @@ impl SqlQueue {
             #[allow(unreachable_patterns)]
             _ => None,
         }
+    }
+}
+
+/// Shows the dialect, the server (host, port and database; never the password) or file,
+/// and the table.
+impl std::fmt::Debug for SqlQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("SqlQueue");
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(q) => d
+                .field("dialect", &Dialect::Postgres)
+                .field("server", &q.server())
+                .field("table", &q.options().table_name()),
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(q) => d
+                .field("dialect", &Dialect::Sqlite)
+                .field("file", &q.file())
+                .field("table", &q.options().table_name()),
+        };
+        d.finish_non_exhaustive()
     }
 }
 

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use queue_core::{QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
 
+/// Default of [`SqlOptions::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How a [`crate::SqlQueue`] is set up.
 ///
 /// ```
@@ -15,6 +18,18 @@ use queue_core::{QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
 ///     .retain_completed(Duration::from_secs(3600));
 /// assert_eq!(opts.table_name(), "billing_jobs");
 /// ```
+///
+/// # Connections (Postgres)
+///
+/// A queue uses the connections of its pool for every call, holding one only for the
+/// length of a statement or a batch, and — with [notifications](SqlOptions::notifications)
+/// on — one more connection **outside** the pool for LISTEN. That listener is shared by
+/// every queue built on the same pool ([`crate::SqlQueue::from_pg_pool`] with clones of
+/// one pool), so a process needs the pool's `max_connections` plus one per pool.
+/// [`crate::SqlQueue::connect`] builds a pool of 10 per queue. Size the pool for the
+/// workers' concurrent claims, acks and heartbeats; a pool of 1 works, slowly.
+///
+/// The options hold no URL or password, so their `Debug` output is safe to log.
 #[derive(Clone, Debug)]
 pub struct SqlOptions {
     pub(crate) table: String,
@@ -24,6 +39,7 @@ pub struct SqlOptions {
     pub(crate) retain_failed: Option<Duration>,
     pub(crate) notifications: bool,
     pub(crate) maintenance_every: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
 }
 
 impl Default for SqlOptions {
@@ -36,13 +52,16 @@ impl Default for SqlOptions {
             retain_failed: None,
             notifications: true,
             maintenance_every: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 }
 
 impl SqlOptions {
     /// The table that holds the jobs (default `queue_jobs`). Checked when the queue is
-    /// built: letters, digits and `_`, starting with a letter or `_`, at most 48 bytes.
+    /// built: lower-case ASCII letters, digits and `_`, not starting with a digit, at most
+    /// 48 bytes, and not an SQL keyword such as `user` or `order` (see
+    /// [`crate::validate_table`]); anything else is [`QueueError::InvalidConfig`].
     pub fn table(mut self, name: impl Into<String>) -> Self {
         self.table = name.into();
         self
@@ -78,8 +97,10 @@ impl SqlOptions {
         self
     }
 
-    /// Wake idle workers with LISTEN/NOTIFY on Postgres (default on). Turn it off behind
-    /// PgBouncer in transaction mode; workers then poll.
+    /// Wake idle workers with LISTEN/NOTIFY on Postgres (default on). The LISTEN runs on
+    /// one dedicated connection per pool, outside it (see
+    /// [connections](SqlOptions#connections-postgres)), and reconnects on its own. Turn
+    /// it off behind PgBouncer in transaction mode; workers then poll.
     pub fn notifications(mut self, on: bool) -> Self {
         self.notifications = on;
         self
@@ -92,11 +113,26 @@ impl SqlOptions {
         self
     }
 
+    /// How long opening a Postgres connection may take (default 10 s): the connection the
+    /// queue opens when it is built, to fail at once with the server's address and the
+    /// reason (refused, unreachable, wrong password) instead of a pool timeout, and each
+    /// connection of the LISTEN task. Waits for a free connection of the pool are the
+    /// pool's own `acquire_timeout`.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         crate::ident::validate_table(&self.table)?;
         if self.lease_timeout < Duration::from_millis(10) {
             return Err(QueueError::InvalidConfig(
                 "lease timeout must be at least 10 ms".into(),
+            ));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(QueueError::InvalidConfig(
+                "connect timeout must be more than zero".into(),
             ));
         }
         Ok(())

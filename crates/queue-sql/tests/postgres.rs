@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use queue_core::{Browsable, Job, JobState, Queue, QueueError, Worker};
+use queue_core::{Browsable, Job, JobState, Queue, QueueError, RetryPolicy, Worker};
 use queue_sql::{SqlOptions, SqlQueue};
 use support::{fresh_table, pg_pool, pg_url, sweep_stale_tables, PgFactory};
 
@@ -721,4 +721,232 @@ async fn a_time_past_year_9999_reads_as_corrupt_not_a_panic() {
     assert!(q.list_jobs(None, 0).await.unwrap().is_empty());
     assert_eq!(q.stats().await.unwrap().pending, 1);
     q.drop_schema().await.unwrap();
+// Connections, errors and names (issue #10, items 4, 5, 6, 10 and 15).
+
+/// A Postgres URL that carries a password; trust auth ignores it, so it connects.
+fn url_with_password(password: &str) -> String {
+    let url = pg_url();
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user, host)) => {
+                let user = user.split(':').next().unwrap_or(user);
+                format!("{scheme}://{user}:{password}@{host}")
+            }
+            None => format!("{scheme}://postgres:{password}@{rest}"),
+        },
+        None => url,
+    }
+}
+
+#[tokio::test]
+async fn refused_connection_fails_at_once_naming_the_server_without_the_password() {
+    let url = "postgres://postgres:s3cret@127.0.0.1:1/test";
+    let r = tokio::time::timeout(Duration::from_secs(10), SqlQueue::connect(url))
+        .await
+        .expect("connecting to a closed port must fail at once, not wait out the pool");
+    let e = r.expect_err("nothing listens on port 1");
+    let (shown, debug) = (e.to_string(), format!("{e:?}"));
+    assert!(shown.contains("127.0.0.1:1"), "{shown}");
+    assert!(shown.to_lowercase().contains("refused"), "{shown}");
+    assert!(
+        !shown.contains("s3cret") && !debug.contains("s3cret"),
+        "{shown} / {debug}"
+    );
+}
+
+#[tokio::test]
+async fn queue_and_options_debug_hide_the_password() {
+    let table = fresh_table();
+    let opts = SqlOptions::default().table(&table);
+    let q = SqlQueue::connect_with(&url_with_password("s3cret"), opts.clone())
+        .await
+        .unwrap();
+    let shown = format!("{q:?} {opts:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains(&table), "{shown}");
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listening_queues_leave_the_pool_to_enqueue_and_claim() {
+    let url = pg_url();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect(&url)
+        .await
+        .unwrap();
+    let (ta, tb) = (fresh_table(), fresh_table());
+    let qa = queue_on(pool.clone(), &ta).await;
+    let qb = queue_on(pool.clone(), &tb).await;
+    for q in [&qa, &qb] {
+        let id = q
+            .enqueue(Job::new("k", serde_json::json!(1)))
+            .await
+            .expect("enqueue with both queues listening");
+        let job = q.dequeue(&[]).await.expect("claim").expect("a job");
+        assert_eq!(job.id, id);
+        q.ack(&job.lease().unwrap()).await.unwrap();
+    }
+    // Both queues are still woken by inserts from elsewhere.
+    let mut woken = qb.subscribe();
+    woken.mark_seen();
+    let other = queue_on(pg_pool(1).await, &tb).await;
+    other
+        .enqueue(Job::new("k", serde_json::json!(2)))
+        .await
+        .unwrap();
+    assert!(
+        woken.wait(Duration::from_secs(10)).await,
+        "a NOTIFY from another pool wakes the queue"
+    );
+    other.drop_schema().await.ok();
+    qa.drop_schema().await.unwrap();
+    qb.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn nul_in_an_error_message_is_stored_replaced() {
+    let table = fresh_table();
+    let opts = SqlOptions::default()
+        .table(&table)
+        .retry(RetryPolicy::immediate());
+    let q = SqlQueue::from_pg_pool(pg_pool(2).await, opts)
+        .await
+        .unwrap();
+    q.enqueue(Job::new("k", serde_json::json!(1)).max_attempts(2))
+        .await
+        .unwrap();
+    let job = q.dequeue(&[]).await.unwrap().unwrap();
+    q.nack(&job.lease().unwrap(), "a\0b")
+        .await
+        .expect("nack with NUL");
+    let stored = q.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Pending);
+    assert_eq!(stored.last_error.as_deref(), Some("a\u{FFFD}b"));
+
+    let job = q
+        .dequeue(&[])
+        .await
+        .unwrap()
+        .expect("the retry is due at once");
+    q.discard(&job.lease().unwrap(), "c\0d")
+        .await
+        .expect("discard with NUL");
+    let stored = q.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Failed);
+    assert_eq!(stored.last_error.as_deref(), Some("c\u{FFFD}d"));
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn mixed_case_and_reserved_table_names_are_rejected() {
+    let pool = pg_pool(2).await;
+    for bad in ["BillingJobs", "Jobs2", "user", "order", "select"] {
+        let r = SqlQueue::from_pg_pool(pool.clone(), SqlOptions::default().table(bad)).await;
+        match r {
+            Err(QueueError::InvalidConfig(msg)) => assert!(msg.contains(bad), "{msg}"),
+            other => panic!("{bad:?} must be rejected, got {:?}", other.err()),
+        }
+    }
+}
+
+/// The backends of `app` whose last statement was a LISTEN.
+async fn listen_backends(admin: &sqlx::PgPool, app: &str) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+    )
+    .bind(app)
+    .fetch_all(admin)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_of_one_pool_share_one_listen_connection_that_reconnects() {
+    let (ta, tb) = (fresh_table(), fresh_table());
+    // Tagged, so we count and cut only our own connections.
+    let opts: sqlx::postgres::PgConnectOptions = pg_url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(opts.application_name(&ta))
+        .await
+        .unwrap();
+    let qa = queue_on(pool.clone(), &ta).await;
+    let qb = queue_on(pool.clone(), &tb).await;
+    let admin = pg_pool(1).await;
+    let before = listen_backends(&admin, &ta).await;
+    assert_eq!(before.len(), 1, "one LISTEN connection for both queues");
+
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(before[0])
+        .execute(&admin)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = listen_backends(&admin, &ta).await;
+        if now.len() == 1 && now != before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LISTEN connection was not re-opened: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the task settle after re-subscribing, then expect a real NOTIFY.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut woken_b = qb.subscribe();
+    woken_b.mark_seen();
+    let other = queue_on(pg_pool(1).await, &tb).await;
+    other
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    assert!(
+        woken_b.wait(Duration::from_secs(10)).await,
+        "a NOTIFY after the reconnect wakes the queue"
+    );
+    qa.drop_schema().await.unwrap();
+    qb.drop_schema().await.unwrap();
+    other.drop_schema().await.ok();
+    // The last queue of the pool gone, its LISTEN connection closes.
+    drop((qa, qb));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !listen_backends(&admin, &ta).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the LISTEN connection outlived its queues"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let url = format!("postgres://postgres:s3cret@127.0.0.1:{port}/test");
+    let opts = SqlOptions::default().connect_timeout(Duration::from_millis(300));
+    let r = tokio::time::timeout(Duration::from_secs(10), SqlQueue::connect_with(&url, opts))
+        .await
+        .expect("the connect timeout bounds the wait");
+    let e = r.expect_err("nothing answers");
+    let shown = e.to_string();
+    assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
+    assert!(shown.contains("no answer"), "{shown}");
+    assert!(
+        e.is_transient(),
+        "an unreachable server may come back: {e:?}"
+    );
+    assert!(!format!("{shown} {e:?}").contains("s3cret"));
+    held.abort();
 }

@@ -719,5 +719,46 @@ async fn an_endless_lease_is_capped_not_corrupt() {
         assert!(lease.expires_at > time::OffsetDateTime::now_utc() + time::Duration::days(36_500));
         q.ack(&lease).await.unwrap();
         q.set_lease_timeout(Duration::MAX);
+// Error texts and table names (issue #10, items 6 and 10).
+
+#[tokio::test]
+async fn nul_in_an_error_message_is_stored_replaced() {
+    let db = TempDb::new();
+    let opts = SqlOptions::default().retry(RetryPolicy::immediate());
+    let q = SqlQueue::connect_with(&db.url(), opts).await.unwrap();
+    q.enqueue(Job::new("k", serde_json::json!(1)).max_attempts(2))
+        .await
+        .unwrap();
+    let job = q.dequeue(&[]).await.unwrap().unwrap();
+    q.nack(&job.lease().unwrap(), "a\0b")
+        .await
+        .expect("nack with NUL");
+    let stored = q.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Pending);
+    assert_eq!(stored.last_error.as_deref(), Some("a\u{FFFD}b"));
+
+    let job = q
+        .dequeue(&[])
+        .await
+        .unwrap()
+        .expect("the retry is due at once");
+    q.discard(&job.lease().unwrap(), "c\0d")
+        .await
+        .expect("discard with NUL");
+    let stored = q.get_job(job.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Failed);
+    assert_eq!(stored.last_error.as_deref(), Some("c\u{FFFD}d"));
+}
+
+#[tokio::test]
+async fn mixed_case_and_reserved_table_names_are_rejected() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    for bad in ["BillingJobs", "Jobs2", "user", "order", "select"] {
+        let r = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default().table(bad)).await;
+        match r {
+            Err(QueueError::InvalidConfig(msg)) => assert!(msg.contains(bad), "{msg}"),
+            other => panic!("{bad:?} must be rejected, got {:?}", other.err()),
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The Postgres dialect.
 
+mod connect;
 mod enqueue;
 mod listen;
 mod queue;
@@ -8,6 +9,8 @@ mod row;
 mod schema;
 mod sql;
 
+pub(crate) use connect::parse_url;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +18,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use queue_core::{JobId, NewJob, Notifier, QueueError, Result};
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::Notify;
 
 use crate::maintenance::{self, Maintain};
 use crate::SqlOptions;
@@ -30,34 +32,46 @@ pub(crate) struct PgQueue {
     lease_us: AtomicU64,
     closed: AtomicBool,
     notifier: Notifier,
-    /// Stops the LISTEN task when the queue goes away.
-    stop_listener: Arc<Notify>,
+    /// The LISTEN subscription (with notifications on); dropped with the queue.
+    _listening: Option<listen::Listening>,
 }
 
 impl PgQueue {
     pub(crate) async fn open(pool: PgPool, opts: SqlOptions) -> Result<Arc<PgQueue>> {
+        // One connection of our own first: a pool would retry a refused connection until
+        // its acquire timeout and then say only "pool timed out".
+        connect::probe(&pool.connect_options(), opts.connect_timeout).await?;
         let sql = Sql::new(&opts.table);
         schema::migrate(&pool, &opts.table, &sql).await?;
+        let notifier = Notifier::new();
+        let listening = if opts.notifications {
+            let channel = &opts.table;
+            let timeout = opts.connect_timeout;
+            Some(listen::subscribe(&pool, channel, notifier.clone(), timeout).await?)
+        } else {
+            None
+        };
         let q = Arc::new(PgQueue {
             lease_us: AtomicU64::new(lease_us(opts.lease_timeout)),
             pool,
             sql,
             closed: AtomicBool::new(false),
-            notifier: Notifier::new(),
-            stop_listener: Arc::new(Notify::new()),
+            notifier,
+            _listening: listening,
             opts,
         });
-        if q.opts.notifications {
-            listen::spawn(
-                q.pool.clone(),
-                q.opts.table.clone(),
-                q.notifier.clone(),
-                q.stop_listener.clone(),
-            )
-            .await?;
-        }
         maintenance::spawn(Arc::downgrade(&q));
         Ok(q)
+    }
+
+    /// The server and database, for `Debug`: never the password.
+    pub(crate) fn server(&self) -> String {
+        connect::target(&self.pool.connect_options())
+    }
+
+    /// The options the queue was built with.
+    pub(crate) fn options(&self) -> &SqlOptions {
+        &self.opts
     }
 
     pub(crate) async fn enqueue_on(&self, conn: &mut PgConnection, job: NewJob) -> Result<JobId> {
@@ -86,12 +100,6 @@ impl PgQueue {
 
     fn lease(&self) -> Duration {
         Duration::from_micros(self.lease_us.load(Ordering::Relaxed))
-    }
-}
-
-impl Drop for PgQueue {
-    fn drop(&mut self) {
-        self.stop_listener.notify_one();
     }
 }
 

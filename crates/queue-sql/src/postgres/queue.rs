@@ -15,6 +15,7 @@ use sqlx::Row;
 use super::row::{db_err, decode, decode_all};
 use super::{enqueue, PgQueue};
 use crate::maintenance::Maintain;
+use crate::text::stored_error;
 
 /// Claim statements one `dequeue_batch` may run when rows it meets cannot be decoded.
 const MAX_CLAIM_ROUNDS: usize = 8;
@@ -99,7 +100,7 @@ impl PgQueue {
         let r = sqlx::query(&self.sql.fail_corrupt)
             .bind(raw_id)
             .bind(token)
-            .bind(format!("corrupt row: {reason}"))
+            .bind(stored_error(&format!("corrupt row: {reason}")).into_owned())
             .execute(&self.pool)
             .await;
         if let Err(e) = r {
@@ -184,7 +185,7 @@ impl Queue for PgQueue {
         .as_secs_f64();
         let factor = 1.0 - p.jitter_fraction() * fastrand::f64();
         self.guarded(&self.sql.nack, lease, |q| {
-            q.bind(error.to_string())
+            q.bind(stored_error(error).into_owned())
                 .bind(p.base().as_secs_f64())
                 .bind(cap)
                 .bind(factor)
@@ -193,8 +194,10 @@ impl Queue for PgQueue {
     }
 
     async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
-        self.guarded(&self.sql.discard, lease, |q| q.bind(reason.to_string()))
-            .await
+        self.guarded(&self.sql.discard, lease, |q| {
+            q.bind(stored_error(reason).into_owned())
+        })
+        .await
     }
 
     async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {

@@ -62,7 +62,8 @@ pub(crate) fn decode_all(rows: &[PgRow]) -> Vec<Job> {
         .collect()
 }
 
-/// Maps a driver error, turning a duplicate primary key into a clear rejection.
+/// Maps a driver error, turning a duplicate primary key into a clear rejection and
+/// telling transient failures from the rest ([`crate::classify`]).
 pub(crate) fn db_err(e: sqlx::Error) -> QueueError {
     if let Some(db) = e.as_database_error() {
         if db.code().as_deref() == Some("23505")
@@ -71,5 +72,5 @@ pub(crate) fn db_err(e: sqlx::Error) -> QueueError {
             return QueueError::InvalidJob("a job with this id already exists".into());
         }
     }
-    QueueError::backend(e)
+    crate::classify::classify(e, crate::classify::sqlstate_is_transient)
 }

@@ -8,6 +8,7 @@ use queue_core::{Job, Result};
 use super::busy::retry_busy;
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
+use crate::text::stored_error;
 
 /// Claim statements one call may run when rows it meets cannot be decoded.
 const MAX_CLAIM_ROUNDS: usize = 8;
@@ -90,7 +91,7 @@ impl SqliteQueue {
         let r = retry_busy!(
             sqlx::query(&self.sql.fail_corrupt)
                 .bind(rowid)
-                .bind(format!("corrupt row: {}", bad.reason))
+                .bind(stored_error(&format!("corrupt row: {}", bad.reason)).into_owned())
                 .bind(now_us())
                 .bind(token)
                 .execute(&self.pool)

@@ -47,7 +47,10 @@ const MIN_LEASE: Duration = Duration::from_millis(1);
 /// commit) and with a busy timeout.
 pub(crate) async fn open_pool(url: &str) -> Result<SqlitePool> {
     let opts = SqliteConnectOptions::from_str(url)
-        .map_err(|e| QueueError::InvalidConfig(format!("bad SQLite URL {url:?}: {e}")))?
+        .map_err(|e| {
+            let url = queue_core::redact_url(url);
+            QueueError::InvalidConfig(format!("bad SQLite URL {url:?}: {e}"))
+        })?
         .create_if_missing(true)
         .busy_timeout(BUSY_TIMEOUT);
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -92,6 +95,20 @@ pub(crate) struct SqliteQueue {
 }
 
 impl SqliteQueue {
+    /// The database file, for `Debug`.
+    pub(crate) fn file(&self) -> String {
+        self.pool
+            .connect_options()
+            .get_filename()
+            .display()
+            .to_string()
+    }
+
+    /// The options the queue was built with.
+    pub(crate) fn options(&self) -> &SqlOptions {
+        &self.opts
+    }
+
     /// Waits for this process's turn to write.
     pub(crate) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.writer.lock().await

@@ -126,14 +126,15 @@ pub(crate) fn decode_all(rows: &[SqliteRow]) -> Vec<Job> {
         .collect()
 }
 
-/// Maps a driver error; a taken explicit id is the caller's mistake, not the database's.
+/// Maps a driver error; a taken explicit id is the caller's mistake, not the database's,
+/// and only transient failures are [`QueueError::Backend`] ([`crate::classify`]).
 pub(crate) fn db_err(e: sqlx::Error) -> QueueError {
     if let Some(db) = e.as_database_error() {
         if db.code().as_deref() == Some(PRIMARY_KEY_VIOLATION) {
             return QueueError::InvalidJob("a job with this id already exists".into());
         }
     }
-    QueueError::backend(e)
+    crate::classify::classify(e, crate::classify::sqlite_code_is_transient)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use queue_core::{JobId, Lease, QueueError, Result, MAX_DELAY};
 use super::busy::retry_busy;
 use super::row::{db_err, duration_us, now_us};
 use super::SqliteQueue;
+use crate::text::stored_error;
 
 /// The longest retry delay (100 years in µs): keeps `now + delay` a valid stored time
 /// whatever the policy's base and cap.
@@ -158,7 +159,7 @@ impl SqliteQueue {
         let factor = 1.0 - policy.jitter_fraction() * fastrand::f64();
         let base = duration_us(policy.base()).min(MAX_DELAY_US);
         let cap = duration_us(policy.max()).min(MAX_DELAY_US);
-        let error = error.to_string();
+        let error = stored_error(error).into_owned();
         self.guarded(&self.sql.nack, lease, |q| {
             q.bind(error.clone())
                 .bind(now_us())
@@ -177,7 +178,7 @@ impl SqliteQueue {
 
     /// Fails the job now with `reason`.
     pub(super) async fn discard_lease(&self, lease: &Lease, reason: &str) -> Result<()> {
-        let reason = reason.to_string();
+        let reason = stored_error(reason).into_owned();
         self.guarded(&self.sql.discard, lease, |q| {
             q.bind(reason.clone()).bind(now_us())
         })

@@ -1,0 +1,123 @@
+//! Connection strings carry passwords; everything that shows one to a person goes through
+//! [`redact_url`] first.
+
+/// What a hidden password reads as.
+const HIDDEN: &str = "***";
+
+/// Query and key-value parameters whose values are secrets.
+const SECRET_KEYS: [&str; 4] = ["password", "pass", "pwd", "sslpassword"];
+
+/// `url` with every password replaced by `***`: the one in the user info
+/// (`postgres://user:pw@host/db`, `redis://:pw@host`) and the values of `password=`-like
+/// parameters (`?password=pw`, or a `key=value` string such as `host=h password=pw`).
+/// Everything else (scheme, user, host, port, path) is kept, so the result still says
+/// where a connection went. A string that is not a URL comes back with the same rules
+/// applied.
+///
+/// ```
+/// use queue_core::redact_url;
+/// assert_eq!(
+///     redact_url("postgres://app:s3cret@db:5432/jobs"),
+///     "postgres://app:***@db:5432/jobs"
+/// );
+/// assert_eq!(redact_url("redis://:s3cret@127.0.0.1:6379"), "redis://:***@127.0.0.1:6379");
+/// assert_eq!(redact_url("postgres://db/jobs?password=s3cret&sslmode=require"),
+///     "postgres://db/jobs?password=***&sslmode=require");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    // The authority ends at the path, query or fragment; its user info at its last `@`.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = authority.split_at(at);
+            match userinfo.find(':') {
+                Some(colon) => format!("{}:{HIDDEN}{host}", &userinfo[..colon]),
+                None => authority.to_owned(),
+            }
+        }
+        None => authority.to_owned(),
+    };
+    redact_params(&format!("{scheme}{authority}{tail}"))
+}
+
+/// Hides the values of secret `key=value` parameters, separated by `&`, `;`, `?` or
+/// whitespace.
+fn redact_params(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(eq) = rest.find('=') {
+        let (before, after) = rest.split_at(eq);
+        let key_start = before
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| matches!(c, '&' | ';' | '?' | '/') || c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let key = &before[key_start..];
+        out.push_str(before);
+        out.push('=');
+        let value = &after[1..];
+        let value_end = value
+            .find(|c: char| matches!(c, '&' | ';' | '#') || c.is_whitespace())
+            .unwrap_or(value.len());
+        if SECRET_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) {
+            out.push_str(HIDDEN);
+        } else {
+            out.push_str(&value[..value_end]);
+        }
+        rest = &value[value_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_hidden_and_the_rest_kept() {
+        for (url, want) in [
+            (
+                "postgres://postgres:s3cret@127.0.0.1:1/test",
+                "postgres://postgres:***@127.0.0.1:1/test",
+            ),
+            ("redis://:s3cret@h:6379/0", "redis://:***@h:6379/0"),
+            ("rediss://user:p%40ss@h", "rediss://user:***@h"),
+            ("postgres://u:a@b@h/db", "postgres://u:***@h/db"),
+            (
+                "postgres://h/db?user=u&password=s3cret&sslmode=require",
+                "postgres://h/db?user=u&password=***&sslmode=require",
+            ),
+            (
+                "host=h user=u password=s3cret",
+                "host=h user=u password=***",
+            ),
+            ("postgres://u@h:5432/db", "postgres://u@h:5432/db"),
+            ("sqlite:jobs.db?mode=rwc", "sqlite:jobs.db?mode=rwc"),
+            ("u:s3cret@h", "u:***@h"),
+            ("", ""),
+        ] {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn odd_text_never_panics_or_leaks() {
+        for url in [
+            "=",
+            "a=",
+            "password=",
+            "?password",
+            "://@",
+            "x://:@",
+            "é=é&pwd=s3cret",
+        ] {
+            assert!(!redact_url(url).contains("s3cret"), "{url}");
+        }
+    }
+}

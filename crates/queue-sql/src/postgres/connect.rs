@@ -1,0 +1,117 @@
+//! Opening Postgres connections, with errors that say which server and why, never with
+//! the password. A pool retries refused connections until its acquire timeout and then
+//! only says "pool timed out", so the queue opens one connection itself first.
+
+use std::fmt;
+use std::io::ErrorKind;
+use std::str::FromStr;
+use std::time::Duration;
+
+use queue_core::{redact_url, QueueError, Result};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+use crate::classify::{is_transient, sqlstate_is_transient};
+
+/// Parses a `postgres://` URL; a bad one is a configuration error that shows the URL
+/// with its password hidden.
+pub(crate) fn parse_url(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(|e| {
+        QueueError::InvalidConfig(format!("bad Postgres URL {}: {e}", redact_url(url)))
+    })
+}
+
+/// Where `opts` connect to, for messages: `host:port` (or the socket) and the database.
+pub(crate) fn target(opts: &PgConnectOptions) -> String {
+    let server = match opts.get_socket() {
+        Some(dir) => format!("{}:{}", dir.display(), opts.get_port()),
+        None => format!("{}:{}", opts.get_host(), opts.get_port()),
+    };
+    match opts.get_database() {
+        Some(db) => format!("{server}/{db}"),
+        None => server,
+    }
+}
+
+/// Opens one connection and closes it again, within `timeout`; the error names the server
+/// and the reason.
+pub(crate) async fn probe(opts: &PgConnectOptions, timeout: Duration) -> Result<()> {
+    match tokio::time::timeout(timeout, opts.connect()).await {
+        Ok(Ok(conn)) => {
+            // The probe has done its job; a failure to say goodbye changes nothing.
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            let transient = is_transient(&e, sqlstate_is_transient);
+            let err = ConnectError {
+                target: target(opts),
+                cause: Cause::Driver(e),
+            };
+            Err(if transient {
+                QueueError::backend(err)
+            } else {
+                QueueError::rejected(err)
+            })
+        }
+        Err(_) => Err(QueueError::backend(ConnectError {
+            target: target(opts),
+            cause: Cause::Timeout(timeout),
+        })),
+    }
+}
+
+/// A connection that could not be opened.
+#[derive(Debug)]
+pub(crate) struct ConnectError {
+    target: String,
+    cause: Cause,
+}
+
+/// Why: what the driver said, or nothing within the connect timeout.
+#[derive(Debug)]
+enum Cause {
+    Driver(sqlx::Error),
+    Timeout(Duration),
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot connect to Postgres at {}: ", self.target)?;
+        match &self.cause {
+            Cause::Timeout(t) => write!(f, "no answer within {t:?} (unreachable?)"),
+            Cause::Driver(sqlx::Error::Io(e)) if e.kind() == ErrorKind::ConnectionRefused => {
+                write!(f, "connection refused (is the server running there?)")
+            }
+            Cause::Driver(sqlx::Error::Io(e)) => write!(f, "unreachable: {e}"),
+            Cause::Driver(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Cause::Driver(e) => Some(e),
+            Cause::Timeout(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_bad_urls_never_show_the_password() {
+        let opts = parse_url("postgres://app:s3cret@db.example:6432/jobs").unwrap_or_else(|e| {
+            panic!("{e}");
+        });
+        assert_eq!(target(&opts), "db.example:6432/jobs");
+        let e = parse_url("postgres://app:s3cret@db.example:99999999/jobs")
+            .err()
+            .map(|e| format!("{e} {e:?}"))
+            .unwrap_or_default();
+        assert!(e.contains("db.example") && !e.contains("s3cret"), "{e}");
+    }
+}
