@@ -68,11 +68,13 @@
 mod browse;
 mod builder;
 mod claim;
+mod connect;
 mod decode;
 mod enqueue;
 mod keys;
 mod maintenance;
 mod queue;
+mod redact;
 mod scripts;
 mod settle;
 mod wake;

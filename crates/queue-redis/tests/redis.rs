@@ -349,3 +349,115 @@ async fn drop_all_removes_unique_keys_that_outlived_their_jobs() {
     q.drop_all().await.unwrap();
     assert_eq!(keys_of(&q).await, Vec::<String>::new());
 }
+
+/// The password of the URLs below: it must never appear in an error or a `Debug` output.
+const SECRET: &str = "s3cret";
+
+/// Panics when `text` shows the password.
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(!text.contains(SECRET), "{what} shows the password: {text}");
+}
+
+#[tokio::test]
+async fn url_errors_and_debug_never_show_the_password() {
+    let bad = [
+        "http://user:s3cret@127.0.0.1:6379",
+        "redis://user:s3cret@127.0.0.1:notaport",
+        "redis://user:s3cret@127.0.0.1:6379/notadb",
+        "redis://:s3cret@[::1/0",
+        "redis://127.0.0.1:6379/x?password=s3cret",
+        "rediss-sentinel://127.0.0.1:26379/x?sentinelPassword=s3cret",
+    ];
+    for url in bad {
+        let builder = RedisQueue::builder(fresh_name()).url(url);
+        assert_no_secret("the builder's Debug", &format!("{builder:?}"));
+        match builder.build().await {
+            Err(e) => {
+                assert_no_secret("the error", &format!("{e}"));
+                assert_no_secret("the error's Debug", &format!("{e:?}"));
+            }
+            Ok(_) => panic!("{url}: expected an error"),
+        }
+    }
+}
+
+/// Nothing listens on port 1: construction fails at once, naming the server and saying
+/// it refused, without the password. The wait is bounded, never asserted as a duration.
+#[tokio::test]
+async fn refused_server_fails_fast_naming_it() {
+    let builders = [
+        RedisQueue::builder(fresh_name()).url("redis://:s3cret@127.0.0.1:1"),
+        RedisQueue::builder(fresh_name()).url("redis://user:s3cret@127.0.0.1:1/2"),
+        RedisQueue::builder(fresh_name()).cluster(["127.0.0.1:1"]),
+    ];
+    for builder in builders {
+        let built = tokio::time::timeout(Duration::from_secs(10), builder.build())
+            .await
+            .expect("construction against a refused port took more than 10 s");
+        let e = match built {
+            Err(e) => e,
+            Ok(_) => panic!("construction against a refused port succeeded"),
+        };
+        let (text, debug) = (format!("{e}"), format!("{e:?}"));
+        assert_no_secret("the error", &text);
+        assert_no_secret("the error's Debug", &debug);
+        assert!(text.contains("127.0.0.1:1"), "names host:port: {text}");
+        assert!(
+            text.contains("refused") || text.contains("unreachable"),
+            "says why: {text}"
+        );
+        assert!(e.is_transient(), "a down server may come back: {e:?}");
+    }
+}
+
+/// The shared test server has no password: the AUTH error must not echo the one given.
+#[tokio::test]
+async fn auth_errors_never_show_the_password() {
+    let url = redis_url().replacen("redis://", "redis://user:s3cret@", 1);
+    let built = tokio::time::timeout(
+        Duration::from_secs(20),
+        RedisQueue::builder(fresh_name()).url(url).build(),
+    )
+    .await
+    .expect("construction with a wrong password took more than 20 s");
+    match built {
+        Err(e) => {
+            assert_no_secret("the error", &format!("{e}"));
+            assert_no_secret("the error's Debug", &format!("{e:?}"));
+        }
+        Ok(q) => {
+            // A server that takes any password: nothing to check but the queue's Debug.
+            assert_no_secret("the queue's Debug", &format!("{q:?}"));
+            q.drop_all().await.unwrap();
+        }
+    }
+}
+
+/// A server that accepts connections but never answers: `connect_timeout` bounds the
+/// construction, whose error names the server as unreachable, without the password.
+#[tokio::test]
+async fn silent_server_fails_within_the_connect_timeout() {
+    // Never accepted: the kernel completes the handshake, nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    for url in [
+        format!("redis://:s3cret@{addr}"),
+        format!("redis://{addr}/0"),
+    ] {
+        let builder = RedisQueue::builder(fresh_name())
+            .url(url)
+            .connect_timeout(Duration::from_millis(300));
+        let built = tokio::time::timeout(Duration::from_secs(10), builder.build())
+            .await
+            .expect("construction against a silent server took more than 10 s");
+        let e = match built {
+            Err(e) => e,
+            Ok(_) => panic!("construction against a silent server succeeded"),
+        };
+        let text = format!("{e}");
+        assert_no_secret("the error", &text);
+        assert_no_secret("the error's Debug", &format!("{e:?}"));
+        assert!(text.contains(&addr.to_string()), "names host:port: {text}");
+        assert!(text.contains("unreachable"), "says why: {text}");
+    }
+}
