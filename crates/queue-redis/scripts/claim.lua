@@ -12,7 +12,7 @@
 -- Returns { {HGETALL of each claimed job}, {ids set aside}, {their reasons} }.
 
 local max = tonumber(ARGV[1])
-local lease = tonumber(ARGV[2])
+local lease = bounded_delay(tonumber(ARGV[2]))
 local keep_failed = tonumber(ARGV[3])
 local now = now_ms()
 promote(now, 1000, keep_failed)
@@ -91,7 +91,7 @@ while #claimed < max and budget > 0 do
             aside[#aside + 1] = id
             reasons[#reasons + 1] = bad
         elseif f[1] == 'pending' then
-            local deadline = now + lease
+            local deadline = after(now, lease)
             redis.call('HSET', jk,
                 'state', 'running',
                 'attempts', int(tonumber(f[5]) + 1),

@@ -461,3 +461,28 @@ async fn silent_server_fails_within_the_connect_timeout() {
         assert!(text.contains("unreachable"), "says why: {text}");
     }
 }
+
+/// A lease as long as a `Duration` allows is cut to the longest delay: the claimed job
+/// and its heartbeat keep a readable deadline (it once overflowed to year -292 million,
+/// and the claimed job was set aside as corrupt).
+#[tokio::test]
+async fn huge_lease_timeouts_keep_readable_deadlines() {
+    let q = open(&redis_url(), &fresh_name(), Setup::default()).await;
+    q.set_lease_timeout(Duration::MAX);
+    let id = q.enqueue(Job::new("long", json!(1))).await.unwrap();
+    let j = q
+        .dequeue(&["long"])
+        .await
+        .unwrap()
+        .expect("the job is claimed, not set aside");
+    assert_eq!(j.id, id);
+    let lease = j.lease().unwrap();
+    assert!(
+        lease.expires_at > time::OffsetDateTime::now_utc() + Duration::from_secs(3_000_000_000)
+    );
+    assert_eq!(q.heartbeat(&[lease]).await.unwrap(), vec![true]);
+    let stored = q.get_job(id).await.unwrap().expect("kept");
+    assert_eq!(stored.state, JobState::Running);
+    q.ack(&lease).await.unwrap();
+    q.drop_all().await.unwrap();
+}
