@@ -9,7 +9,9 @@
 -- token, a lease measured on the server clock. A ready entry whose job is gone or no
 -- longer pending is dropped; a job that cannot be read is set aside as failed.
 --
--- Returns { {HGETALL of each claimed job}, {ids set aside}, {their reasons} }.
+-- Returns { {HGETALL of each claimed job}, {ids set aside}, {their reasons}, more }:
+-- more is 1 when the call stopped short because it skipped as many stale or corrupt
+-- entries as one call may, so ready jobs may be left behind them: the caller claims again.
 
 local max = tonumber(ARGV[1])
 local lease = bounded_delay(tonumber(ARGV[2]))
@@ -110,4 +112,8 @@ while #claimed < max and budget > 0 do
     end
 end
 
-return { claimed, aside, reasons }
+local more = 0
+if budget == 0 and #claimed < max then
+    more = 1
+end
+return { claimed, aside, reasons, more }

@@ -486,3 +486,44 @@ async fn huge_lease_timeouts_keep_readable_deadlines() {
     q.ack(&lease).await.unwrap();
     q.drop_all().await.unwrap();
 }
+
+/// More corrupt jobs ahead of a good one than one claim script skips (its budget is the
+/// batch size + 1,000 entries): the same `dequeue` still returns the good job, and every
+/// corrupt one ends failed with its reason.
+#[tokio::test]
+async fn a_claim_behind_many_corrupt_jobs_still_returns_the_good_one() {
+    const CORRUPT: usize = 1_100;
+    let q = open(&redis_url(), &fresh_name(), Setup::default()).await;
+    let jobs: Vec<NewJob> = (0..CORRUPT)
+        .map(|i| Job::new("c", json!(i)).priority(9))
+        .collect();
+    let bad = q.enqueue_batch(jobs).await.unwrap();
+    let bad_payload = q
+        .enqueue(Job::new("c", json!("p")).priority(8))
+        .await
+        .unwrap();
+    let good = q.enqueue(Job::new("c", json!("good"))).await.unwrap();
+    let pipe = q.pool().next().pipeline();
+    for id in &bad {
+        let key = format!("{}job:{id}", q.key_prefix());
+        let _: () = pipe.hset(key, ("state", "sideways")).await.unwrap();
+    }
+    let _: Vec<Value> = pipe.all().await.unwrap();
+    set_field(&q, bad_payload, "payload", "{not json").await;
+
+    let j = q
+        .dequeue(&["c"])
+        .await
+        .unwrap()
+        .expect("the good job, at once");
+    assert_eq!(j.id, good);
+    for id in bad.iter().chain([&bad_payload]) {
+        let failed = q.get_job(*id).await.unwrap().expect("kept as failed");
+        assert_eq!(failed.state, JobState::Failed, "{id}");
+        let err = failed.last_error.unwrap_or_default();
+        assert!(err.starts_with("corrupt job: "), "{id}: {err}");
+    }
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.running), (0, 1));
+    q.drop_all().await.unwrap();
+}
