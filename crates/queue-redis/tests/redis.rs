@@ -527,3 +527,50 @@ async fn a_claim_behind_many_corrupt_jobs_still_returns_the_good_one() {
     assert_eq!((stats.pending, stats.running), (0, 1));
     q.drop_all().await.unwrap();
 }
+
+/// Item 2 of issue #10 on Redis (Postgres' prune deleted a replayed job): retention picks
+/// and deletes in one script, from the failed index, which a replay leaves in the same
+/// atomic step, so a replayed job survives any number of later failures.
+#[tokio::test]
+async fn retention_never_deletes_a_replayed_job() {
+    let q = RedisQueue::builder(fresh_name())
+        .url(redis_url())
+        .keep_failed(2)
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}", redis_url()));
+    let fail = |kind: &'static str, id: JobId| {
+        let q = q.clone();
+        async move {
+            let j = q.dequeue(&[kind]).await.unwrap().expect("a due job");
+            assert_eq!(j.id, id);
+            q.discard(&j.lease().unwrap(), "no").await.unwrap();
+        }
+    };
+    let replayed = q.enqueue(Job::new("keep", json!(0))).await.unwrap();
+    fail("keep", replayed).await;
+    let others = q
+        .enqueue_batch((1..=5).map(|i| Job::new("r", json!(i))).collect())
+        .await
+        .unwrap();
+    fail("r", others[0]).await;
+    // The replayed job is the oldest failed one, next in line for eviction.
+    assert!(q.replay(replayed).await.unwrap());
+    for id in &others[1..] {
+        fail("r", *id).await;
+    }
+    let kept = q
+        .get_job(replayed)
+        .await
+        .unwrap()
+        .expect("the replayed job is kept");
+    assert_eq!(kept.state, JobState::Pending);
+    assert_eq!(q.stats().await.unwrap().failed, 2);
+    let j = q
+        .dequeue(&["keep"])
+        .await
+        .unwrap()
+        .expect("still claimable");
+    assert_eq!(j.id, replayed);
+    q.drop_all().await.unwrap();
+}
