@@ -156,7 +156,8 @@ impl RedisQueueBuilder {
     /// Longest wait for a connection when connecting from a URL or cluster nodes (default
     /// 5 s): TCP and TLS, `AUTH` and `SELECT`, and the server's first answer. A server
     /// that refuses the connection or does not answer in time fails
-    /// [`build`](Self::build) with an error naming it.
+    /// [`build`](Self::build) with an error naming it. Reconnects use it too. Zero means
+    /// no limit.
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
         self
