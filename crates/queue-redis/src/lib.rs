@@ -82,6 +82,8 @@ mod keys;
 mod maintenance;
 mod queue;
 mod redact;
+#[cfg(test)]
+mod script_tests;
 mod scripts;
 mod settle;
 mod wake;
