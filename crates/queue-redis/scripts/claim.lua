@@ -9,10 +9,12 @@
 -- token, a lease measured on the server clock. A ready entry whose job is gone or no
 -- longer pending is dropped; a job that cannot be read is set aside as failed.
 --
--- Returns { {HGETALL of each claimed job}, {ids set aside}, {their reasons} }.
+-- Returns { {HGETALL of each claimed job}, {ids set aside}, {their reasons}, more }:
+-- more is 1 when the call stopped short because it skipped as many stale or corrupt
+-- entries as one call may, so ready jobs may be left behind them: the caller claims again.
 
 local max = tonumber(ARGV[1])
-local lease = tonumber(ARGV[2])
+local lease = bounded_delay(tonumber(ARGV[2]))
 local keep_failed = tonumber(ARGV[3])
 local now = now_ms()
 promote(now, 1000, keep_failed)
@@ -91,7 +93,7 @@ while #claimed < max and budget > 0 do
             aside[#aside + 1] = id
             reasons[#reasons + 1] = bad
         elseif f[1] == 'pending' then
-            local deadline = now + lease
+            local deadline = after(now, lease)
             redis.call('HSET', jk,
                 'state', 'running',
                 'attempts', int(tonumber(f[5]) + 1),
@@ -110,4 +112,8 @@ while #claimed < max and budget > 0 do
     end
 end
 
-return { claimed, aside, reasons }
+local more = 0
+if budget == 0 and #claimed < max then
+    more = 1
+end
+return { claimed, aside, reasons, more }

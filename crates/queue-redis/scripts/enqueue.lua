@@ -3,7 +3,8 @@
 --
 -- ARGV[1] count (<= 1000), then 9 values per job:
 --   id, kind, payload (JSON text), priority, max_attempts,
---   run_mode ('now' | 'after' | 'at'), run_value (ms: delay or absolute time),
+--   run_mode ('now' | 'after' | 'at'), run_value (ms: delay or absolute time; queue-core
+--   checked both, the script still keeps them within MAX_DELAY_MS / years 1 to 9999),
 --   unique spec ('' none, '0' held until the job ends, else the window in ms), unique key
 --
 -- Returns { 'ok', id1, id2, ... } (a duplicate gets its holder's id), or
@@ -25,19 +26,7 @@ for j = 0, n - 1 do
     if spec ~= '' then
         holder = taken[key]
         if not holder then
-            local uk = UNIQUE .. key
-            local current = redis.call('GET', uk)
-            if current then
-                -- A key held until its job ends is stale once that job is gone or final.
-                local live = true
-                if redis.call('PTTL', uk) == -1 then
-                    local state = redis.call('HGET', JOB .. current, 'state')
-                    live = state == 'pending' or state == 'running'
-                end
-                if live then
-                    holder = current
-                end
-            end
+            holder = unique_holder(UNIQUE .. key)
         end
     end
     if holder then
@@ -66,9 +55,9 @@ for j = 0, n - 1 do
         local spec, key = ARGV[b + 7], ARGV[b + 8]
         local due = now
         if mode == 'after' then
-            due = now + value
+            due = after(now, value)
         elseif mode == 'at' then
-            due = value
+            due = bounded_due(value)
         end
         local jk = JOB .. id
         redis.call('HSET', jk,

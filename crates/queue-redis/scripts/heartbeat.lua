@@ -3,7 +3,7 @@
 -- ARGV[1] lease in ms, then pairs id, token (<= 1000 pairs). Returns one 1 (held,
 -- extended) or 0 (lost) per pair.
 
-local deadline = now_ms() + tonumber(ARGV[1])
+local deadline = after(now_ms(), tonumber(ARGV[1]))
 local out = {}
 for i = 2, #ARGV, 2 do
     local id, token = ARGV[i], ARGV[i + 1]

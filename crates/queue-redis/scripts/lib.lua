@@ -41,6 +41,47 @@ local function now_ms()
     return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The longest delay, snooze, backoff or lease (ms): queue_core::MAX_DELAY, about 1,000
+-- years. Longer ones are cut to it.
+local MAX_DELAY_MS = 31622400000000
+-- The range of due times and deadlines (ms since the epoch): years 1 to 9999, what every
+-- backend and the decoder can represent. All are exact integers as Lua numbers (< 2^53),
+-- and as sorted-set scores.
+local MIN_DUE_MS = -62135596800000
+local MAX_DUE_MS = 253402300799999
+
+-- `ms` as a whole number of ms within 0..MAX_DELAY_MS. NaN (which would fail a ZADD
+-- halfway through a script and strand the job in no set) counts as 0, infinity as the
+-- limit.
+local function bounded_delay(ms)
+    if ms == nil or ms ~= ms or ms <= 0 then
+        return 0
+    end
+    if ms > MAX_DELAY_MS then
+        return MAX_DELAY_MS
+    end
+    return math.floor(ms)
+end
+
+-- A due time or deadline as a whole number of ms within MIN_DUE_MS..MAX_DUE_MS.
+local function bounded_due(ms)
+    if ms == nil or ms ~= ms then
+        return 0
+    end
+    if ms < MIN_DUE_MS then
+        return MIN_DUE_MS
+    end
+    if ms > MAX_DUE_MS then
+        return MAX_DUE_MS
+    end
+    return math.floor(ms)
+end
+
+-- `now` plus a delay in ms (see bounded_delay), within the range of due times.
+local function after(now, ms)
+    return bounded_due(now + bounded_delay(ms))
+end
+
 -- An integer as a decimal string (tostring would switch to exponents).
 local function int(x)
     return string.format('%d', x)
@@ -52,6 +93,19 @@ local function ready_member(sched_ms, id)
         sched_ms = 0
     end
     return string.format('%016d', sched_ms) .. ':' .. id
+end
+
+-- The id of the job holding the unique key `uk`, or nil when it is free. A key held until
+-- its job ends (no expiry) is stale, so free, once that job is gone or final.
+local function unique_holder(uk)
+    local current = redis.call('GET', uk)
+    if current and redis.call('PTTL', uk) == -1 then
+        local state = redis.call('HGET', JOB .. current, 'state')
+        if state ~= 'pending' and state ~= 'running' then
+            return nil
+        end
+    end
+    return current
 end
 
 -- Deletes a unique key that is held until the job ends, if this job still holds it.

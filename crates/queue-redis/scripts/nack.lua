@@ -2,8 +2,9 @@
 --
 -- ARGV: id, token, error, base_ms, cap_ms (-1: no cap), jitter factor (0..1],
 -- keep_failed. With attempts left the job goes back to pending after
--- min(base * 2^(attempts-1), cap) * factor ms (the delayed set, or its ready set when
--- that is 0); otherwise it fails with the error. Returns 1, or 0 when the claim is lost.
+-- min(base * 2^min(attempts-1, 62), cap, MAX_DELAY_MS) * factor ms (the delayed set, or
+-- its ready set when that is 0); otherwise it fails with the error. Returns 1, or 0 when
+-- the claim is lost.
 
 local id, token, err = ARGV[1], ARGV[2], ARGV[3]
 local base, cap, factor = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -25,20 +26,26 @@ if attempts >= max_attempts then
     finish(id, jk, 'running', 'failed', now, err, keep_failed)
     return 1
 end
-local exp = math.max(attempts - 1, 0)
-if exp > 62 then
-    exp = 62
+-- The arguments come from a validated RetryPolicy, but a NaN or infinite wait must never
+-- become a score: a base that is not a finite non-negative number counts as 0, a cap
+-- that is not one as no cap, a factor outside 0..1 as 1; 2^exp stays finite, and
+-- bounded_delay takes care of the rest (an overflow to infinity becomes the limit).
+if not (base and base >= 0 and base < math.huge) then
+    base = 0
 end
+if not (cap and cap >= 0 and cap < math.huge) then
+    cap = -1
+end
+if not (factor and factor >= 0 and factor <= 1) then
+    factor = 1
+end
+local exp = math.min(math.max(attempts - 1, 0), 62)
 local wait = base * (2 ^ exp)
 if cap >= 0 and wait > cap then
     wait = cap
 end
--- About 300 years: keeps the due time an exact integer.
-if wait > 1e13 then
-    wait = 1e13
-end
-wait = math.floor(wait * factor)
-requeue(id, jk, f[3], priority, now + wait, now)
+wait = bounded_delay(bounded_delay(wait) * factor)
+requeue(id, jk, f[3], priority, after(now, wait), now)
 if wait == 0 then
     redis.call('PUBLISH', WAKE, '')
 end

@@ -1,9 +1,9 @@
 -- Puts a claimed job back to run after ARGV[3] ms, giving back the claim's attempt,
 -- if ARGV[2] still holds its claim.
 --
--- ARGV: id, token, delay_ms, keep_failed. Returns 1, or 0 when the claim is lost.
+-- ARGV: id, token, delay_ms (cut to MAX_DELAY_MS), keep_failed. Returns 1, or 0 when the claim is lost.
 
-local id, token, delay = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local id, token, delay = ARGV[1], ARGV[2], bounded_delay(tonumber(ARGV[3]))
 local jk = JOB .. id
 local f = redis.call('HMGET', jk, 'state', 'token', 'kind', 'priority', 'attempts')
 if f[1] ~= 'running' or f[2] ~= token then
@@ -16,7 +16,7 @@ if not (f[3] and priority and attempts) then
     return 1
 end
 redis.call('HSET', jk, 'attempts', int(math.max(attempts - 1, 0)))
-requeue(id, jk, f[3], priority, now + delay, now)
+requeue(id, jk, f[3], priority, after(now, delay), now)
 if delay == 0 then
     redis.call('PUBLISH', WAKE, '')
 end

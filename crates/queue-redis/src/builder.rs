@@ -4,20 +4,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fred::prelude::{
-    Builder, Client, ClientLike, Config, Pool, ReconnectPolicy, Server, ServerConfig,
-};
+use fred::prelude::{Client, Config, Pool, Server, ServerConfig};
 use queue_core::{Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
 
+use crate::connect::{connect, Connect};
 use crate::keys::{validate_name, Keys};
 use crate::queue::Inner;
 use crate::scripts::Scripts;
-use crate::{maintenance, wake, RedisQueue};
+use crate::{maintenance, redact, wake, RedisQueue};
 
 /// Completed (and cancelled) jobs kept by default for inspection.
 pub const DEFAULT_KEEP_COMPLETED: u64 = 1_000;
 /// Failed jobs kept by default for inspection and replay.
 pub const DEFAULT_KEEP_FAILED: u64 = 10_000;
+
+/// Connect timeout by default.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the connection comes from.
 enum Source {
@@ -25,6 +27,17 @@ enum Source {
     Cluster(Vec<String>),
     Client(Client),
     Pool(Pool),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Url(url) => f.debug_tuple("Url").field(&redact::url(url)).finish(),
+            Source::Cluster(nodes) => f.debug_tuple("Cluster").field(nodes).finish(),
+            Source::Client(_) => f.write_str("Client"),
+            Source::Pool(_) => f.write_str("Pool"),
+        }
+    }
 }
 
 /// Configures and connects a [`RedisQueue`]; start with [`RedisQueue::builder`].
@@ -41,7 +54,10 @@ enum Source {
 ///     .await?;
 /// # Ok(()) }
 /// ```
+///
+/// Its `Debug` output shows a URL with its password replaced by `***`.
 #[must_use]
+#[derive(Debug)]
 pub struct RedisQueueBuilder {
     name: String,
     source: Option<Source>,
@@ -51,6 +67,7 @@ pub struct RedisQueueBuilder {
     keep_failed: u64,
     pool_size: usize,
     command_timeout: Duration,
+    connect_timeout: Duration,
     wake_ups: bool,
 }
 
@@ -65,6 +82,7 @@ impl RedisQueueBuilder {
             keep_failed: DEFAULT_KEEP_FAILED,
             pool_size: 4,
             command_timeout: Duration::from_secs(10),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             wake_ups: true,
         }
     }
@@ -135,6 +153,16 @@ impl RedisQueueBuilder {
         self
     }
 
+    /// Longest wait for a connection when connecting from a URL or cluster nodes (default
+    /// 5 s): TCP and TLS, `AUTH` and `SELECT`, and the server's first answer. A server
+    /// that refuses the connection or does not answer in time fails
+    /// [`build`](Self::build) with an error naming it. Reconnects use it too. Zero means
+    /// no limit.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
     /// Subscribe to the queue's wake-up channel so idle workers start at once (default
     /// on). Off, workers poll.
     pub fn wake_ups(mut self, on: bool) -> Self {
@@ -143,26 +171,31 @@ impl RedisQueueBuilder {
     }
 
     /// Connects, loads the scripts, and starts the queue's reclaim timer and wake-up
-    /// listener.
-    pub async fn build(self) -> Result<RedisQueue> {
+    /// listener. Errors never show a password: a URL in them has it replaced by `***`.
+    pub async fn build(mut self) -> Result<RedisQueue> {
         validate_name(&self.name)?;
         if self.lease_timeout < Duration::from_millis(10) {
             return Err(QueueError::InvalidConfig(
                 "lease timeout must be at least 10 ms".into(),
             ));
         }
-        let pool = match self.source {
+        let pool = match self.source.take() {
             None => {
                 return Err(QueueError::InvalidConfig(
                     "no Redis given: call url(), cluster(), client() or pool()".into(),
                 ))
             }
             Some(Source::Url(url)) => {
-                check_scheme(&url)?;
-                let config = Config::from_url(&url).map_err(|e| {
-                    QueueError::InvalidConfig(format!("bad Redis URL {url:?}: {e}"))
-                })?;
-                connect(config, self.pool_size, self.command_timeout).await?
+                let secrets = redact::secrets(&url);
+                let bad_url = |why: &dyn std::fmt::Display| {
+                    QueueError::InvalidConfig(redact::scrub(
+                        &format!("bad Redis URL {:?}: {why}", redact::url(&url)),
+                        &secrets,
+                    ))
+                };
+                check_scheme(&url).map_err(|why| bad_url(&why))?;
+                let config = Config::from_url(&url).map_err(|e| bad_url(&e))?;
+                connect(config, &self.connect_with(&secrets)).await?
             }
             Some(Source::Cluster(nodes)) => {
                 let hosts = nodes
@@ -179,7 +212,7 @@ impl RedisQueueBuilder {
                     },
                     ..Config::default()
                 };
-                connect(config, self.pool_size, self.command_timeout).await?
+                connect(config, &self.connect_with(&[])).await?
             }
             Some(Source::Client(client)) => {
                 Pool::from_clients(vec![client]).map_err(QueueError::backend)?
@@ -213,6 +246,18 @@ impl RedisQueueBuilder {
     }
 }
 
+impl RedisQueueBuilder {
+    /// The connection settings, with the passwords to keep out of errors.
+    fn connect_with<'a>(&self, secrets: &'a [String]) -> Connect<'a> {
+        Connect {
+            size: self.pool_size,
+            command_timeout: self.command_timeout,
+            connect_timeout: self.connect_timeout,
+            secrets,
+        }
+    }
+}
+
 /// A duration in whole milliseconds, saturating.
 pub(crate) fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -234,12 +279,11 @@ const SCHEMES: [&str; 12] = [
     "valkey+unix",
 ];
 
-fn check_scheme(url: &str) -> Result<()> {
+/// Checks the scheme; the error says what was expected (and shows no part of the URL).
+fn check_scheme(url: &str) -> std::result::Result<(), &'static str> {
     match url.split_once("://") {
         Some((scheme, _)) if SCHEMES.contains(&scheme) => Ok(()),
-        _ => Err(QueueError::InvalidConfig(format!(
-            "bad Redis URL {url:?}: expected redis://, rediss:// or redis-cluster://"
-        ))),
+        _ => Err("expected redis://, rediss:// or redis-cluster://"),
     }
 }
 
@@ -251,23 +295,4 @@ fn parse_node(node: &str) -> Result<Server> {
         return Err(bad());
     }
     Ok(Server::new(host, port))
-}
-
-/// Opens a pool that reconnects forever with backoff (calls made meanwhile wait for the
-/// reconnect, up to the command timeout), and never re-sends a command that may have run
-/// (a script is not idempotent).
-async fn connect(config: Config, size: usize, timeout: Duration) -> Result<Pool> {
-    let pool = Builder::from_config(config)
-        .with_performance_config(|p| {
-            p.default_command_timeout = timeout;
-        })
-        .with_connection_config(|c| {
-            c.connection_timeout = Duration::from_secs(5);
-            c.max_command_attempts = 1;
-        })
-        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
-        .build_pool(size)
-        .map_err(|e| QueueError::InvalidConfig(format!("Redis configuration: {e}")))?;
-    pool.init().await.map_err(QueueError::backend)?;
-    Ok(pool)
 }

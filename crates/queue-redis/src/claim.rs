@@ -3,35 +3,49 @@
 
 use queue_core::{ClaimToken, Job, Result};
 
-use crate::decode::{fields, job, string};
+use crate::decode::{fields, int, job, string};
 use crate::queue::Inner;
 use crate::settle;
 
 /// Jobs claimed per script call.
 const CHUNK: usize = 1_000;
+/// Script calls one claim makes at most beyond those its size needs: each one replaces
+/// jobs set aside as corrupt, or goes on past 1,000 stale or corrupt ready entries, so
+/// that a claim comes back short only when no more work is ready (or behind more than
+/// 100,000 broken entries, which the next claim goes on setting aside).
+const EXTRA_ROUNDS: usize = 100;
 
 /// Claims up to `max` jobs of `kinds` (any kind when empty), best first.
 pub(crate) async fn claim(q: &Inner, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
     let keys = q.keys.with_ready(kinds);
     let mut out = Vec::new();
-    while out.len() < max {
+    let mut rounds = max.div_ceil(CHUNK) + EXTRA_ROUNDS;
+    while out.len() < max && rounds > 0 {
+        rounds -= 1;
         let want = (max - out.len()).min(CHUNK);
-        let got = claim_chunk(q, keys.clone(), want, &mut out).await?;
-        if got < want {
+        let round = claim_chunk(q, keys.clone(), want, &mut out).await?;
+        if round.claimed < want && !round.more {
             break;
         }
     }
     Ok(out)
 }
 
-/// One script call; returns how many jobs it claimed (including any set aside after
-/// decoding failed, so the caller's loop still ends).
+/// What one script call did.
+struct Round {
+    /// Jobs claimed, including any set aside after decoding failed.
+    claimed: usize,
+    /// The script stopped early, after skipping its limit of stale or corrupt entries.
+    more: bool,
+}
+
+/// One script call, adding the jobs that decode to `out`.
 async fn claim_chunk(
     q: &Inner,
     keys: Vec<String>,
     want: usize,
     out: &mut Vec<Job>,
-) -> Result<usize> {
+) -> Result<Round> {
     let tokens: Vec<ClaimToken> = (0..want).map(|_| ClaimToken::random()).collect();
     let mut args = Vec::with_capacity(3 + want);
     args.push(want.to_string());
@@ -47,6 +61,7 @@ async fn claim_chunk(
     let claimed = parts.next().map(|v| v.into_array()).unwrap_or_default();
     let aside = parts.next().map(|v| v.into_array()).unwrap_or_default();
     let reasons = parts.next().map(|v| v.into_array()).unwrap_or_default();
+    let more = parts.next().is_some_and(|v| int(&v) == 1);
     for (id, reason) in aside.iter().zip(
         reasons
             .iter()
@@ -71,5 +86,5 @@ async fn claim_chunk(
             }
         }
     }
-    Ok(n)
+    Ok(Round { claimed: n, more })
 }

@@ -63,16 +63,27 @@
 //! reconnect forever with backoff; while Redis is down calls fail with
 //! [`queue_core::QueueError::Backend`] (the worker backs off) and work again after.
 //! Commands are never re-sent after a connection drop, since a script may already have
-//! run.
+//! run. A server that refuses the connection, or does not answer within
+//! [`RedisQueueBuilder::connect_timeout`], fails construction at once with an error
+//! naming it; no error or `Debug` output shows a password (URLs show `user:***@`).
+//!
+//! **Time range.** Due times and lease deadlines are whole ms within the years 1 to 9999,
+//! exact as Lua numbers and as scores; delays, snoozes, backoffs and leases are cut to
+//! [`queue_core::MAX_DELAY`] by the scripts themselves, and a backoff that is not a finite
+//! number never becomes a score.
 
 mod browse;
 mod builder;
 mod claim;
+mod connect;
 mod decode;
 mod enqueue;
 mod keys;
 mod maintenance;
 mod queue;
+mod redact;
+#[cfg(test)]
+mod script_tests;
 mod scripts;
 mod settle;
 mod wake;

@@ -129,3 +129,35 @@ impl Scripts {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PRELUDE;
+
+    /// The value of `local NAME = <integer>` in the prelude.
+    fn constant(name: &str) -> i64 {
+        let line = PRELUDE
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("local {name} = ")))
+            .unwrap_or_else(|| panic!("lib.lua defines no {name}"));
+        line.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{name} = {line}: {e}"))
+    }
+
+    /// The scripts' limits are queue-core's, and the decoder can read both ends.
+    #[test]
+    fn limits_match_queue_core() {
+        let max_delay = i64::try_from(queue_core::MAX_DELAY.as_millis()).unwrap_or(i64::MAX);
+        assert_eq!(constant("MAX_DELAY_MS"), max_delay);
+        let first = time::macros::datetime!(0001-01-01 00:00 UTC);
+        let last = time::macros::datetime!(9999-12-31 23:59:59.999 UTC);
+        assert_eq!(constant("MIN_DUE_MS"), crate::decode::to_ms(first));
+        assert_eq!(constant("MAX_DUE_MS"), crate::decode::to_ms(last));
+        for ms in [constant("MIN_DUE_MS"), constant("MAX_DUE_MS")] {
+            assert!(crate::decode::from_ms(ms).is_some(), "{ms}");
+            // Exact as a Lua number and as a sorted-set score.
+            assert!(ms.unsigned_abs() < 1 << 53);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use queue_core::{ClaimToken, JobId, Lease, QueueError, Result};
+use queue_core::{ClaimToken, JobId, Lease, QueueError, Result, RetryPolicy, MAX_DELAY};
 
 use crate::builder::duration_ms;
 use crate::decode::int;
@@ -43,23 +43,31 @@ pub(crate) async fn ack(q: &Inner, leases: &[Lease]) -> Result<Vec<Result<()>>> 
     Ok(out)
 }
 
-pub(crate) async fn nack(q: &Inner, lease: &Lease, error: &str) -> Result<()> {
-    let p = q.retry;
+/// The backoff arguments of the nack script: base and cap in ms (-1: no cap) and the
+/// jitter factor in (0, 1], drawn from `random` in [0, 1). Always finite numbers: the
+/// policy is validated by queue-core, and a `Duration` in ms is at most about 1.8e22.
+fn backoff_args(p: &RetryPolicy, random: f64) -> [String; 3] {
     let cap = if p.max().is_zero() {
         -1.0
     } else {
         p.max().as_secs_f64() * 1000.0
     };
-    let factor = 1.0 - p.jitter_fraction() * fastrand::f64();
-    let args = vec![
-        lease.id.to_string(),
-        lease.token.0.to_string(),
-        error.to_string(),
+    let factor = 1.0 - p.jitter_fraction() * random;
+    [
         (p.base().as_secs_f64() * 1000.0).to_string(),
         cap.to_string(),
         factor.to_string(),
-        q.keep_failed.to_string(),
+    ]
+}
+
+pub(crate) async fn nack(q: &Inner, lease: &Lease, error: &str) -> Result<()> {
+    let mut args = vec![
+        lease.id.to_string(),
+        lease.token.0.to_string(),
+        error.to_string(),
     ];
+    args.extend(backoff_args(&q.retry, fastrand::f64()));
+    args.push(q.keep_failed.to_string());
     let reply = q.scripts.nack.run(&q.pool, q.keys.common(), args).await?;
     held(int(&reply), lease.id)
 }
@@ -92,11 +100,12 @@ pub(crate) async fn set_aside(q: &Inner, id: &str, token: ClaimToken, reason: &s
     }
 }
 
+/// Snoozes for `delay`, cut to [`MAX_DELAY`] (the script cuts it too).
 pub(crate) async fn snooze(q: &Inner, lease: &Lease, delay: Duration) -> Result<()> {
     let args = vec![
         lease.id.to_string(),
         lease.token.0.to_string(),
-        duration_ms(delay).to_string(),
+        duration_ms(delay.min(MAX_DELAY)).to_string(),
         q.keep_failed.to_string(),
     ];
     let reply = q.scripts.snooze.run(&q.pool, q.keys.common(), args).await?;
@@ -140,4 +149,36 @@ pub(crate) async fn replay(q: &Inner, id: JobId) -> Result<bool> {
         q.notifier.notify();
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every policy the API can build, including the extremes (no cap, zero base, the
+    /// longest durations, full jitter), gives the script finite numbers.
+    #[test]
+    fn backoff_args_are_always_finite() {
+        let durations = [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_secs(1),
+            Duration::MAX,
+        ];
+        for base in durations {
+            for max in durations {
+                for jitter in [0.0, 0.5, 1.0, f64::NAN, f64::INFINITY] {
+                    let p = RetryPolicy::exponential(base, max).jitter(jitter);
+                    for random in [0.0, 0.5, 0.999_999] {
+                        let args = backoff_args(&p, random);
+                        let n: Vec<f64> =
+                            args.iter().map(|a| a.parse().unwrap_or(f64::NAN)).collect();
+                        assert!(n.iter().all(|x| x.is_finite()), "{p:?}: {args:?}");
+                        assert!(n[0] >= 0.0 && (n[1] >= 0.0 || n[1] == -1.0), "{args:?}");
+                        assert!(n[2] > 0.0 && n[2] <= 1.0, "{p:?}: {args:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -349,3 +349,228 @@ async fn drop_all_removes_unique_keys_that_outlived_their_jobs() {
     q.drop_all().await.unwrap();
     assert_eq!(keys_of(&q).await, Vec::<String>::new());
 }
+
+/// The password of the URLs below: it must never appear in an error or a `Debug` output.
+const SECRET: &str = "s3cret";
+
+/// Panics when `text` shows the password.
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(!text.contains(SECRET), "{what} shows the password: {text}");
+}
+
+#[tokio::test]
+async fn url_errors_and_debug_never_show_the_password() {
+    let bad = [
+        "http://user:s3cret@127.0.0.1:6379",
+        "redis://user:s3cret@127.0.0.1:notaport",
+        "redis://user:s3cret@127.0.0.1:6379/notadb",
+        "redis://:s3cret@[::1/0",
+        "redis://127.0.0.1:6379/x?password=s3cret",
+        "rediss-sentinel://127.0.0.1:26379/x?sentinelPassword=s3cret",
+    ];
+    for url in bad {
+        let builder = RedisQueue::builder(fresh_name()).url(url);
+        assert_no_secret("the builder's Debug", &format!("{builder:?}"));
+        match builder.build().await {
+            Err(e) => {
+                assert_no_secret("the error", &format!("{e}"));
+                assert_no_secret("the error's Debug", &format!("{e:?}"));
+            }
+            Ok(_) => panic!("{url}: expected an error"),
+        }
+    }
+}
+
+/// Nothing listens on port 1: construction fails at once, naming the server and saying
+/// it refused, without the password. The wait is bounded, never asserted as a duration.
+#[tokio::test]
+async fn refused_server_fails_fast_naming_it() {
+    let builders = [
+        RedisQueue::builder(fresh_name()).url("redis://:s3cret@127.0.0.1:1"),
+        RedisQueue::builder(fresh_name()).url("redis://user:s3cret@127.0.0.1:1/2"),
+        RedisQueue::builder(fresh_name()).cluster(["127.0.0.1:1"]),
+    ];
+    for builder in builders {
+        let built = tokio::time::timeout(Duration::from_secs(10), builder.build())
+            .await
+            .expect("construction against a refused port took more than 10 s");
+        let e = match built {
+            Err(e) => e,
+            Ok(_) => panic!("construction against a refused port succeeded"),
+        };
+        let (text, debug) = (format!("{e}"), format!("{e:?}"));
+        assert_no_secret("the error", &text);
+        assert_no_secret("the error's Debug", &debug);
+        assert!(text.contains("127.0.0.1:1"), "names host:port: {text}");
+        assert!(
+            text.contains("refused") || text.contains("unreachable"),
+            "says why: {text}"
+        );
+        assert!(e.is_transient(), "a down server may come back: {e:?}");
+    }
+}
+
+/// The shared test server has no password: the AUTH error must not echo the one given.
+#[tokio::test]
+async fn auth_errors_never_show_the_password() {
+    let url = redis_url().replacen("redis://", "redis://user:s3cret@", 1);
+    let built = tokio::time::timeout(
+        Duration::from_secs(20),
+        RedisQueue::builder(fresh_name()).url(url).build(),
+    )
+    .await
+    .expect("construction with a wrong password took more than 20 s");
+    match built {
+        Err(e) => {
+            assert_no_secret("the error", &format!("{e}"));
+            assert_no_secret("the error's Debug", &format!("{e:?}"));
+        }
+        Ok(q) => {
+            // A server that takes any password: nothing to check but the queue's Debug.
+            assert_no_secret("the queue's Debug", &format!("{q:?}"));
+            q.drop_all().await.unwrap();
+        }
+    }
+}
+
+/// A server that accepts connections but never answers: `connect_timeout` bounds the
+/// construction, whose error names the server as unreachable, without the password.
+#[tokio::test]
+async fn silent_server_fails_within_the_connect_timeout() {
+    // Never accepted: the kernel completes the handshake, nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    for url in [
+        format!("redis://:s3cret@{addr}"),
+        format!("redis://{addr}/0"),
+    ] {
+        let builder = RedisQueue::builder(fresh_name())
+            .url(url)
+            .connect_timeout(Duration::from_millis(300));
+        let built = tokio::time::timeout(Duration::from_secs(10), builder.build())
+            .await
+            .expect("construction against a silent server took more than 10 s");
+        let e = match built {
+            Err(e) => e,
+            Ok(_) => panic!("construction against a silent server succeeded"),
+        };
+        let text = format!("{e}");
+        assert_no_secret("the error", &text);
+        assert_no_secret("the error's Debug", &format!("{e:?}"));
+        assert!(text.contains(&addr.to_string()), "names host:port: {text}");
+        assert!(text.contains("unreachable"), "says why: {text}");
+    }
+}
+
+/// A lease as long as a `Duration` allows is cut to the longest delay: the claimed job
+/// and its heartbeat keep a readable deadline (it once overflowed to year -292 million,
+/// and the claimed job was set aside as corrupt).
+#[tokio::test]
+async fn huge_lease_timeouts_keep_readable_deadlines() {
+    let q = open(&redis_url(), &fresh_name(), Setup::default()).await;
+    q.set_lease_timeout(Duration::MAX);
+    let id = q.enqueue(Job::new("long", json!(1))).await.unwrap();
+    let j = q
+        .dequeue(&["long"])
+        .await
+        .unwrap()
+        .expect("the job is claimed, not set aside");
+    assert_eq!(j.id, id);
+    let lease = j.lease().unwrap();
+    assert!(
+        lease.expires_at > time::OffsetDateTime::now_utc() + Duration::from_secs(3_000_000_000)
+    );
+    assert_eq!(q.heartbeat(&[lease]).await.unwrap(), vec![true]);
+    let stored = q.get_job(id).await.unwrap().expect("kept");
+    assert_eq!(stored.state, JobState::Running);
+    q.ack(&lease).await.unwrap();
+    q.drop_all().await.unwrap();
+}
+
+/// More corrupt jobs ahead of a good one than one claim script skips (its budget is the
+/// batch size + 1,000 entries): the same `dequeue` still returns the good job, and every
+/// corrupt one ends failed with its reason.
+#[tokio::test]
+async fn a_claim_behind_many_corrupt_jobs_still_returns_the_good_one() {
+    const CORRUPT: usize = 1_100;
+    let q = open(&redis_url(), &fresh_name(), Setup::default()).await;
+    let jobs: Vec<NewJob> = (0..CORRUPT)
+        .map(|i| Job::new("c", json!(i)).priority(9))
+        .collect();
+    let bad = q.enqueue_batch(jobs).await.unwrap();
+    let bad_payload = q
+        .enqueue(Job::new("c", json!("p")).priority(8))
+        .await
+        .unwrap();
+    let good = q.enqueue(Job::new("c", json!("good"))).await.unwrap();
+    let pipe = q.pool().next().pipeline();
+    for id in &bad {
+        let key = format!("{}job:{id}", q.key_prefix());
+        let _: () = pipe.hset(key, ("state", "sideways")).await.unwrap();
+    }
+    let _: Vec<Value> = pipe.all().await.unwrap();
+    set_field(&q, bad_payload, "payload", "{not json").await;
+
+    let j = q
+        .dequeue(&["c"])
+        .await
+        .unwrap()
+        .expect("the good job, at once");
+    assert_eq!(j.id, good);
+    for id in bad.iter().chain([&bad_payload]) {
+        let failed = q.get_job(*id).await.unwrap().expect("kept as failed");
+        assert_eq!(failed.state, JobState::Failed, "{id}");
+        let err = failed.last_error.unwrap_or_default();
+        assert!(err.starts_with("corrupt job: "), "{id}: {err}");
+    }
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.running), (0, 1));
+    q.drop_all().await.unwrap();
+}
+
+/// Item 2 of issue #10 on Redis (Postgres' prune deleted a replayed job): retention picks
+/// and deletes in one script, from the failed index, which a replay leaves in the same
+/// atomic step, so a replayed job survives any number of later failures.
+#[tokio::test]
+async fn retention_never_deletes_a_replayed_job() {
+    let q = RedisQueue::builder(fresh_name())
+        .url(redis_url())
+        .keep_failed(2)
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}", redis_url()));
+    let fail = |kind: &'static str, id: JobId| {
+        let q = q.clone();
+        async move {
+            let j = q.dequeue(&[kind]).await.unwrap().expect("a due job");
+            assert_eq!(j.id, id);
+            q.discard(&j.lease().unwrap(), "no").await.unwrap();
+        }
+    };
+    let replayed = q.enqueue(Job::new("keep", json!(0))).await.unwrap();
+    fail("keep", replayed).await;
+    let others = q
+        .enqueue_batch((1..=5).map(|i| Job::new("r", json!(i))).collect())
+        .await
+        .unwrap();
+    fail("r", others[0]).await;
+    // The replayed job is the oldest failed one, next in line for eviction.
+    assert!(q.replay(replayed).await.unwrap());
+    for id in &others[1..] {
+        fail("r", *id).await;
+    }
+    let kept = q
+        .get_job(replayed)
+        .await
+        .unwrap()
+        .expect("the replayed job is kept");
+    assert_eq!(kept.state, JobState::Pending);
+    assert_eq!(q.stats().await.unwrap().failed, 2);
+    let j = q
+        .dequeue(&["keep"])
+        .await
+        .unwrap()
+        .expect("still claimable");
+    assert_eq!(j.id, replayed);
+    q.drop_all().await.unwrap();
+}
