@@ -114,8 +114,8 @@ pub enum Op {
     Replay(Option<Ref>),
     /// `get_job` of the n-th job seen (`None`: a fresh id, never used).
     Get(Option<Ref>),
-    /// `list_jobs` of one state.
-    List(JobState),
+    /// `list_jobs` of one state (or every state), with a limit (0: the default).
+    List(Option<JobState>, usize),
     /// `reclaim` with every lease still long: reclaims nothing.
     Reclaim,
     /// A claim with a short lease, waited out until the backend reclaimed it.
@@ -237,7 +237,13 @@ impl Gen {
             81..=85 => Op::Cancel(self.job_ref()),
             86..=91 => Op::Replay(self.job_ref()),
             92..=93 => Op::Get(self.job_ref()),
-            94..=95 => Op::List(JobState::ALL[self.rng.usize(..JobState::ALL.len())]),
+            94..=95 => Op::List(
+                // One past the end: any state.
+                JobState::ALL
+                    .get(self.rng.usize(..=JobState::ALL.len()))
+                    .copied(),
+                self.rng.usize(..4),
+            ),
             96 => Op::Reclaim,
             _ if self.expire && roll >= 98 => Op::ExpireClaim,
             _ => Op::Dequeue { filter: 0, max: 1 },

@@ -85,11 +85,6 @@ pub async fn run(q: &dyn Backend, ops: &[Op]) -> Outcome {
     out
 }
 
-fn states(jobs: &[Job]) -> String {
-    let v: Vec<String> = jobs.iter().map(|j| format!("{}", j.id)).collect();
-    v.join(", ")
-}
-
 fn spec_to_job(spec: &JobSpec, id: Option<JobId>, step: u64, n: usize) -> NewJob {
     let mut job = NewJob::new(KINDS[spec.kind], json!({ "step": step, "n": n }))
         .priority(spec.priority)
@@ -119,6 +114,13 @@ impl Run<'_> {
             Some(n) => format!("J{n}"),
             None => format!("unknown {id}"),
         }
+    }
+
+    fn names(&self, ids: &[JobId]) -> String {
+        ids.iter()
+            .map(|id| self.name(*id))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn lease(&self, r: Ref) -> Option<(usize, Lease)> {
@@ -178,7 +180,8 @@ impl Run<'_> {
             Op::Cancel(r) => format!("cancel({})", self.job_name(*r)),
             Op::Replay(r) => format!("replay({})", self.job_name(*r)),
             Op::Get(r) => format!("get_job({})", self.job_name(*r)),
-            Op::List(s) => format!("list_jobs({s})"),
+            Op::List(Some(s), limit) => format!("list_jobs({s}, {limit})"),
+            Op::List(None, limit) => format!("list_jobs(any state, {limit})"),
             Op::Reclaim => "reclaim()".into(),
             Op::ExpireClaim => format!("dequeue([]) with a {SHORT:?} lease, waited out"),
         }
@@ -346,24 +349,34 @@ impl Run<'_> {
                     )),
                 }
             }
-            Op::List(state) => {
+            Op::List(state, limit) => {
                 let got = q
-                    .list_jobs(Some(*state), 1000)
+                    .list_jobs(*state, *limit)
                     .await
                     .map_err(|e| format!("list_jobs failed: {e}"))?;
-                let want = self.ids_in(*state);
-                let ids: BTreeSet<JobId> = got.iter().map(|j| j.id).collect();
+                // Newest (highest id) first, at most the limit (0: 100).
+                let mut want: Vec<JobId> = self
+                    .model
+                    .jobs
+                    .iter()
+                    .filter(|j| state.is_none_or(|s| j.state == s))
+                    .map(|j| j.id)
+                    .collect();
+                want.sort_unstable_by(|a, b| b.cmp(a));
+                want.truncate(queue_core::list_limit(*limit));
+                let ids: Vec<JobId> = got.iter().map(|j| j.id).collect();
                 ensure!(
-                    ids == want && ids.len() == got.len(),
-                    "list_jobs({state}) returned [{}], the model has {} such jobs",
-                    states(&got),
-                    want.len()
+                    ids == want,
+                    "list_jobs returned [{}], the model expects [{}]",
+                    self.names(&ids),
+                    self.names(&want)
                 );
-                ensure!(
-                    got.iter().all(|j| j.state == *state),
-                    "list_jobs({state}) returned a job in another state"
-                );
-                Ok(format!("{} jobs", got.len()))
+                for j in &got {
+                    if let Some(m) = self.model.job(j.id) {
+                        compare_job(m, j).map_err(|e| format!("{}: {e}", self.name(j.id)))?;
+                    }
+                }
+                Ok(format!("[{}]", self.names(&ids)))
             }
             Op::Reclaim => {
                 let got = q
@@ -486,15 +499,8 @@ impl Run<'_> {
         ensure!(
             got_ids == want,
             "claimed [{}], the model expects [{}] (best first)",
-            got_ids
-                .iter()
-                .map(|id| self.name(*id))
-                .collect::<Vec<_>>()
-                .join(", "),
-            want.iter()
-                .map(|id| self.name(*id))
-                .collect::<Vec<_>>()
-                .join(", ")
+            self.names(&got_ids),
+            self.names(&want)
         );
         let mut names = Vec::new();
         for job in &got {
