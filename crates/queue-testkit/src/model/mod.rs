@@ -262,5 +262,26 @@ pub fn regressions() -> Vec<(&'static str, Vec<Op>)> {
                 Dequeue { filter: 0, max: 3 },
             ],
         ),
+        (
+            "after close no enqueue is stored; claims and settlements go on",
+            vec![
+                EnqueueBatch(vec![
+                    job(0),
+                    JobSpec {
+                        max_attempts: 1,
+                        ..job(1)
+                    },
+                ]),
+                Dequeue { filter: 0, max: 1 },
+                Close,
+                Enqueue(job(2)),
+                EnqueueBatch(vec![job(2), job(2)]),
+                Nack(last),
+                Dequeue { filter: 0, max: 3 },
+                Ack(last),
+                Discard(Ref::Nth(1)),
+                Close,
+            ],
+        ),
     ]
 }

@@ -120,6 +120,8 @@ pub enum Op {
     Reclaim,
     /// A claim with a short lease, waited out until the backend reclaimed it.
     ExpireClaim,
+    /// `close`: later enqueues fail with `Closed`; everything else goes on.
+    Close,
 }
 
 impl fmt::Display for JobSpec {
@@ -245,6 +247,7 @@ impl Gen {
                 self.rng.usize(..4),
             ),
             96 => Op::Reclaim,
+            97 if self.rng.u8(..3) == 0 => Op::Close,
             _ if self.expire && roll >= 98 => Op::ExpireClaim,
             _ => Op::Dequeue { filter: 0, max: 1 },
         }

@@ -49,6 +49,8 @@ struct Run<'a> {
     model: Model,
     /// Every lease handed out, in order.
     leases: Vec<Lease>,
+    /// Whether `close` was called.
+    closed: bool,
 }
 
 /// Runs `ops` against `q`, a fresh backend made with [`LONG`] leases and immediate
@@ -58,6 +60,7 @@ pub async fn run(q: &dyn Backend, ops: &[Op]) -> Outcome {
         q,
         model: Model::default(),
         leases: Vec::new(),
+        closed: false,
     };
     let mut out = Outcome::default();
     for (step, op) in ops.iter().enumerate() {
@@ -184,6 +187,7 @@ impl Run<'_> {
             Op::List(None, limit) => format!("list_jobs(any state, {limit})"),
             Op::Reclaim => "reclaim()".into(),
             Op::ExpireClaim => format!("dequeue([]) with a {SHORT:?} lease, waited out"),
+            Op::Close => "close()".into(),
         }
     }
 
@@ -390,6 +394,11 @@ impl Run<'_> {
                 Ok("0".into())
             }
             Op::ExpireClaim => self.expire_claim(step).await,
+            Op::Close => {
+                q.close().await.map_err(|e| format!("close failed: {e}"))?;
+                self.closed = true;
+                Ok("Ok".into())
+            }
         }
     }
 
@@ -441,6 +450,14 @@ impl Run<'_> {
             let job = jobs.into_iter().next().ok_or("an enqueue without a job")?;
             self.q.enqueue(job).await.map(|id| vec![id])
         };
+        if self.closed {
+            return match got {
+                Err(QueueError::Closed) => Ok("Closed".into()),
+                other => Err(format!(
+                    "an enqueue after close must fail with Closed; got {other:?}"
+                )),
+            };
+        }
         let plan = match (plan, got) {
             (None, Err(QueueError::InvalidJob(_))) => return Ok("InvalidJob (id taken)".into()),
             (None, other) => {
