@@ -6,9 +6,9 @@
 //! hour, unique keys with and without a window, explicit ids, ids already in use),
 //! dequeue and dequeue_batch with kind filters, ack, ack_batch, nack, discard, snooze,
 //! heartbeat (with current and stale leases alike), cancel, replay, get_job, list_jobs,
-//! reclaim, and a claim with a short lease that is waited out. Leases are an hour long
+//! reclaim, close, and a claim with a short lease that is waited out. Leases are an hour long
 //! and retries immediate, so nothing depends on timing except that one waited-out step;
-//! see [`reference`] for how `scheduled_at` order is modelled without a clock.
+//! the `reference` module tells how `scheduled_at` order is modelled without a clock.
 //!
 //! Each case runs on a fresh backend from the factory, which is cleaned up after it
 //! ([`Factory::cleanup`] between cases, so a long run holds one namespace at a time).
@@ -24,7 +24,7 @@ mod run;
 
 use queue_core::RetryPolicy;
 
-pub use ops::{IdChoice, JobSpec, Op, Ref};
+pub use ops::{IdChoice, JobSpec, Op, Ref, FILTERS, KEYS, KINDS};
 use run::{Outcome, LONG};
 
 use crate::{Factory, Setup};
