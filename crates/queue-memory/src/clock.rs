@@ -1,11 +1,43 @@
 //! Instants as exact integer keys, and saturating arithmetic on them.
+//!
+//! The queue reads two clocks. The wall clock gives the times it reports (`created_at`,
+//! `scheduled_at`, `Lease::expires_at`) and orders due jobs by `scheduled_at`. Every
+//! deadline it keeps (lease expiry, delays, backoff, unique windows) is measured on a
+//! monotonic clock instead, so a step of the system clock (an administrator, NTP, a VM
+//! resumed) neither reclaims a job whose worker still trusts its lease nor releases a
+//! delayed job early. After such a step the reported times are off by the step, while
+//! the deadlines still fall after the durations asked for.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::{Date, OffsetDateTime, Time, UtcOffset};
 
 /// Nanoseconds since the Unix epoch: exact, totally ordered index keys.
 pub(crate) type Nanos = i128;
+
+/// A moment as the queue sees it: both clocks, read together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Now {
+    /// The wall clock, for the times the queue reports.
+    pub wall: OffsetDateTime,
+    /// The monotonic clock, for deadlines: nanoseconds from an origin of the queue's own.
+    pub mono: Nanos,
+}
+
+impl From<OffsetDateTime> for Now {
+    /// Both clocks at `t`, as if they agreed: for tests at exact instants.
+    fn from(t: OffsetDateTime) -> Now {
+        Now {
+            wall: t,
+            mono: nanos(t),
+        }
+    }
+}
+
+/// `at + d` on the monotonic clock, saturating.
+pub(crate) fn mono_after(at: Nanos, d: Duration) -> Nanos {
+    at.saturating_add(i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+}
 
 /// `t` as an index key.
 pub(crate) fn nanos(t: OffsetDateTime) -> Nanos {
@@ -29,6 +61,50 @@ pub(crate) fn utc(t: OffsetDateTime) -> OffsetDateTime {
 pub(crate) fn until(now: Nanos, at: Nanos) -> Duration {
     let wait = (at - now).max(0);
     Duration::from_nanos(u64::try_from(wait).unwrap_or(u64::MAX))
+}
+
+/// The queue's source of time.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    /// Where the monotonic readings count from.
+    origin: Instant,
+    /// Added to the system's wall clock: lets tests step it as an administrator or NTP
+    /// would.
+    #[cfg(test)]
+    skew: std::sync::Mutex<time::Duration>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn new() -> Self {
+        Clock {
+            origin: Instant::now(),
+            #[cfg(test)]
+            skew: std::sync::Mutex::new(time::Duration::ZERO),
+        }
+    }
+
+    /// Both clocks now.
+    pub fn now(&self) -> Now {
+        Now {
+            wall: self.wall(),
+            mono: i128::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i128::MAX),
+        }
+    }
+
+    /// The wall clock now.
+    fn wall(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        #[cfg(test)]
+        let now = now + *self.skew.lock().unwrap_or_else(|p| p.into_inner());
+        now
+    }
+
+    /// Steps the wall clock by `by` (forward when positive).
+    #[cfg(test)]
+    pub fn step_wall(&self, by: time::Duration) {
+        *self.skew.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
 }
 
 #[cfg(test)]

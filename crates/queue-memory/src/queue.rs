@@ -11,10 +11,10 @@ use queue_core::{
     list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
     Replayable, Result, Stats, Subscription,
 };
-use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::builder::MemoryQueueBuilder;
+use crate::clock::{Clock, Now};
 use crate::state::{Candidate, Enqueued, Events, Limits, State};
 
 /// An in-process job queue: every job lives in this process's memory, and is gone when
@@ -23,6 +23,11 @@ use crate::state::{Candidate, Enqueued, Events, Limits, State};
 /// Implements [`Queue`], [`Browsable`] and [`Replayable`], so `Arc<MemoryQueue>` coerces
 /// to `Arc<dyn queue_core::Backend>` and `Arc<dyn Queue>`. Build one with
 /// [`MemoryQueue::new`] or [`MemoryQueue::builder`]; neither needs a tokio runtime.
+///
+/// Lease expiry, delays, backoff and unique windows are measured on a monotonic clock, so
+/// a step of the system clock neither reclaims a job whose worker still holds its lease
+/// nor runs a delayed job early; the times it reports (`scheduled_at`,
+/// `Lease::expires_at`) are wall-clock times.
 ///
 /// Expired leases are reclaimed by whichever call comes next (every call first promotes
 /// due delayed jobs and reclaims expired leases), so no background task is needed.
@@ -34,6 +39,7 @@ pub struct MemoryQueue {
     notifier: Notifier,
     /// Wakes enqueuers waiting for room (and for close).
     room: Notify,
+    clock: Clock,
 }
 
 impl Default for MemoryQueue {
@@ -82,6 +88,7 @@ impl MemoryQueue {
             capacity: b.capacity,
             notifier: Notifier::new(),
             room: Notify::new(),
+            clock: Clock::new(),
         }
     }
 
@@ -116,8 +123,8 @@ impl MemoryQueue {
     }
 
     /// Runs `f` on the state after maintenance, then announces what happened.
-    fn with_state<R>(&self, f: impl FnOnce(&mut State, OffsetDateTime) -> R) -> R {
-        let now = OffsetDateTime::now_utc();
+    fn with_state<R>(&self, f: impl FnOnce(&mut State, Now) -> R) -> R {
+        let now = self.clock.now();
         let (out, events) = {
             let mut st = self.lock();
             st.maintain(now);
@@ -234,7 +241,7 @@ impl Queue for MemoryQueue {
     }
 
     async fn reclaim(&self) -> Result<u64> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let (reclaimed, events) = {
             let mut st = self.lock();
             let n = st.maintain(now);
@@ -291,5 +298,79 @@ impl Replayable for MemoryQueue {
     /// `last_error` is kept as a record of why it had failed.
     async fn replay(&self, id: JobId) -> Result<bool> {
         Ok(self.with_state(|st, now| st.replay(id, now)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// A step of the wall clock (an administrator, a VM resumed, NTP stepping) must not
+    /// end leases or delays early: a worker that still trusts its lease keeps it, and a
+    /// delayed job waits its delay.
+    #[tokio::test]
+    async fn wall_clock_jump_keeps_leases_and_delays() {
+        let q = MemoryQueue::builder()
+            .lease_timeout(Duration::from_secs(30))
+            .build();
+        let running = q
+            .enqueue(Job::new("k", serde_json::json!(1)))
+            .await
+            .unwrap();
+        let later = q
+            .enqueue(Job::new("k", serde_json::json!(2)).delay(Duration::from_secs(600)))
+            .await
+            .unwrap();
+        let job = q.dequeue(&[]).await.unwrap().unwrap();
+        assert_eq!(job.id, running);
+        let lease = job.lease().unwrap();
+
+        q.clock.step_wall(time::Duration::hours(1));
+        assert_eq!(q.reclaim().await.unwrap(), 0, "the lease has 30 s left");
+        assert!(
+            q.dequeue(&[]).await.unwrap().is_none(),
+            "neither the running job nor the delayed one may be claimed"
+        );
+        assert_eq!(q.heartbeat(&[lease]).await.unwrap(), vec![true]);
+        q.ack(&lease).await.unwrap();
+        let stats = q.stats().await.unwrap();
+        assert_eq!((stats.completed, stats.pending, stats.running), (1, 1, 0));
+        assert_eq!(
+            q.get_job(later).await.unwrap().map(|j| j.state),
+            Some(JobState::Pending)
+        );
+    }
+
+    /// A step back of the wall clock does not stretch a lease either: it still runs out
+    /// after its timeout and the job is claimed again.
+    #[tokio::test]
+    async fn wall_clock_step_back_keeps_lease_length() {
+        let q = MemoryQueue::builder()
+            .lease_timeout(Duration::from_millis(100))
+            .build();
+        let id = q
+            .enqueue(Job::new("k", serde_json::json!(1)))
+            .await
+            .unwrap();
+        let first = q.dequeue(&[]).await.unwrap().unwrap();
+        q.clock.step_wall(-time::Duration::hours(1));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let again = loop {
+            if let Some(job) = q.dequeue(&[]).await.unwrap() {
+                break job;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the 100 ms lease never ran out after the wall clock went back an hour"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!((again.id, again.attempts), (id, 2));
+        assert!(matches!(
+            q.ack(&first.lease().unwrap()).await,
+            Err(QueueError::LeaseLost(lost)) if lost == id
+        ));
     }
 }

@@ -1,7 +1,8 @@
 //! The job table and the indexes over it, behind the queue's one lock.
 //!
-//! Nothing here reads the clock or sleeps: every method takes `now`, so the rules can be
-//! tested at exact instants. Costs, with `n` jobs, `k` kinds and a batch of `b`:
+//! Nothing here reads the clock or sleeps: every method takes `now` (both clocks, see
+//! [`crate::clock`]), so the rules can be tested at exact instants. Deadlines (leases,
+//! delays, windows) are kept on the monotonic reading; reported times on the wall one. Costs, with `n` jobs, `k` kinds and a batch of `b`:
 //!
 //! | operation | cost |
 //! |---|---|
@@ -21,9 +22,8 @@ use queue_core::{
     ClaimToken, Job, JobId, JobState, Lease, NewJob, QueueError, Result, RetryPolicy, RunAt, Stats,
     Unique, LEASE_EXPIRED,
 };
-use time::OffsetDateTime;
 
-use crate::clock::{after, nanos, until, utc, Nanos};
+use crate::clock::{after, mono_after, nanos, until, utc, Nanos, Now};
 use crate::ready::{KindId, ReadyIndex, ReadyKey};
 use crate::retention::Retention;
 use crate::timeline::Timeline;
@@ -67,8 +67,12 @@ pub(crate) struct Events {
 struct Slot {
     job: Job,
     kind: KindId,
-    /// When the job's unique window ends, if its key has one.
+    /// When the job's unique window ends, if its key has one (monotonic).
     window: Option<Nanos>,
+    /// When the job is due while pending (monotonic): its key in the delayed timeline.
+    due: Nanos,
+    /// When its lease runs out while running (monotonic): its key in the lease timeline.
+    deadline: Option<Nanos>,
     /// Its number in the retention ring of its final state.
     retained: Option<u64>,
 }
@@ -103,9 +107,9 @@ pub(crate) struct State {
     by_state: [BTreeSet<JobId>; 5],
     /// Due pending jobs.
     ready: ReadyIndex,
-    /// Pending jobs not yet due, by `scheduled_at`.
+    /// Pending jobs not yet due, by when they are due (monotonic).
     delayed: Timeline,
-    /// Running jobs, by lease deadline.
+    /// Running jobs, by lease deadline (monotonic).
     leases: Timeline,
     unique: UniqueIndex,
     /// Completed and cancelled jobs.
@@ -189,8 +193,9 @@ impl State {
 
     /// Promotes due delayed jobs, reclaims expired leases and forgets lapsed unique
     /// windows. Returns how many leases were reclaimed.
-    pub fn maintain(&mut self, now: OffsetDateTime) -> u64 {
-        let n = nanos(now);
+    pub fn maintain(&mut self, now: impl Into<Now>) -> u64 {
+        let now = now.into();
+        let n = now.mono;
         while let Some((_, id)) = self.delayed.pop_due(n) {
             if let Some(slot) = self.jobs.get(&id) {
                 self.ready.insert(slot.kind, slot.ready_key());
@@ -207,29 +212,30 @@ impl State {
     }
 
     /// A running job whose lease ran out: due again now, or dead when out of attempts.
-    fn expire_lease(&mut self, id: JobId, now: OffsetDateTime) {
+    fn expire_lease(&mut self, id: JobId, now: Now) {
         let Some(slot) = self.jobs.get_mut(&id) else {
             return;
         };
         slot.job.lease = None;
+        slot.deadline = None;
         let job = &mut slot.job;
         tracing::debug!(job.id = %id, job.kind = %job.kind, job.attempt = job.attempts, "lease expired");
         if job.attempts >= job.max_attempts {
             job.last_error = Some(LEASE_EXPIRED.to_owned());
             self.finish(id, JobState::Failed);
         } else {
-            job.scheduled_at = now;
-            self.make_pending(id, now);
+            self.reschedule(id, now, Duration::ZERO);
         }
     }
 
     /// Stores a batch, all or nothing. Unique keys held (or repeated earlier in the batch)
     /// store nothing and give the holder's id.
-    pub fn enqueue(&mut self, batch: Vec<Candidate>, now: OffsetDateTime) -> Result<Enqueued> {
+    pub fn enqueue(&mut self, batch: Vec<Candidate>, now: impl Into<Now>) -> Result<Enqueued> {
         if self.closed {
             return Err(QueueError::Closed);
         }
-        let n = nanos(now);
+        let now = now.into();
+        let n = now.mono;
         let mut ids = Vec::with_capacity(batch.len());
         let mut store = Vec::with_capacity(batch.len());
         {
@@ -273,7 +279,7 @@ impl State {
         Ok(Enqueued::Stored(ids))
     }
 
-    fn insert(&mut self, c: Candidate, now: OffsetDateTime) {
+    fn insert(&mut self, c: Candidate, now: Now) {
         let NewJob {
             kind,
             payload,
@@ -283,14 +289,15 @@ impl State {
             ..
         } = c.job;
         let id = c.id;
-        let scheduled_at = match run_at {
-            RunAt::Now => now,
-            RunAt::After(d) => after(now, d),
-            RunAt::At(t) => utc(t),
+        let (scheduled_at, due) = match run_at {
+            RunAt::Now => (now.wall, now.mono),
+            RunAt::After(d) => (after(now.wall, d), mono_after(now.mono, d)),
+            // An instant is a wall-clock time: due after as long as it is ahead now.
+            RunAt::At(t) => (utc(t), now.mono.saturating_add(nanos(t) - nanos(now.wall))),
         };
         let (unique_key, window) = match unique {
             Some(Unique { key, window }) => {
-                let until = window.map(|w| nanos(after(now, w)));
+                let until = window.map(|w| mono_after(now.mono, w));
                 self.unique.hold(key.clone(), id, until);
                 (Some(key), until)
             }
@@ -305,7 +312,7 @@ impl State {
                 priority,
                 attempts: 0,
                 max_attempts: c.max_attempts,
-                created_at: now,
+                created_at: now.wall,
                 scheduled_at,
                 state: JobState::Pending,
                 unique_key,
@@ -313,23 +320,24 @@ impl State {
                 lease: None,
             },
             window,
+            due,
+            deadline: None,
             retained: None,
         };
         self.jobs.insert(id, Box::new(slot));
         self.by_state[slot_of(JobState::Pending)].insert(id);
-        self.schedule(id, nanos(now));
+        self.schedule(id, now.mono);
     }
 
-    /// Files a pending job under ready or delayed by its `scheduled_at`.
+    /// Files a pending job under ready or delayed by when it is due.
     fn schedule(&mut self, id: JobId, now: Nanos) {
         let Some(slot) = self.jobs.get(&id) else {
             return;
         };
-        let at = nanos(slot.job.scheduled_at);
-        if at <= now {
+        if slot.due <= now {
             self.ready.insert(slot.kind, slot.ready_key());
         } else {
-            self.delayed.insert(at, id);
+            self.delayed.insert(slot.due, id);
         }
         // A delayed job also wakes idle workers: they may be sleeping past its time.
         self.events.ready = true;
@@ -340,9 +348,8 @@ impl State {
         let Some(slot) = self.jobs.get(&id) else {
             return;
         };
-        let key = slot.ready_key();
-        if !self.ready.remove(slot.kind, &key) {
-            self.delayed.remove(key.1, id);
+        if !self.ready.remove(slot.kind, &slot.ready_key()) {
+            self.delayed.remove(slot.due, id);
         }
     }
 
@@ -352,9 +359,15 @@ impl State {
         Some(move_state(&mut self.by_state, &mut slot.job, to))
     }
 
-    fn make_pending(&mut self, id: JobId, now: OffsetDateTime) {
+    /// Makes a job pending again, due `delay` from now.
+    fn reschedule(&mut self, id: JobId, now: Now, delay: Duration) {
+        let Some(slot) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        slot.job.scheduled_at = after(now.wall, delay);
+        slot.due = mono_after(now.mono, delay);
         self.set_state(id, JobState::Pending);
-        self.schedule(id, nanos(now));
+        self.schedule(id, now.mono);
     }
 
     /// Claims up to `max` due jobs of `kinds` (every kind when empty), best first, each
@@ -363,9 +376,10 @@ impl State {
         &mut self,
         kinds: &[&str],
         max: usize,
-        now: OffsetDateTime,
+        now: impl Into<Now>,
         lease: Duration,
     ) -> Vec<Job> {
+        let now = now.into();
         let filter: Option<Vec<KindId>> = if kinds.is_empty() {
             None
         } else {
@@ -374,8 +388,8 @@ impl State {
         if max == 0 || filter.as_ref().is_some_and(Vec::is_empty) {
             return Vec::new();
         }
-        let expires_at = after(now, lease);
-        let deadline = nanos(expires_at);
+        let expires_at = after(now.wall, lease);
+        let deadline = mono_after(now.mono, lease);
         let mut out = Vec::with_capacity(max.min(1024));
         while out.len() < max {
             let next = match &filter {
@@ -386,6 +400,7 @@ impl State {
             let Some(slot) = self.jobs.get_mut(&id) else {
                 continue;
             };
+            slot.deadline = Some(deadline);
             let job = &mut slot.job;
             move_state(&mut self.by_state, job, JobState::Running);
             job.attempts = job.attempts.saturating_add(1);
@@ -404,8 +419,9 @@ impl State {
     /// caller to move on.
     fn release(&mut self, lease: &Lease) -> Result<&mut Job> {
         let slot = held(&mut self.jobs, lease)?;
-        if let Some(current) = slot.job.lease.take() {
-            self.leases.remove(nanos(current.expires_at), lease.id);
+        slot.job.lease = None;
+        if let Some(deadline) = slot.deadline.take() {
+            self.leases.remove(deadline, lease.id);
         }
         Ok(&mut slot.job)
     }
@@ -416,15 +432,15 @@ impl State {
         Ok(())
     }
 
-    pub fn nack(&mut self, lease: &Lease, error: &str, now: OffsetDateTime) -> Result<()> {
+    pub fn nack(&mut self, lease: &Lease, error: &str, now: impl Into<Now>) -> Result<()> {
         let retry = self.retry;
         let job = self.release(lease)?;
         job.last_error = Some(error.to_owned());
         if job.attempts >= job.max_attempts {
             self.finish(lease.id, JobState::Failed);
         } else {
-            job.scheduled_at = after(now, retry.delay(job.attempts));
-            self.make_pending(lease.id, now);
+            let delay = retry.delay(job.attempts);
+            self.reschedule(lease.id, now.into(), delay);
         }
         Ok(())
     }
@@ -436,26 +452,28 @@ impl State {
         Ok(())
     }
 
-    pub fn snooze(&mut self, lease: &Lease, delay: Duration, now: OffsetDateTime) -> Result<()> {
+    pub fn snooze(&mut self, lease: &Lease, delay: Duration, now: impl Into<Now>) -> Result<()> {
         let job = self.release(lease)?;
         job.attempts = job.attempts.saturating_sub(1);
-        job.scheduled_at = after(now, delay);
-        self.make_pending(lease.id, now);
+        self.reschedule(lease.id, now.into(), delay);
         Ok(())
     }
 
     /// Extends a held lease to `now + timeout`; false when the claim no longer holds.
-    pub fn heartbeat(&mut self, lease: &Lease, now: OffsetDateTime, timeout: Duration) -> bool {
-        let expires_at = after(now, timeout);
+    pub fn heartbeat(&mut self, lease: &Lease, now: impl Into<Now>, timeout: Duration) -> bool {
+        let now = now.into();
         let Ok(slot) = held(&mut self.jobs, lease) else {
             return false;
         };
         let Some(current) = slot.job.lease.as_mut() else {
             return false;
         };
-        let old = std::mem::replace(&mut current.expires_at, expires_at);
-        self.leases.remove(nanos(old), lease.id);
-        self.leases.insert(nanos(expires_at), lease.id);
+        current.expires_at = after(now.wall, timeout);
+        let deadline = mono_after(now.mono, timeout);
+        if let Some(old) = slot.deadline.replace(deadline) {
+            self.leases.remove(old, lease.id);
+        }
+        self.leases.insert(deadline, lease.id);
         true
     }
 
@@ -472,8 +490,9 @@ impl State {
     /// Moves a failed job back to pending, due now, attempts reset. Its `last_error`
     /// stays as a record of why it had failed. A key without a window is held again if
     /// no other job took it meanwhile.
-    pub fn replay(&mut self, id: JobId, now: OffsetDateTime) -> bool {
-        let n = nanos(now);
+    pub fn replay(&mut self, id: JobId, now: impl Into<Now>) -> bool {
+        let now = now.into();
+        let n = now.mono;
         let Some(slot) = self.jobs.get_mut(&id) else {
             return false;
         };
@@ -484,14 +503,13 @@ impl State {
             self.dead.remove(seq);
         }
         slot.job.attempts = 0;
-        slot.job.scheduled_at = now;
         slot.job.lease = None;
         if let (Some(key), None) = (&slot.job.unique_key, slot.window) {
             if self.unique.holder(key, n).is_none() {
                 self.unique.hold(key.clone(), id, None);
             }
         }
-        self.make_pending(id, now);
+        self.reschedule(id, now, Duration::ZERO);
         true
     }
 
@@ -565,12 +583,12 @@ impl State {
     }
 
     /// Time until the next delayed job is due or the next lease runs out.
-    pub fn next_due(&self, now: OffsetDateTime) -> Option<Duration> {
+    pub fn next_due(&self, now: impl Into<Now>) -> Option<Duration> {
         let soonest = match (self.delayed.next(), self.leases.next()) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b)?,
         };
-        Some(until(nanos(now), soonest))
+        Some(until(now.into().mono, soonest))
     }
 }
 

@@ -49,6 +49,7 @@ pub mod close;
 pub mod concurrency;
 pub mod enqueue;
 pub mod lease;
+pub mod model;
 pub mod order;
 pub mod replay;
 pub mod restart;
@@ -160,6 +161,9 @@ macro_rules! __with_checks {
                 shutdown_finishes_short_job,
                 shutdown_returns_long_job,
                 dropping_worker_returns_running_job,
+            }
+            model {
+                operations_match_reference,
             }
         }
     };

@@ -3,6 +3,7 @@
 
 use super::*;
 use serde_json::json;
+use time::OffsetDateTime;
 
 const LEASE: Duration = Duration::from_secs(30);
 

@@ -23,6 +23,13 @@ pub(crate) fn from_us(us: i64) -> Result<OffsetDateTime, String> {
 }
 
 /// "Now" by the process clock, which shares the machine with the database file.
+///
+/// Lease deadlines are stored as wall-clock times on purpose: every process that opens
+/// the file reads and reclaims them, and the file outlives reboots, while a monotonic
+/// reading means nothing to another process (`Instant`) or after a reboot (the kernel's
+/// boot-time clocks restart), and a lease held at a crash must still run out after it.
+/// So a step of the system clock does move SQLite's leases and delays; the memory queue,
+/// whose leases never leave the process, measures them monotonically.
 pub(crate) fn now_us() -> i64 {
     to_us(OffsetDateTime::now_utc())
 }
