@@ -68,7 +68,7 @@ fn run(args: &[String]) -> Result<bool, String> {
     }
     let dir = std::env::temp_dir().join(format!("queue-chaos-{}", std::process::id()));
     let settings = Settings {
-        jobs: opts.jobs.unwrap_or(if opts.quick { 500 } else { 2_500 }),
+        jobs: opts.jobs.unwrap_or(if opts.quick { 500 } else { 3_000 }),
         deadline: Duration::from_secs(if opts.quick { 45 } else { 120 }),
         lease: Duration::from_secs(1),
         handler_ms: (1, 5),

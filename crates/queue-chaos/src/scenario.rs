@@ -79,7 +79,7 @@ impl Fault {
             v
         };
         match self {
-            Fault::Restart => vec![0.2, 0.55],
+            Fault::Restart => vec![0.15, 0.45],
             Fault::TerminateConnections | Fault::ClientKill => every(0.05, 0.08),
             Fault::KillWorker => every(0.1, 0.12),
             Fault::SmallPool | Fault::Nothing => Vec::new(),
@@ -331,7 +331,10 @@ async fn run_inner(
             .period()
             .is_some_and(|p| fault_log.last.is_some_and(|t| t.elapsed() >= p));
         if crossed || due {
-            if crossed {
+            // One fault per look, however many thresholds a quick drain jumped past.
+            while fault_log.by_progress < schedule.len()
+                && progress >= schedule[fault_log.by_progress]
+            {
                 fault_log.by_progress += 1;
             }
             fault_log.last = Some(Instant::now());
