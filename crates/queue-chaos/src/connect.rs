@@ -48,7 +48,7 @@ pub async fn open(
                         .map_err(QueueError::backend)?;
                     SqlQueue::from_pg_pool(pool, sql(table)).await?
                 }
-                None => SqlQueue::connect_with(&url, sql("chaos_jobs").table(table)).await?,
+                None => SqlQueue::connect_with(&url, sql(table)).await?,
             };
             Ok(Arc::new(queue))
         }

@@ -12,7 +12,7 @@ use queue_chaos::scenario::{self, BackendKind, Fault, Scenario, Servers, Setting
 
 /// `jobs` jobs longer than the lease on two workers of four slots each: with fewer jobs
 /// than slots, a job whose lease runs out is claimed again at once by an idle slot.
-async fn long_jobs(jobs: usize, lying_heartbeat: bool, deadline: Duration) -> Row {
+async fn long_jobs(jobs: usize, ms: (u64, u64), lying_heartbeat: bool, deadline: Duration) -> Row {
     let dir = std::env::temp_dir().join(format!(
         "queue-chaos-sabotage-{}-{lying_heartbeat}",
         std::process::id()
@@ -22,7 +22,7 @@ async fn long_jobs(jobs: usize, lying_heartbeat: bool, deadline: Duration) -> Ro
         deadline,
         lease: Duration::from_secs(1),
         // Longer than the lease: only heartbeats keep the jobs from being reclaimed.
-        handler_ms: (2_000, 3_000),
+        handler_ms: ms,
         worker_bin: PathBuf::from(env!("CARGO_BIN_EXE_chaos-worker")),
         dir: dir.clone(),
         lying_heartbeat,
@@ -43,7 +43,7 @@ async fn long_jobs(jobs: usize, lying_heartbeat: bool, deadline: Duration) -> Ro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lying_heartbeats_are_caught_as_overlapping_runs() {
-    let row = long_jobs(4, true, Duration::from_secs(6)).await;
+    let row = long_jobs(4, (3_000, 4_000), true, Duration::from_secs(6)).await;
     assert!(row.overlapping > 0, "no overlap found: {row:?}");
     let why = row.failure.expect("the scenario passed");
     assert!(why.contains("overlapping runs"), "{why}");
@@ -52,7 +52,7 @@ async fn lying_heartbeats_are_caught_as_overlapping_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honest_heartbeats_keep_long_jobs_single() {
-    let row = long_jobs(12, false, Duration::from_secs(60)).await;
+    let row = long_jobs(12, (1_500, 2_500), false, Duration::from_secs(60)).await;
     assert_eq!(row.failure, None, "{row:?}");
     assert_eq!((row.completed, row.overlapping, row.lost), (12, 0, 0));
 }
