@@ -1,4 +1,4 @@
-//! `queue-chaos [--quick] [--only TEXT] [--jobs N]`: runs the chaos scenarios on
+//! `queue-chaos [--quick] [--only TEXT] [--jobs N] [--keep]`: runs the chaos scenarios on
 //! throw-away servers and prints one table; fails unless every scenario passed.
 //! Run by `cargo xtask chaos`; `chaos-worker` must sit next to this binary.
 
@@ -12,6 +12,7 @@ struct Options {
     quick: bool,
     only: Vec<String>,
     jobs: Option<usize>,
+    keep: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -19,12 +20,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
         quick: false,
         only: Vec::new(),
         jobs: None,
+        keep: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
             "--quick" => o.quick = true,
+            "--keep" => o.keep = true,
             "--only" => o.only.push(value()?.to_lowercase()),
             "--jobs" => o.jobs = Some(value()?.parse().map_err(|e| format!("--jobs: {e}"))?),
             other => return Err(format!("unknown argument {other:?}")),
@@ -72,9 +75,12 @@ fn run(args: &[String]) -> Result<bool, String> {
         deadline: Duration::from_secs(if opts.quick { 45 } else { 120 }),
         lease: Duration::from_secs(1),
         handler_ms: (1, 5),
+        long_every: Some(if opts.quick { 100 } else { 50 }),
+        long_ms: (1_500, 2_500),
         worker_bin,
         dir: dir.clone(),
         lying_heartbeat: false,
+        keep: opts.keep,
     };
     ctrlc::set_handler(|| {
         eprintln!("queue-chaos: interrupted: stopping the throw-away servers");
@@ -111,7 +117,11 @@ fn run(args: &[String]) -> Result<bool, String> {
     });
     drop(runtime);
     drop(servers);
-    let _ = std::fs::remove_dir(&dir);
+    if !opts.keep {
+        let _ = std::fs::remove_dir(&dir);
+    } else {
+        eprintln!("queue-chaos: ledgers and logs kept in {}", dir.display());
+    }
     print!("{}", report::table(&rows));
     println!(
         "\n{} scenarios, {} jobs each, in {:.1}s",

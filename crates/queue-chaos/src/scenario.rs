@@ -22,6 +22,8 @@ pub const MAX_ATTEMPTS: u32 = 25;
 /// How long the servers stay down in a restart: longer than the lease, so leases run
 /// out meanwhile.
 const OUTAGE: Duration = Duration::from_millis(1500);
+/// Most faults of one scenario.
+const MAX_FAULTS: usize = 20;
 /// How often the harness looks at the queue.
 const POLL: Duration = Duration::from_millis(20);
 /// Bound of one look (a server that went away must not stall the harness).
@@ -93,7 +95,7 @@ impl Fault {
     fn period(self) -> Option<Duration> {
         match self {
             Fault::TerminateConnections | Fault::ClientKill => Some(Duration::from_millis(150)),
-            Fault::KillWorker => Some(Duration::from_millis(400)),
+            Fault::KillWorker => Some(Duration::from_millis(700)),
             Fault::Restart | Fault::SmallPool | Fault::Nothing => None,
         }
     }
@@ -164,12 +166,20 @@ pub struct Settings {
     pub lease: Duration,
     /// Handler time range, ms.
     pub handler_ms: (u64, u64),
+    /// Every how many jobs one runs longer than the lease (`long_ms`), so some handlers
+    /// are running when the faults hit and must be kept alive by heartbeats, or stopped
+    /// before their lease runs out. `None`: none.
+    pub long_every: Option<usize>,
+    /// The long jobs' time range, ms.
+    pub long_ms: (u64, u64),
     /// The `chaos-worker` binary.
     pub worker_bin: PathBuf,
     /// Where scenario dirs (ledgers, logs, SQLite files) go.
     pub dir: PathBuf,
     /// Sabotage the workers (see [`WorkerConfig::lying_heartbeat`]).
     pub lying_heartbeat: bool,
+    /// Keep every scenario's dir (ledgers, worker logs), not only those of failures.
+    pub keep: bool,
 }
 
 /// The throw-away servers of a run, started when first needed.
@@ -210,11 +220,11 @@ pub async fn run(scn: &Scenario, settings: &Settings, servers: &Servers, index: 
                 why.push(v);
             }
             row.details = details(&findings);
-            if why.is_empty() {
-                let _ = std::fs::remove_dir_all(&dir);
-            } else {
+            if !why.is_empty() {
                 why.push(format!("ledgers and logs kept in {}", dir.display()));
                 row.failure = Some(why.join("; "));
+            } else if !settings.keep {
+                let _ = std::fs::remove_dir_all(&dir);
             }
         }
         Err(e) => {
@@ -287,7 +297,7 @@ async fn run_inner(
     let queue = open(&target, settings.lease, None, Role::Harness)
         .await
         .map_err(|e| format!("cannot open the queue: {e}"))?;
-    let enqueued = enqueue(&*queue, settings.jobs).await?;
+    let enqueued = enqueue(&*queue, settings).await?;
     let template = WorkerConfig {
         target: target.clone(),
         ledger: PathBuf::new(),
@@ -326,10 +336,14 @@ async fn run_inner(
         let progress = (last.completed + last.failed) as f64 / total as f64;
         let crossed =
             fault_log.by_progress < schedule.len() && progress >= schedule[fault_log.by_progress];
-        let due = scn
-            .fault
-            .period()
-            .is_some_and(|p| fault_log.last.is_some_and(|t| t.elapsed() >= p));
+        // Timed faults leave the tail alone: a job must be able to finish within its
+        // attempts, and the last jobs show that the workers recovered.
+        let due = progress < 0.9
+            && fault_log.fired < MAX_FAULTS
+            && scn
+                .fault
+                .period()
+                .is_some_and(|p| fault_log.last.is_some_and(|t| t.elapsed() >= p));
         if crossed || due {
             // One fault per look, however many thresholds a quick drain jumped past.
             while fault_log.by_progress < schedule.len()
@@ -442,13 +456,24 @@ async fn inject(
     Ok(())
 }
 
-/// Enqueues `n` jobs in batches; returns their ids.
-async fn enqueue(queue: &dyn Backend, n: usize) -> Result<Vec<String>, String> {
+/// Enqueues the jobs in batches; returns their ids. A long job carries its time (`ms`)
+/// in its payload.
+async fn enqueue(queue: &dyn Backend, settings: &Settings) -> Result<Vec<String>, String> {
+    let n = settings.jobs;
     let mut ids = Vec::with_capacity(n);
     let mut done = 0;
     while done < n {
         let batch: Vec<_> = (done..n.min(done + 500))
-            .map(|i| Job::new(KIND, json!({ "n": i })).max_attempts(MAX_ATTEMPTS))
+            .map(|i| {
+                let payload = match settings.long_every {
+                    Some(every) if i % every.max(1) == every.max(1) / 2 => {
+                        let (lo, hi) = settings.long_ms;
+                        json!({ "n": i, "ms": fastrand::u64(lo..=hi) })
+                    }
+                    _ => json!({ "n": i }),
+                };
+                Job::new(KIND, payload).max_attempts(MAX_ATTEMPTS)
+            })
             .collect();
         done += batch.len();
         let got = queue

@@ -1,5 +1,5 @@
 //! The `chaos-worker` process: a [`Worker`] whose handler records each run in the
-//! ledger and sleeps a short random time. It stops when its stdin closes (the harness
+//! ledger and sleeps a short random time (or the time a long job's payload gives). It stops when its stdin closes (the harness
 //! drops its end), or dies when killed.
 
 use std::io::Read;
@@ -40,7 +40,9 @@ pub async fn run(config: WorkerConfig) -> Result<(), String> {
     let handle = Worker::new(queue)
         .handle(KIND, move |job: Job| {
             let run = ledger.start(&job.id.to_string(), job.attempts);
-            let time = Duration::from_millis(fastrand::u64(lo..=hi));
+            // The harness sets a long job's time in its payload; others get a short one.
+            let ms = job.payload.get("ms").and_then(|v| v.as_u64());
+            let time = Duration::from_millis(ms.unwrap_or_else(|| fastrand::u64(lo..=hi)));
             async move {
                 tokio::time::sleep(time).await;
                 run.finish();

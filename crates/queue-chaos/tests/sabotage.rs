@@ -23,6 +23,9 @@ async fn long_jobs(jobs: usize, ms: (u64, u64), lying_heartbeat: bool, deadline:
         lease: Duration::from_secs(1),
         // Longer than the lease: only heartbeats keep the jobs from being reclaimed.
         handler_ms: ms,
+        long_every: None,
+        long_ms: (0, 0),
+        keep: false,
         worker_bin: PathBuf::from(env!("CARGO_BIN_EXE_chaos-worker")),
         dir: dir.clone(),
         lying_heartbeat,
