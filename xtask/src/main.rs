@@ -1,9 +1,10 @@
-//! Project tasks: `cargo xtask test | conformance | bench`.
+//! Project tasks: `cargo xtask test | conformance | bench | chaos`.
 //!
 //! Plain argument parsing keeps `cargo xtask` quick to build.
 
 mod bench;
 mod cargo;
+mod chaos;
 mod conformance;
 mod postgres;
 mod services;
@@ -15,11 +16,16 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test          fmt check, clippy -D warnings, every workspace test
-                (QUEUE_SKIP_SERVERS=1 leaves out the Postgres and Redis tests)
+  test          fmt check, clippy -D warnings, every workspace test, then
+                `chaos --quick` (QUEUE_SKIP_SERVERS=1 leaves out the Postgres and
+                Redis tests and scenarios)
   conformance   the queue-testkit suite against every backend, as one table
   bench [--backend NAME] [--jobs N] [--concurrency C] [--quick]
                 throughput and latency per backend (release build)
+  chaos [--quick] [--only TEXT] [--jobs N]
+                worker processes drain jobs while servers restart, connections
+                drop and workers are SIGKILLed; fails on any lost job or any two
+                runs of one job at once (its own throw-away servers)
 
 Postgres and Redis come from DATABASE_URL / REDIS_URL, else servers on the default
 local ports, else `docker compose`, else throw-away local servers (forced with
@@ -32,6 +38,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("conformance") => conformance(),
         Some("bench") => bench::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -75,9 +82,12 @@ fn test() -> Result<(), String> {
             "--exclude",
             "queue-redis",
         ])?;
-        return cargo::run(&["test", "-p", "queue-sql", "--lib", "--test", "sqlite"]);
+        cargo::run(&["test", "-p", "queue-sql", "--lib", "--test", "sqlite"])?;
+        // SQLite needs no server.
+        return chaos::run(&["--quick".into(), "--only".into(), "sqlite".into()]);
     }
-    cargo::run(&["test", "--workspace"])
+    cargo::run(&["test", "--workspace"])?;
+    chaos::run(&["--quick".to_string()])
 }
 
 fn conformance() -> Result<(), String> {
