@@ -721,6 +721,8 @@ async fn a_time_past_year_9999_reads_as_corrupt_not_a_panic() {
     assert!(q.list_jobs(None, 0).await.unwrap().is_empty());
     assert_eq!(q.stats().await.unwrap().pending, 1);
     q.drop_schema().await.unwrap();
+}
+
 // Connections, errors and names (issue #10, items 4, 5, 6, 10 and 15).
 
 /// A Postgres URL that carries a password; trust auth ignores it, so it connects.

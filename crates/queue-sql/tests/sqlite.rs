@@ -719,6 +719,9 @@ async fn an_endless_lease_is_capped_not_corrupt() {
         assert!(lease.expires_at > time::OffsetDateTime::now_utc() + time::Duration::days(36_500));
         q.ack(&lease).await.unwrap();
         q.set_lease_timeout(Duration::MAX);
+    }
+}
+
 // Error texts and table names (issue #10, items 6 and 10).
 
 #[tokio::test]
