@@ -4,8 +4,9 @@
 /// What a hidden password reads as.
 const HIDDEN: &str = "***";
 
-/// Query and key-value parameters whose values are secrets.
-const SECRET_KEYS: [&str; 4] = ["password", "pass", "pwd", "sslpassword"];
+/// Parameters whose values are secrets, besides any whose name contains "password"
+/// (`sslpassword`, `sentinelPassword`, …).
+const SECRET_KEYS: [&str; 2] = ["pass", "pwd"];
 
 /// `url` with every password replaced by `***`: the one in the user info
 /// (`postgres://user:pw@host/db`, `redis://:pw@host`) and the values of `password=`-like
@@ -29,20 +30,19 @@ pub fn redact_url(url: &str) -> String {
         Some(i) => url.split_at(i + 3),
         None => ("", url),
     };
-    // The authority ends at the path, query or fragment; its user info at its last `@`.
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rfind('@') {
+    // The user info ends at the last `@`, wherever it is: a password holding `/` or `@`
+    // unescaped must still be hidden, so this errs on hiding too much.
+    let rest = match rest.rfind('@') {
         Some(at) => {
-            let (userinfo, host) = authority.split_at(at);
+            let (userinfo, host) = rest.split_at(at);
             match userinfo.find(':') {
                 Some(colon) => format!("{}:{HIDDEN}{host}", &userinfo[..colon]),
-                None => authority.to_owned(),
+                None => rest.to_owned(),
             }
         }
-        None => authority.to_owned(),
+        None => rest.to_owned(),
     };
-    redact_params(&format!("{scheme}{authority}{tail}"))
+    redact_params(&format!("{scheme}{rest}"))
 }
 
 /// Hides the values of secret `key=value` parameters, separated by `&`, `;`, `?` or
@@ -64,7 +64,9 @@ fn redact_params(text: &str) -> String {
         let value_end = value
             .find(|c: char| matches!(c, '&' | ';' | '#') || c.is_whitespace())
             .unwrap_or(value.len());
-        if SECRET_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) {
+        if key.to_ascii_lowercase().contains("password")
+            || SECRET_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k))
+        {
             out.push_str(HIDDEN);
         } else {
             out.push_str(&value[..value_end]);
@@ -103,6 +105,21 @@ mod tests {
             ("", ""),
         ] {
             assert_eq!(redact_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn odd_passwords_and_parameter_names_are_hidden() {
+        for url in [
+            "redis://:pa/ss@127.0.0.1:6379",
+            "redis://u:p@ss@host",
+            "redis://host/0?sentinelPassword=s3cret",
+        ] {
+            let shown = redact_url(url);
+            assert!(
+                !shown.contains("ss@") && !shown.contains("s3cret"),
+                "{shown}"
+            );
         }
     }
 

@@ -10,46 +10,7 @@ const MASK: &str = "***";
 /// (any case). Works on text that is not a valid URL too, erring on hiding too much: the
 /// user info ends at the last `@`, even if that `@` sits in the query.
 pub(crate) fn url(url: &str) -> String {
-    let (scheme, rest) = split_scheme(url);
-    let mut out = String::with_capacity(url.len());
-    out.push_str(scheme);
-    let rest = match rest.rfind('@') {
-        Some(at) => {
-            let user_info = &rest[..at];
-            match user_info.split_once(':') {
-                Some((user, _)) => {
-                    out.push_str(user);
-                    out.push(':');
-                    out.push_str(MASK);
-                }
-                None => out.push_str(user_info),
-            }
-            out.push('@');
-            &rest[at + 1..]
-        }
-        None => rest,
-    };
-    match rest.split_once('?') {
-        Some((path, query)) => {
-            out.push_str(path);
-            out.push('?');
-            for (i, pair) in query.split('&').enumerate() {
-                if i > 0 {
-                    out.push('&');
-                }
-                match pair.split_once('=') {
-                    Some((name, _)) if is_password(name) => {
-                        out.push_str(name);
-                        out.push('=');
-                        out.push_str(MASK);
-                    }
-                    _ => out.push_str(pair),
-                }
-            }
-        }
-        None => out.push_str(rest),
-    }
-    out
+    queue_core::redact_url(url)
 }
 
 /// The passwords in `url`, as written and percent-decoded, so that they can be scrubbed
