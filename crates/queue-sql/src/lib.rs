@@ -42,6 +42,7 @@ mod maintenance;
 mod options;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod refill;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod text;

@@ -1,6 +1,5 @@
 //! The queue traits on Postgres.
 
-use std::cmp::Reverse;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -17,8 +16,6 @@ use super::{enqueue, PgQueue};
 use crate::maintenance::Maintain;
 use crate::text::stored_error;
 
-/// Claim statements one `dequeue_batch` may run when rows it meets cannot be decoded.
-const MAX_CLAIM_ROUNDS: usize = 8;
 /// The position of `claim_token` in sql/postgres/columns.sql.
 const TOKEN_COLUMN: usize = 11;
 
@@ -129,22 +126,7 @@ impl Queue for PgQueue {
         if max == 0 {
             return Ok(Vec::new());
         }
-        // Rows set aside took slots of the claim: claim again for those, a bounded number
-        // of times, so a corrupt row never makes a claim come back short while work waits.
-        let mut jobs = Vec::new();
-        let mut want = max;
-        for _ in 0..MAX_CLAIM_ROUNDS {
-            let (more, bad) = self.claim_once(kinds, want).await?;
-            let drained = more.len() + bad < want;
-            jobs.extend(more);
-            if bad == 0 || drained {
-                break;
-            }
-            want = bad;
-        }
-        // RETURNING does not keep the claim's order.
-        jobs.sort_by_key(|j| (Reverse(j.priority), j.scheduled_at, j.id));
-        Ok(jobs)
+        crate::refill::claim_refilling(max, |want| self.claim_once(kinds, want)).await
     }
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {

@@ -1,17 +1,12 @@
 //! Claiming: one `UPDATE … RETURNING` statement per batch; undecodable rows are set aside
 //! and their slots claimed again.
 
-use std::cmp::Reverse;
-
 use queue_core::{Job, Result};
 
 use super::busy::retry_busy;
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
 use crate::text::stored_error;
-
-/// Claim statements one call may run when rows it meets cannot be decoded.
-const MAX_CLAIM_ROUNDS: usize = 8;
 
 impl SqliteQueue {
     /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
@@ -21,22 +16,7 @@ impl SqliteQueue {
         }
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
         let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
-        // Rows set aside took slots of the claim: claim again for those, a bounded number
-        // of times, so a corrupt row never makes a claim come back short while work waits.
-        let mut jobs = Vec::new();
-        let mut want = max;
-        for _ in 0..MAX_CLAIM_ROUNDS {
-            let (more, bad) = self.claim_once(&kinds_json, want).await?;
-            let drained = more.len() + bad < want;
-            jobs.extend(more);
-            if bad == 0 || drained {
-                break;
-            }
-            want = bad;
-        }
-        // RETURNING has no defined order; hand jobs out in claim order.
-        jobs.sort_by_key(|j| (Reverse(j.priority), j.scheduled_at, j.id));
-        Ok(jobs)
+        crate::refill::claim_refilling(max, |want| self.claim_once(&kinds_json, want)).await
     }
 
     /// One claim statement for up to `max` jobs; returns the good jobs and how many rows
