@@ -138,24 +138,24 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
 /// A job that will not run again is worth an operator's attention: WARN, with what is
 /// needed to find it and why it failed.
 fn failed_for_good(s: &Settle) {
-    let (id, job) = (s.lease.id, &s.job);
     match &s.outcome {
-        Outcome::Retry(error) if job.last_attempt() => tracing::warn!(
-            id = %id,
-            kind = %job.kind,
-            attempts = job.attempts,
-            error = %error,
-            "job failed for good: attempts used up, dead-lettered"
-        ),
-        Outcome::Discard(reason) => tracing::warn!(
-            id = %id,
-            kind = %job.kind,
-            attempts = job.attempts,
-            error = %reason,
-            "job failed for good: discarded by its handler"
-        ),
+        Outcome::Retry(error) if s.job.last_attempt() => {
+            warn_failed(s, error, "attempts used up, dead-lettered")
+        }
+        Outcome::Discard(reason) => warn_failed(s, reason, "discarded by its handler"),
         _ => {}
     }
+}
+
+fn warn_failed(s: &Settle, error: &str, how: &str) {
+    tracing::warn!(
+        id = %s.lease.id,
+        kind = %s.job.kind,
+        attempts = s.job.attempts,
+        error = %error,
+        how,
+        "job failed for good"
+    );
 }
 
 fn report(shared: &Shared, s: &Settle, e: &QueueError) {
@@ -164,13 +164,10 @@ fn report(shared: &Shared, s: &Settle, e: &QueueError) {
         Counters::add(&shared.counters.lease_lost, 1);
         if job.last_attempt() {
             // Reclaimed with no attempt left, the backend failed it as "lease expired".
-            tracing::warn!(
-                id = %id,
-                kind = %job.kind,
-                attempts = job.attempts,
-                error = "lease expired",
-                "job failed for good: its lease expired before the result was recorded, \
-                 with no attempts left"
+            warn_failed(
+                s,
+                crate::LEASE_EXPIRED,
+                "lease expired before the result was recorded",
             );
         } else {
             tracing::warn!(id = %id, "lease lost before the result was recorded");
