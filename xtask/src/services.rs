@@ -293,48 +293,9 @@ fn missing_message(missing: &[Service], forced: bool, docker_failure: Option<&st
     msg
 }
 
-/// A URL with any password replaced, fit to print: the one in the user info and the
-/// values of `password=`-like query parameters. (The same rules as
-/// `queue_core::redact_url`, kept here so xtask builds without the workspace's crates.)
+/// A URL with any password replaced, fit to print.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let tail = redact_query(tail);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return format!("{scheme}://{authority}{tail}");
-    };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-        None => format!("{scheme}://{authority}{tail}"),
-    }
-}
-
-/// Hides the values of secret query parameters in `path?query#fragment`.
-fn redact_query(tail: &str) -> String {
-    let Some((path, query)) = tail.split_once('?') else {
-        return tail.to_string();
-    };
-    let (query, fragment) = match query.split_once('#') {
-        Some((q, f)) => (q, format!("#{f}")),
-        None => (query, String::new()),
-    };
-    let params: Vec<String> = query
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((key, _))
-                if ["password", "pass", "pwd", "sslpassword"]
-                    .iter()
-                    .any(|k| key.eq_ignore_ascii_case(k)) =>
-            {
-                format!("{key}=***")
-            }
-            _ => param.to_string(),
-        })
-        .collect();
-    format!("{path}?{}{fragment}", params.join("&"))
+    crate::redact::redact_url(url)
 }
 
 #[cfg(test)]
