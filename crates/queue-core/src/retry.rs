@@ -69,17 +69,8 @@ impl RetryPolicy {
         self.jitter
     }
 
-    /// The capped wait before the retry that follows attempt `attempt`, in seconds, before
-    /// jitter. Never overflows, whatever the attempt (retry-forever jobs reach attempt
-    /// 10,000 and more), and never exceeds `u64::MAX` nanoseconds.
-    pub fn capped_secs(&self, attempt: u32) -> f64 {
-        let mut d = self.unjittered(attempt);
-        if !self.max.is_zero() && d > self.max {
-            d = self.max;
-        }
-        d.as_secs_f64()
-    }
-
+    /// `base * 2^(attempt-1)` without cap or jitter; saturates instead of overflowing,
+    /// whatever the attempt (retry-forever jobs reach attempt 10,000 and more).
     fn unjittered(&self, attempt: u32) -> Duration {
         let exp = attempt.saturating_sub(1).min(63);
         let factor = 1u64 << exp;
@@ -130,10 +121,9 @@ mod tests {
         let p = RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(60));
         for attempt in [1_024, 1_025, 100_000, u32::MAX] {
             assert!(p.delay(attempt) <= Duration::from_secs(60));
-            assert_eq!(p.capped_secs(attempt), 60.0);
         }
         let uncapped = RetryPolicy::exponential(Duration::from_secs(1), Duration::ZERO);
-        assert!(uncapped.capped_secs(u32::MAX).is_finite());
+        assert!(uncapped.delay(u32::MAX) > Duration::from_secs(1_000_000));
     }
 
     #[test]
