@@ -568,6 +568,23 @@ async fn expired_leases_are_reclaimed_on_their_own() {
     assert_eq!(failed.last_error.as_deref(), Some(LEASE_EXPIRED));
 }
 
+/// Writes a pending row at priority 10 whose payload is not JSON, under a valid id,
+/// holding unique key `key` (without a window) when given.
+async fn corrupt_row(pool: &SqlitePool, key: Option<&str>) -> JobId {
+    let id = JobId::new();
+    sqlx::query(
+        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
+         created_at, scheduled_at, unique_key, unique_lock) \
+         VALUES (?1, 'k', 'not json', 3, 'pending', 10, 0, 0, ?2, ?2)",
+    )
+    .bind(id.to_string())
+    .bind(key)
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
 /// Issue #10, item 16: a claim that met a corrupt row came back short, here empty, while
 /// a good job waited behind it: the row set aside used up the claim's only slot.
 #[tokio::test]
@@ -577,15 +594,7 @@ async fn a_claim_refills_the_slots_of_corrupt_rows() {
     let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
         .await
         .unwrap();
-    let bad = JobId::new().to_string();
-    sqlx::query(
-        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
-         created_at, scheduled_at) VALUES (?1, 'k', 'not json', 3, 'pending', 10, 0, 0)",
-    )
-    .bind(&bad)
-    .execute(&pool)
-    .await
-    .unwrap();
+    let bad = corrupt_row(&pool, None).await.to_string();
     let good = q
         .enqueue(Job::new("k", serde_json::json!("ok")))
         .await
@@ -641,16 +650,7 @@ async fn a_corrupt_row_set_aside_releases_its_unique_key() {
     let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
         .await
         .unwrap();
-    let bad = JobId::new();
-    sqlx::query(
-        "INSERT INTO queue_jobs (id, kind, payload, max_attempts, state, priority, \
-         created_at, scheduled_at, unique_key, unique_lock) \
-         VALUES (?1, 'k', 'not json', 3, 'pending', 10, 0, 0, 'once', 'once')",
-    )
-    .bind(bad.to_string())
-    .execute(&pool)
-    .await
-    .unwrap();
+    let bad = corrupt_row(&pool, Some("once")).await;
     assert!(q.dequeue_batch(&["k"], 10).await.unwrap().is_empty());
     let next = q
         .enqueue(Job::new("k", serde_json::json!(1)).unique("once"))
