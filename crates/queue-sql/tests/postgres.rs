@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -951,4 +951,47 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     );
     assert!(!format!("{shown} {e:?}").contains("s3cret"));
     held.abort();
+}
+
+/// Claims under a backlog resume after the last job taken instead of walking the claim
+/// index from its head; what that can miss must still be found: a job put before the
+/// resume point by another process within a second, a higher-priority job at once.
+#[tokio::test]
+async fn resumed_claims_still_find_jobs_before_their_start() {
+    let table = fresh_table();
+    let here = queue_on(pg_pool(4).await, &table).await;
+    let elsewhere = queue_on(pg_pool(4).await, &table).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(
+            here.enqueue(Job::new("k", serde_json::json!(i)))
+                .await
+                .unwrap(),
+        );
+    }
+    let first = here.dequeue_batch(&["k"], 3).await.unwrap();
+    assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), ids[..3]);
+
+    // Another process enqueues a job due an hour ago: behind this process's resume point,
+    // so the next claim, resuming, does not see it yet...
+    let an_hour_ago = time::OffsetDateTime::now_utc() - time::Duration::HOUR;
+    let late = elsewhere
+        .enqueue(Job::new("k", serde_json::json!("late")).run_at(an_hour_ago))
+        .await
+        .unwrap();
+    let next = here.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(next[0].id, ids[3]);
+    // ...but within a second a claim starts from the head again and finds it.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let next = here.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(next[0].id, late);
+
+    // A higher priority is always looked for from its head.
+    let urgent = elsewhere
+        .enqueue(Job::new("k", serde_json::json!("urgent")).priority(9))
+        .await
+        .unwrap();
+    let next = here.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(next[0].id, urgent);
+    here.drop_schema().await.unwrap();
 }

@@ -1,3 +1,4 @@
 DROP TABLE IF EXISTS {table};
 DROP TABLE IF EXISTS {table}_migrations;
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);
+DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8, bigint, timestamptz, text);

@@ -1,2 +1,5 @@
--- Newest first within one state (uses the (state, id) index).
-SELECT {columns} FROM {table} WHERE state = $1 ORDER BY id DESC LIMIT $2
+-- Newest first within one state. {state} is a literal (one statement per state), so the
+-- planner can use the partial index that holds that state: the primary key read
+-- backwards for pending jobs, the lease index for running ones, the final-state index for
+-- the rest.
+SELECT {columns} FROM {table} WHERE state = '{state}' ORDER BY id DESC LIMIT $1

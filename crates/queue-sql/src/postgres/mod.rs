@@ -5,6 +5,7 @@ mod enqueue;
 mod listen;
 mod queue;
 mod replay;
+mod resume;
 mod row;
 mod schema;
 mod sql;
@@ -32,6 +33,8 @@ pub(crate) struct PgQueue {
     lease_us: AtomicU64,
     closed: AtomicBool,
     notifier: Notifier,
+    /// Where this process's next claims start.
+    resume: resume::ResumePoints,
     /// The LISTEN subscription (with notifications on); dropped with the queue.
     _listening: Option<listen::Listening>,
 }
@@ -57,6 +60,7 @@ impl PgQueue {
             sql,
             closed: AtomicBool::new(false),
             notifier,
+            resume: resume::ResumePoints::default(),
             _listening: listening,
             opts,
         });
@@ -76,6 +80,7 @@ impl PgQueue {
 
     pub(crate) async fn enqueue_on(&self, conn: &mut PgConnection, job: NewJob) -> Result<JobId> {
         self.check_open()?;
+        self.resume.enqueuing(std::slice::from_ref(&job));
         let ids = enqueue::insert(conn, &self.sql, vec![job], false).await?;
         ids.into_iter()
             .next()

@@ -55,10 +55,15 @@ impl PgQueue {
     /// aside. Returns the good jobs and how many rows were set aside (or left to their
     /// lease when not even their id could be read).
     async fn claim_once(&self, kinds: &[&str], max: usize) -> Result<(Vec<Job>, usize)> {
+        let start = self.resume.start(kinds);
+        let after = start.after.as_ref();
         let rows = sqlx::query(&self.sql.claim)
             .bind(kinds)
             .bind(i64::try_from(max).unwrap_or(i64::MAX))
             .bind(self.lease_s())
+            .bind(after.map(|p| p.rank))
+            .bind(after.map(|p| p.due))
+            .bind(after.map(|p| p.id.as_str()))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -85,6 +90,7 @@ impl PgQueue {
                 }
             }
         }
+        self.resume.claimed(kinds, start, max, rows.len(), &jobs);
         Ok((jobs, bad))
     }
 
@@ -116,6 +122,7 @@ impl Queue for PgQueue {
 
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
         self.check_open()?;
+        self.resume.enqueuing(&jobs);
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         let ids = enqueue::insert(&mut conn, &self.sql, jobs, true).await?;
         self.notifier.notify();
@@ -252,9 +259,7 @@ impl Browsable for PgQueue {
         let limit = i64::try_from(list_limit(limit)).unwrap_or(i64::MAX);
         let rows = match state {
             None => sqlx::query(&self.sql.list_all).bind(limit),
-            Some(s) => sqlx::query(&self.sql.list_state)
-                .bind(s.as_str())
-                .bind(limit),
+            Some(s) => sqlx::query(self.sql.list_state(s)).bind(limit),
         }
         .fetch_all(&self.pool)
         .await

@@ -1,5 +1,7 @@
 //! The Postgres statements, rendered once for the queue's table.
 
+use queue_core::JobState;
+
 use crate::ident::render;
 
 macro_rules! load {
@@ -27,7 +29,8 @@ pub(crate) struct Sql {
     pub retake_unique: String,
     pub prune: String,
     pub list_all: String,
-    pub list_state: String,
+    /// One statement per state, in `JobState::ALL` order (see list_state.sql).
+    pub list_state: Vec<String>,
     pub get: String,
     pub stats: String,
     pub notify: String,
@@ -44,6 +47,7 @@ impl Sql {
             migrate: vec![
                 (1, r(load!("migrate_1.sql"))),
                 (2, r(load!("migrate_2.sql"))),
+                (3, r(load!("migrate_3.sql"))),
             ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
@@ -60,12 +64,23 @@ impl Sql {
             retake_unique: r(load!("retake_unique.sql")),
             prune: r(load!("prune.sql")),
             list_all: r(load!("list_all.sql")),
-            list_state: r(load!("list_state.sql")),
+            list_state: JobState::ALL
+                .iter()
+                .map(|s| r(load!("list_state.sql")).replace("{state}", s.as_str()))
+                .collect(),
             get: r(load!("get.sql")),
             stats: r(load!("stats.sql")),
             notify: r(load!("notify.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
             drop: r(load!("drop.sql")),
         }
+    }
+}
+
+impl Sql {
+    /// The list statement for `state`.
+    pub fn list_state(&self, state: JobState) -> &str {
+        let i = JobState::ALL.iter().position(|s| *s == state).unwrap_or(0);
+        &self.list_state[i]
     }
 }
