@@ -122,6 +122,7 @@ impl ResumePoints {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
     use queue_core::{JobId, JobState};
