@@ -64,6 +64,10 @@ BEGIN
         after_due := '-infinity';
         after_id := '';
     END IF;
+    -- A claim need not wait for its WAL to reach disk: should the database crash before
+    -- it does, the claim is undone and the job simply runs again (at least once), and any
+    -- later durable commit (the ack) flushes it first. Saves a disk flush per claim.
+    PERFORM set_config('synchronous_commit', 'off', true);
     -- SKIP LOCKED lets concurrent claimers take different rows without waiting on each
     -- other.
     picked := ARRAY(
