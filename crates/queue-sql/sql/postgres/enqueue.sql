@@ -1,5 +1,6 @@
 -- Inserts a batch given as parallel arrays. A job whose unique key is held by another job
--- is skipped (ON CONFLICT on the unique index); the caller looks up the holder.
+-- is skipped (ON CONFLICT on the unique index); the caller looks up the holder, so
+-- nothing is returned.
 -- $6 is an absolute run time or NULL; $7 a delay in seconds from the database's now().
 INSERT INTO {table} (
     id, kind, payload, priority, attempts, max_attempts, state,
@@ -15,4 +16,3 @@ FROM unnest(
     $6::timestamptz[], $7::float8[], $8::text[], $9::float8[]
 ) AS j(id, kind, payload, priority, max_attempts, run_at, delay_s, unique_key, window_s)
 ON CONFLICT (unique_lock) WHERE unique_lock IS NOT NULL DO NOTHING
-RETURNING id

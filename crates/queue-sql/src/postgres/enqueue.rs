@@ -105,8 +105,8 @@ async fn insert_inner(
     }
 }
 
-async fn run_insert(conn: &mut PgConnection, sql: &Sql, c: &Columns) -> Result<Vec<String>> {
-    sqlx::query_scalar(&sql.enqueue)
+async fn run_insert(conn: &mut PgConnection, sql: &Sql, c: &Columns) -> Result<()> {
+    sqlx::query(&sql.enqueue)
         .bind(&c.id)
         .bind(&c.kind)
         .bind(&c.payload)
@@ -116,9 +116,10 @@ async fn run_insert(conn: &mut PgConnection, sql: &Sql, c: &Columns) -> Result<V
         .bind(&c.delay_s)
         .bind(&c.unique_key)
         .bind(&c.window_s)
-        .fetch_all(conn)
+        .execute(conn)
         .await
-        .map_err(db_err)
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Frees lapsed keys, inserts, and reads who holds each key afterwards. A key released
