@@ -995,3 +995,47 @@ async fn resumed_claims_still_find_jobs_before_their_start() {
     assert_eq!(next[0].id, urgent);
     here.drop_schema().await.unwrap();
 }
+
+/// A claim reads one priority at a time and stops at the first job not yet due, so jobs
+/// scheduled for later cost it nothing: counted in buffers, not timed.
+#[tokio::test]
+async fn a_claim_does_not_read_the_jobs_scheduled_for_later() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    let later: Vec<_> = (0..50_000)
+        .map(|i| Job::new("k", serde_json::json!(i)).delay(Duration::from_secs(3_600)))
+        .collect();
+    q.enqueue_batch(later).await.unwrap();
+    q.enqueue(Job::new("k", serde_json::json!("now")))
+        .await
+        .unwrap();
+    q.enqueue(Job::new("k", serde_json::json!("urgent")).priority(3))
+        .await
+        .unwrap();
+    // One connection, warmed up by a claim of a kind there is none of: planning reads
+    // the catalogs, which is not the claim's cost.
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query(&format!(
+        "SELECT * FROM {table}_claim('{{none}}', 10, 30, NULL, NULL, NULL)"
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let plan: serde_json::Value = sqlx::query_scalar(&format!(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) \
+         SELECT * FROM {table}_claim('{{}}', 10, 30, NULL, NULL, NULL)"
+    ))
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let top = &plan[0]["Plan"];
+    assert_eq!(top["Actual Rows"], 2, "{plan}");
+    let blocks =
+        top["Shared Hit Blocks"].as_u64().unwrap() + top["Shared Read Blocks"].as_u64().unwrap();
+    // Reading past the 50,000 later jobs alone takes some 400 index pages; the claim of
+    // two jobs, its probes and its update take about 60.
+    assert!(blocks < 150, "the claim read {blocks} blocks: {plan}");
+    q.drop_schema().await.unwrap();
+}

@@ -37,10 +37,17 @@ ALTER TABLE {table} SET (
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);
 
 -- Claims up to max_jobs due jobs of the given kinds (any kind when empty), best first.
--- (after_rank, after_due, after_id) is where the caller's last full claim ended: jobs of
--- a higher priority than that point are always looked for from the head of their
--- priority (few, and a priority that was never claimed has no dead entries); jobs of the
--- same or a lower priority are looked for after that point. NULLs mean from the head.
+--
+-- The claim index orders by (rank, due time, id), rank being the negated priority. Within
+-- one rank, due jobs come before jobs due later, so the claim reads one rank at a time:
+-- `rank = r AND scheduled_at <= now()` is a range the index scan ends at, where a scan over
+-- all ranks would step over every job scheduled for later (a million delayed jobs made
+-- each claim read them all). Ranks are few; the next one is found with one index probe.
+--
+-- (after_rank, after_due, after_id) is where the caller's last full claim ended: the
+-- point's own rank is read from just after it, skipping the dead entries that claimed
+-- jobs leave before it until VACUUM removes them; higher priorities are read from their
+-- head. NULLs mean no point.
 CREATE OR REPLACE FUNCTION {table}_claim(
     kinds text[], max_jobs bigint, lease_secs float8,
     after_rank bigint, after_due timestamptz, after_id text
@@ -56,47 +63,72 @@ LANGUAGE plpgsql
 SET enable_sort = off
 AS $$
 DECLARE
-    picked text[];
+    picked text[] := '{}';
+    r bigint;
+    from_due timestamptz;
+    from_id text;
 BEGIN
-    IF after_rank IS NULL THEN
-        -- Below every rank: the first pick finds nothing, the second starts at the head.
-        after_rank := -9223372036854775808;
-        after_due := '-infinity';
-        after_id := '';
-    END IF;
     -- A claim need not wait for its WAL to reach disk: should the database crash before
     -- it does, the claim is undone and the job simply runs again (at least once), and any
     -- later durable commit (the ack) flushes it first. Saves a disk flush per claim.
     PERFORM set_config('synchronous_commit', 'off', true);
-    -- SKIP LOCKED lets concurrent claimers take different rows without waiting on each
-    -- other.
-    picked := ARRAY(
-        SELECT p.id
-        FROM {table} AS p
-        WHERE p.state = 'pending'
-          AND (-(p.priority::bigint)) < after_rank
-          AND p.scheduled_at <= now()
-          AND (cardinality(kinds) = 0 OR p.kind = ANY (kinds))
-        ORDER BY (-(p.priority::bigint)), p.scheduled_at, p.id
-        LIMIT max_jobs
-        FOR UPDATE SKIP LOCKED
-    );
-    IF cardinality(picked) < max_jobs THEN
+
+    -- The first rank: the highest priority with pending jobs, looking no further than the
+    -- point's rank (its head is what the point skips).
+    SELECT -(p.priority::bigint) INTO r
+    FROM {table} AS p
+    WHERE p.state = 'pending'
+      AND (after_rank IS NULL OR -(p.priority::bigint) < after_rank)
+    ORDER BY -(p.priority::bigint)
+    LIMIT 1;
+    r := coalesce(r, after_rank);
+
+    WHILE r IS NOT NULL AND cardinality(picked) < max_jobs LOOP
+        IF r = after_rank THEN
+            from_due := after_due;
+            from_id := after_id;
+        ELSE
+            from_due := '-infinity';
+            from_id := '';
+        END IF;
+        -- SKIP LOCKED lets concurrent claimers take different rows without waiting on
+        -- each other.
         picked := picked || ARRAY(
             SELECT p.id
             FROM {table} AS p
             WHERE p.state = 'pending'
-              AND ((-(p.priority::bigint)), p.scheduled_at, p.id)
-                  > ROW(after_rank, after_due, after_id)
+              AND -(p.priority::bigint) = r
               AND p.scheduled_at <= now()
+              AND (p.scheduled_at, p.id) > (from_due, from_id)
               AND (cardinality(kinds) = 0 OR p.kind = ANY (kinds))
-            ORDER BY (-(p.priority::bigint)), p.scheduled_at, p.id
+            ORDER BY -(p.priority::bigint), p.scheduled_at, p.id
             LIMIT max_jobs - cardinality(picked)
             FOR UPDATE SKIP LOCKED
         );
-    END IF;
-    -- Each claim gets a fresh random token and a lease on the database clock. The ids
-    -- go through an array so the update finds them by primary key.
+        -- The next rank down. Before the point's rank, look only up to it: its head is
+        -- what the point skips, and it is read from the point whether or not the probe
+        -- would find it.
+        IF after_rank IS NOT NULL AND r < after_rank THEN
+            SELECT -(p.priority::bigint) INTO r
+            FROM {table} AS p
+            WHERE p.state = 'pending'
+              AND -(p.priority::bigint) > r
+              AND -(p.priority::bigint) < after_rank
+            ORDER BY -(p.priority::bigint)
+            LIMIT 1;
+            r := coalesce(r, after_rank);
+        ELSE
+            SELECT -(p.priority::bigint) INTO r
+            FROM {table} AS p
+            WHERE p.state = 'pending'
+              AND -(p.priority::bigint) > r
+            ORDER BY -(p.priority::bigint)
+            LIMIT 1;
+        END IF;
+    END LOOP;
+
+    -- Each claim gets a fresh random token and a lease on the database clock. The ids go
+    -- through an array so the update finds them by primary key.
     RETURN QUERY
     UPDATE {table} AS j
     SET state            = 'running',
