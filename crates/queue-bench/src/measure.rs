@@ -153,8 +153,13 @@ async fn measure(
     let mut latencies = Vec::new();
     for n in o.latency_backlogs() {
         let (p50_ms, p99_ms) = latency(b, o, n).await?;
+        let beside = if n == 0 {
+            String::new()
+        } else {
+            format!(" beside {n} jobs due in an hour")
+        };
         eprintln!(
-            "latency at {}/s beside {n} jobs due in an hour: p50 {p50_ms:.3} ms, p99 {p99_ms:.3} ms",
+            "latency at {}/s{beside}: p50 {p50_ms:.3} ms, p99 {p99_ms:.3} ms",
             o.rate
         );
         latencies.push(Latency {

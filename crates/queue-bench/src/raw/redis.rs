@@ -1,5 +1,6 @@
 //! The Redis baseline: a hash per job and one sorted set of ready ids, filled by pipelines
-//! and drained by `ZPOPMIN` then pipelined `HGET` + `DEL` of the popped jobs.
+//! (an `HSET` per job, one `ZADD` per chunk) and drained by `ZPOPMIN` then a pipeline of
+//! an `HGET` per popped job and one `DEL` of them all.
 
 use std::time::Instant;
 
@@ -57,13 +58,16 @@ impl RedisRaw {
             let (client, keys) = (self.pool.next().clone(), keys.clone());
             async move {
                 let pipe = client.pipeline();
+                let mut ready = Vec::with_capacity(len);
                 for id in first..first + len {
                     let member = id.to_string();
                     let () = pipe.hset(keys.job(&member), ("payload", PAYLOAD)).await?;
-                    let () = pipe
-                        .zadd(keys.ready(), None, None, false, false, (id as f64, member))
-                        .await?;
+                    ready.push((id as f64, member));
                 }
+                // One ZADD for the chunk, as the queue's script adds a chunk's ids.
+                let () = pipe
+                    .zadd(keys.ready(), None, None, false, false, ready)
+                    .await?;
                 let _: Value = pipe.all().await?;
                 Ok(())
             }
@@ -84,10 +88,11 @@ impl RedisRaw {
                         return Ok::<usize, Error>(drained);
                     }
                     let pipe = client.pipeline();
-                    for id in &ids {
-                        let () = pipe.hget(keys.job(id), "payload").await?;
-                        let () = pipe.del(keys.job(id)).await?;
+                    let jobs: Vec<String> = ids.iter().map(|id| keys.job(id)).collect();
+                    for job in &jobs {
+                        let () = pipe.hget(job.as_str(), "payload").await?;
                     }
+                    let () = pipe.del(jobs).await?;
                     let _: Value = pipe.all().await?;
                     drained += ids.len();
                 }
