@@ -226,8 +226,11 @@ where
     Fut: std::future::Future<Output = Result<T, Error>>,
 {
     let out = step(b.fresh().await?).await;
-    b.cleanup().await?;
-    out
+    let cleaned = b.cleanup().await;
+    // The step's own failure is the one worth reporting.
+    let value = out?;
+    cleaned?;
+    Ok(value)
 }
 
 async fn bulk_enqueue(b: &dyn BenchBackend, o: &Options) -> Result<f64, Error> {
@@ -332,8 +335,54 @@ async fn idle(b: &dyn BenchBackend, o: &Options) -> Result<f64, Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Small enough to run in a few seconds, with two backlogs.
+    fn small() -> Options {
+        Options {
+            jobs: 2_000,
+            backlogs: vec![1_000, 2_500],
+            rate: 200,
+            window: Duration::from_millis(200),
+            ..Options::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_row_has_every_backlog_and_no_raw() {
+        let backends = crate::backends::selected(&["memory".into()]);
+        let row = all(backends[0].as_ref(), &small()).await.unwrap();
+        assert_eq!(row.server_version, None);
+        assert_eq!(row.raw_enqueue_per_s, None);
+        let backlogs: Vec<usize> = row.drains.iter().map(|d| d.backlog).collect();
+        assert_eq!(backlogs, [1_000, 2_500]);
+        assert!(row
+            .drains
+            .iter()
+            .all(|d| d.per_s > 0.0 && d.pct_of_raw.is_none()));
+        assert!(row.flat_ratio_pct.is_some());
+        assert_eq!(row.raw_flat_ratio_pct, None);
+        let backlogs: Vec<usize> = row.latencies.iter().map(|l| l.backlog).collect();
+        assert_eq!(backlogs, [1_000, 2_500]);
+        assert_eq!(row.drain_per_s, row.drains[0].per_s);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_row_compares_with_its_raw_baseline() {
+        let backends = crate::backends::selected(&["sqlite".into()]);
+        let b = backends[0].as_ref();
+        let row = all(b, &small()).await.unwrap();
+        b.cleanup().await.unwrap();
+        assert!(row.server_version.is_some_and(|v| v.starts_with('3')));
+        assert!(row.enqueue_pct_of_raw.is_some_and(|p| p > 0.0));
+        assert!(row
+            .drains
+            .iter()
+            .all(|d| d.raw_per_s.is_some() && d.pct_of_raw.is_some()));
+        assert!(row.raw_flat_ratio_pct.is_some());
+    }
 
     #[test]
     fn percentages_and_flat_ratio() {

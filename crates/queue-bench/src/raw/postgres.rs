@@ -48,10 +48,13 @@ impl PgRaw {
             .execute(&self.pool)
             .await?;
         let out = body.await;
-        sqlx::query(&render(load!("drop.sql"), table))
+        let dropped = sqlx::query(&render(load!("drop.sql"), table))
             .execute(&self.pool)
-            .await?;
-        out
+            .await;
+        // The body's own failure is the one worth reporting.
+        let value = out?;
+        dropped?;
+        Ok(value)
     }
 
     async fn fill(&self, table: &str, n: usize, in_flight: usize) -> Result<(), Error> {

@@ -131,3 +131,22 @@ impl RawBaseline for SqliteRaw {
 
     async fn close(&self) {}
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_drain_removes_every_row_and_then_its_files() {
+        let file = File::create().await.unwrap();
+        let path = file.path.clone();
+        file.fill(2_500).await.unwrap();
+        assert_eq!(file.drain_all().await.unwrap(), 2_500);
+        assert_eq!(file.drain_all().await.unwrap(), 0);
+        file.remove().await;
+        for suffix in ["", "-wal", "-shm"] {
+            assert!(!std::path::Path::new(&format!("{}{suffix}", path.display())).exists());
+        }
+    }
+}
