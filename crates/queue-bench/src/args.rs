@@ -15,6 +15,9 @@ pub struct Options {
     /// Backlogs to drain and to measure latency beside, ascending, without repeats; empty
     /// means one drain of `jobs` and latency on an empty queue.
     pub backlogs: Vec<usize>,
+    /// Runs of each enqueue and drain measurement (queue and raw alternating); the median
+    /// counts.
+    pub repeat: usize,
     /// Worker concurrency for drain and latency.
     pub concurrency: usize,
     /// Offered rate for the latency measurement, jobs/s.
@@ -31,6 +34,7 @@ impl Default for Options {
             backends: Vec::new(),
             jobs: 100_000,
             backlogs: Vec::new(),
+            repeat: 1,
             concurrency: 64,
             rate: 1_000,
             window: Duration::from_secs(5),
@@ -87,6 +91,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                 .backlogs
                 .push(count(value()?).map_err(|e| format!("--backlog: {e}"))?),
             "--sweep" => o.backlogs.extend(SWEEP),
+            "--repeat" => o.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--concurrency" => {
                 o.concurrency = value()?
                     .parse()
@@ -101,8 +106,11 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if o.jobs == 0 || o.concurrency == 0 || o.rate == 0 || o.backlogs.contains(&0) {
-        return Err("--jobs, --backlog, --concurrency and --rate must be positive".into());
+    if o.jobs == 0 || o.repeat == 0 || o.concurrency == 0 || o.rate == 0 || o.backlogs.contains(&0)
+    {
+        return Err(
+            "--jobs, --backlog, --repeat, --concurrency and --rate must be positive".into(),
+        );
     }
     o.backlogs.sort_unstable();
     o.backlogs.dedup();
@@ -139,8 +147,11 @@ mod tests {
             "--sweep",
             "--backend",
             "redis",
+            "--repeat",
+            "3",
         ]))
         .unwrap();
+        assert_eq!(o.repeat, 3);
         assert_eq!(o.backlogs, [10_000, 100_000, 1_000_000]);
         assert_eq!(o.drain_sizes(), o.backlogs);
         assert_eq!(o.latency_backlogs(), o.backlogs);
@@ -166,6 +177,7 @@ mod tests {
         assert!(parse(&args(&["--backlog", "0"])).is_err());
         assert!(parse(&args(&["--backlog", "lots"])).is_err());
         assert!(parse(&args(&["--jobs", "0"])).is_err());
+        assert!(parse(&args(&["--repeat", "0"])).is_err());
         assert!(parse(&args(&["--frobnicate"])).is_err());
     }
 }

@@ -12,6 +12,9 @@
 //!   do not wait behind them: a backlog of due jobs would measure the drain again (N /
 //!   drain rate), not what the size of the store costs a fresh job.
 //! - Idle: the backend calls per second of a worker with nothing to do.
+//!
+//! With `--repeat K` the enqueue and drain figures are the median of K runs, the queue's
+//! and the raw baseline's alternating.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,6 +93,16 @@ pub fn pct(part: f64, whole: Option<f64>) -> Option<f64> {
     whole.filter(|w| *w > 0.0).map(|w| 100.0 * part / w)
 }
 
+/// The median of `runs` (the mean of the middle two for an even count); 0 for none.
+pub fn median(mut runs: Vec<f64>) -> f64 {
+    runs.sort_unstable_by(f64::total_cmp);
+    match runs.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => runs[n / 2],
+        n => (runs[n / 2 - 1] + runs[n / 2]) / 2.0,
+    }
+}
+
 /// The last of `rates` as a percentage of the first; `None` for fewer than two.
 pub fn flat_ratio(rates: &[f64]) -> Option<f64> {
     match rates {
@@ -121,27 +134,36 @@ async fn measure(
         eprintln!("server version {v}");
     }
 
-    let enqueue_per_s = bulk_enqueue(b, o).await?;
-    eprintln!("bulk enqueue: {enqueue_per_s:.0} jobs/s");
-    let raw_enqueue_per_s = match raw {
-        Some(r) => Some(r.enqueue(o.jobs).await?),
-        None => None,
-    };
-    if let Some(r) = raw_enqueue_per_s {
-        eprintln!("raw enqueue: {r:.0} rows/s");
+    // Queue and raw alternate, so both see the same moments of a shared machine.
+    let (mut queue_runs, mut raw_runs) = (Vec::new(), Vec::new());
+    for _ in 0..o.repeat {
+        let q = bulk_enqueue(b, o).await?;
+        eprintln!("bulk enqueue: {q:.0} jobs/s");
+        queue_runs.push(q);
+        if let Some(r) = raw {
+            let r = r.enqueue(o.jobs).await?;
+            eprintln!("raw enqueue: {r:.0} rows/s");
+            raw_runs.push(r);
+        }
     }
+    let enqueue_per_s = median(queue_runs);
+    let raw_enqueue_per_s = raw.map(|_| median(raw_runs));
 
     let mut drains = Vec::new();
     for n in o.drain_sizes() {
-        let per_s = drain(b, o, n).await?;
-        eprintln!("drain of {n}: {per_s:.0} jobs/s");
-        let raw_per_s = match raw {
-            Some(r) => Some(r.drain(n).await?),
-            None => None,
-        };
-        if let Some(r) = raw_per_s {
-            eprintln!("raw drain of {n}: {r:.0} rows/s");
+        let (mut queue_runs, mut raw_runs) = (Vec::new(), Vec::new());
+        for _ in 0..o.repeat {
+            let q = drain(b, o, n).await?;
+            eprintln!("drain of {n}: {q:.0} jobs/s");
+            queue_runs.push(q);
+            if let Some(r) = raw {
+                let r = r.drain(n).await?;
+                eprintln!("raw drain of {n}: {r:.0} rows/s");
+                raw_runs.push(r);
+            }
         }
+        let per_s = median(queue_runs);
+        let raw_per_s = raw.map(|_| median(raw_runs));
         drains.push(Drain {
             backlog: n,
             per_s,
@@ -392,5 +414,13 @@ mod tests {
         assert_eq!(flat_ratio(&[100.0, 95.0, 90.0]), Some(90.0));
         assert_eq!(flat_ratio(&[100.0]), None);
         assert_eq!(flat_ratio(&[]), None);
+    }
+
+    #[test]
+    fn median_of_runs() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![7.0]), 7.0);
+        assert_eq!(median(vec![]), 0.0);
     }
 }

@@ -119,6 +119,13 @@ pub fn intro(m: &Machine, o: &Options) -> String {
             and_list(&backlogs)
         );
     }
+    if o.repeat > 1 {
+        let _ = write!(
+            s,
+            "; enqueue and drain figures are the median of {} runs",
+            o.repeat
+        );
+    }
     s.push_str(
         ". \"% of raw\" compares with the same work done by the client directly on the \
          same server: multi-row inserts of 1,000 into a two-column table, and connections \
@@ -256,6 +263,7 @@ struct Results<'a> {
     machine: &'a Machine,
     jobs: usize,
     backlogs: &'a [usize],
+    repeat: usize,
     concurrency: usize,
     latency_rate: u32,
     window_s: f64,
@@ -273,6 +281,7 @@ pub fn write_json(rows: &[Row], m: &Machine, o: &Options) -> std::io::Result<()>
         machine: m,
         jobs: o.jobs,
         backlogs: &o.backlogs,
+        repeat: o.repeat,
         concurrency: o.concurrency,
         latency_rate: o.rate,
         window_s: o.window.as_secs_f64(),
@@ -429,7 +438,11 @@ mod tests {
              and Redis 7.0.15. Bulk enqueue of 100,000 jobs"
         ));
         assert!(s.contains("drain of 10k and 1M queued no-op jobs"));
-        assert!(s.contains("beside 10k and 1M jobs scheduled an hour ahead"));
+        assert!(s.contains("beside 10k and 1M jobs scheduled an hour ahead in the same queue. "));
+        let mut o = opts();
+        o.repeat = 3;
+        assert!(intro(&m, &o)
+            .contains("in the same queue; enqueue and drain figures are the median of 3 runs. "));
     }
 
     #[test]
@@ -439,6 +452,7 @@ mod tests {
             machine: &m,
             jobs: 1,
             backlogs: &[10_000],
+            repeat: 1,
             concurrency: 64,
             latency_rate: 1_000,
             window_s: 5.0,
