@@ -52,4 +52,26 @@ mod tests {
             [Service::Redis]
         );
     }
+
+    #[test]
+    fn backlog_arguments_do_not_change_the_needs() {
+        assert_eq!(
+            needs(&args(&["--backlog", "10000", "--backlog", "1M"])),
+            [Service::Postgres, Service::Redis]
+        );
+        assert_eq!(
+            needs(&args(&[
+                "--sweep",
+                "--backend",
+                "postgres",
+                "--backlog",
+                "10k"
+            ])),
+            [Service::Postgres]
+        );
+        assert_eq!(
+            needs(&args(&["--backend", "sqlite", "--sweep", "--quick"])),
+            []
+        );
+    }
 }

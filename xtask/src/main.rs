@@ -24,8 +24,13 @@ commands:
                 `chaos --quick` (QUEUE_SKIP_SERVERS=1 leaves out the Postgres and
                 Redis tests and scenarios)
   conformance   the queue-testkit suite against every backend, as one table
-  bench [--backend NAME] [--jobs N] [--concurrency C] [--quick]
-                throughput and latency per backend (release build)
+  bench [--backend NAME] [--jobs N] [--backlog N]... [--sweep] [--repeat K]
+        [--concurrency C] [--rate R] [--quick]
+                throughput and latency per backend, each beside a raw baseline on
+                the same server (release build); --backlog N (repeatable; 10k, 1M
+                work) drains N queued jobs and measures latency beside N jobs due in
+                an hour; --sweep = 10k, 100k and 1M; --repeat K reports the median
+                of K enqueue and drain runs
   chaos [--quick] [--only TEXT] [--jobs N]
                 worker processes drain jobs while servers restart, connections
                 drop and workers are SIGKILLed; fails on any lost job or any two

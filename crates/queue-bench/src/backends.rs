@@ -8,6 +8,8 @@ use queue_memory::MemoryQueue;
 use queue_redis::RedisQueue;
 use queue_sql::{SqlOptions, SqlQueue};
 
+use crate::raw::{PgRaw, RawBaseline, RedisRaw, SqliteRaw};
+
 /// Makes a fresh, empty queue of one backend for each measurement.
 #[async_trait]
 pub trait BenchBackend: Send + Sync {
@@ -19,6 +21,23 @@ pub trait BenchBackend: Send + Sync {
     async fn cleanup(&self) -> Result<()> {
         Ok(())
     }
+    /// The raw baseline on the same server; `None` for the in-memory backend.
+    async fn raw(&self) -> std::result::Result<Option<Box<dyn RawBaseline>>, crate::Error> {
+        Ok(None)
+    }
+    /// `enqueue_batch` calls in flight while filling a backlog (untimed).
+    fn fill_in_flight(&self) -> usize {
+        1
+    }
+}
+
+fn postgres_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 struct Memory;
@@ -58,9 +77,7 @@ impl BenchBackend for Sql {
         let table = format!("bench_{}", JobId::new().to_string().to_lowercase());
         let opts = SqlOptions::default().table(&table);
         let (q, file) = if self.name == "postgres" {
-            let url = std::env::var("DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            (SqlQueue::connect_with(&url, opts).await?, None)
+            (SqlQueue::connect_with(&postgres_url(), opts).await?, None)
         } else {
             let path = std::env::temp_dir().join(format!("{table}.db"));
             let url = format!("sqlite:{}", path.display());
@@ -86,6 +103,23 @@ impl BenchBackend for Sql {
         }
         Ok(())
     }
+
+    async fn raw(&self) -> std::result::Result<Option<Box<dyn RawBaseline>>, crate::Error> {
+        Ok(Some(if self.name == "postgres" {
+            Box::new(PgRaw::connect(&postgres_url()).await?)
+        } else {
+            Box::new(SqliteRaw)
+        }))
+    }
+
+    fn fill_in_flight(&self) -> usize {
+        // SQLite has one writer; Postgres takes several inserts at once.
+        if self.name == "postgres" {
+            4
+        } else {
+            1
+        }
+    }
 }
 
 /// Redis: a fresh queue name (key prefix) per measurement.
@@ -101,7 +135,7 @@ impl BenchBackend for Redis {
     }
 
     async fn fresh(&self) -> Result<Arc<dyn Queue>> {
-        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = redis_url();
         let name = format!("bench_{}", JobId::new().to_string().to_lowercase());
         let q = RedisQueue::builder(name)
             .url(url)
@@ -123,6 +157,14 @@ impl BenchBackend for Redis {
             q.drop_all().await?;
         }
         Ok(())
+    }
+
+    async fn raw(&self) -> std::result::Result<Option<Box<dyn RawBaseline>>, crate::Error> {
+        Ok(Some(Box::new(RedisRaw::connect(&redis_url()).await?)))
+    }
+
+    fn fill_in_flight(&self) -> usize {
+        4
     }
 }
 
