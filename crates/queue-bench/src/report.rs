@@ -14,13 +14,13 @@ use crate::measure::Row;
 /// as flat.
 pub const FLAT_TARGET_PCT: f64 = 85.0;
 
-/// DESIGN.md §6: drain, bulk enqueue, latency p50 / p99 targets per backend.
+/// The project's targets (README, Performance): drain, bulk enqueue, latency p50 / p99.
 fn target(backend: &str) -> (&'static str, &'static str, &'static str) {
     match backend {
-        "memory" => ("≥ 1,000,000", "≥ 2,000,000", "≤ 0.1 / 1"),
-        "sqlite" => ("≥ 30,000", "≥ 200,000", "≤ 2 / 10"),
-        "postgres" => ("≥ 35,000", "≥ 150,000", "≤ 2 / 10"),
-        "redis" | "redis-cluster" => ("≥ 60,000", "≥ 200,000", "≤ 2 / 10"),
+        "memory" => ("≥ 1,500,000", "≥ 3,000,000", "≤ 0.05 / 0.5"),
+        "sqlite" => ("≥ 60,000", "≥ 400,000", "≤ 1 / 5"),
+        "postgres" => ("≥ 50,000", "≥ 250,000", "≤ 2 / 10"),
+        "redis" | "redis-cluster" => ("≥ 95,000", "≥ 400,000", "≤ 1 / 5"),
         _ => ("", "", ""),
     }
 }
@@ -406,7 +406,7 @@ mod tests {
     fn raw_table_and_scaling_lines() {
         let rows = [row("memory", false), row("postgres", true)];
         let t = raw_table(&rows, &opts());
-        assert!(t.contains("| memory | — | — | — | — | — | ≥ 1,000,000 / ≥ 2,000,000, ≤ 0.1 / 1 |"));
+        assert!(t.contains("| memory | — | — | — | — | — | ≥ 1,500,000 / ≥ 3,000,000, ≤ 0.05 / 0.5 |"));
         assert!(t.contains(
             "| Postgres | 15.20 | 159,945 | 40,000 | 38,000 | 95% | ≥ 35,000 / ≥ 150,000, ≤ 2 / 10 |"
         ));
