@@ -408,7 +408,7 @@ mod tests {
         let t = raw_table(&rows, &opts());
         assert!(t.contains("| memory | — | — | — | — | — | ≥ 1,500,000 / ≥ 3,000,000, ≤ 0.05 / 0.5 |"));
         assert!(t.contains(
-            "| Postgres | 15.20 | 159,945 | 40,000 | 38,000 | 95% | ≥ 35,000 / ≥ 150,000, ≤ 2 / 10 |"
+            "| Postgres | 15.20 | 159,945 | 40,000 | 38,000 | 95% | ≥ 50,000 / ≥ 250,000, ≤ 2 / 10 |"
         ));
         let s = scaling(&rows);
         assert!(s.contains(
