@@ -406,7 +406,9 @@ mod tests {
     fn raw_table_and_scaling_lines() {
         let rows = [row("memory", false), row("postgres", true)];
         let t = raw_table(&rows, &opts());
-        assert!(t.contains("| memory | — | — | — | — | — | ≥ 1,500,000 / ≥ 3,000,000, ≤ 0.05 / 0.5 |"));
+        assert!(
+            t.contains("| memory | — | — | — | — | — | ≥ 1,500,000 / ≥ 3,000,000, ≤ 0.05 / 0.5 |")
+        );
         assert!(t.contains(
             "| Postgres | 15.20 | 159,945 | 40,000 | 38,000 | 95% | ≥ 50,000 / ≥ 250,000, ≤ 2 / 10 |"
         ));

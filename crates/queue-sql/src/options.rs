@@ -85,7 +85,9 @@ impl SqlOptions {
     }
 
     /// How long completed and cancelled jobs are kept (default 24 h; zero removes them at
-    /// the next pruning).
+    /// the next pruning). With zero, Postgres deletes a completed job in its ack, the
+    /// cheapest way through the queue (a job holding its unique key for a window stays
+    /// until the window lapses).
     pub fn retain_completed(mut self, d: Duration) -> Self {
         self.retain_completed = d;
         self

@@ -1039,3 +1039,45 @@ async fn a_claim_does_not_read_the_jobs_scheduled_for_later() {
     assert!(blocks < 150, "the claim read {blocks} blocks: {plan}");
     q.drop_schema().await.unwrap();
 }
+
+/// A queue that keeps no completed jobs deletes them as they are acked, except a job
+/// whose unique key is held for a window past its end: that one stays, holding its key.
+#[tokio::test]
+async fn acks_delete_when_completed_jobs_are_not_kept() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let opts = SqlOptions::default()
+        .table(&table)
+        .retain_completed(Duration::ZERO);
+    let q = SqlQueue::from_pg_pool(pool, opts).await.unwrap();
+    let plain = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    let windowed = q
+        .enqueue(Job::new("k", serde_json::json!(2)).unique_for("key", Duration::from_secs(3_600)))
+        .await
+        .unwrap();
+    let claimed = q.dequeue_batch(&["k"], 2).await.unwrap();
+    let leases: Vec<_> = claimed.iter().map(|j| j.lease.unwrap()).collect();
+    let acked = q.ack_batch(&leases).await.unwrap();
+    assert!(acked.iter().all(|r| r.is_ok()), "{acked:?}");
+    // A second ack of the same leases finds nothing to complete.
+    let again = q.ack_batch(&leases).await.unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|r| matches!(r, Err(QueueError::LeaseLost(_)))),
+        "{again:?}"
+    );
+
+    assert!(q.get_job(plain).await.unwrap().is_none());
+    let kept = q.get_job(windowed).await.unwrap().unwrap();
+    assert_eq!(kept.state, JobState::Completed);
+    let dup = q
+        .enqueue(Job::new("k", serde_json::json!(3)).unique_for("key", Duration::from_secs(3_600)))
+        .await
+        .unwrap();
+    assert_eq!(dup, windowed, "the window still holds the key");
+    q.drop_schema().await.unwrap();
+}

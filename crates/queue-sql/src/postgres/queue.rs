@@ -141,7 +141,12 @@ impl Queue for PgQueue {
             return Ok(Vec::new());
         }
         let (ids, tokens) = Self::pairs(leases);
-        let done: Vec<(String, i64)> = sqlx::query_as(&self.sql.ack)
+        let sql = if self.opts.retain_completed.is_zero() {
+            &self.sql.ack_delete
+        } else {
+            &self.sql.ack
+        };
+        let done: Vec<(String, i64)> = sqlx::query_as(sql)
             .bind(&ids)
             .bind(&tokens)
             .fetch_all(&self.pool)
