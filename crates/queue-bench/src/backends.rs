@@ -75,7 +75,10 @@ impl BenchBackend for Sql {
 
     async fn fresh(&self) -> Result<Arc<dyn Queue>> {
         let table = format!("bench_{}", JobId::new().to_string().to_lowercase());
-        let opts = SqlOptions::default().table(&table);
+        // Completed jobs are not kept, as on the other backends (`keep_completed(0)`).
+        let opts = SqlOptions::default()
+            .table(&table)
+            .retain_completed(std::time::Duration::ZERO);
         let (q, file) = if self.name == "postgres" {
             (SqlQueue::connect_with(&postgres_url(), opts).await?, None)
         } else {
