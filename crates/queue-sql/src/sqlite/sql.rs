@@ -76,6 +76,10 @@ pub(crate) struct Sql {
     pub stats: String,
     /// Removes the table and its migration record.
     pub drop: String,
+    /// Tells whether another connection committed (see `watch`).
+    pub data_version: String,
+    /// The main database's file, if it has one.
+    pub main_file: String,
 }
 
 impl Sql {
@@ -111,6 +115,8 @@ impl Sql {
             list_state: r(load!("list_state.sql")),
             stats: r(load!("stats.sql")),
             drop: r(load!("drop.sql")),
+            data_version: r(load!("data_version.sql")),
+            main_file: r(load!("main_file.sql")),
         }
     }
 

@@ -131,3 +131,40 @@ async fn prune_keeps_what_is_retained_and_held() {
     assert!(q2.get_job(failed).await.unwrap().is_none());
     assert!(q2.get_job(done).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn background_tasks_end_when_the_queue_closes_or_drops() {
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(200));
+    let opts = SqlOptions::default().maintenance_every(Duration::from_millis(10));
+    let (q, _file) = queue(opts.clone()).await;
+    settle().await;
+    let open = alive();
+    q.close().await.unwrap();
+    settle().await;
+    // Maintenance and the data_version watch.
+    assert_eq!(open - alive(), 2);
+
+    let (q, _file2) = queue(opts.clone()).await;
+    settle().await;
+    let open = alive();
+    drop(q);
+    settle().await;
+    assert!(
+        open - alive() >= 2,
+        "{open} tasks before, {} after",
+        alive()
+    );
+
+    // Without notifications only maintenance runs.
+    let (q, _file3) = queue(opts.notifications(false)).await;
+    settle().await;
+    let open = alive();
+    q.close().await.unwrap();
+    settle().await;
+    assert_eq!(open - alive(), 1);
+}
