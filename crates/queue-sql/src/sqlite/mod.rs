@@ -1,10 +1,11 @@
 //! The SQLite dialect.
 //!
 //! One file, many connections: WAL lets readers run beside the single writer, every write
-//! is one statement or one `BEGIN IMMEDIATE` transaction, and busy errors are waited out
-//! (see [`busy`]). Times are INTEGER microseconds by the process clock, which shares the
-//! machine with the file. Wake-ups stay in the process ([`Notifier`]): SQLite has no
-//! NOTIFY, so workers of other processes find new jobs by polling.
+//! is one statement or one `BEGIN IMMEDIATE` transaction on the queue's own write
+//! connection ([`writer`]), and busy errors are waited out (see [`busy`]). Times are
+//! INTEGER microseconds by the process clock, which shares the machine with the file.
+//! Writes through the queue wake this process's workers directly ([`Notifier`]); SQLite
+//! has no NOTIFY, so commits of other processes are noticed by [`watch`].
 
 mod admin;
 mod browse;
