@@ -230,7 +230,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -241,7 +241,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
 }
 
 #[tokio::test]
@@ -820,4 +820,45 @@ async fn a_commit_by_another_process_wakes_idle_workers() {
     assert!(ran_deaf.lock().unwrap().is_empty());
     worker.shutdown(Duration::from_secs(5)).await;
     deaf_worker.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    // Put the file back to how version 1 left it.
+    sqlx::raw_sql(
+        "CREATE INDEX queue_jobs_state_idx ON queue_jobs (state, id);
+         DELETE FROM queue_jobs_migrations WHERE version = 2;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    drop(q);
+
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let index: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'queue_jobs_state_idx'")
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+    assert_eq!(index, None);
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM queue_jobs_migrations")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1, 2]);
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    assert_eq!(job.id, id);
+    q.ack(&job.lease.unwrap()).await.unwrap();
+    assert_eq!(q.stats().await.unwrap().completed, 1);
 }

@@ -108,7 +108,10 @@ impl Sql {
             migrations_table: r(load!("migrations_table.sql")),
             migrations_applied: r(load!("migrations_applied.sql")),
             migrations_record: r(load!("migrations_record.sql")),
-            migrate: vec![(1, r(load!("migrate_1.sql")))],
+            migrate: vec![
+                (1, r(load!("migrate_1.sql"))),
+                (2, r(load!("migrate_2.sql"))),
+            ],
             enqueue: std::array::from_fn(|_| OnceLock::new()),
             enqueue_template,
             free_unique: r(load!("free_unique.sql")),

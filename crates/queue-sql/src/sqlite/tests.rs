@@ -54,8 +54,24 @@ async fn hot_statements_walk_their_partial_indexes() {
     assert!(!reclaim.contains("TEMP B-TREE"), "{reclaim}");
     let prune = plan(&q, &q.sql.prune).await;
     assert!(prune.contains("plans_finished_idx"), "{prune}");
-    let ack = plan(&q, &q.sql.ack).await;
-    assert!(ack.contains("(state=? AND id=?)"), "{ack}");
+    // Acks and heartbeats probe the primary key; listings walk it, never sort.
+    for sql in [&q.sql.ack, &q.sql.heartbeat] {
+        let p = plan(&q, sql).await;
+        assert!(p.contains("sqlite_autoindex_plans_1 (id=?)"), "{p}");
+    }
+    let list = plan(&q, &q.sql.list_state).await;
+    assert!(!list.contains("TEMP B-TREE"), "{list}");
+    // Migration 2 dropped the index by state, which every claim and ack had to move.
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'plans'",
+    )
+    .fetch_all(&q.pool)
+    .await
+    .unwrap();
+    assert!(
+        !indexes.iter().any(|i| i == "plans_state_idx"),
+        "{indexes:?}"
+    );
 }
 
 #[tokio::test]
