@@ -136,6 +136,9 @@ impl SqlQueue {
 
     /// A queue over an existing SQLite pool. The pool should use WAL and a busy timeout
     /// (as [`SqlQueue::connect`] sets up); claims and writes are serialised safely either way.
+    /// For a database file the queue writes on one connection of its own, opened outside
+    /// the pool with the pool's connect options (its `after_connect` hook does not run
+    /// there); reads and [`SqlQueue::enqueue_tx`] use the pool.
     #[cfg(feature = "sqlite")]
     pub async fn from_sqlite_pool(pool: sqlx::SqlitePool, opts: SqlOptions) -> Result<Self> {
         opts.validate()?;

@@ -99,10 +99,13 @@ impl SqlOptions {
         self
     }
 
-    /// Wake idle workers with LISTEN/NOTIFY on Postgres (default on). The LISTEN runs on
-    /// one dedicated connection per pool, outside it (see
-    /// [connections](SqlOptions#connections-postgres)), and reconnects on its own. Turn
-    /// it off behind PgBouncer in transaction mode; workers then poll.
+    /// Wake idle workers when another process adds work (default on). On Postgres with
+    /// LISTEN/NOTIFY, on one dedicated connection per pool, outside it (see
+    /// [connections](SqlOptions#connections-postgres)), which reconnects on its own; turn
+    /// it off behind PgBouncer in transaction mode. On SQLite by reading
+    /// `PRAGMA data_version` every 25 ms on the queue's write connection (a file header
+    /// read, no table scan). Off, workers of other processes find new jobs by polling;
+    /// jobs enqueued in the same process wake its workers either way.
     pub fn notifications(mut self, on: bool) -> Self {
         self.notifications = on;
         self

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use queue_core::{
-    Backend, Browsable, Job, JobId, JobState, Queue, QueueError, RetryPolicy, LEASE_EXPIRED,
+    Backend, Browsable, Job, JobId, JobState, Queue, QueueError, RetryPolicy, Worker, LEASE_EXPIRED,
 };
 use queue_sql::{SqlOptions, SqlQueue};
 use queue_testkit::{Factory, Setup};
@@ -230,7 +230,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -241,7 +241,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
 }
 
 #[tokio::test]
@@ -764,4 +764,101 @@ async fn mixed_case_and_reserved_table_names_are_rejected() {
             other => panic!("{bad:?} must be rejected, got {:?}", other.err()),
         }
     }
+}
+
+/// A worker whose only chance to see the job before its 30 s poll is a wake-up.
+fn slow_polling_worker(q: Arc<SqlQueue>, ran: Arc<Mutex<Vec<JobId>>>) -> queue_core::WorkerHandle {
+    Worker::new(q)
+        .handle("k", move |job: Job| {
+            let ran = ran.clone();
+            async move {
+                ran.lock().unwrap().push(job.id);
+                Ok(())
+            }
+        })
+        .poll_interval(Duration::from_secs(30))
+        .start()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_by_another_process_wakes_idle_workers() {
+    let db = TempDb::new();
+    // Two pools on one file stand in for two processes: B never hears of A's enqueue
+    // in-process, only through the file.
+    let a = SqlQueue::connect(&db.url()).await.unwrap();
+    let b = Arc::new(SqlQueue::connect(&db.url()).await.unwrap());
+    let deaf = Arc::new(
+        SqlQueue::connect_with(&db.url(), SqlOptions::default().notifications(false))
+            .await
+            .unwrap(),
+    );
+    let (ran, ran_deaf) = (Arc::default(), Arc::default());
+    let worker = slow_polling_worker(b.clone(), Arc::clone(&ran));
+    // Let both workers make their first (empty) claim and go to sleep.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deaf_worker = slow_polling_worker(deaf.clone(), Arc::clone(&ran_deaf));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let sent = Instant::now();
+    let id = a
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    let deadline = sent + Duration::from_secs(10);
+    while !ran.lock().unwrap().contains(&id) && !ran_deaf.lock().unwrap().contains(&id) {
+        assert!(
+            Instant::now() < deadline,
+            "no worker was woken by the other process's commit"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Far sooner than the 30 s poll, and by the watching queue: the one with
+    // notifications off only polls.
+    assert!(sent.elapsed() < Duration::from_secs(15));
+    assert_eq!(*ran.lock().unwrap(), vec![id]);
+    assert!(ran_deaf.lock().unwrap().is_empty());
+    worker.shutdown(Duration::from_secs(5)).await;
+    deaf_worker.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    // Put the file back to how version 1 left it.
+    sqlx::raw_sql(
+        "CREATE INDEX queue_jobs_state_idx ON queue_jobs (state, id);
+         DELETE FROM queue_jobs_migrations WHERE version = 2;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    drop(q);
+
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), SqlOptions::default())
+        .await
+        .unwrap();
+    let index: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'queue_jobs_state_idx'")
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+    assert_eq!(index, None);
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM queue_jobs_migrations")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1, 2]);
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    assert_eq!(job.id, id);
+    q.ack(&job.lease.unwrap()).await.unwrap();
+    assert_eq!(q.stats().await.unwrap().completed, 1);
 }

@@ -32,16 +32,15 @@ impl SqliteQueue {
 
     /// Runs a statement on the job `id` at the current time; whether it changed the row.
     async fn change_one(&self, sql: &str, id: JobId) -> Result<bool> {
-        let _turn = self.write_turn().await;
-        let n = retry_busy!(
+        let mut turn = self.write_turn().await?;
+        let r = retry_busy!(
             sqlx::query(sql)
                 .bind(id.to_string())
                 .bind(now_us())
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
-        )
-        .map_err(db_err)?
-        .rows_affected();
+        );
+        let n = self.writer.checked(r.map_err(db_err))?.rows_affected();
         Ok(n > 0)
     }
 
@@ -55,10 +54,10 @@ impl SqliteQueue {
     ) -> Result<u64> {
         let mut total = 0;
         loop {
-            let _turn = self.write_turn().await;
-            let n = retry_busy!(bind(sqlx::query(sql)).bind(limit).execute(&self.pool).await)
-                .map_err(db_err)?
-                .rows_affected();
+            let mut turn = self.write_turn().await?;
+            let r = retry_busy!(bind(sqlx::query(sql)).bind(limit).execute(&mut *turn).await);
+            let n = self.writer.checked(r.map_err(db_err))?.rows_affected();
+            drop(turn);
             total += n;
             if n < u64::try_from(limit).unwrap_or(u64::MAX) {
                 return Ok(total);
@@ -116,10 +115,11 @@ impl Replayable for SqliteQueue {
             id: id.to_string(),
             now: now_us(),
         };
-        let _turn = self.write_turn().await;
-        let mut conn = retry_busy!(self.pool.acquire().await).map_err(db_err)?;
-        let replayed = busy::immediate(&mut conn, &ctx, replay_tx).await?;
-        drop(conn);
+        let mut turn = self.write_turn().await?;
+        let replayed = self
+            .writer
+            .checked(busy::immediate(&mut turn, &ctx, replay_tx).await)?;
+        drop(turn);
         if replayed {
             self.notifier.notify();
         }

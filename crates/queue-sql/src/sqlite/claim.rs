@@ -26,17 +26,17 @@ impl SqliteQueue {
         let deadline = now.saturating_add(duration_us(self.lease()));
         // The turn ends before a corrupt row is set aside, which takes its own.
         let rows = {
-            let _turn = self.write_turn().await;
-            retry_busy!(
+            let mut turn = self.write_turn().await?;
+            let r = retry_busy!(
                 sqlx::query(&self.sql.claim)
                     .bind(now)
                     .bind(deadline)
                     .bind(kinds_json)
                     .bind(i64::try_from(max).unwrap_or(i64::MAX))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *turn)
                     .await
-            )
-            .map_err(db_err)?
+            );
+            self.writer.checked(r.map_err(db_err))?
         };
         let mut jobs = Vec::with_capacity(rows.len());
         let mut bad = 0;
@@ -67,16 +67,22 @@ impl SqliteQueue {
             // and the attempts limit fails it.
             return;
         };
-        let _turn = self.write_turn().await;
-        let r = retry_busy!(
-            sqlx::query(&self.sql.fail_corrupt)
-                .bind(rowid)
-                .bind(stored_error(&format!("corrupt row: {}", bad.reason)).into_owned())
-                .bind(now_us())
-                .bind(token)
-                .execute(&self.pool)
-                .await
-        );
+        let reason = stored_error(&format!("corrupt row: {}", bad.reason)).into_owned();
+        let r = match self.write_turn().await {
+            Ok(mut turn) => {
+                let r = retry_busy!(
+                    sqlx::query(&self.sql.fail_corrupt)
+                        .bind(rowid)
+                        .bind(&reason)
+                        .bind(now_us())
+                        .bind(token)
+                        .execute(&mut *turn)
+                        .await
+                );
+                self.writer.checked(r.map_err(db_err))
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = r {
             tracing::error!(
                 id = ?bad.raw_id,

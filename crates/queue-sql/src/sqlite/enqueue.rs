@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 
 use super::busy::retry_busy;
 use super::row::{db_err, duration_us, to_us};
-use super::sql::{Sql, CHUNK};
+use super::sql::{Sql, CHUNK, VALUES_PER_ROW};
 use crate::BoxFuture;
 
 /// One validated job, in the stored form.
@@ -104,6 +104,12 @@ impl Batch {
         })
     }
 
+    /// True when the insert is one statement and needs no transaction around it: no
+    /// unique keys to free and resolve, and one chunk.
+    pub(crate) fn is_one_statement(&self) -> bool {
+        self.keys_json.is_none() && self.rows.len() <= CHUNK
+    }
+
     /// True when there is nothing to insert.
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
@@ -168,9 +174,9 @@ async fn write_inner(
         .map_err(db_err)?;
     }
     for chunk in batch.rows.chunks(CHUNK) {
-        let (text, keep) = sql.enqueue(chunk.len());
+        let (text, size) = sql.enqueue(chunk.len());
         retry_busy!({
-            let mut q = sqlx::query(&text).persistent(keep);
+            let mut q = sqlx::query(text);
             for r in chunk {
                 q = q
                     .bind(&r.id)
@@ -183,6 +189,9 @@ async fn write_inner(
                     .bind(&r.unique_key)
                     .bind(&r.unique_key)
                     .bind(r.unique_until);
+            }
+            for _ in chunk.len() * VALUES_PER_ROW..size * VALUES_PER_ROW {
+                q = q.bind(None::<i64>);
             }
             q.execute(&mut *conn).await
         })

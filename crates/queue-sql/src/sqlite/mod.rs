@@ -1,10 +1,11 @@
 //! The SQLite dialect.
 //!
 //! One file, many connections: WAL lets readers run beside the single writer, every write
-//! is one statement or one `BEGIN IMMEDIATE` transaction, and busy errors are waited out
-//! (see [`busy`]). Times are INTEGER microseconds by the process clock, which shares the
-//! machine with the file. Wake-ups stay in the process ([`Notifier`]): SQLite has no
-//! NOTIFY, so workers of other processes find new jobs by polling.
+//! is one statement or one `BEGIN IMMEDIATE` transaction on the queue's own write
+//! connection ([`writer`]), and busy errors are waited out (see [`busy`]). Times are
+//! INTEGER microseconds by the process clock, which shares the machine with the file.
+//! Writes through the queue wake this process's workers directly ([`Notifier`]); SQLite
+//! has no NOTIFY, so commits of other processes are noticed by [`watch`].
 
 mod admin;
 mod browse;
@@ -15,6 +16,8 @@ mod row;
 mod schema;
 mod settle;
 mod sql;
+mod watch;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,7 +29,7 @@ use queue_core::{
     Job, JobId, Lease, NewJob, Notifier, Queue, QueueError, Result, Subscription, MAX_DELAY,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Executor, SqliteConnection, SqlitePool};
 
 use crate::maintenance;
 use crate::SqlOptions;
@@ -34,6 +37,7 @@ use busy::retry_busy;
 use enqueue::{Batch, Insert};
 use row::{db_err, duration_us, now_us};
 use sql::Sql;
+use writer::{Turn, Writer};
 
 /// How long a connection waits for the write lock before [`busy`]'s retry steps in.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -89,9 +93,8 @@ pub(crate) struct SqliteQueue {
     closed: AtomicBool,
     /// Wakes this process's idle workers.
     notifier: Notifier,
-    /// This process's writers take turns here, in order. SQLite's own busy handler would
-    /// make them sleep and poll (up to 100 ms a try), which is what other processes get.
-    writer: tokio::sync::Mutex<()>,
+    /// This process's writers take turns here, on one connection.
+    writer: Writer,
 }
 
 impl SqliteQueue {
@@ -110,8 +113,8 @@ impl SqliteQueue {
     }
 
     /// Waits for this process's turn to write.
-    pub(crate) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.writer.lock().await
+    pub(crate) async fn write_turn(&self) -> Result<Turn<'_>> {
+        self.writer.turn().await
     }
 
     /// Runs the migrations, starts lease reclaim and pruning, and returns the queue.
@@ -120,19 +123,23 @@ impl SqliteQueue {
         opts.validate()?;
         let sql = Sql::new(&opts.table);
         schema::migrate(&pool, &sql).await?;
+        let writer = Writer::open(pool.clone(), &sql).await?;
         let q = Arc::new(SqliteQueue {
             // At most MAX_DELAY, so a claim's deadline stays a time that reads back.
             lease_us: AtomicU64::new(
                 u64::try_from(duration_us(opts.lease_timeout.min(MAX_DELAY))).unwrap_or(0),
             ),
-            pool,
             sql,
             closed: AtomicBool::new(false),
             notifier: Notifier::new(),
-            writer: tokio::sync::Mutex::new(()),
+            writer,
+            pool,
             opts,
         });
         maintenance::spawn(Arc::downgrade(&q));
+        if q.opts.notifications && q.writer.is_own() {
+            watch::spawn(&q).await?;
+        }
         Ok(q)
     }
 
@@ -164,8 +171,11 @@ impl SqliteQueue {
 
     /// Drops the table and its migration record.
     pub(crate) async fn drop_schema(&self) -> Result<()> {
-        let _turn = self.write_turn().await;
-        retry_busy!(sqlx::raw_sql(&self.sql.drop).execute(&self.pool).await).map_err(db_err)?;
+        let mut turn = self.write_turn().await?;
+        let conn: &mut SqliteConnection = &mut turn;
+        // A plain string runs as a script of several statements.
+        let r = retry_busy!(conn.execute(self.sql.drop.as_str()).await);
+        self.writer.checked(r.map_err(db_err))?;
         Ok(())
     }
 
@@ -200,10 +210,15 @@ impl Queue for SqliteQueue {
             sql: &self.sql,
             batch: &batch,
         };
-        let _turn = self.write_turn().await;
-        let mut conn = retry_busy!(self.pool.acquire().await).map_err(db_err)?;
-        let holders = busy::immediate(&mut conn, &ins, enqueue::write).await?;
-        drop(conn);
+        let mut turn = self.write_turn().await?;
+        let holders = if batch.is_one_statement() {
+            // Atomic on its own: spares the BEGIN and COMMIT round trips.
+            enqueue::write(&mut turn, &ins).await
+        } else {
+            busy::immediate(&mut turn, &ins, enqueue::write).await
+        };
+        let holders = self.writer.checked(holders)?;
+        drop(turn);
         self.notifier.notify();
         batch.ids(&holders)
     }

@@ -82,15 +82,16 @@ impl SqliteQueue {
         let mut held = vec![false; rounds.pairs.len()];
         for round in &rounds.rounds {
             let json = rounds.json(round);
-            let _turn = self.write_turn().await;
-            let ids: Vec<String> = retry_busy!(
+            let mut turn = self.write_turn().await?;
+            let r = retry_busy!(
                 sqlx::query_scalar(sql)
                     .bind(first)
                     .bind(&json)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *turn)
                     .await
-            )
-            .map_err(db_err)?;
+            );
+            drop(turn);
+            let ids: Vec<String> = self.writer.checked(r.map_err(db_err))?;
             let ids: HashSet<String> = ids.into_iter().collect();
             for &i in round {
                 held[i] = ids.contains(&rounds.pairs[i].0.to_string());
@@ -136,14 +137,14 @@ impl SqliteQueue {
         bind: impl Fn(Query<'q>) -> Query<'q>,
     ) -> Result<()> {
         let id = lease.id.to_string();
-        let _turn = self.write_turn().await;
-        let n = retry_busy!(
+        let mut turn = self.write_turn().await?;
+        let r = retry_busy!(
             bind(sqlx::query(sql).bind(id.clone()).bind(lease.token.0))
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
-        )
-        .map_err(db_err)?
-        .rows_affected();
+        );
+        drop(turn);
+        let n = self.writer.checked(r.map_err(db_err))?.rows_affected();
         if n == 0 {
             Err(QueueError::LeaseLost(lease.id))
         } else {

@@ -1,6 +1,6 @@
 //! The SQLite statements (sql/sqlite/*.sql), rendered once for the queue's table.
 
-use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::ident::render;
 
@@ -11,16 +11,34 @@ macro_rules! load {
     };
 }
 
-/// Jobs per insert statement: with 10 bound values each, a full chunk (30,000 values)
+/// Jobs per insert statement: with 10 bound values each, a full chunk (20,480 values)
 /// stays under SQLite's limit of 32,766 variables per statement.
-pub(crate) const CHUNK: usize = 3_000;
+pub(crate) const CHUNK: usize = 2_048;
 /// Values bound per job in the insert (see [`ROW`]).
-const VALUES_PER_ROW: usize = 10;
+pub(crate) const VALUES_PER_ROW: usize = 10;
 // Checked when compiling: a full chunk must stay within SQLITE_MAX_VARIABLE_NUMBER.
 const _: () = assert!(CHUNK * VALUES_PER_ROW <= 32_766);
+/// Above this many jobs the insert sizes step by this much; below, by powers of two.
+const STEP: usize = 128;
+/// How many insert sizes there are: 1, 2, 4 … [`STEP`], then 2×STEP … [`CHUNK`].
+const SIZES: usize = STEP.trailing_zeros() as usize + CHUNK / STEP;
 
 /// The values of one job in `enqueue.sql`, in its column order.
-const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'pending')";
+const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// The size of insert that takes `n` jobs (1..=[`CHUNK`]), and its index among the
+/// sizes. Few sizes, so the driver prepares each once per connection and reuses it; the
+/// slots past `n` are bound to NULL, at most about one in eight.
+pub(crate) fn insert_size(n: usize) -> (usize, usize) {
+    let n = n.clamp(1, CHUNK);
+    if n <= STEP {
+        let size = n.next_power_of_two();
+        (size, size.trailing_zeros() as usize)
+    } else {
+        let steps = n.div_ceil(STEP);
+        (steps * STEP, STEP.trailing_zeros() as usize + steps - 1)
+    }
+}
 
 /// Every statement with `{table}` (and `{columns}`) filled in.
 pub(crate) struct Sql {
@@ -34,10 +52,8 @@ pub(crate) struct Sql {
     pub migrate: Vec<(i64, String)>,
     /// The insert with `{rows}` still to fill (see [`Sql::enqueue`]).
     enqueue_template: String,
-    /// The insert of one job, the common case.
-    enqueue_one: String,
-    /// The insert of a full [`CHUNK`], the bulk case.
-    enqueue_chunk: String,
+    /// The inserts by size (see [`insert_size`]), rendered when first used.
+    enqueue: [OnceLock<String>; SIZES],
     /// Frees lapsed unique keys.
     pub free_unique: String,
     /// Reads who holds unique keys.
@@ -76,6 +92,10 @@ pub(crate) struct Sql {
     pub stats: String,
     /// Removes the table and its migration record.
     pub drop: String,
+    /// Tells whether another connection committed (see `watch`).
+    pub data_version: String,
+    /// The main database's file, if it has one.
+    pub main_file: String,
 }
 
 impl Sql {
@@ -88,9 +108,11 @@ impl Sql {
             migrations_table: r(load!("migrations_table.sql")),
             migrations_applied: r(load!("migrations_applied.sql")),
             migrations_record: r(load!("migrations_record.sql")),
-            migrate: vec![(1, r(load!("migrate_1.sql")))],
-            enqueue_one: rows(&enqueue_template, 1),
-            enqueue_chunk: rows(&enqueue_template, CHUNK),
+            migrate: vec![
+                (1, r(load!("migrate_1.sql"))),
+                (2, r(load!("migrate_2.sql"))),
+            ],
+            enqueue: std::array::from_fn(|_| OnceLock::new()),
             enqueue_template,
             free_unique: r(load!("free_unique.sql")),
             unique_holders: r(load!("unique_holders.sql")),
@@ -111,18 +133,17 @@ impl Sql {
             list_state: r(load!("list_state.sql")),
             stats: r(load!("stats.sql")),
             drop: r(load!("drop.sql")),
+            data_version: r(load!("data_version.sql")),
+            main_file: r(load!("main_file.sql")),
         }
     }
 
-    /// The insert of `n` jobs (1..=[`CHUNK`]) and whether to keep it prepared: the one-
-    /// and full-chunk statements are reused; odd sizes would only crowd the driver's
-    /// statement cache.
-    pub(crate) fn enqueue(&self, n: usize) -> (Cow<'_, str>, bool) {
-        match n {
-            1 => (Cow::Borrowed(self.enqueue_one.as_str()), true),
-            CHUNK => (Cow::Borrowed(self.enqueue_chunk.as_str()), true),
-            _ => (Cow::Owned(rows(&self.enqueue_template, n)), false),
-        }
+    /// The insert for `n` jobs (1..=[`CHUNK`]) and how many jobs it takes: at least `n`,
+    /// the rest bound to NULL.
+    pub(crate) fn enqueue(&self, n: usize) -> (&str, usize) {
+        let (size, i) = insert_size(n);
+        let text = self.enqueue[i].get_or_init(|| rows(&self.enqueue_template, size));
+        (text, size)
     }
 }
 
@@ -143,6 +164,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn insert_sizes_cover_every_batch_with_little_padding() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 1..=CHUNK {
+            let (size, i) = insert_size(n);
+            assert!(size >= n && size <= CHUNK, "{n} -> {size}");
+            // Padding is at most half a small batch, or one step of a big one.
+            assert!(size - n < n.max(STEP), "{n} -> {size}");
+            assert!(i < SIZES, "{n} -> index {i}");
+            seen.insert((i, size));
+        }
+        // Each index names one size, and every size is used.
+        assert_eq!(seen.len(), SIZES);
+        assert_eq!(
+            seen.iter()
+                .map(|(i, _)| i)
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
+            SIZES
+        );
+    }
+
+    #[test]
     fn every_placeholder_is_filled_and_chunks_fit_the_variable_limit() {
         let sql = Sql::new("jobs");
         let all = [
@@ -152,7 +195,6 @@ mod tests {
             &sql.prune,
             &sql.reclaim,
             &sql.get,
-            &sql.enqueue_one,
             &sql.replay,
             &sql.retake_unique,
             &sql.fail_corrupt,
@@ -160,12 +202,13 @@ mod tests {
         for s in all {
             assert!(!s.contains('{'), "{s}");
         }
-        let (chunk, keep) = sql.enqueue(CHUNK);
-        assert!(keep);
+        let (chunk, size) = sql.enqueue(CHUNK);
+        assert_eq!(size, CHUNK);
         let values = |s: &str| s.split("VALUES").nth(1).unwrap_or_default().to_string();
-        assert_eq!(values(&chunk).matches('?').count(), CHUNK * VALUES_PER_ROW);
-        let (odd, keep) = sql.enqueue(7);
-        assert!(!keep);
-        assert_eq!(values(&odd).matches(ROW).count(), 7);
+        assert_eq!(values(chunk).matches('?').count(), CHUNK * VALUES_PER_ROW);
+        let (odd, size) = sql.enqueue(7);
+        assert_eq!(size, 8);
+        assert_eq!(values(odd).matches(ROW).count(), 8);
+        assert!(!odd.contains('{'), "{odd}");
     }
 }

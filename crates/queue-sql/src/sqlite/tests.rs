@@ -54,8 +54,24 @@ async fn hot_statements_walk_their_partial_indexes() {
     assert!(!reclaim.contains("TEMP B-TREE"), "{reclaim}");
     let prune = plan(&q, &q.sql.prune).await;
     assert!(prune.contains("plans_finished_idx"), "{prune}");
-    let ack = plan(&q, &q.sql.ack).await;
-    assert!(ack.contains("(state=? AND id=?)"), "{ack}");
+    // Acks and heartbeats probe the primary key; listings walk it, never sort.
+    for sql in [&q.sql.ack, &q.sql.heartbeat] {
+        let p = plan(&q, sql).await;
+        assert!(p.contains("sqlite_autoindex_plans_1 (id=?)"), "{p}");
+    }
+    let list = plan(&q, &q.sql.list_state).await;
+    assert!(!list.contains("TEMP B-TREE"), "{list}");
+    // Migration 2 dropped the index by state, which every claim and ack had to move.
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'plans'",
+    )
+    .fetch_all(&q.pool)
+    .await
+    .unwrap();
+    assert!(
+        !indexes.iter().any(|i| i == "plans_state_idx"),
+        "{indexes:?}"
+    );
 }
 
 #[tokio::test]
@@ -130,4 +146,41 @@ async fn prune_keeps_what_is_retained_and_held() {
     assert_eq!(q2.prune().await.unwrap(), 1);
     assert!(q2.get_job(failed).await.unwrap().is_none());
     assert!(q2.get_job(done).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn background_tasks_end_when_the_queue_closes_or_drops() {
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(200));
+    let opts = SqlOptions::default().maintenance_every(Duration::from_millis(10));
+    let (q, _file) = queue(opts.clone()).await;
+    settle().await;
+    let open = alive();
+    q.close().await.unwrap();
+    settle().await;
+    // Maintenance and the data_version watch.
+    assert_eq!(open - alive(), 2);
+
+    let (q, _file2) = queue(opts.clone()).await;
+    settle().await;
+    let open = alive();
+    drop(q);
+    settle().await;
+    assert!(
+        open - alive() >= 2,
+        "{open} tasks before, {} after",
+        alive()
+    );
+
+    // Without notifications only maintenance runs.
+    let (q, _file3) = queue(opts.notifications(false)).await;
+    settle().await;
+    let open = alive();
+    q.close().await.unwrap();
+    settle().await;
+    assert_eq!(open - alive(), 1);
 }
