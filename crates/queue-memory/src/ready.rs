@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use queue_core::JobId;
 
 use crate::clock::Nanos;
+use crate::sorted::SortedSet;
 
 /// Claim order: highest priority, then earliest `scheduled_at`, then lowest id. The
 /// smallest key is claimed first.
@@ -28,7 +29,7 @@ pub(crate) type KindId = usize;
 #[derive(Debug, Default)]
 pub(crate) struct ReadyIndex {
     names: HashMap<String, KindId>,
-    sets: Vec<BTreeSet<ReadyKey>>,
+    sets: Vec<SortedSet<ReadyKey>>,
     /// The first key of every non-empty set, with the set's kind.
     heads: BTreeSet<(ReadyKey, KindId)>,
 }
@@ -40,7 +41,7 @@ impl ReadyIndex {
             return id;
         }
         let id = self.sets.len();
-        self.sets.push(BTreeSet::new());
+        self.sets.push(SortedSet::default());
         self.names.insert(kind.to_owned(), id);
         id
     }
@@ -105,7 +106,7 @@ impl ReadyIndex {
     /// Due jobs of every kind.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.sets.iter().map(BTreeSet::len).sum()
+        self.sets.iter().map(SortedSet::len).sum()
     }
 }
 

@@ -89,11 +89,12 @@ impl RunState {
 
     /// Removes the entry of `lease` (that very claim); returns it when it was there.
     pub fn remove(&mut self, lease: &Lease) -> Option<Held> {
-        match self.held.get(&lease.id) {
-            Some(h) if h.lease.token == lease.token => {}
-            _ => return None,
-        }
         let h = self.held.remove(&lease.id)?;
+        if h.lease.token != lease.token {
+            // A newer claim of the same job: not ours to take.
+            self.held.insert(lease.id, h);
+            return None;
+        }
         if matches!(h.run, Run::Started(_)) {
             self.started -= 1;
         }
