@@ -22,6 +22,9 @@ use crate::sorted::SortedSet;
 /// smallest key is claimed first.
 pub(crate) type ReadyKey = (Reverse<i32>, Nanos, JobId);
 
+/// Up to this many kinds, names are looked up by comparing rather than hashing.
+const FEW_KINDS: usize = 8;
+
 /// A kind's interned number.
 pub(crate) type KindId = usize;
 
@@ -29,6 +32,8 @@ pub(crate) type KindId = usize;
 #[derive(Debug, Default)]
 pub(crate) struct ReadyIndex {
     names: HashMap<String, KindId>,
+    /// Names by number.
+    by_id: Vec<String>,
     sets: Vec<SortedSet<ReadyKey>>,
     /// The first key of every non-empty set, with the set's kind.
     heads: BTreeSet<(ReadyKey, KindId)>,
@@ -37,17 +42,22 @@ pub(crate) struct ReadyIndex {
 impl ReadyIndex {
     /// The number of `kind`, made on first use.
     pub fn intern(&mut self, kind: &str) -> KindId {
-        if let Some(&id) = self.names.get(kind) {
+        if let Some(id) = self.lookup(kind) {
             return id;
         }
         let id = self.sets.len();
         self.sets.push(SortedSet::default());
         self.names.insert(kind.to_owned(), id);
+        self.by_id.push(kind.to_owned());
         id
     }
 
     /// The number of `kind`, if it was ever interned.
     pub fn lookup(&self, kind: &str) -> Option<KindId> {
+        if self.by_id.len() <= FEW_KINDS {
+            // Comparing a few short names is cheaper than hashing one.
+            return self.by_id.iter().position(|name| name == kind);
+        }
         self.names.get(kind).copied()
     }
 

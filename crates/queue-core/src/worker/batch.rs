@@ -19,7 +19,7 @@ use futures_util::future::{AbortRegistration, Abortable, Aborted};
 use futures_util::stream::{FuturesUnordered, Stream};
 use tracing::Instrument;
 
-use super::handler::{CatchPanic, Handler, JobError};
+use super::handler::{CatchPanic, JobError};
 use super::settle::{Claimed, Outcome, Settle};
 use super::shared::{Counters, Shared, Startable};
 use crate::{Job, Lease};
@@ -105,8 +105,9 @@ impl Batch {
         } = f;
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-        let handler = self.shared.handlers[kind].clone();
-        let run = run_one(self.shared.clone(), handler, job);
+        // Made here, so the future holds the handler's boxed future rather than the job.
+        let fut = CatchPanic((self.shared.handlers[kind])(job));
+        let run = run_one(self.shared.clone(), fut);
         let run = Abortable::new(run.instrument(span), abort);
         async move { (slot, run.await) }
     }
@@ -177,11 +178,11 @@ async fn run(mut batch: Batch, first: Vec<Filed>) {
 }
 
 /// Runs one handler and turns how it ended into the outcome to record.
-async fn run_one(shared: Arc<Shared>, handler: Handler, job: Job) -> Outcome {
+async fn run_one(shared: Arc<Shared>, fut: CatchPanic) -> Outcome {
     let timeout = shared.handler_timeout;
-    let fut = CatchPanic(handler(job));
     let result = match timeout {
-        Some(t) => tokio::time::timeout(t, fut).await.ok(),
+        // Boxed: a timer is large, and most workers set no timeout.
+        Some(t) => Box::pin(tokio::time::timeout(t, fut)).await.ok(),
         None => Some(fut.await),
     };
     let counters = &shared.counters;

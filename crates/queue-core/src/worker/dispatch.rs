@@ -199,7 +199,7 @@ fn accept(shared: &Arc<Shared>, jobs: Vec<Job>, held_until: tokio::time::Instant
             tracing::error!(id = %job.id, "backend returned a claimed job without a lease; skipped");
             continue;
         };
-        let Some(&kind) = shared.kind_index.get(&job.kind) else {
+        let Some(kind) = shared.kind_of(&job.kind) else {
             // Cannot happen: we claim only kinds we handle. Give it back untouched.
             tracing::error!(id = %job.id, kind = %job.kind, "claimed a job with no handler");
             refused.push(job);

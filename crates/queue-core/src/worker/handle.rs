@@ -223,7 +223,7 @@ impl Stop {
         let settles: Vec<Settle> = jobs
             .into_iter()
             .filter_map(|job| {
-                let kind = self.shared.kind_index.get(&job.kind).copied()?;
+                let kind = self.shared.kind_of(&job.kind)?;
                 Some(Settle {
                     lease: job.lease?,
                     job: Claimed::of(&job, kind),

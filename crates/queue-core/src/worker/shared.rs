@@ -171,6 +171,15 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The index of a handled kind.
+    pub fn kind_of(&self, kind: &str) -> Option<usize> {
+        if self.kinds.len() <= 8 {
+            // Comparing a few short names is cheaper than hashing one.
+            return self.kinds.iter().position(|k| k == kind);
+        }
+        self.kind_index.get(kind).copied()
+    }
+
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
     }
