@@ -10,9 +10,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{self, StreamExt};
+
 use super::batch;
 use super::heartbeat::{beat_every, trusted};
-use super::settle::{settle_one, Claimed, Outcome, Settle};
+use super::settle::{settle_one, Claimed, Outcome, Settle, PARALLEL};
 use super::shared::{Counters, Held, Run, Shared};
 use crate::Job;
 
@@ -73,6 +75,10 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
         }
         sub.mark_seen();
         hand_back_paused(&shared).await;
+        // Waiting jobs a pause held back start here once resumed (batch tasks start
+        // waiting jobs only as their own jobs end).
+        let start = shared.take_startable(&mut shared.lock());
+        batch::spawn(&shared, start);
         let mut p = plan(&shared);
         if p.room == 0 || (p.open.is_empty() && p.limited.is_empty()) {
             shared.wake.notified().await;
@@ -302,19 +308,18 @@ async fn gather(shared: &Shared, claim_time: Duration) {
 /// through the settle task: after a shutdown stopped waiting for this claim, that task
 /// may be gone.
 pub(crate) async fn give_back(shared: &Shared, jobs: Vec<Job>) {
-    for job in jobs {
-        if let Some(lease) = job.lease {
-            let kind = shared
-                .kind_index
-                .get(&job.kind)
-                .copied()
-                .unwrap_or(usize::MAX);
-            let s = Settle {
-                lease,
-                job: Claimed::of(&job, kind),
+    let settles: Vec<Settle> = jobs
+        .iter()
+        .filter_map(|job| {
+            let kind = shared.kind_of(&job.kind).unwrap_or(usize::MAX);
+            Some(Settle {
+                lease: job.lease?,
+                job: Claimed::of(job, kind),
                 outcome: Outcome::Return,
-            };
-            settle_one(shared, &s).await;
-        }
-    }
+            })
+        })
+        .collect();
+    stream::iter(&settles)
+        .for_each_concurrent(PARALLEL, |s| settle_one(shared, s))
+        .await;
 }

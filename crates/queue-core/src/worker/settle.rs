@@ -18,7 +18,7 @@ const MAX_BATCH: usize = 256;
 /// Tries of one settle call against a failing backend before its lease is left to expire.
 const TRIES: u32 = 4;
 /// Most non-ack results recorded at once.
-const PARALLEL: usize = 16;
+pub(crate) const PARALLEL: usize = 16;
 
 pub(crate) enum Outcome {
     Done,
