@@ -40,9 +40,11 @@
 
 mod builder;
 mod clock;
+mod id_hash;
 mod queue;
 mod ready;
 mod retention;
+mod sorted;
 mod state;
 mod timeline;
 mod unique;

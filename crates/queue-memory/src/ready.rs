@@ -1,7 +1,8 @@
 //! The due pending jobs, in claim order, per kind.
 //!
-//! Each kind has an ordered set of [`ReadyKey`]s, and a second ordered set holds the best
-//! key of every non-empty kind (its "head"). So:
+//! Each kind has an ordered set of [`ReadyKey`]s (see [`crate::sorted`]), and with more
+//! than a few kinds a second ordered set holds the best key of every non-empty kind (its
+//! "head"; with few kinds the heads are compared directly). So:
 //!
 //! - insert and remove are O(log n) (plus O(log k) when a kind's head changes),
 //! - claiming from any kind is O(log k + log n): the best head, then its kind's set,
@@ -16,10 +17,14 @@ use std::collections::{BTreeSet, HashMap};
 use queue_core::JobId;
 
 use crate::clock::Nanos;
+use crate::sorted::SortedSet;
 
 /// Claim order: highest priority, then earliest `scheduled_at`, then lowest id. The
 /// smallest key is claimed first.
 pub(crate) type ReadyKey = (Reverse<i32>, Nanos, JobId);
+
+/// Up to this many kinds, names are looked up by comparing rather than hashing.
+const FEW_KINDS: usize = 8;
 
 /// A kind's interned number.
 pub(crate) type KindId = usize;
@@ -28,30 +33,53 @@ pub(crate) type KindId = usize;
 #[derive(Debug, Default)]
 pub(crate) struct ReadyIndex {
     names: HashMap<String, KindId>,
-    sets: Vec<BTreeSet<ReadyKey>>,
-    /// The first key of every non-empty set, with the set's kind.
+    /// Names by number.
+    by_id: Vec<String>,
+    sets: Vec<SortedSet<ReadyKey>>,
+    /// The first key of every non-empty set, with the set's kind; kept only with more
+    /// than [`FEW_KINDS`] kinds (fewer heads are compared directly, which is cheaper
+    /// than keeping this up to date on every claim).
     heads: BTreeSet<(ReadyKey, KindId)>,
 }
 
 impl ReadyIndex {
     /// The number of `kind`, made on first use.
     pub fn intern(&mut self, kind: &str) -> KindId {
-        if let Some(&id) = self.names.get(kind) {
+        if let Some(id) = self.lookup(kind) {
             return id;
         }
         let id = self.sets.len();
-        self.sets.push(BTreeSet::new());
+        self.sets.push(SortedSet::default());
         self.names.insert(kind.to_owned(), id);
+        self.by_id.push(kind.to_owned());
+        if self.sets.len() == FEW_KINDS + 1 {
+            // From now on the heads are kept.
+            for (k, set) in self.sets.iter().enumerate() {
+                if let Some(&first) = set.first() {
+                    self.heads.insert((first, k));
+                }
+            }
+        }
         id
+    }
+
+    /// Whether `heads` is kept.
+    fn keeps_heads(&self) -> bool {
+        self.sets.len() > FEW_KINDS
     }
 
     /// The number of `kind`, if it was ever interned.
     pub fn lookup(&self, kind: &str) -> Option<KindId> {
+        if self.by_id.len() <= FEW_KINDS {
+            // Comparing a few short names is cheaper than hashing one.
+            return self.by_id.iter().position(|name| name == kind);
+        }
         self.names.get(kind).copied()
     }
 
     /// Files a due job of `kind`.
     pub fn insert(&mut self, kind: KindId, key: ReadyKey) {
+        let keeps_heads = self.keeps_heads();
         let Some(set) = self.sets.get_mut(kind) else {
             return;
         };
@@ -59,7 +87,7 @@ impl ReadyIndex {
         if !set.insert(key) {
             return;
         }
-        if old_head.is_none_or(|head| key < head) {
+        if keeps_heads && old_head.is_none_or(|head| key < head) {
             if let Some(head) = old_head {
                 self.heads.remove(&(head, kind));
             }
@@ -69,10 +97,11 @@ impl ReadyIndex {
 
     /// Takes a job out; returns whether it was there.
     pub fn remove(&mut self, kind: KindId, key: &ReadyKey) -> bool {
+        let keeps_heads = self.keeps_heads();
         let Some(set) = self.sets.get_mut(kind) else {
             return false;
         };
-        let was_head = set.first() == Some(key);
+        let was_head = keeps_heads && set.first() == Some(key);
         if !set.remove(key) {
             return false;
         }
@@ -87,7 +116,15 @@ impl ReadyIndex {
 
     /// Removes and returns the best job of any kind.
     pub fn pop_any(&mut self) -> Option<ReadyKey> {
-        let &(key, kind) = self.heads.first()?;
+        let (key, kind) = if self.keeps_heads() {
+            *self.heads.first()?
+        } else {
+            self.sets
+                .iter()
+                .enumerate()
+                .filter_map(|(k, set)| Some((*set.first()?, k)))
+                .min()?
+        };
         self.remove(kind, &key);
         Some(key)
     }
@@ -105,7 +142,7 @@ impl ReadyIndex {
     /// Due jobs of every kind.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.sets.iter().map(BTreeSet::len).sum()
+        self.sets.iter().map(SortedSet::len).sum()
     }
 }
 
@@ -160,8 +197,35 @@ mod tests {
         r.insert(a, first);
         assert!(r.remove(a, &first));
         assert!(!r.remove(a, &first), "already gone");
-        assert_eq!(r.heads.first(), Some(&(second, a)));
         assert_eq!(r.len(), 1);
+        assert_eq!(r.pop_any(), Some(second));
+    }
+
+    /// With many kinds the heads are kept in an index, from the kind that crosses the
+    /// threshold on, including the jobs filed before.
+    #[test]
+    fn many_kinds_take_the_best_head() {
+        let mut r = ReadyIndex::default();
+        let early: Vec<KindId> = (0..FEW_KINDS).map(|i| r.intern(&format!("k{i}"))).collect();
+        let mut keys: Vec<ReadyKey> = Vec::new();
+        for (i, &k) in early.iter().enumerate() {
+            let key = key(i as i32, 5);
+            r.insert(k, key);
+            keys.push(key);
+        }
+        assert!(r.heads.is_empty());
+        let late = r.intern("late");
+        assert_eq!(r.heads.len(), FEW_KINDS, "the heads of the earlier kinds");
+        let best = key(100, 1);
+        r.insert(late, best);
+        keys.push(best);
+        let worst = key(-1, 9);
+        r.insert(early[0], worst);
+        keys.push(worst);
+        keys.sort();
+        let popped: Vec<ReadyKey> = std::iter::from_fn(|| r.pop_any()).collect();
+        assert_eq!(popped, keys);
+        assert!(r.heads.is_empty());
     }
 
     #[test]

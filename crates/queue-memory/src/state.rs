@@ -2,7 +2,10 @@
 //!
 //! Nothing here reads the clock or sleeps: every method takes `now` (both clocks, see
 //! [`crate::clock`]), so the rules can be tested at exact instants. Deadlines (leases,
-//! delays, windows) are kept on the monotonic reading; reported times on the wall one. Costs, with `n` jobs, `k` kinds and a batch of `b`:
+//! delays, windows) are kept on the monotonic reading; reported times on the wall one.
+//!
+//! Costs, with `n` jobs, `k` kinds and a batch of `b`, amortized (see [`crate::sorted`]:
+//! new jobs, leases and claims in first-in first-out order take O(1) of the log factors):
 //!
 //! | operation | cost |
 //! |---|---|
@@ -11,11 +14,11 @@
 //! | claim one, `f` kinds | O(f log n) |
 //! | ack, nack, discard, snooze, heartbeat, cancel, replay | O(log n) |
 //! | maintenance | O(log n) per job promoted or reclaimed, O(log n) when idle |
-//! | list | O(limit log n) |
-//! | get, stats, next due | O(log n), O(1), O(log n) |
+//! | list | O(n log limit) (a scan: listing is for inspection) |
+//! | get, stats, next due | O(1), O(1), O(log n) |
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use queue_core::{
@@ -24,6 +27,7 @@ use queue_core::{
 };
 
 use crate::clock::{after, mono_after, nanos, until, utc, Nanos, Now};
+use crate::id_hash::{IdMap, IdSet};
 use crate::ready::{KindId, ReadyIndex, ReadyKey};
 use crate::retention::Retention;
 use crate::timeline::Timeline;
@@ -99,12 +103,12 @@ pub(crate) struct Limits {
 /// Every job and every index. See the module docs for costs.
 #[derive(Debug)]
 pub(crate) struct State {
-    /// Every retained job by id; ids sort by creation, so reverse order is newest first.
-    /// Boxed: B-tree nodes shift their values on every insert and remove, and a job is
-    /// a few hundred bytes.
-    jobs: BTreeMap<JobId, Box<Slot>>,
-    /// Ids per state, for listing by state and O(1) counts.
-    by_state: [BTreeSet<JobId>; 5],
+    /// Every retained job by id. Boxed: the table moves its values when it grows, and a
+    /// job is a few hundred bytes.
+    jobs: IdMap<Box<Slot>>,
+    /// Jobs per state. Only counts: an index per state would cost every transition an
+    /// ordered insert and remove, for the sake of listing, which scans instead.
+    by_state: [usize; 5],
     /// Due pending jobs.
     ready: ReadyIndex,
     /// Pending jobs not yet due, by when they are due (monotonic).
@@ -133,7 +137,7 @@ fn slot_of(s: JobState) -> usize {
 }
 
 /// The slot of the running job `lease` names, if that claim still holds it.
-fn held<'a>(jobs: &'a mut BTreeMap<JobId, Box<Slot>>, lease: &Lease) -> Result<&'a mut Slot> {
+fn held<'a>(jobs: &'a mut IdMap<Box<Slot>>, lease: &Lease) -> Result<&'a mut Slot> {
     match jobs.get_mut(&lease.id) {
         Some(slot)
             if slot.job.state == JobState::Running
@@ -146,11 +150,20 @@ fn held<'a>(jobs: &'a mut BTreeMap<JobId, Box<Slot>>, lease: &Lease) -> Result<&
 }
 
 /// Moves `job` to `to` in itself and in the state index; returns the state it left.
-fn move_state(by_state: &mut [BTreeSet<JobId>; 5], job: &mut Job, to: JobState) -> JobState {
+fn move_state(by_state: &mut [usize; 5], job: &mut Job, to: JobState) -> JobState {
     let from = std::mem::replace(&mut job.state, to);
-    by_state[slot_of(from)].remove(&job.id);
-    by_state[slot_of(to)].insert(job.id);
+    by_state[slot_of(from)] -= 1;
+    by_state[slot_of(to)] += 1;
     from
+}
+
+/// Files a pending job under ready or delayed by when it is due.
+fn file(ready: &mut ReadyIndex, delayed: &mut Timeline, slot: &Slot, now: Nanos) {
+    if slot.due <= now {
+        ready.insert(slot.kind, slot.ready_key());
+    } else {
+        delayed.insert(slot.due, slot.job.id);
+    }
 }
 
 fn is_live(s: JobState) -> bool {
@@ -160,7 +173,7 @@ fn is_live(s: JobState) -> bool {
 impl State {
     pub fn new(limits: Limits) -> Self {
         State {
-            jobs: BTreeMap::new(),
+            jobs: IdMap::default(),
             by_state: Default::default(),
             ready: ReadyIndex::default(),
             delayed: Timeline::default(),
@@ -187,8 +200,7 @@ impl State {
 
     /// Pending plus running jobs.
     pub fn live(&self) -> usize {
-        self.by_state[slot_of(JobState::Pending)].len()
-            + self.by_state[slot_of(JobState::Running)].len()
+        self.by_state[slot_of(JobState::Pending)] + self.by_state[slot_of(JobState::Running)]
     }
 
     /// Promotes due delayed jobs, reclaims expired leases and forgets lapsed unique
@@ -240,7 +252,7 @@ impl State {
         let mut store = Vec::with_capacity(batch.len());
         {
             let mut keys: HashMap<&str, JobId> = HashMap::new();
-            let mut fresh: HashSet<JobId> = HashSet::with_capacity(batch.len());
+            let mut fresh = IdSet::with_capacity_and_hasher(batch.len(), Default::default());
             for c in &batch {
                 if let Some(u) = &c.job.unique {
                     let held = keys
@@ -324,9 +336,11 @@ impl State {
             deadline: None,
             retained: None,
         };
+        // Filed before it goes in the table: one lookup less.
+        file(&mut self.ready, &mut self.delayed, &slot, now.mono);
+        self.events.ready = true;
         self.jobs.insert(id, Box::new(slot));
-        self.by_state[slot_of(JobState::Pending)].insert(id);
-        self.schedule(id, now.mono);
+        self.by_state[slot_of(JobState::Pending)] += 1;
     }
 
     /// Files a pending job under ready or delayed by when it is due.
@@ -334,11 +348,7 @@ impl State {
         let Some(slot) = self.jobs.get(&id) else {
             return;
         };
-        if slot.due <= now {
-            self.ready.insert(slot.kind, slot.ready_key());
-        } else {
-            self.delayed.insert(slot.due, id);
-        }
+        file(&mut self.ready, &mut self.delayed, slot, now);
         // A delayed job also wakes idle workers: they may be sleeping past its time.
         self.events.ready = true;
     }
@@ -547,7 +557,7 @@ impl State {
     /// Drops a finished job for good (a unique window it started stays held).
     fn forget(&mut self, id: JobId) {
         if let Some(slot) = self.jobs.remove(&id) {
-            self.by_state[slot_of(slot.job.state)].remove(&id);
+            self.by_state[slot_of(slot.job.state)] -= 1;
         }
     }
 
@@ -555,29 +565,35 @@ impl State {
         self.jobs.get(&id).map(|s| s.job.clone())
     }
 
-    /// Up to `limit` jobs, newest (highest id) first.
+    /// Up to `limit` jobs, newest (highest id) first: one scan, keeping the newest so far.
     pub fn list(&self, state: Option<JobState>, limit: usize) -> Vec<Job> {
-        match state {
-            None => self
-                .jobs
-                .values()
-                .rev()
-                .take(limit)
-                .map(|s| s.job.clone())
-                .collect(),
-            Some(s) => self.by_state[slot_of(s)]
-                .iter()
-                .rev()
-                .take(limit)
-                .filter_map(|id| self.jobs.get(id).map(|s| s.job.clone()))
-                .collect(),
+        let mut newest: BinaryHeap<Reverse<JobId>> = BinaryHeap::with_capacity(limit + 1);
+        for slot in self.jobs.values() {
+            if state.is_some_and(|s| s != slot.job.state) {
+                continue;
+            }
+            if newest.len() < limit {
+                newest.push(Reverse(slot.job.id));
+            } else if newest
+                .peek()
+                .is_some_and(|Reverse(oldest)| *oldest < slot.job.id)
+            {
+                newest.pop();
+                newest.push(Reverse(slot.job.id));
+            }
         }
+        // Ascending `Reverse` order is descending id order.
+        newest
+            .into_sorted_vec()
+            .into_iter()
+            .filter_map(|Reverse(id)| self.jobs.get(&id).map(|s| s.job.clone()))
+            .collect()
     }
 
     pub fn stats(&self) -> Stats {
         let mut stats = Stats::default();
         for s in JobState::ALL {
-            *stats.get_mut(s) = self.by_state[slot_of(s)].len() as u64;
+            *stats.get_mut(s) = self.by_state[slot_of(s)] as u64;
         }
         stats
     }

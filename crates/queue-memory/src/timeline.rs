@@ -1,17 +1,17 @@
 //! Jobs waiting for an instant: delayed jobs until they are due, running jobs until their
 //! lease runs out.
 
-use std::collections::BTreeSet;
-
 use queue_core::JobId;
 
 use crate::clock::Nanos;
+use crate::sorted::SortedSet;
 
-/// Job ids ordered by an instant. Every operation is O(log n); entries are removed
+/// Job ids ordered by an instant. Every operation is O(log n) (amortized; O(1) for
+/// instants that only grow, like lease deadlines); entries are removed
 /// exactly, so nothing stale is ever popped.
 #[derive(Debug, Default)]
 pub(crate) struct Timeline {
-    entries: BTreeSet<(Nanos, JobId)>,
+    entries: SortedSet<(Nanos, JobId)>,
 }
 
 impl Timeline {

@@ -1,48 +1,62 @@
-//! The claim loop and the task that runs one job.
+//! The claim loop: keeps the worker's slots fed.
+//!
+//! Claims run ahead of the slots: besides the jobs running, up to `prefetch` claimed jobs
+//! wait in line, and the next claim goes out as soon as the line is down to half of that.
+//! So with a backlog a freed slot takes the next job at once (on the task where the slot
+//! freed, see `batch`) instead of idling for a claim's round trip. Waiting jobs hold
+//! their leases like running ones: the heartbeat renews them, shutdown and pause hand
+//! them back untouched.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing::Instrument;
+use futures_util::stream::{self, StreamExt};
 
-use super::handler::{CatchPanic, Handler, JobError};
+use super::batch;
 use super::heartbeat::{beat_every, trusted};
-use super::settle::{settle_one, Claimed, Outcome, Settle};
-use super::shared::{Counters, Running, Shared};
-use crate::{Job, Lease};
+use super::settle::{settle_one, Claimed, Outcome, Settle, PARALLEL};
+use super::shared::{Counters, Held, Run, Shared};
+use crate::Job;
 
 /// Longest pause after a failing claim.
 const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 
-/// What to claim next: kinds without a limit share the free slots; each limited kind gets
-/// at most its spare capacity.
+/// What to claim next: kinds without a limit share the room; each limited kind gets at
+/// most its spare capacity. Kinds are indexes into `Shared::kinds`.
 struct Plan {
-    free: usize,
-    open: Vec<String>,
-    limited: Vec<(String, usize)>,
+    room: usize,
+    open: Vec<usize>,
+    limited: Vec<(usize, usize)>,
 }
 
 fn plan(shared: &Shared) -> Plan {
     let st = shared.lock();
-    let free = shared.concurrency.saturating_sub(st.running.len());
+    // Jobs running or waiting stay within the slots plus the prefetch, and while enough
+    // wait, the next claim can wait too.
+    let cap = shared.concurrency + shared.prefetch;
+    let room = if st.waiting_count() > shared.low_water() {
+        0
+    } else {
+        cap.saturating_sub(st.held.len())
+    };
     let mut open = Vec::new();
     let mut limited = Vec::new();
-    for kind in &shared.kinds {
+    for (i, kind) in shared.kinds.iter().enumerate() {
         if st.paused.contains(kind) {
             continue;
         }
-        match shared.limits.get(kind) {
-            None => open.push(kind.clone()),
+        match shared.limits[i] {
+            None => open.push(i),
             Some(limit) => {
-                let used = st.per_kind.get(kind).copied().unwrap_or(0);
-                if used < *limit {
-                    limited.push((kind.clone(), limit - used));
+                let used = st.per_kind[i];
+                if used < limit {
+                    limited.push((i, limit - used));
                 }
             }
         }
     }
     Plan {
-        free,
+        room,
         open,
         limited,
     }
@@ -60,12 +74,17 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
             return;
         }
         sub.mark_seen();
+        hand_back_paused(&shared).await;
+        // Waiting jobs a pause held back start here once resumed (batch tasks start
+        // waiting jobs only as their own jobs end).
+        let start = shared.take_startable(&mut shared.lock());
+        batch::spawn(&shared, start);
         let mut p = plan(&shared);
-        if p.free == 0 || (p.open.is_empty() && p.limited.is_empty()) {
+        if p.room == 0 || (p.open.is_empty() && p.limited.is_empty()) {
             shared.wake.notified().await;
             continue;
         }
-        if backlog && p.free < gather_target(&shared) {
+        if backlog && shared.prefetch == 0 && p.room < gather_target(&shared) {
             gather(&shared, claim_time).await;
             p = plan(&shared);
         }
@@ -73,16 +92,17 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
         let mut requested = 0;
         let mut got = 0;
         let mut failed = false;
-        let mut free = p.free;
+        let mut room = p.room;
         let mut groups: Vec<(Vec<&str>, usize)> = Vec::new();
         if !p.open.is_empty() {
-            groups.push((p.open.iter().map(String::as_str).collect(), usize::MAX));
+            let kinds = p.open.iter().map(|&i| shared.kinds[i].as_str()).collect();
+            groups.push((kinds, usize::MAX));
         }
-        for (kind, spare) in &p.limited {
-            groups.push((vec![kind.as_str()], *spare));
+        for &(kind, spare) in &p.limited {
+            groups.push((vec![shared.kinds[kind].as_str()], spare));
         }
         for (kinds, cap) in groups {
-            let n = free.min(cap).min(shared.batch_size);
+            let n = room.min(cap).min(shared.batch_size);
             if n == 0 || shared.is_stopping() {
                 continue;
             }
@@ -107,17 +127,14 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
                         "claim answered too late to trust its leases; handing the jobs back"
                     );
                     got += jobs.len();
+                    Counters::add(&shared.counters.claimed, jobs.len() as u64);
                     give_back(&shared, jobs).await;
                 }
                 Ok(jobs) => {
                     got += jobs.len();
-                    free -= jobs.len().min(free);
-                    let mut refused = Vec::new();
-                    for job in jobs {
-                        if let Some(job) = spawn_job(&shared, job, held_until) {
-                            refused.push(job);
-                        }
-                    }
+                    room -= jobs.len().min(room);
+                    Counters::add(&shared.counters.claimed, jobs.len() as u64);
+                    let refused = accept(&shared, jobs, held_until);
                     give_back(&shared, refused).await;
                 }
                 Err(e) => {
@@ -174,6 +191,66 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
     }
 }
 
+/// Takes claimed jobs into the waiting line and starts what free slots allow; returns
+/// the jobs to hand back (the worker is stopping, or has no handler for them).
+fn accept(shared: &Arc<Shared>, jobs: Vec<Job>, held_until: tokio::time::Instant) -> Vec<Job> {
+    let mut refused = Vec::new();
+    let mut st = shared.lock();
+    if shared.is_stopping() {
+        // Their results would not be waited for: give them back before they start.
+        return jobs;
+    }
+    for job in jobs {
+        let Some(lease) = job.lease else {
+            tracing::error!(id = %job.id, "backend returned a claimed job without a lease; skipped");
+            continue;
+        };
+        let Some(kind) = shared.kind_of(&job.kind) else {
+            // Cannot happen: we claim only kinds we handle. Give it back untouched.
+            tracing::error!(id = %job.id, kind = %job.kind, "claimed a job with no handler");
+            refused.push(job);
+            continue;
+        };
+        let held = Held {
+            lease,
+            held_until,
+            kind,
+            run: Run::Waiting,
+        };
+        if let Some(old) = st.held.get(&job.id).map(|h| h.lease) {
+            // Claimed again, so the older claim's lease ran out: that run must stop.
+            if let Some(Held {
+                run: Run::Started(abort),
+                ..
+            }) = st.remove(&old)
+            {
+                abort.abort();
+            }
+            Counters::add(&shared.counters.lease_lost, 1);
+        }
+        st.held.insert(job.id, held);
+        st.per_kind[kind] += 1;
+        st.waiting.push_back(job);
+    }
+    let start = shared.take_startable(&mut st);
+    drop(st);
+    batch::spawn(shared, start);
+    refused
+}
+
+/// Hands back the waiting jobs of paused kinds: claimed before the pause, they must not
+/// start after it.
+async fn hand_back_paused(shared: &Shared) {
+    let jobs = {
+        let mut st = shared.lock();
+        if st.paused.is_empty() || st.waiting.is_empty() {
+            return;
+        }
+        st.release_waiting(true, &shared.kinds)
+    };
+    give_back(shared, jobs).await;
+}
+
 /// When the next delayed job is due, as last asked. An idle worker asks again only when
 /// something may have changed (a wake-up, a claim, that time arriving) or every few polls
 /// (backends without wake-ups), so idling costs about one claim per poll interval.
@@ -217,7 +294,7 @@ fn gather_target(shared: &Shared) -> usize {
 async fn gather(shared: &Shared, claim_time: Duration) {
     let deadline = tokio::time::Instant::now() + claim_time;
     let target = gather_target(shared);
-    while !shared.is_stopping() && plan(shared).free < target {
+    while !shared.is_stopping() && plan(shared).room < target {
         if tokio::time::timeout_at(deadline, shared.wake.notified())
             .await
             .is_err()
@@ -230,127 +307,19 @@ async fn gather(shared: &Shared, claim_time: Duration) {
 /// Returns claimed jobs to the queue without using an attempt. Done here rather than
 /// through the settle task: after a shutdown stopped waiting for this claim, that task
 /// may be gone.
-async fn give_back(shared: &Shared, jobs: Vec<Job>) {
-    for job in jobs {
-        Counters::add(&shared.counters.claimed, 1);
-        if let Some(lease) = job.lease {
-            let s = Settle {
-                lease,
-                job: Claimed::of(&job),
+pub(crate) async fn give_back(shared: &Shared, jobs: Vec<Job>) {
+    let settles: Vec<Settle> = jobs
+        .iter()
+        .filter_map(|job| {
+            let kind = shared.kind_of(&job.kind).unwrap_or(usize::MAX);
+            Some(Settle {
+                lease: job.lease?,
+                job: Claimed::of(job, kind),
                 outcome: Outcome::Return,
-            };
-            settle_one(shared, &s).await;
-        }
-    }
-}
-
-/// Starts the job's handler; returns the job instead when it must go back to the queue
-/// (the worker is stopping, or has no handler for it).
-fn spawn_job(shared: &Arc<Shared>, job: Job, held_until: tokio::time::Instant) -> Option<Job> {
-    let Some(lease) = job.lease else {
-        Counters::add(&shared.counters.claimed, 1);
-        tracing::error!(id = %job.id, "backend returned a claimed job without a lease; skipped");
-        return None;
-    };
-    let Some(handler) = shared.handlers.get(&job.kind).cloned() else {
-        // Cannot happen: we claim only kinds we handle. Give it back untouched.
-        tracing::error!(id = %job.id, kind = %job.kind, "claimed a job with no handler");
-        return Some(job);
-    };
-    let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-    let kind = job.kind.clone();
-    // Stopping is checked, and the job entered with its abort handle, under the lock that
-    // shutdown's sweep of running handlers takes after setting `stopping`: either the sweep
-    // sees (and stops) this handler, or this sees `stopping`. No handler runs unsupervised.
-    let mut st = shared.lock();
-    if shared.is_stopping() {
-        // Its result would not be waited for; give it back before it starts.
-        drop(st);
-        return Some(job);
-    }
-    Counters::add(&shared.counters.claimed, 1);
-    let settler = Settler {
-        shared: shared.clone(),
-        lease,
-        job: Some(Claimed::of(&job)),
-        outcome: None,
-    };
-    let task = tokio::spawn(run(settler, handler, job, shared.handler_timeout).instrument(span));
-    *st.per_kind.entry(kind.clone()).or_insert(0) += 1;
-    st.running.insert(
-        lease.id,
-        Running {
-            lease,
-            held_until,
-            kind,
-            abort: Some(task.abort_handle()),
-        },
-    );
-    None
-}
-
-/// Runs one handler; its [`Settler`] records the outcome.
-async fn run(mut settler: Settler, handler: Handler, job: Job, timeout: Option<Duration>) {
-    let fut = CatchPanic(handler(job));
-    let result = match timeout {
-        Some(t) => tokio::time::timeout(t, fut).await.ok(),
-        None => Some(fut.await),
-    };
-    let counters = &settler.shared.counters;
-    let outcome = match result {
-        None => {
-            Counters::add(&counters.timed_out, 1);
-            tracing::warn!("handler timed out");
-            Outcome::Retry(format!(
-                "handler timed out after {:?}",
-                timeout.unwrap_or_default()
-            ))
-        }
-        Some(Err(panic)) => {
-            Counters::add(&counters.panicked, 1);
-            tracing::error!(panic = %panic, "handler panicked");
-            Outcome::Retry(format!("handler panicked: {panic}"))
-        }
-        Some(Ok(Ok(()))) => Outcome::Done,
-        Some(Ok(Err(JobError::Retry(e)))) => {
-            tracing::info!(error = %e, "attempt failed");
-            Outcome::Retry(e)
-        }
-        Some(Ok(Err(JobError::Discard(r)))) => {
-            tracing::info!(reason = %r, "job discarded");
-            Outcome::Discard(r)
-        }
-        Some(Ok(Err(JobError::Snooze(d)))) => Outcome::Snooze(d),
-    };
-    settler.outcome = Some(outcome);
-}
-
-/// Settles a job when its handler task ends, however it ends: with the handler's outcome
-/// when it returned one, otherwise (stopped by shutdown or drop) by returning the job to
-/// the queue. The task's end is the one place that decides, so a handler finishing just as
-/// shutdown stops it gets exactly one of the two. Only the owner of the running entry
-/// settles: the heartbeat may have taken it (lease lost), and then nothing is recorded.
-struct Settler {
-    shared: Arc<Shared>,
-    lease: Lease,
-    job: Option<Claimed>,
-    outcome: Option<Outcome>,
-}
-
-impl Drop for Settler {
-    fn drop(&mut self) {
-        let Some(job) = self.job.take() else {
-            return;
-        };
-        let stopped = self.outcome.is_none();
-        let outcome = self.outcome.take().unwrap_or(Outcome::Return);
-        let owned = self.shared.finish(Settle {
-            lease: self.lease,
-            job,
-            outcome,
-        });
-        if owned && stopped {
-            Counters::add(&self.shared.stopped, 1);
-        }
-    }
+            })
+        })
+        .collect();
+    stream::iter(&settles)
+        .for_each_concurrent(PARALLEL, |s| settle_one(shared, s))
+        .await;
 }

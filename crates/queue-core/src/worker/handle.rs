@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::dispatch::claim_loop;
 use super::heartbeat::heartbeat_loop;
-use super::settle::{settle_loop, Settle};
+use super::settle::{settle_loop, Claimed, Outcome, Settle};
 use super::shared::Shared;
 
 /// Controls a started [`super::Worker`].
@@ -50,7 +50,8 @@ pub struct WorkerStats {
     pub timed_out: u64,
     /// Jobs whose lease was lost (reclaimed elsewhere) before their result was recorded.
     pub lease_lost: u64,
-    /// Jobs returned to the queue unfinished (without using an attempt): at shutdown, or
+    /// Jobs returned to the queue unfinished (without using an attempt): at shutdown (those
+    /// running and those claimed ahead), claimed ahead when their kind was paused, or
     /// claimed so slowly (a reconnect) that their leases could not be trusted.
     pub returned: u64,
     /// Backend errors seen while claiming or recording results.
@@ -67,7 +68,7 @@ pub struct ShutdownReport {
 }
 
 pub(crate) fn start(shared: Arc<Shared>) -> WorkerHandle {
-    let (tx, rx) = mpsc::unbounded_channel::<Settle>();
+    let (tx, rx) = mpsc::unbounded_channel::<Vec<Settle>>();
     *shared.settle_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
     WorkerHandle {
         runtime: tokio::runtime::Handle::current(),
@@ -82,6 +83,8 @@ impl WorkerHandle {
     /// Stops claiming jobs of `kind`; running ones finish.
     pub fn pause(&self, kind: &str) {
         self.shared.lock().paused.insert(kind.to_string());
+        // Jobs of `kind` claimed ahead are handed back by the claim loop.
+        self.shared.wake.notify_one();
     }
 
     /// Claims jobs of `kind` again.
@@ -101,7 +104,7 @@ impl WorkerHandle {
         let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
         WorkerStats {
             claimed: get(&c.claimed),
-            running: self.shared.lock().running.len() as u64,
+            running: self.shared.lock().started as u64,
             completed: get(&c.completed),
             retried: get(&c.retried),
             discarded: get(&c.discarded),
@@ -172,12 +175,13 @@ impl Stop {
                 }
             }
         }
-        let at_start = self.shared.lock().running.len() as u64;
+        self.hand_back_waiting();
+        let at_start = self.shared.lock().started as u64;
         if let Some(deadline) = deadline {
             let _ = tokio::time::timeout_at(deadline, self.all_ended()).await;
         }
-        // Each stopped handler's task returns its job as it ends; one that finished at
-        // this very moment records its result instead (see `dispatch::Settler`).
+        // Each stopped handler returns its job as it ends; one that finished at this very
+        // moment records its result instead (see `batch::run`).
         self.shared.abort_running();
         self.all_ended().await;
         // Closing the channel lets the settle task finish what is queued, then end.
@@ -201,10 +205,35 @@ impl Stop {
     async fn all_ended(&self) {
         loop {
             let changed = self.shared.changed.notified();
-            if self.shared.lock().running.is_empty() {
+            if self.shared.lock().started == 0 {
                 return;
             }
             changed.await;
+        }
+    }
+
+    /// Returns the jobs claimed ahead that never started, through the settle task (which
+    /// records them before it ends). Nothing starts any more: `stopping` is set, and the
+    /// claim loop hands back the jobs of a claim that answers later by itself.
+    fn hand_back_waiting(&self) {
+        let jobs = self
+            .shared
+            .lock()
+            .release_waiting(false, &self.shared.kinds);
+        let settles: Vec<Settle> = jobs
+            .into_iter()
+            .filter_map(|job| {
+                let kind = self.shared.kind_of(&job.kind)?;
+                Some(Settle {
+                    lease: job.lease?,
+                    job: Claimed::of(&job, kind),
+                    outcome: Outcome::Return,
+                })
+            })
+            .collect();
+        if !settles.is_empty() {
+            self.shared.send(settles);
+            self.shared.changed.notify_waiters();
         }
     }
 }

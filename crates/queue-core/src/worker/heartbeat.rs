@@ -1,5 +1,5 @@
-//! Keeps the leases of running jobs alive, and stops jobs whose lease was lost or could
-//! not be renewed in time.
+//! Keeps the leases of held jobs (running, or claimed ahead and waiting for a slot) alive,
+//! and stops jobs whose lease was lost or could not be renewed in time.
 //!
 //! A lease is a promise made on the server's clock: once it runs out, the server may hand
 //! the job to another claimant (after a restart, a lost connection, …). So a handler must
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::shared::{Counters, Shared};
+use super::shared::{Counters, Run, Shared};
 use crate::{Lease, Result};
 
 /// How long after a call that set a lease (sent with lease timeout `lease`) the worker
@@ -66,7 +66,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
     let mut next_beat = Instant::now() + period(&shared);
     let mut beats: Vec<Beat> = Vec::new();
     loop {
-        let overdue_at = shared.lock().running.values().map(|r| r.held_until).min();
+        let overdue_at = shared.lock().held.values().map(|r| r.held_until).min();
         // Answers are waited for alongside the beat timer and the lease deadlines, so a
         // call that hangs (a server that went away) neither delays the next beat nor
         // keeps jobs running past their leases.
@@ -82,7 +82,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
                 // A call stuck in a reconnect backoff would answer too late to help;
                 // dropping it cancels it.
                 beats.retain(|b| b.is_useful(now));
-                let leases: Vec<Lease> = shared.lock().running.values().map(|r| r.lease).collect();
+                let leases: Vec<Lease> = shared.lock().held.values().map(|r| r.lease).collect();
                 if !leases.is_empty() {
                     beats.push(Beat::send(&shared, leases));
                 }
@@ -106,7 +106,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
                 let now = Instant::now();
                 let overdue: Vec<Lease> = shared
                     .lock()
-                    .running
+                    .held
                     .values()
                     .filter(|r| r.held_until <= now)
                     .map(|r| r.lease)
@@ -158,7 +158,7 @@ async fn sleep_until_some(at: Option<Instant>) {
 /// The server renewed `lease`: the job may run until `until`.
 fn renewed(shared: &Shared, lease: &Lease, until: Instant) {
     let mut st = shared.lock();
-    if let Some(r) = st.running.get_mut(&lease.id) {
+    if let Some(r) = st.held.get_mut(&lease.id) {
         // The same claim, not a newer one of the same job.
         if r.lease.token == lease.token && r.held_until < until {
             r.held_until = until;
@@ -166,19 +166,12 @@ fn renewed(shared: &Shared, lease: &Lease, until: Instant) {
     }
 }
 
-/// Another claimant may run the job now: stop ours so it never runs twice at once.
+/// Another claimant may run the job now: stop ours so it never runs twice at once (or,
+/// still waiting for a slot, never starts).
 fn lost(shared: &Shared, lease: &Lease, why: &str) {
     // Only that claim: the job may have been claimed again since the heartbeat was sent.
-    let same_claim = shared
-        .lock()
-        .running
-        .get(&lease.id)
-        .is_some_and(|r| r.lease.token == lease.token);
-    if !same_claim {
-        return;
-    }
-    if let Some(r) = shared.take_running(lease.id) {
-        if let Some(abort) = r.abort {
+    if let Some(r) = shared.take_held(lease) {
+        if let Run::Started(abort) = r.run {
             abort.abort();
         }
         Counters::add(&shared.counters.lease_lost, 1);

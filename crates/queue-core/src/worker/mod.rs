@@ -13,9 +13,12 @@
 //! let report = worker.shutdown(Duration::from_secs(10)).await;
 //! ```
 //!
-//! One task claims (in batches sized to the free slots), one task per job runs the
-//! handler, one task acks in batches, and one extends the leases of running jobs.
+//! One task claims, in batches and ahead of the free slots (see [`Worker::prefetch`]); a
+//! few tasks per claimed batch run the handlers side by side, refilling freed slots from
+//! the jobs claimed ahead; one task records results in batches, and one extends the
+//! leases of every job held.
 
+mod batch;
 mod dispatch;
 mod handle;
 mod handler;
@@ -23,7 +26,7 @@ mod heartbeat;
 mod settle;
 mod shared;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -61,6 +64,7 @@ pub struct Worker {
     limits: HashMap<String, usize>,
     concurrency: usize,
     batch_size: usize,
+    prefetch: Option<usize>,
     handler_timeout: Option<Duration>,
     poll_interval: Duration,
 }
@@ -75,6 +79,7 @@ impl Worker {
             limits: HashMap::new(),
             concurrency: 10,
             batch_size: 100,
+            prefetch: None,
             handler_timeout: None,
             poll_interval: Duration::from_secs(1),
         }
@@ -121,6 +126,17 @@ impl Worker {
         self
     }
 
+    /// How many jobs to claim ahead of the free slots (default: the smaller of the batch
+    /// size and the concurrency). With a backlog, a slot that frees starts a job claimed
+    /// ahead at once instead of waiting for a claim's round trip, and the next claim goes
+    /// out while half of them still wait. Jobs claimed ahead hold their leases (renewed by
+    /// the heartbeat) and are handed back untouched at shutdown or when their kind is
+    /// paused; other workers cannot take them meanwhile. 0 claims only for free slots.
+    pub fn prefetch(mut self, n: usize) -> Self {
+        self.prefetch = Some(n);
+        self
+    }
+
     /// Fails an attempt whose handler runs longer than `d` (the handler is dropped).
     pub fn handler_timeout(mut self, d: Duration) -> Self {
         self.handler_timeout = Some(d);
@@ -155,20 +171,38 @@ impl Worker {
         }
         let mut kinds: Vec<String> = self.handlers.keys().cloned().collect();
         kinds.sort();
+        let kind_index: HashMap<String, usize> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let mut handlers = self.handlers;
+        let handlers: Vec<Handler> = kinds.iter().filter_map(|k| handlers.remove(k)).collect();
+        let limits = kinds.iter().map(|k| self.limits.get(k).copied()).collect();
+        let lanes = tokio::runtime::Handle::try_current()
+            .map(|h| h.metrics().num_workers())
+            .unwrap_or(1);
         let shared = Arc::new(Shared {
             queue: self.queue,
-            handlers: self.handlers,
-            kinds,
-            limits: self.limits,
+            kind_index,
+            handlers,
+            limits,
             concurrency: self.concurrency,
             batch_size: self.batch_size,
+            prefetch: self
+                .prefetch
+                .unwrap_or(self.batch_size.min(self.concurrency)),
+            lanes,
             handler_timeout: self.handler_timeout,
             poll_interval: self.poll_interval,
             state: Mutex::new(RunState {
-                running: HashMap::new(),
-                per_kind: HashMap::new(),
+                held: HashMap::default(),
+                waiting: VecDeque::new(),
+                started: 0,
+                per_kind: vec![0; kinds.len()],
                 paused: HashSet::new(),
             }),
+            kinds,
             wake: tokio::sync::Notify::new(),
             changed: tokio::sync::Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),

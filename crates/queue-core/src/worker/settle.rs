@@ -1,8 +1,13 @@
 //! Acks and nacks, batched off the handlers' path.
+//!
+//! Results arrive in bulk (a batch task hands over what finished in one go). Whatever
+//! piles up while a call is in flight goes out together: acks as one `ack_batch` per
+//! [`MAX_BATCH`], the other outcomes (which have no batch form) side by side.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 
 use super::shared::{Counters, Shared};
@@ -12,6 +17,8 @@ use crate::{Job, Lease, QueueError};
 const MAX_BATCH: usize = 256;
 /// Tries of one settle call against a failing backend before its lease is left to expire.
 const TRIES: u32 = 4;
+/// Most non-ack results recorded at once.
+pub(crate) const PARALLEL: usize = 16;
 
 pub(crate) enum Outcome {
     Done,
@@ -25,16 +32,17 @@ pub(crate) enum Outcome {
 /// What the worker knows of a claimed job, for the log lines of its settlement.
 #[derive(Clone)]
 pub(crate) struct Claimed {
-    pub kind: String,
+    /// Its kind's index in `Shared::kinds`.
+    pub kind: usize,
     /// Attempts used, this claim included.
     pub attempts: u32,
     pub max_attempts: u32,
 }
 
 impl Claimed {
-    pub fn of(job: &Job) -> Claimed {
+    pub fn of(job: &Job, kind: usize) -> Claimed {
         Claimed {
-            kind: job.kind.clone(),
+            kind,
             attempts: job.attempts,
             max_attempts: job.max_attempts,
         }
@@ -53,17 +61,18 @@ pub(crate) struct Settle {
     pub outcome: Outcome,
 }
 
-pub(crate) async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Settle>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (acks, others): (Vec<Settle>, Vec<Settle>) = batch
+pub(crate) async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Settle>>) {
+    let mut received = Vec::new();
+    while rx.recv_many(&mut received, MAX_BATCH).await > 0 {
+        let (acks, others): (Vec<Settle>, Vec<Settle>) = received
             .drain(..)
+            .flatten()
             .partition(|s| matches!(s.outcome, Outcome::Done));
-        for s in &others {
-            settle_one(&shared, s).await;
-        }
-        if !acks.is_empty() {
-            ack_all(&shared, &acks).await;
+        stream::iter(&others)
+            .for_each_concurrent(PARALLEL, |s| settle_one(&shared, s))
+            .await;
+        for chunk in acks.chunks(MAX_BATCH) {
+            ack_all(&shared, chunk).await;
         }
     }
 }
@@ -112,7 +121,7 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
         };
         match r {
             Ok(()) => {
-                failed_for_good(s);
+                failed_for_good(shared, s);
                 let counter = match outcome {
                     Outcome::Done => &c.completed,
                     Outcome::Retry(_) => &c.retried,
@@ -137,20 +146,21 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
 
 /// A job that will not run again is worth an operator's attention: WARN, with what is
 /// needed to find it and why it failed.
-fn failed_for_good(s: &Settle) {
+fn failed_for_good(shared: &Shared, s: &Settle) {
     match &s.outcome {
         Outcome::Retry(error) if s.job.last_attempt() => {
-            warn_failed(s, error, "attempts used up, dead-lettered")
+            warn_failed(shared, s, error, "attempts used up, dead-lettered")
         }
-        Outcome::Discard(reason) => warn_failed(s, reason, "discarded by its handler"),
+        Outcome::Discard(reason) => warn_failed(shared, s, reason, "discarded by its handler"),
         _ => {}
     }
 }
 
-fn warn_failed(s: &Settle, error: &str, how: &str) {
+fn warn_failed(shared: &Shared, s: &Settle, error: &str, how: &str) {
+    let kind = shared.kinds.get(s.job.kind).map_or("", String::as_str);
     tracing::warn!(
         id = %s.lease.id,
-        kind = %s.job.kind,
+        kind = %kind,
         attempts = s.job.attempts,
         error = %error,
         how,
@@ -165,6 +175,7 @@ fn report(shared: &Shared, s: &Settle, e: &QueueError) {
         if job.last_attempt() {
             // Reclaimed with no attempt left, the backend failed it as "lease expired".
             warn_failed(
+                shared,
                 s,
                 crate::LEASE_EXPIRED,
                 "lease expired before the result was recorded",

@@ -1,28 +1,35 @@
 //! State shared by the worker's tasks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::future::{AbortHandle, AbortRegistration};
 use tokio::sync::{mpsc, Notify};
-use tokio::task::AbortHandle;
 
 use super::handler::Handler;
-use super::settle::Settle;
-use crate::{JobId, Lease, Queue};
+use super::settle::{Outcome, Settle};
+use crate::{Job, JobId, Lease, Queue};
 
 pub(crate) struct Shared {
     pub queue: Arc<dyn Queue>,
-    pub handlers: HashMap<String, Handler>,
+    /// Handled kinds, sorted; a kind's position is its index everywhere below.
     pub kinds: Vec<String>,
-    pub limits: HashMap<String, usize>,
+    pub kind_index: HashMap<String, usize>,
+    pub handlers: Vec<Handler>,
+    pub limits: Vec<Option<usize>>,
     pub concurrency: usize,
     pub batch_size: usize,
+    /// Jobs claimed ahead of free slots.
+    pub prefetch: usize,
+    /// Tasks a claimed batch is spread over: the runtime's worker threads.
+    pub lanes: usize,
     pub handler_timeout: Option<Duration>,
     pub poll_interval: Duration,
     pub state: Mutex<RunState>,
-    /// Wakes the claim loop: a slot freed, a kind resumed, or shutdown.
+    /// Wakes the claim loop: room for a claim, a kind paused or resumed, or shutdown.
     pub wake: Notify,
     /// Wakes shutdown's wait for running jobs.
     pub changed: Notify,
@@ -31,22 +38,130 @@ pub(crate) struct Shared {
     /// Handlers stopped by shutdown (or drop) before they finished; their jobs were
     /// returned to the queue.
     pub stopped: AtomicU64,
-    pub settle_tx: Mutex<Option<mpsc::UnboundedSender<Settle>>>,
+    pub settle_tx: Mutex<Option<mpsc::UnboundedSender<Vec<Settle>>>>,
 }
 
-pub(crate) struct Running {
+/// Where a held job is.
+pub(crate) enum Run {
+    /// Claimed ahead, in `RunState::waiting` until a slot frees.
+    Waiting,
+    /// Its handler runs; aborting stops it at its next `.await`.
+    Started(AbortHandle),
+}
+
+/// A job this worker holds the lease of.
+pub(crate) struct Held {
     pub lease: Lease,
     /// Until when, by our clock, the lease surely still holds (see `heartbeat::trusted`).
     /// Past it, the server may hand the job to another claimant.
     pub held_until: tokio::time::Instant,
-    pub kind: String,
-    pub abort: Option<AbortHandle>,
+    pub kind: usize,
+    pub run: Run,
 }
 
 pub(crate) struct RunState {
-    pub running: HashMap<JobId, Running>,
-    pub per_kind: HashMap<String, usize>,
+    /// Every job whose lease we hold, waiting or started. Whoever removes an entry owns
+    /// the job's settlement.
+    pub held: HashMap<JobId, Held, BuildHasherDefault<IdHasher>>,
+    /// Claimed jobs waiting for a slot, in claim order. An entry whose job left `held`
+    /// (its lease was lost meanwhile) is skipped.
+    pub waiting: VecDeque<Job>,
+    /// Entries of `held` that are started.
+    pub started: usize,
+    /// Entries of `held` per kind index.
+    pub per_kind: Vec<usize>,
     pub paused: HashSet<String>,
+}
+
+/// A job taken out of the waiting line to start, its handler registered as running.
+pub(crate) struct Startable {
+    pub job: Job,
+    pub lease: Lease,
+    pub kind: usize,
+    pub abort: AbortRegistration,
+}
+
+impl RunState {
+    /// Jobs waiting for a slot.
+    pub fn waiting_count(&self) -> usize {
+        self.held.len() - self.started
+    }
+
+    /// Removes the entry of `lease` (that very claim); returns it when it was there.
+    pub fn remove(&mut self, lease: &Lease) -> Option<Held> {
+        let h = self.held.remove(&lease.id)?;
+        if h.lease.token != lease.token {
+            // A newer claim of the same job: not ours to take.
+            self.held.insert(lease.id, h);
+            return None;
+        }
+        if matches!(h.run, Run::Started(_)) {
+            self.started -= 1;
+        }
+        if let Some(n) = self.per_kind.get_mut(h.kind) {
+            *n = n.saturating_sub(1);
+        }
+        Some(h)
+    }
+
+    /// Takes waiting jobs for the free slots and marks them started. Jobs of a paused
+    /// kind stay waiting (the claim loop hands them back).
+    fn take_startable(&mut self, shared: &Shared) -> Vec<Startable> {
+        let mut out = Vec::new();
+        let mut kept = Vec::new();
+        while self.started < shared.concurrency {
+            let Some(job) = self.waiting.pop_front() else {
+                break;
+            };
+            let Some(h) = self.held.get_mut(&job.id) else {
+                continue;
+            };
+            let lease = h.lease;
+            if job.lease.map(|l| l.token) != Some(lease.token) || !matches!(h.run, Run::Waiting) {
+                continue;
+            }
+            if !self.paused.is_empty() && self.paused.contains(&shared.kinds[h.kind]) {
+                kept.push(job);
+                continue;
+            }
+            let (handle, abort) = AbortHandle::new_pair();
+            h.run = Run::Started(handle);
+            self.started += 1;
+            out.push(Startable {
+                kind: h.kind,
+                job,
+                lease,
+                abort,
+            });
+        }
+        for job in kept.into_iter().rev() {
+            self.waiting.push_front(job);
+        }
+        out
+    }
+
+    /// Takes waiting jobs out of `held` (only those of paused kinds, or all) to be handed
+    /// back untouched.
+    pub fn release_waiting(&mut self, only_paused: bool, kinds: &[String]) -> Vec<Job> {
+        let mut out = Vec::new();
+        let mut kept = VecDeque::new();
+        for job in std::mem::take(&mut self.waiting) {
+            let Some(h) = self.held.get(&job.id) else {
+                continue;
+            };
+            if only_paused && !self.paused.contains(&kinds[h.kind]) {
+                kept.push_back(job);
+                continue;
+            }
+            if let Some(lease) = job.lease {
+                if self.remove(&lease).is_some() {
+                    out.push(job);
+                }
+            }
+        }
+        self.waiting = kept;
+        out
+    }
 }
 
 impl Shared {
@@ -56,22 +171,28 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The index of a handled kind.
+    pub fn kind_of(&self, kind: &str) -> Option<usize> {
+        if self.kinds.len() <= 8 {
+            // Comparing a few short names is cheaper than hashing one.
+            return self.kinds.iter().position(|k| k == kind);
+        }
+        self.kind_index.get(kind).copied()
+    }
+
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
     }
 
-    /// Takes a job out of the running set. Whoever gets `Some` owns its settlement.
-    pub fn take_running(&self, id: JobId) -> Option<Running> {
-        let taken = {
-            let mut st = self.lock();
-            let r = st.running.remove(&id);
-            if let Some(r) = &r {
-                if let Some(n) = st.per_kind.get_mut(&r.kind) {
-                    *n = n.saturating_sub(1);
-                }
-            }
-            r
-        };
+    /// Fewest waiting jobs before the claim loop claims more: half the prefetch, so the
+    /// next claim is answered before the line runs dry.
+    pub fn low_water(&self) -> usize {
+        self.prefetch / 2
+    }
+
+    /// Takes a job out of the held set. Whoever gets `Some` owns its settlement.
+    pub fn take_held(&self, lease: &Lease) -> Option<Held> {
+        let taken = self.lock().remove(lease);
         if taken.is_some() {
             self.wake.notify_one();
             self.changed.notify_waiters();
@@ -79,35 +200,113 @@ impl Shared {
         taken
     }
 
-    /// Takes a finished job out of the running set and queues its result, as one step;
-    /// returns whether it still owned the job. Shutdown closes the settle channel once the
-    /// running set is empty, so a result sent after leaving the set could find the channel
-    /// closed and be lost (the job would stay `running` until its lease expired, and run
-    /// again). Holding the sender's lock across both makes shutdown wait for the send.
-    pub fn finish(&self, s: Settle) -> bool {
+    /// Starts what the free slots allow of the waiting line (nothing once stopping).
+    /// Stopping is checked, and the jobs marked started with their abort handles, under
+    /// the lock that shutdown's sweep of running handlers takes after setting `stopping`:
+    /// either the sweep sees (and stops) a handler, or this sees `stopping`.
+    pub fn take_startable(&self, st: &mut RunState) -> Vec<Startable> {
+        if self.is_stopping() {
+            return Vec::new();
+        }
+        st.take_startable(self)
+    }
+
+    /// Takes finished jobs out of the held set and queues their results, as one step, then
+    /// (with `refill`) takes waiting jobs for the slots they freed. Keeps only the results of jobs it
+    /// still owned (the heartbeat may have taken one whose lease was lost).
+    ///
+    /// Shutdown closes the settle channel once no handler runs, so a result sent after
+    /// leaving the set could find the channel closed and be lost (the job would stay
+    /// `running` until its lease expired, and run again). Holding the sender's lock across
+    /// both makes shutdown wait for the send.
+    pub fn finish(&self, done: &mut Vec<Settle>, refill: bool) -> Vec<Startable> {
         let tx = self.settle_tx.lock().unwrap_or_else(|p| p.into_inner());
-        let owned = self.take_running(s.lease.id).is_some();
-        if owned {
-            if let Some(tx) = tx.as_ref() {
-                let _ = tx.send(s);
+        let mut st = self.lock();
+        let mut owned = Vec::with_capacity(done.len());
+        let mut stopped = 0;
+        for s in done.drain(..) {
+            if st.remove(&s.lease).is_some() {
+                if matches!(s.outcome, Outcome::Return) {
+                    stopped += 1;
+                }
+                owned.push(s);
             }
         }
-        owned
+        let start = if refill {
+            self.take_startable(&mut st)
+        } else {
+            Vec::new()
+        };
+        let claim = st.waiting_count() <= self.low_water();
+        drop(st);
+        if !owned.is_empty() {
+            if let Some(tx) = tx.as_ref() {
+                let _ = tx.send(owned);
+            }
+        }
+        drop(tx);
+        if stopped > 0 {
+            Counters::add(&self.stopped, stopped);
+        }
+        if claim {
+            self.wake.notify_one();
+        }
+        self.changed.notify_waiters();
+        start
+    }
+
+    /// Queues results for the settle task (which may already be gone after a shutdown
+    /// that stopped waiting).
+    pub fn send(&self, settles: Vec<Settle>) -> bool {
+        match self
+            .settle_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            Some(tx) => tx.send(settles).is_ok(),
+            None => false,
+        }
     }
 
     /// Stops every running handler (they return their jobs as they end, see
-    /// `dispatch::Settler`). The abort handles are taken out of the lock first: a task's
-    /// end takes the same lock.
+    /// `batch::run`). The abort handles are taken out of the lock first.
     pub fn abort_running(&self) {
         let aborts: Vec<AbortHandle> = self
             .lock()
-            .running
+            .held
             .values()
-            .filter_map(|r| r.abort.clone())
+            .filter_map(|r| match &r.run {
+                Run::Started(a) => Some(a.clone()),
+                Run::Waiting => None,
+            })
             .collect();
         for a in aborts {
             a.abort();
         }
+    }
+}
+
+/// Hashes job ids by their bits: they are ULIDs, unpredictable enough that SipHash buys
+/// nothing, and the held set is looked up several times per job.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        // Ids of one millisecond differ in their low bits only: spread them over all bits.
+        let folded = (n as u64) ^ ((n >> 64) as u64);
+        self.0 = (self.0 ^ folded).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
