@@ -14,7 +14,8 @@ const CHUNK: usize = 1_000;
 async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> {
     let stop = i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1);
     let raw: Vec<String> = q
-        .pool
+        .conns
+        .other()
         .zrevrange(q.keys.state(state), 0, stop, false)
         .await
         .map_err(QueueError::backend)?;
@@ -35,7 +36,7 @@ async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> 
 async fn load(q: &Inner, ids: &[JobId]) -> Result<Vec<Job>> {
     let mut jobs = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let pipe = q.pool.next().pipeline();
+        let pipe = q.conns.other().pipeline();
         for id in chunk {
             let _: () = pipe
                 .hgetall(q.keys.job(*id))
@@ -84,7 +85,8 @@ pub(crate) async fn list(q: &Inner, state: Option<JobState>, limit: usize) -> Re
 
 pub(crate) async fn get(q: &Inner, id: JobId) -> Result<Option<Job>> {
     let v: Value = q
-        .pool
+        .conns
+        .other()
         .hgetall(q.keys.job(id))
         .await
         .map_err(QueueError::backend)?;
@@ -102,7 +104,7 @@ pub(crate) async fn stats(q: &Inner) -> Result<Stats> {
     let reply = q
         .scripts
         .stats
-        .run(&q.pool, q.keys.common(), Vec::new())
+        .run(q.conns.other(), q.keys.common(), Vec::new())
         .await?;
     let counts: Vec<i64> = match reply {
         Value::Array(values) => values.iter().map(int).collect(),

@@ -8,6 +8,7 @@ use fred::prelude::{Client, Config, Pool, Server, ServerConfig};
 use queue_core::{Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
 
 use crate::connect::{connect, Connect};
+use crate::conns::Conns;
 use crate::keys::{validate_name, Keys};
 use crate::queue::Inner;
 use crate::scripts::Scripts;
@@ -230,7 +231,7 @@ impl RedisQueueBuilder {
         };
         let inner = Arc::new(Inner {
             name: self.name,
-            pool,
+            conns: Conns::new(pool),
             keys,
             scripts,
             lease_ms: AtomicU64::new(duration_ms(self.lease_timeout).max(1)),

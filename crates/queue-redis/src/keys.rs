@@ -95,6 +95,11 @@ impl Keys {
         }
     }
 
+    /// The stop flag of one pipelined `enqueue_batch` call (see `scripts/enqueue.lua`).
+    pub(crate) fn enqueue_stop(&self, call: u64) -> String {
+        format!("{}:enqueue-stop:{call:016x}", self.tag)
+    }
+
     /// The wake-up channel.
     pub(crate) fn wake(&self) -> &str {
         &self.common[11]

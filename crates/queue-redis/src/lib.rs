@@ -76,6 +76,7 @@ mod browse;
 mod builder;
 mod claim;
 mod connect;
+mod conns;
 mod decode;
 mod enqueue;
 mod keys;

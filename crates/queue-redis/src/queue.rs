@@ -13,6 +13,7 @@ use queue_core::{
 };
 
 use crate::builder::{duration_ms, RedisQueueBuilder};
+use crate::conns::Conns;
 use crate::keys::Keys;
 use crate::scripts::Scripts;
 use crate::wake::Listener;
@@ -30,7 +31,7 @@ pub struct RedisQueue {
 /// What the queue's background tasks share with it.
 pub(crate) struct Inner {
     pub(crate) name: String,
-    pub(crate) pool: Pool,
+    pub(crate) conns: Conns,
     pub(crate) keys: Keys,
     pub(crate) scripts: Scripts,
     pub(crate) lease_ms: AtomicU64,
@@ -78,7 +79,7 @@ impl RedisQueue {
 
     /// The fred pool the queue uses.
     pub fn pool(&self) -> &Pool {
-        &self.inner.pool
+        self.inner.conns.pool()
     }
 
     /// Deletes every key of the queue: jobs in all states, indexes, unique keys. For tests
@@ -92,7 +93,7 @@ impl RedisQueue {
             let next = inner
                 .scripts
                 .drop
-                .run(&inner.pool, inner.keys.common(), args)
+                .run(inner.conns.other(), inner.keys.common(), args)
                 .await?;
             sweep = crate::decode::string(&next);
             if sweep == "done" {

@@ -2,7 +2,9 @@
 //! SHA with EVALSHA, falling back to EVAL (which also caches the script) on NOSCRIPT,
 //! e.g. after a server restart or failover.
 
-use fred::prelude::{Error, LuaInterface, Pool, Value};
+use fred::prelude::{Client, ClientLike, Error, LuaInterface, Pool, Value};
+use fred::types::{CustomCommand, Key};
+use fred::util::redis_keyslot;
 use queue_core::{QueueError, Result};
 
 /// The prelude of helpers and key names every script starts with.
@@ -23,23 +25,32 @@ impl Script {
         Script { name, lua, sha }
     }
 
-    /// Runs the script with `keys` and `args`.
+    /// Runs the script with `keys` and `args` on `client`.
     pub(crate) async fn run(
         &self,
-        pool: &Pool,
+        client: &Client,
         keys: Vec<String>,
         args: Vec<String>,
     ) -> Result<Value> {
-        let first: std::result::Result<Value, Error> = pool
+        let keys: Vec<Key> = keys.into_iter().map(Key::from).collect();
+        let args: Vec<Value> = args.into_iter().map(Value::from).collect();
+        self.run_values(client, keys, args).await
+    }
+
+    /// [`run`](Self::run) with arguments already converted, which clone cheaply (for the
+    /// NOSCRIPT fallback).
+    async fn run_values(&self, client: &Client, keys: Vec<Key>, args: Vec<Value>) -> Result<Value> {
+        let first: std::result::Result<Value, Error> = client
             .evalsha(self.sha.as_str(), keys.clone(), args.clone())
             .await;
         match first {
-            Err(e) if e.details().starts_with("NOSCRIPT") => {
+            Err(e) if is_noscript(&e) => {
                 tracing::debug!(
                     script = self.name,
                     "script not cached on the server; sending it"
                 );
-                pool.eval(self.lua.as_str(), keys, args)
+                client
+                    .eval(self.lua.as_str(), keys, args)
                     .await
                     .map_err(|e| self.error(e))
             }
@@ -47,10 +58,66 @@ impl Script {
         }
     }
 
+    /// Runs the script once per argument list of `calls`, all sent in one pipeline on
+    /// `client`: they are in flight together and the server runs them in order. One
+    /// result per call, in order; the outer error is for the pipeline as a whole. A call
+    /// the server answered NOSCRIPT did nothing, so it is run again, in order, after the
+    /// others came back (sending the script).
+    pub(crate) async fn run_pipelined(
+        &self,
+        client: &Client,
+        keys: &[Key],
+        calls: Vec<Vec<Value>>,
+    ) -> Result<Vec<Result<Value>>> {
+        // fred's pipelines have no EVALSHA of their own: a custom command, routed like
+        // the keys (they share one hash tag, so one cluster slot).
+        let slot = keys.first().map_or(0, |k| redis_keyslot(k.as_bytes()));
+        let evalsha = CustomCommand::new_static("EVALSHA", slot, false);
+        let pipe = client.pipeline();
+        for args in &calls {
+            let mut argv = Vec::with_capacity(2 + keys.len() + args.len());
+            argv.push(Value::from(self.sha.as_str()));
+            argv.push(Value::from(keys.len() as i64));
+            argv.extend(keys.iter().map(|k| Value::from(k.clone())));
+            argv.extend(args.iter().cloned());
+            let queued: std::result::Result<(), Error> = pipe.custom(evalsha.clone(), argv).await;
+            queued.map_err(|e| self.error(e))?;
+        }
+        let mut replies: Vec<std::result::Result<Value, Error>> = pipe.try_all().await;
+        if replies.len() != calls.len() {
+            // The pipeline failed as a whole (connection lost, timeout): one error.
+            return Err(match replies.pop() {
+                Some(Err(e)) => self.error(e),
+                _ => QueueError::Backend(
+                    format!(
+                        "{} script: pipeline answered {} replies for {} calls",
+                        self.name,
+                        replies.len(),
+                        calls.len()
+                    )
+                    .into(),
+                ),
+            });
+        }
+        let mut out = Vec::with_capacity(calls.len());
+        for (reply, args) in replies.into_iter().zip(calls) {
+            out.push(match reply {
+                Err(e) if is_noscript(&e) => self.run_values(client, keys.to_vec(), args).await,
+                other => other.map_err(|e| self.error(e)),
+            });
+        }
+        Ok(out)
+    }
+
     fn error(&self, e: Error) -> QueueError {
         tracing::debug!(script = self.name, error = %e, "script failed");
         QueueError::backend(e)
     }
+}
+
+/// Whether the server did not know the script (and so ran nothing).
+fn is_noscript(e: &Error) -> bool {
+    e.details().starts_with("NOSCRIPT")
 }
 
 /// Every script of the crate.
