@@ -60,9 +60,9 @@ end
 
 local deadline = int(after(now, lease))
 local claimed, aside, reasons = {}, {}, {}
--- Index writes gathered for the batch: RUNNING (deadline, id), state:running (0, id),
--- and the ids leaving state:pending.
-local leased, started, left = {}, {}, {}
+-- Index writes gathered for the batch: RUNNING (deadline, id), and the ids leaving
+-- state:pending.
+local leased, left = {}, {}
 local token_at = 4
 -- Stale or corrupt entries are skipped, but at most this many per call.
 local budget = max + 1000
@@ -116,8 +116,6 @@ while #claimed < max and budget > 0 do
                 f[9], f[10], token, deadline }
             leased[#leased + 1] = deadline
             leased[#leased + 1] = id
-            started[#started + 1] = 0
-            started[#started + 1] = id
             left[#left + 1] = id
         end
         -- Any other state: a stale ready entry, removed with the others below.
@@ -136,7 +134,6 @@ for i, key in ipairs(sets) do
 end
 bulk('ZADD', RUNNING, leased)
 bulk('ZREM', IDX.pending, left)
-bulk('ZADD', IDX.running, started)
 
 local more = 0
 if budget == 0 and #claimed < max then

@@ -7,12 +7,15 @@
 --   KEYS[2]  {name}:ready:      prefix of the per-kind ready sets ({name}:ready:<kind>)
 --   KEYS[3]  {name}:unique:     prefix of the unique-key strings ({name}:unique:<key>)
 --   KEYS[4]  {name}:delayed     ZSET  id by due time (ms)
---   KEYS[5]  {name}:running     ZSET  id by lease deadline (ms)
+--   KEYS[5]  {name}:running     ZSET  id by lease deadline (ms): the index of running jobs
 --   KEYS[6]  {name}:state:pending    \
---   KEYS[7]  {name}:state:running     |  ZSETs of ids, all scored 0, so ordered by id
+--   KEYS[7]  {name}:running           |  ZSETs of ids, all scored 0, so ordered by id
 --   KEYS[8]  {name}:state:completed   |  (ULIDs sort by creation): list_jobs reads them
 --   KEYS[9]  {name}:state:failed      |  newest first, stats takes their ZCARDs, and
 --   KEYS[10] {name}:state:cancelled  /   retention pops their oldest members
+--
+-- KEYS[7] is KEYS[5] again: running jobs have no index of their own, since a second one
+-- would cost a write per job at every claim and ack; list_jobs sorts them by id itself.
 --   KEYS[11] {name}:kinds       SET   kinds that may have ready jobs
 --   KEYS[12] {name}:wake        pub/sub channel that wakes idle workers
 --
@@ -28,7 +31,7 @@ local JOB, READY, UNIQUE = KEYS[1], KEYS[2], KEYS[3]
 local DELAYED, RUNNING = KEYS[4], KEYS[5]
 local IDX = {
     pending = KEYS[6],
-    running = KEYS[7],
+    running = RUNNING,
     completed = KEYS[8],
     failed = KEYS[9],
     cancelled = KEYS[10],
@@ -218,7 +221,9 @@ local function finish_all(ids, from, to, now, err, keep)
         return
     end
     bulk('ZREM', IDX[from], ids)
-    bulk('ZREM', RUNNING, ids)
+    if from ~= 'running' then
+        bulk('ZREM', RUNNING, ids)
+    end
     if keep <= 0 then
         local keys = {}
         for i, id in ipairs(ids) do
@@ -253,7 +258,6 @@ end
 -- Returns a running job to pending, due at `due`.
 local function requeue(id, jk, kind, priority, due, now)
     redis.call('ZREM', RUNNING, id)
-    redis.call('ZREM', IDX.running, id)
     redis.call('ZADD', IDX.pending, 0, id)
     redis.call('HSET', jk, 'state', 'pending', 'scheduled_at', int(due))
     redis.call('HDEL', jk, 'token', 'lease_expires_at')
@@ -267,7 +271,6 @@ local function set_aside(id, jk, reason, now, keep_failed)
     for _, index in pairs(IDX) do
         redis.call('ZREM', index, id)
     end
-    redis.call('ZREM', RUNNING, id)
     redis.call('ZREM', DELAYED, id)
     redis.call('HSET', jk, 'id', id, 'state', 'failed', 'finished_at', int(now),
         'last_error', 'corrupt job: ' .. reason)

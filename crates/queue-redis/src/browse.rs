@@ -1,5 +1,6 @@
 //! Inspection: jobs by state from the per-state indexes (ordered by id, so newest first
-//! is a reverse range), one job by id, and counts from the indexes' sizes.
+//! is a reverse range; running jobs, indexed by lease deadline, are sorted here), one job
+//! by id, and counts from the indexes' sizes.
 
 use fred::prelude::{HashesInterface, SortedSetsInterface, Value};
 use queue_core::{list_limit, Job, JobId, JobState, QueueError, Result, Stats};
@@ -12,14 +13,20 @@ const CHUNK: usize = 1_000;
 
 /// The newest `limit` ids of one state.
 async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> {
-    let stop = i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1);
+    // Running jobs are indexed by lease deadline only: read them all, sort by id here.
+    let running = state == JobState::Running;
+    let stop = if running {
+        -1
+    } else {
+        i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1)
+    };
     let raw: Vec<String> = q
         .conns
         .other()
         .zrevrange(q.keys.state(state), 0, stop, false)
         .await
         .map_err(QueueError::backend)?;
-    Ok(raw
+    let mut ids: Vec<JobId> = raw
         .into_iter()
         .filter_map(|s| match s.parse() {
             Ok(id) => Some(id),
@@ -28,7 +35,12 @@ async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> 
                 None
             }
         })
-        .collect())
+        .collect();
+    if running {
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.truncate(limit);
+    }
+    Ok(ids)
 }
 
 /// Reads the hashes of `ids`, in order, skipping jobs gone meanwhile and (with a

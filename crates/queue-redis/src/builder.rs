@@ -141,7 +141,9 @@ impl RedisQueueBuilder {
         self
     }
 
-    /// Connections opened when connecting from a URL or cluster nodes (default 4).
+    /// Connections opened when connecting from a URL or cluster nodes (default 4): claims
+    /// use the first, settlements (ack, nack, heartbeat…) the second, everything else
+    /// the others in turn (with fewer, they share).
     pub fn pool_size(mut self, n: usize) -> Self {
         self.pool_size = n.max(1);
         self

@@ -47,7 +47,8 @@ impl Keys {
             k("delayed"),
             k("running"),
             k("state:pending"),
-            k("state:running"),
+            // Running jobs are indexed by the lease set alone (see scripts/lib.lua).
+            k("running"),
             k("state:completed"),
             k("state:failed"),
             k("state:cancelled"),

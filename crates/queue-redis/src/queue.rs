@@ -126,10 +126,11 @@ impl Queue for RedisQueue {
         queue_core::enqueue_one(self, job).await
     }
 
-    /// Atomic per chunk of 1,000 jobs: every job of the call is validated before anything
-    /// is written, and each chunk is stored by one script (all or nothing), but a call
-    /// of more than 1,000 jobs that fails midway (connection lost, duplicate id) keeps
-    /// the chunks already stored.
+    /// Atomic per chunk of 250 jobs: every job of the call is validated before anything
+    /// is written, and each chunk is stored by one script (all or nothing); up to 8
+    /// chunks are in flight at once and run in order. A call of more than 250 jobs that
+    /// fails midway keeps the chunks before the failing one (after a lost connection,
+    /// any that ran).
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
         self.check_open()?;
         crate::enqueue::enqueue(&self.inner, jobs).await
