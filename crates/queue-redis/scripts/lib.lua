@@ -7,15 +7,16 @@
 --   KEYS[2]  {name}:ready:      prefix of the per-kind ready sets ({name}:ready:<kind>)
 --   KEYS[3]  {name}:unique:     prefix of the unique-key strings ({name}:unique:<key>)
 --   KEYS[4]  {name}:delayed     ZSET  id by due time (ms)
---   KEYS[5]  {name}:running     ZSET  id by lease deadline (ms): the index of running jobs
+--   KEYS[5]  {name}:running     ZSET  id by lease deadline (ms), also the state index of
+--                                     running jobs (see KEYS[7])
 --   KEYS[6]  {name}:state:pending    \
---   KEYS[7]  {name}:running           |  ZSETs of ids, all scored 0, so ordered by id
---   KEYS[8]  {name}:state:completed   |  (ULIDs sort by creation): list_jobs reads them
---   KEYS[9]  {name}:state:failed      |  newest first, stats takes their ZCARDs, and
---   KEYS[10] {name}:state:cancelled  /   retention pops their oldest members
---
--- KEYS[7] is KEYS[5] again: running jobs have no index of their own, since a second one
--- would cost a write per job at every claim and ack; list_jobs sorts them by id itself.
+--   KEYS[8]  {name}:state:completed   |  ZSETs of ids, all scored 0, so ordered by id
+--   KEYS[9]  {name}:state:failed      |  (ULIDs sort by creation): list_jobs reads them
+--   KEYS[10] {name}:state:cancelled  /   newest first, stats takes their ZCARDs, and
+--                                        retention pops their oldest members
+--   KEYS[7]  {name}:running     KEYS[5] again: running jobs have no index of their own,
+--                               which would cost a write per job at every claim and ack;
+--                               list_jobs sorts them by id itself
 --   KEYS[11] {name}:kinds       SET   kinds that may have ready jobs
 --   KEYS[12] {name}:wake        pub/sub channel that wakes idle workers
 --

@@ -1,6 +1,7 @@
 //! The Lua scripts (one per state change, in `scripts/*.lua`), loaded once and run by
 //! SHA with EVALSHA, falling back to EVAL (which also caches the script) on NOSCRIPT,
-//! e.g. after a server restart or failover.
+//! e.g. after a server restart or failover. Pipelined calls (the chunks of one
+//! `enqueue_batch`) carry the script itself, so they never depend on the cache.
 
 use fred::prelude::{Client, ClientLike, Error, LuaInterface, Pool, Value};
 use fred::types::{CustomCommand, Key};
@@ -60,53 +61,52 @@ impl Script {
 
     /// Runs the script once per argument list of `calls`, all sent in one pipeline on
     /// `client`: they are in flight together and the server runs them in order. One
-    /// result per call, in order; the outer error is for the pipeline as a whole. A call
-    /// the server answered NOSCRIPT did nothing, so it is run again, in order, after the
-    /// others came back (sending the script).
+    /// result per call, in order; the outer error is for the pipeline as a whole.
+    ///
+    /// Each call carries the script itself (EVAL, which costs the server a SHA-1 of it):
+    /// with EVALSHA, a server that forgot the script midway (restart, SCRIPT FLUSH) would
+    /// refuse some calls while others, after a reload by another client, ran, and calls
+    /// sent again later would run out of order.
     pub(crate) async fn run_pipelined(
         &self,
         client: &Client,
         keys: &[Key],
         calls: Vec<Vec<Value>>,
     ) -> Result<Vec<Result<Value>>> {
-        // fred's pipelines have no EVALSHA of their own: a custom command, routed like
-        // the keys (they share one hash tag, so one cluster slot).
+        // fred's pipelines have no EVAL of their own: a custom command, routed like the
+        // keys (they share one hash tag, so one cluster slot).
         let slot = keys.first().map_or(0, |k| redis_keyslot(k.as_bytes()));
-        let evalsha = CustomCommand::new_static("EVALSHA", slot, false);
+        let eval = CustomCommand::new_static("EVAL", slot, false);
         let pipe = client.pipeline();
-        for args in &calls {
+        let n = calls.len();
+        for args in calls {
             let mut argv = Vec::with_capacity(2 + keys.len() + args.len());
-            argv.push(Value::from(self.sha.as_str()));
+            argv.push(Value::from(self.lua.as_str()));
             argv.push(Value::from(keys.len() as i64));
             argv.extend(keys.iter().map(|k| Value::from(k.clone())));
-            argv.extend(args.iter().cloned());
-            let queued: std::result::Result<(), Error> = pipe.custom(evalsha.clone(), argv).await;
+            argv.extend(args);
+            let queued: std::result::Result<(), Error> = pipe.custom(eval.clone(), argv).await;
             queued.map_err(|e| self.error(e))?;
         }
         let mut replies: Vec<std::result::Result<Value, Error>> = pipe.try_all().await;
-        if replies.len() != calls.len() {
+        if replies.len() != n {
             // The pipeline failed as a whole (connection lost, timeout): one error.
             return Err(match replies.pop() {
                 Some(Err(e)) => self.error(e),
                 _ => QueueError::Backend(
                     format!(
-                        "{} script: pipeline answered {} replies for {} calls",
+                        "{} script: pipeline answered {} replies for {n} calls",
                         self.name,
-                        replies.len(),
-                        calls.len()
+                        replies.len()
                     )
                     .into(),
                 ),
             });
         }
-        let mut out = Vec::with_capacity(calls.len());
-        for (reply, args) in replies.into_iter().zip(calls) {
-            out.push(match reply {
-                Err(e) if is_noscript(&e) => self.run_values(client, keys.to_vec(), args).await,
-                other => other.map_err(|e| self.error(e)),
-            });
-        }
-        Ok(out)
+        Ok(replies
+            .into_iter()
+            .map(|r| r.map_err(|e| self.error(e)))
+            .collect())
     }
 
     fn error(&self, e: Error) -> QueueError {

@@ -213,3 +213,27 @@ async fn running_jobs_are_listed_newest_first() {
     q.drop_all().await.unwrap();
     assert_eq!(keys_of(&q).await, Vec::<String>::new());
 }
+
+/// After the server forgot the scripts (restart, failover, SCRIPT FLUSH), every chunk of
+/// a pipelined batch answers NOSCRIPT: each is sent again with its script, in order.
+#[tokio::test]
+async fn a_batch_survives_a_script_flush() {
+    let q = queue().await;
+    let _: fred::prelude::Value = q
+        .pool()
+        .next()
+        .custom(
+            CustomCommand::new_static("SCRIPT", None, false),
+            vec!["FLUSH"],
+        )
+        .await
+        .unwrap();
+    let mut jobs = numbered(MANY);
+    jobs[MANY - 1] = Job::new("n", json!("late")).unique("u");
+    jobs[2] = Job::new("n", json!("early")).unique("u");
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    assert_eq!(ids.len(), MANY);
+    assert_eq!(ids[MANY - 1], ids[2], "chunks ran in order");
+    assert_eq!(q.stats().await.unwrap().pending, MANY as u64 - 1);
+    q.drop_all().await.unwrap();
+}
