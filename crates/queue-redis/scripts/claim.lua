@@ -9,7 +9,9 @@
 -- token, a lease measured on the server clock. A ready entry whose job is gone or no
 -- longer pending is dropped; a job that cannot be read is set aside as failed.
 --
--- Returns { {HGETALL of each claimed job}, {ids set aside}, {their reasons}, more }:
+-- Returns { {one row per claimed job}, {ids set aside}, {their reasons}, more }: a row
+-- holds id, kind, payload, priority, attempts, max_attempts, created_at, scheduled_at,
+-- unique_key, last_error, token, lease_expires_at (nil when absent), its state is running;
 -- more is 1 when the call stopped short because it skipped as many stale or corrupt
 -- entries as one call may, so ready jobs may be left behind them: the caller claims again.
 
@@ -43,18 +45,24 @@ local function lex_less(a, b)
     return #a < #b
 end
 
--- Up to `max` heads of each set, read once; pos[i] is the next unread pair.
-local heads, pos = {}, {}
+-- Up to `max` heads of each set, read once; pos[i] is the next unread pair, taken[i] how
+-- many entries from the front of set i this call used up (removed at the end, in one
+-- step per set).
+local heads, pos, taken = {}, {}, {}
 for i, key in ipairs(sets) do
     heads[i] = redis.call('ZRANGE', key, 0, max - 1, 'WITHSCORES')
-    pos[i] = 1
+    pos[i], taken[i] = 1, 0
     if #heads[i] == 0 and #KEYS == 12 then
         -- Nothing ready of this kind: forget it until a job of it becomes ready again.
         redis.call('SREM', KINDS, string.sub(key, #READY + 1))
     end
 end
 
+local deadline = int(after(now, lease))
 local claimed, aside, reasons = {}, {}, {}
+-- Index writes gathered for the batch: RUNNING (deadline, id), and the ids leaving
+-- state:pending.
+local leased, left = {}, {}
 local token_at = 4
 -- Stale or corrupt entries are skipped, but at most this many per call.
 local budget = max + 1000
@@ -65,7 +73,7 @@ while #claimed < max and budget > 0 do
         local p = pos[i]
         if p > #heads[i] and #heads[i] == 2 * max then
             -- A full buffer ran out (skipped entries): read the next heads.
-            heads[i] = redis.call('ZRANGE', sets[i], 0, max - 1, 'WITHSCORES')
+            heads[i] = redis.call('ZRANGE', sets[i], taken[i], taken[i] + max - 1, 'WITHSCORES')
             pos[i], p = 1, 1
         end
         local member = heads[i][p]
@@ -81,11 +89,13 @@ while #claimed < max and budget > 0 do
         break
     end
     pos[best] = pos[best] + 2
-    redis.call('ZREM', sets[best], best_member)
+    taken[best] = taken[best] + 1
 
     local id = string.sub(best_member, 18)
     local jk = JOB .. id
-    local f = core_fields(jk)
+    -- The fields `defect` checks, then the rest of what the reply carries.
+    local f = redis.call('HMGET', jk, 'state', 'kind', 'priority', 'scheduled_at',
+        'attempts', 'max_attempts', 'payload', 'created_at', 'unique_key', 'last_error')
     if f[1] then
         local bad = defect(f)
         if bad then
@@ -93,24 +103,37 @@ while #claimed < max and budget > 0 do
             aside[#aside + 1] = id
             reasons[#reasons + 1] = bad
         elseif f[1] == 'pending' then
-            local deadline = after(now, lease)
+            local attempts = int(tonumber(f[5]) + 1)
+            local token = ARGV[token_at]
+            token_at = token_at + 1
             redis.call('HSET', jk,
                 'state', 'running',
-                'attempts', int(tonumber(f[5]) + 1),
-                'token', ARGV[token_at],
-                'lease_expires_at', int(deadline))
-            token_at = token_at + 1
-            redis.call('ZADD', RUNNING, deadline, id)
-            redis.call('ZREM', IDX.pending, id)
-            redis.call('ZADD', IDX.running, 0, id)
-            claimed[#claimed + 1] = redis.call('HGETALL', jk)
+                'attempts', attempts,
+                'token', token,
+                'lease_expires_at', deadline)
+            -- In the order of CLAIMED_FIELDS in src/claim.rs.
+            claimed[#claimed + 1] = { id, f[2], f[7], f[3], attempts, f[6], f[8], f[4],
+                f[9], f[10], token, deadline }
+            leased[#leased + 1] = deadline
+            leased[#leased + 1] = id
+            left[#left + 1] = id
         end
-        -- Any other state: a stale ready entry, already removed.
+        -- Any other state: a stale ready entry, removed with the others below.
     else
         -- The hash is gone: drop what is left of the job.
-        redis.call('ZREM', IDX.pending, id)
+        left[#left + 1] = id
     end
 end
+
+-- The ready entries used up are the first taken[i] of each set: nothing else touched the
+-- ready sets since they were read.
+for i, key in ipairs(sets) do
+    if taken[i] > 0 then
+        redis.call('ZREMRANGEBYRANK', key, 0, taken[i] - 1)
+    end
+end
+bulk('ZADD', RUNNING, leased)
+bulk('ZREM', IDX.pending, left)
 
 local more = 0
 if budget == 0 and #claimed < max then

@@ -7,18 +7,38 @@
 --   checked both, the script still keeps them within MAX_DELAY_MS / years 1 to 9999),
 --   unique spec ('' none, '0' held until the job ends, else the window in ms), unique key
 --
--- Returns { 'ok', id1, id2, ... } (a duplicate gets its holder's id), or
--- { 'exists', id } when a job with that id is already stored.
+-- KEYS[13], when given, is the stop flag of a call sent as several chunks in one
+-- pipeline: a chunk that finds it set stores nothing and returns { 'skipped' }, and a
+-- chunk refused for a duplicate id sets it (for a minute; the caller deletes it), so the
+-- chunks after a refused one store nothing, as if they had been sent one by one.
+--
+-- Returns { 'ok', id1, id2, ... } (a duplicate gets its holder's id),
+-- { 'exists', id } when a job with that id is already stored, or { 'skipped' }.
+
+local STOP = KEYS[13]
+if STOP and redis.call('EXISTS', STOP) == 1 then
+    return { 'skipped' }
+end
 
 local n = tonumber(ARGV[1])
 local now = now_ms()
 local STRIDE = 9
+
+-- Refuses the chunk because of the job `id`.
+local function refuse(id)
+    if STOP then
+        redis.call('SET', STOP, '1', 'PX', 60000)
+    end
+    return { 'exists', id }
+end
 
 -- Pass 1, no writes: resolve unique keys and check ids.
 local result = { 'ok' }
 local taken = {}   -- unique keys taken earlier in this batch -> id
 local fresh = {}   -- ids stored by this batch
 local insert = {}  -- job index -> true when it is stored
+local ids = {}     -- the ids stored, in order
+local repeated = nil -- the first id given twice, where pass 1 stopped
 for j = 0, n - 1 do
     local b = 2 + j * STRIDE
     local id, spec, key = ARGV[b], ARGV[b + 7], ARGV[b + 8]
@@ -32,11 +52,13 @@ for j = 0, n - 1 do
     if holder then
         result[#result + 1] = holder
     else
-        if fresh[id] or redis.call('EXISTS', JOB .. id) == 1 then
-            return { 'exists', id }
+        if fresh[id] then
+            repeated = id
+            break
         end
         fresh[id] = true
         insert[j] = true
+        ids[#ids + 1] = id
         if spec ~= '' then
             taken[key] = id
         end
@@ -44,8 +66,30 @@ for j = 0, n - 1 do
     end
 end
 
--- Pass 2: store.
-local stored = 0
+-- One EXISTS for the batch; only when it finds some does a second look name the first.
+local keys = {}
+for i, id in ipairs(ids) do
+    keys[i] = JOB .. id
+end
+local found = 0
+for i = 1, #keys, BULK do
+    found = found + redis.call('EXISTS', unpack(keys, i, math.min(i + BULK - 1, #keys)))
+end
+if found > 0 then
+    for i, id in ipairs(ids) do
+        if redis.call('EXISTS', keys[i]) == 1 then
+            return refuse(id)
+        end
+    end
+end
+if repeated then
+    return refuse(repeated)
+end
+
+-- Pass 2: store, one HSET per job, then one write per index for the batch.
+local created = int(now)
+local filing = new_filing()
+local indexed = {}
 for j = 0, n - 1 do
     if insert[j] then
         local b = 2 + j * STRIDE
@@ -60,27 +104,34 @@ for j = 0, n - 1 do
             due = bounded_due(value)
         end
         local jk = JOB .. id
-        redis.call('HSET', jk,
-            'id', id, 'kind', kind, 'payload', payload,
-            'priority', int(priority), 'attempts', '0', 'max_attempts', max_attempts,
-            'created_at', int(now), 'scheduled_at', int(due), 'state', 'pending')
-        if spec ~= '' then
-            local uk = UNIQUE .. key
+        if spec == '' then
+            redis.call('HSET', jk,
+                'id', id, 'kind', kind, 'payload', payload,
+                'priority', int(priority), 'attempts', '0', 'max_attempts', max_attempts,
+                'created_at', created, 'scheduled_at', int(due), 'state', 'pending')
+        else
+            local hold = 'final'
             if spec == '0' then
-                redis.call('SET', uk, id)
-                redis.call('HSET', jk, 'unique_key', key, 'unique_hold', 'final')
+                redis.call('SET', UNIQUE .. key, id)
             else
-                redis.call('SET', uk, id, 'PX', spec)
-                redis.call('HSET', jk, 'unique_key', key, 'unique_hold', 'window')
+                redis.call('SET', UNIQUE .. key, id, 'PX', spec)
+                hold = 'window'
             end
+            redis.call('HSET', jk,
+                'id', id, 'kind', kind, 'payload', payload,
+                'priority', int(priority), 'attempts', '0', 'max_attempts', max_attempts,
+                'created_at', created, 'scheduled_at', int(due), 'state', 'pending',
+                'unique_key', key, 'unique_hold', hold)
         end
-        redis.call('ZADD', IDX.pending, 0, id)
-        schedule(id, kind, priority, due, now)
-        stored = stored + 1
+        indexed[#indexed + 1] = 0
+        indexed[#indexed + 1] = id
+        file(filing, id, kind, priority, due, now)
     end
 end
+bulk('ZADD', IDX.pending, indexed)
+flush(filing)
 
-if stored > 0 then
+if #ids > 0 then
     redis.call('PUBLISH', WAKE, '')
 end
 return result

@@ -3,18 +3,20 @@
 -- ARGV[1] lease in ms, then pairs id, token (<= 1000 pairs). Returns one 1 (held,
 -- extended) or 0 (lost) per pair.
 
-local deadline = after(now_ms(), tonumber(ARGV[1]))
-local out = {}
+local deadline = int(after(now_ms(), tonumber(ARGV[1])))
+local out, leased = {}, {}
 for i = 2, #ARGV, 2 do
     local id, token = ARGV[i], ARGV[i + 1]
     local jk = JOB .. id
     local f = redis.call('HMGET', jk, 'state', 'token')
     if f[1] == 'running' and f[2] == token then
-        redis.call('HSET', jk, 'lease_expires_at', int(deadline))
-        redis.call('ZADD', RUNNING, deadline, id)
+        redis.call('HSET', jk, 'lease_expires_at', deadline)
+        leased[#leased + 1] = deadline
+        leased[#leased + 1] = id
         out[#out + 1] = 1
     else
         out[#out + 1] = 0
     end
 end
+bulk('ZADD', RUNNING, leased)
 return out

@@ -7,12 +7,16 @@
 --   KEYS[2]  {name}:ready:      prefix of the per-kind ready sets ({name}:ready:<kind>)
 --   KEYS[3]  {name}:unique:     prefix of the unique-key strings ({name}:unique:<key>)
 --   KEYS[4]  {name}:delayed     ZSET  id by due time (ms)
---   KEYS[5]  {name}:running     ZSET  id by lease deadline (ms)
+--   KEYS[5]  {name}:running     ZSET  id by lease deadline (ms), also the state index of
+--                                     running jobs (see KEYS[7])
 --   KEYS[6]  {name}:state:pending    \
---   KEYS[7]  {name}:state:running     |  ZSETs of ids, all scored 0, so ordered by id
---   KEYS[8]  {name}:state:completed   |  (ULIDs sort by creation): list_jobs reads them
---   KEYS[9]  {name}:state:failed      |  newest first, stats takes their ZCARDs, and
---   KEYS[10] {name}:state:cancelled  /   retention pops their oldest members
+--   KEYS[8]  {name}:state:completed   |  ZSETs of ids, all scored 0, so ordered by id
+--   KEYS[9]  {name}:state:failed      |  (ULIDs sort by creation): list_jobs reads them
+--   KEYS[10] {name}:state:cancelled  /   newest first, stats takes their ZCARDs, and
+--                                        retention pops their oldest members
+--   KEYS[7]  {name}:running     KEYS[5] again: running jobs have no index of their own,
+--                               which would cost a write per job at every claim and ack;
+--                               list_jobs sorts them by id itself
 --   KEYS[11] {name}:kinds       SET   kinds that may have ready jobs
 --   KEYS[12] {name}:wake        pub/sub channel that wakes idle workers
 --
@@ -28,7 +32,7 @@ local JOB, READY, UNIQUE = KEYS[1], KEYS[2], KEYS[3]
 local DELAYED, RUNNING = KEYS[4], KEYS[5]
 local IDX = {
     pending = KEYS[6],
-    running = KEYS[7],
+    running = RUNNING,
     completed = KEYS[8],
     failed = KEYS[9],
     cancelled = KEYS[10],
@@ -108,72 +112,153 @@ local function unique_holder(uk)
     return current
 end
 
--- Deletes a unique key that is held until the job ends, if this job still holds it.
-local function release_unique(id, jk)
-    local f = redis.call('HMGET', jk, 'unique_key', 'unique_hold')
-    if f[1] and f[2] == 'final' then
-        local uk = UNIQUE .. f[1]
+-- Deletes the unique key `key` of job `id` when it is held until the job ends (`hold` is
+-- 'final') and this job still holds it. `key` and `hold` are the job's fields (may be
+-- false).
+local function release_key(id, key, hold)
+    if key and hold == 'final' then
+        local uk = UNIQUE .. key
         if redis.call('GET', uk) == id then
             redis.call('DEL', uk)
         end
     end
 end
 
+-- release_key, reading the fields from the job hash `jk`.
+local function release_unique(id, jk)
+    local f = redis.call('HMGET', jk, 'unique_key', 'unique_hold')
+    release_key(id, f[1], f[2])
+end
+
+-- Values per command of a bulk write: one call per batch rather than one per job, in
+-- steps because Lua's unpack takes at most a few thousand values. Even, so score/member
+-- pairs never straddle two calls.
+local BULK = 2000
+
+-- Runs `cmd key v1 v2 ...` over the flat list `values` (`cmd v1 v2 ...` when `key` is
+-- nil), in steps of BULK values; nothing when the list is empty.
+local function bulk(cmd, key, values)
+    local n = #values
+    for i = 1, n, BULK do
+        local last = math.min(i + BULK - 1, n)
+        if key then
+            redis.call(cmd, key, unpack(values, i, last))
+        else
+            redis.call(cmd, unpack(values, i, last))
+        end
+    end
+end
+
 -- Keeps at most `keep` jobs in a final-state index: pops the oldest (lowest ids), at
--- most 100 per call, and deletes their hashes.
-local function evict(index, keep)
+-- most 100 more than the `added` jobs this call put there, and deletes their hashes.
+local function evict(index, keep, added)
     local over = redis.call('ZCARD', index) - keep
     if over > 0 then
-        if over > 100 then
-            over = 100
+        if over > added + 100 then
+            over = added + 100
         end
         local gone = redis.call('ZPOPMIN', index, over)
+        local keys = {}
         for i = 1, #gone, 2 do
-            redis.call('DEL', JOB .. gone[i])
+            keys[#keys + 1] = JOB .. gone[i]
         end
+        bulk('DEL', nil, keys)
     end
 end
 
 -- Kinds already added to KINDS by this script run: a batch adds each kind once.
 local kinds_added = {}
 
--- Puts a pending job where a claim finds it: its kind's ready set when due, else the
--- delayed set.
-local function schedule(id, kind, priority, due, now)
+-- A batch of pending jobs to put where a claim finds them, filed job by job and written
+-- by `flush` with one ZADD per set.
+local function new_filing()
+    return { ready = {}, kinds = {}, delayed = {} }
+end
+
+-- Files a pending job: its kind's ready set when due, else the delayed set.
+local function file(b, id, kind, priority, due, now)
     if due <= now then
-        redis.call('ZADD', READY .. kind, -priority, ready_member(due, id))
-        if not kinds_added[kind] then
-            redis.call('SADD', KINDS, kind)
-            kinds_added[kind] = true
+        local set = b.ready[kind]
+        if not set then
+            set = {}
+            b.ready[kind] = set
+            b.kinds[#b.kinds + 1] = kind
         end
+        set[#set + 1] = -priority
+        set[#set + 1] = ready_member(due, id)
     else
-        redis.call('ZADD', DELAYED, due, id)
+        b.delayed[#b.delayed + 1] = due
+        b.delayed[#b.delayed + 1] = id
     end
 end
 
--- Moves a job from state `from` to the final state `to`; `keep` bounds the retained
--- jobs of that state (0 deletes the job at once). `err` (may be nil) becomes last_error.
-local function finish(id, jk, from, to, now, err, keep)
-    release_unique(id, jk)
-    redis.call('ZREM', IDX[from], id)
-    redis.call('ZREM', RUNNING, id)
-    if keep <= 0 then
-        redis.call('DEL', jk)
+-- Writes a filing: the ready sets, the kinds not yet in KINDS, the delayed set.
+local function flush(b)
+    local new_kinds = {}
+    for _, kind in ipairs(b.kinds) do
+        bulk('ZADD', READY .. kind, b.ready[kind])
+        if not kinds_added[kind] then
+            kinds_added[kind] = true
+            new_kinds[#new_kinds + 1] = kind
+        end
+    end
+    bulk('SADD', KINDS, new_kinds)
+    bulk('ZADD', DELAYED, b.delayed)
+end
+
+-- Puts one pending job where a claim finds it.
+local function schedule(id, kind, priority, due, now)
+    local b = new_filing()
+    file(b, id, kind, priority, due, now)
+    flush(b)
+end
+
+-- Moves the jobs `ids` (each checked to be in state `from`, its unique key already
+-- released) to the final state `to`, with one write per index for the batch; `keep`
+-- bounds the retained jobs of that state (0 deletes the jobs at once). `err` (may be
+-- nil) becomes last_error.
+local function finish_all(ids, from, to, now, err, keep)
+    if #ids == 0 then
         return
     end
-    redis.call('HSET', jk, 'state', to, 'finished_at', int(now))
-    redis.call('HDEL', jk, 'token', 'lease_expires_at')
-    if err then
-        redis.call('HSET', jk, 'last_error', err)
+    bulk('ZREM', IDX[from], ids)
+    if from ~= 'running' then
+        bulk('ZREM', RUNNING, ids)
     end
-    redis.call('ZADD', IDX[to], 0, id)
-    evict(IDX[to], keep)
+    if keep <= 0 then
+        local keys = {}
+        for i, id in ipairs(ids) do
+            keys[i] = JOB .. id
+        end
+        bulk('DEL', nil, keys)
+        return
+    end
+    local at = int(now)
+    local scored = {}
+    for _, id in ipairs(ids) do
+        local jk = JOB .. id
+        if err then
+            redis.call('HSET', jk, 'state', to, 'finished_at', at, 'last_error', err)
+        else
+            redis.call('HSET', jk, 'state', to, 'finished_at', at)
+        end
+        redis.call('HDEL', jk, 'token', 'lease_expires_at')
+        scored[#scored + 1] = 0
+        scored[#scored + 1] = id
+    end
+    bulk('ZADD', IDX[to], scored)
+    evict(IDX[to], keep, #ids)
+end
+
+-- Moves one job from state `from` to the final state `to` (see finish_all).
+local function finish(id, jk, from, to, now, err, keep)
+    release_unique(id, jk)
+    finish_all({ id }, from, to, now, err, keep)
 end
 
 -- Returns a running job to pending, due at `due`.
 local function requeue(id, jk, kind, priority, due, now)
     redis.call('ZREM', RUNNING, id)
-    redis.call('ZREM', IDX.running, id)
     redis.call('ZADD', IDX.pending, 0, id)
     redis.call('HSET', jk, 'state', 'pending', 'scheduled_at', int(due))
     redis.call('HDEL', jk, 'token', 'lease_expires_at')
@@ -187,13 +272,12 @@ local function set_aside(id, jk, reason, now, keep_failed)
     for _, index in pairs(IDX) do
         redis.call('ZREM', index, id)
     end
-    redis.call('ZREM', RUNNING, id)
     redis.call('ZREM', DELAYED, id)
     redis.call('HSET', jk, 'id', id, 'state', 'failed', 'finished_at', int(now),
         'last_error', 'corrupt job: ' .. reason)
     redis.call('HDEL', jk, 'token', 'lease_expires_at')
     redis.call('ZADD', IDX.failed, 0, id)
-    evict(IDX.failed, keep_failed)
+    evict(IDX.failed, keep_failed, 1)
 end
 
 -- Why a job hash cannot be scheduled or claimed, or nil when it can. `f` holds the
@@ -231,8 +315,12 @@ end
 -- Moves up to `limit` due delayed jobs into their ready sets; returns how many.
 local function promote(now, limit, keep_failed)
     local due = redis.call('ZRANGEBYSCORE', DELAYED, '-inf', now, 'LIMIT', 0, limit)
+    if #due == 0 then
+        return 0
+    end
+    bulk('ZREM', DELAYED, due)
+    local b = new_filing()
     for _, id in ipairs(due) do
-        redis.call('ZREM', DELAYED, id)
         local jk = JOB .. id
         local f = core_fields(jk)
         if f[1] then
@@ -240,9 +328,10 @@ local function promote(now, limit, keep_failed)
             if bad then
                 set_aside(id, jk, bad, now, keep_failed)
             elseif f[1] == 'pending' then
-                schedule(id, f[2], tonumber(f[3]), tonumber(f[4]), now)
+                file(b, id, f[2], tonumber(f[3]), tonumber(f[4]), now)
             end
         end
     end
+    flush(b)
     return #due
 end

@@ -1,5 +1,6 @@
 //! Inspection: jobs by state from the per-state indexes (ordered by id, so newest first
-//! is a reverse range), one job by id, and counts from the indexes' sizes.
+//! is a reverse range; running jobs, indexed by lease deadline, are sorted here), one job
+//! by id, and counts from the indexes' sizes.
 
 use fred::prelude::{HashesInterface, SortedSetsInterface, Value};
 use queue_core::{list_limit, Job, JobId, JobState, QueueError, Result, Stats};
@@ -12,13 +13,20 @@ const CHUNK: usize = 1_000;
 
 /// The newest `limit` ids of one state.
 async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> {
-    let stop = i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1);
+    // Running jobs are indexed by lease deadline only: read them all, sort by id here.
+    let running = state == JobState::Running;
+    let stop = if running {
+        -1
+    } else {
+        i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1)
+    };
     let raw: Vec<String> = q
-        .pool
+        .conns
+        .other()
         .zrevrange(q.keys.state(state), 0, stop, false)
         .await
         .map_err(QueueError::backend)?;
-    Ok(raw
+    let mut ids: Vec<JobId> = raw
         .into_iter()
         .filter_map(|s| match s.parse() {
             Ok(id) => Some(id),
@@ -27,7 +35,12 @@ async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> 
                 None
             }
         })
-        .collect())
+        .collect();
+    if running {
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.truncate(limit);
+    }
+    Ok(ids)
 }
 
 /// Reads the hashes of `ids`, in order, skipping jobs gone meanwhile and (with a
@@ -35,7 +48,7 @@ async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> 
 async fn load(q: &Inner, ids: &[JobId]) -> Result<Vec<Job>> {
     let mut jobs = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let pipe = q.pool.next().pipeline();
+        let pipe = q.conns.other().pipeline();
         for id in chunk {
             let _: () = pipe
                 .hgetall(q.keys.job(*id))
@@ -84,7 +97,8 @@ pub(crate) async fn list(q: &Inner, state: Option<JobState>, limit: usize) -> Re
 
 pub(crate) async fn get(q: &Inner, id: JobId) -> Result<Option<Job>> {
     let v: Value = q
-        .pool
+        .conns
+        .other()
         .hgetall(q.keys.job(id))
         .await
         .map_err(QueueError::backend)?;
@@ -102,7 +116,7 @@ pub(crate) async fn stats(q: &Inner) -> Result<Stats> {
     let reply = q
         .scripts
         .stats
-        .run(&q.pool, q.keys.common(), Vec::new())
+        .run(q.conns.other(), q.keys.common(), Vec::new())
         .await?;
     let counts: Vec<i64> = match reply {
         Value::Array(values) => values.iter().map(int).collect(),

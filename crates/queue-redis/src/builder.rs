@@ -8,6 +8,7 @@ use fred::prelude::{Client, Config, Pool, Server, ServerConfig};
 use queue_core::{Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
 
 use crate::connect::{connect, Connect};
+use crate::conns::Conns;
 use crate::keys::{validate_name, Keys};
 use crate::queue::Inner;
 use crate::scripts::Scripts;
@@ -140,7 +141,9 @@ impl RedisQueueBuilder {
         self
     }
 
-    /// Connections opened when connecting from a URL or cluster nodes (default 4).
+    /// Connections opened when connecting from a URL or cluster nodes (default 4): claims
+    /// use the first, settlements (ack, nack, heartbeat…) the second, everything else
+    /// the others in turn (with fewer, they share).
     pub fn pool_size(mut self, n: usize) -> Self {
         self.pool_size = n.max(1);
         self
@@ -230,7 +233,7 @@ impl RedisQueueBuilder {
         };
         let inner = Arc::new(Inner {
             name: self.name,
-            pool,
+            conns: Conns::new(pool),
             keys,
             scripts,
             lease_ms: AtomicU64::new(duration_ms(self.lease_timeout).max(1)),

@@ -1,9 +1,10 @@
 //! Claiming: one script call per up to 1,000 jobs picks the best jobs across the
 //! requested kinds' ready sets, counts the attempt and grants the lease.
 
+use fred::prelude::Value;
 use queue_core::{ClaimToken, Job, Result};
 
-use crate::decode::{fields, int, job, string};
+use crate::decode::{int, job, string, text, Source};
 use crate::queue::Inner;
 use crate::settle;
 
@@ -31,6 +32,36 @@ pub(crate) async fn claim(q: &Inner, kinds: &[&str], max: usize) -> Result<Vec<J
     Ok(out)
 }
 
+/// The fields of a claimed job's row in the claim script's reply, in order; its state is
+/// `running`.
+const CLAIMED_FIELDS: [&str; 12] = [
+    "id",
+    "kind",
+    "payload",
+    "priority",
+    "attempts",
+    "max_attempts",
+    "created_at",
+    "scheduled_at",
+    "unique_key",
+    "last_error",
+    "token",
+    "lease_expires_at",
+];
+
+/// One claimed job as the script returns it.
+struct Row(Vec<Value>);
+
+impl Source for Row {
+    fn field(&self, name: &str) -> Option<&str> {
+        if name == "state" {
+            return Some("running");
+        }
+        let at = CLAIMED_FIELDS.iter().position(|f| *f == name)?;
+        self.0.get(at).and_then(text)
+    }
+}
+
 /// What one script call did.
 struct Round {
     /// Jobs claimed, including any set aside after decoding failed.
@@ -56,17 +87,21 @@ async fn claim_chunk(
     );
     args.push(q.keep_failed.to_string());
     args.extend(tokens.iter().map(|t| t.0.to_string()));
-    let reply = q.scripts.claim.run(&q.pool, keys, args).await?.into_array();
+    let reply = q
+        .scripts
+        .claim
+        .run(q.conns.claim(), keys, args)
+        .await?
+        .into_array();
     let mut parts = reply.into_iter();
     let claimed = parts.next().map(|v| v.into_array()).unwrap_or_default();
     let aside = parts.next().map(|v| v.into_array()).unwrap_or_default();
     let reasons = parts.next().map(|v| v.into_array()).unwrap_or_default();
     let more = parts.next().is_some_and(|v| int(&v) == 1);
-    for (id, reason) in aside.iter().zip(
-        reasons
-            .iter()
-            .chain(std::iter::repeat(&fred::prelude::Value::Null)),
-    ) {
+    for (id, reason) in aside
+        .iter()
+        .zip(reasons.iter().chain(std::iter::repeat(&Value::Null)))
+    {
         tracing::error!(
             queue = %q.name,
             id = %string(id),
@@ -76,11 +111,11 @@ async fn claim_chunk(
     }
     let n = claimed.len();
     for (raw, token) in claimed.into_iter().zip(tokens) {
-        let f = fields(raw);
-        match job(&f) {
+        let row = Row(raw.into_array());
+        match job(&row) {
             Ok(j) => out.push(j),
             Err(reason) => {
-                let id = f.get("id").cloned().unwrap_or_default();
+                let id = row.field("id").unwrap_or_default().to_string();
                 tracing::error!(queue = %q.name, id = %id, reason = %reason, "claimed a job that cannot be decoded; setting it aside as failed");
                 settle::set_aside(q, &id, token, &reason).await;
             }

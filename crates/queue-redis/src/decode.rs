@@ -47,16 +47,38 @@ pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
     i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
 }
 
-/// Decodes a job hash. A job that was set aside as failed is decoded leniently (an
+/// Where the decoder reads a job's fields: a job hash read whole, or a claim's row.
+pub(crate) trait Source {
+    /// The text of field `name`, if present.
+    fn field(&self, name: &str) -> Option<&str>;
+}
+
+impl Source for Fields {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+}
+
+/// The text of a reply value, without copying: `None` for nil (and for text that is not
+/// UTF-8, which the decoder then reports as missing).
+pub(crate) fn text(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Bytes(b) => std::str::from_utf8(b).ok(),
+        _ => None,
+    }
+}
+
+/// Decodes a job. A job that was set aside as failed is decoded leniently (an
 /// unreadable payload is shown as a JSON string, missing numbers as 0) so admins can see
 /// it; anything else that cannot be read is an error with its reason.
-pub(crate) fn job(f: &Fields) -> Result<Job, String> {
-    let get = |name: &str| f.get(name).ok_or_else(|| format!("missing field {name}"));
+pub(crate) fn job(f: &impl Source) -> Result<Job, String> {
+    let get = |name: &str| f.field(name).ok_or_else(|| format!("missing field {name}"));
     let id: JobId = get("id")?.parse().map_err(|e| format!("{e}"))?;
     let state: JobState = get("state")?.parse().map_err(|e| format!("{e}"))?;
     let lenient = state == JobState::Failed;
     let num = |name: &str| -> Result<i64, String> {
-        match f.get(name).map(|s| s.parse::<i64>()) {
+        match f.field(name).map(|s| s.parse::<i64>()) {
             Some(Ok(n)) => Ok(n),
             _ if lenient => Ok(0),
             Some(Err(_)) => Err(format!("field {name} is not a number")),
@@ -66,8 +88,8 @@ pub(crate) fn job(f: &Fields) -> Result<Job, String> {
     let time = |name: &str| -> Result<OffsetDateTime, String> {
         from_ms(num(name)?).ok_or_else(|| format!("field {name} is out of range"))
     };
-    let payload_text = match f.get("payload") {
-        Some(p) => p.as_str(),
+    let payload_text = match f.field("payload") {
+        Some(p) => p,
         None if lenient => "null",
         None => return Err("missing field payload".into()),
     };
@@ -76,8 +98,8 @@ pub(crate) fn job(f: &Fields) -> Result<Job, String> {
         Err(_) if lenient => serde_json::Value::String(payload_text.to_string()),
         Err(e) => return Err(format!("payload is not JSON: {e}")),
     };
-    let kind = match f.get("kind") {
-        Some(k) => k.clone(),
+    let kind = match f.field("kind") {
+        Some(k) => k.to_string(),
         None if lenient => String::new(),
         None => return Err("missing field kind".into()),
     };
@@ -104,8 +126,8 @@ pub(crate) fn job(f: &Fields) -> Result<Job, String> {
         created_at: time("created_at")?,
         scheduled_at: time("scheduled_at")?,
         state,
-        unique_key: f.get("unique_key").cloned(),
-        last_error: f.get("last_error").cloned(),
+        unique_key: f.field("unique_key").map(str::to_string),
+        last_error: f.field("last_error").map(str::to_string),
         lease,
     })
 }

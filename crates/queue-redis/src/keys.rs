@@ -47,7 +47,8 @@ impl Keys {
             k("delayed"),
             k("running"),
             k("state:pending"),
-            k("state:running"),
+            // Running jobs are indexed by the lease set alone (see scripts/lib.lua).
+            k("running"),
             k("state:completed"),
             k("state:failed"),
             k("state:cancelled"),
@@ -93,6 +94,11 @@ impl Keys {
             JobState::Failed => &self.common[8],
             JobState::Cancelled => &self.common[9],
         }
+    }
+
+    /// The stop flag of one pipelined `enqueue_batch` call (see `scripts/enqueue.lua`).
+    pub(crate) fn enqueue_stop(&self, call: u64) -> String {
+        format!("{}:enqueue-stop:{call:016x}", self.tag)
     }
 
     /// The wake-up channel.

@@ -33,11 +33,12 @@
 //! | `{name}:job:<id>` | hash | the job: `id kind payload priority attempts max_attempts created_at scheduled_at state unique_key unique_hold last_error token lease_expires_at finished_at` (times in ms since the epoch) |
 //! | `{name}:ready:<kind>` | zset | due pending jobs of one kind: score `-priority`, member `<scheduled_at ms, 16 digits>:<id>` |
 //! | `{name}:delayed` | zset | pending jobs not yet due, by due time (ms) |
-//! | `{name}:running` | zset | claimed jobs by lease deadline (ms) |
-//! | `{name}:state:<state>` | zset | ids of every job in that state, all scored 0 (so ordered by id) |
+//! | `{name}:running` | zset | running (claimed) jobs by lease deadline (ms): also their state index |
+//! | `{name}:state:<state>` | zset | ids of every pending, completed, failed or cancelled job, all scored 0 (so ordered by id) |
 //! | `{name}:kinds` | set | kinds that may have ready jobs |
 //! | `{name}:unique:<key>` | string | id of the job holding a unique key (with `PX` for a window) |
 //! | `{name}:wake` | channel | published after enqueue, replay, reclaim and promotion |
+//! | `{name}:enqueue-stop:<n>` | string | set for a minute when a chunk of a pipelined `enqueue_batch` is refused, so the chunks after it store nothing; deleted by that call |
 //!
 //! **Order without precision loss.** A ready set's score is `-priority`, exact for any
 //! `i32`. Members of equal score are ordered byte-wise by Redis, and the member starts
@@ -46,16 +47,28 @@
 //! kind filter passes the requested kinds' ready sets and takes, job by job, the best
 //! head among them.
 //!
-//! **Counts** come from the sizes of the `state:*` indexes (`ZCARD`, O(1)), which the
-//! scripts keep in step with the job hashes, so they cannot drift like a separate
-//! counter could. The same indexes serve `list_jobs` (a reverse range is newest first)
-//! and retention (the oldest completed, cancelled and failed jobs are popped and deleted
+//! **Counts** come from the sizes of the `state:*` indexes and of `running` (`ZCARD`,
+//! O(1)), which the scripts keep in step with the job hashes, so they cannot drift like
+//! a separate counter could. The same indexes serve `list_jobs` (a reverse range is
+//! newest first; running jobs, ordered by deadline, are sorted by id on the client, so
+//! listing them reads them all) and retention (the oldest completed, cancelled and failed jobs are popped and deleted
 //! beyond [`RedisQueueBuilder::keep_completed`] / [`RedisQueueBuilder::keep_failed`]).
 //!
 //! **Bounded work.** Every script handles at most 1,000 jobs per call (claim, enqueue,
 //! ack, heartbeat, reclaim, promotion) and the Rust side chunks larger calls, so a
-//! backlog of millions of due jobs is fine. `enqueue_batch` is atomic per chunk of
-//! 1,000 jobs (all jobs are validated before anything is written).
+//! backlog of millions of due jobs is fine. Per job a script makes as few calls as it
+//! can (a claim: one read and one write of the job hash; an ack: one read); the index
+//! writes are one call per batch.
+//!
+//! **Enqueue** validates every job of an `enqueue_batch` before anything is written,
+//! then stores chunks of 250 jobs, each atomically by one script call, sending up to 8
+//! chunks at once in one pipeline on one connection, so they run in order. A chunk
+//! refused for a duplicate id stops the chunks after it: the call fails having stored
+//! exactly the chunks before that one.
+//!
+//! **Connections.** Claims use the pool's first connection and settlements (ack, nack,
+//! heartbeat…) its second, so a batch's ack never waits behind the next claim on one
+//! connection; enqueues, reads and maintenance take turns on the others.
 //!
 //! **Faults.** A job hash that cannot be read (unknown state, missing fields, a payload
 //! that is not JSON) is set aside as `failed` with `last_error = "corrupt job: …"` and
@@ -76,6 +89,7 @@ mod browse;
 mod builder;
 mod claim;
 mod connect;
+mod conns;
 mod decode;
 mod enqueue;
 mod keys;

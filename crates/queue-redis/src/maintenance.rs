@@ -42,7 +42,7 @@ async fn reclaim_next(q: &Inner) -> Result<(u64, Option<Duration>)> {
         let reply = q
             .scripts
             .reclaim
-            .run(&q.pool, q.keys.common(), args)
+            .run(q.conns.other(), q.keys.common(), args)
             .await?
             .into_array();
         total += u64::try_from(reply.first().map_or(0, int)).unwrap_or(0);
@@ -67,7 +67,7 @@ async fn promote(q: &Inner) -> Result<(u64, Option<Duration>)> {
         let reply = q
             .scripts
             .promote
-            .run(&q.pool, q.keys.common(), args)
+            .run(q.conns.other(), q.keys.common(), args)
             .await?
             .into_array();
         total += u64::try_from(reply.first().map_or(0, int)).unwrap_or(0);
@@ -87,7 +87,7 @@ pub(crate) async fn next_due(q: &Inner) -> Option<Duration> {
     let reply = q
         .scripts
         .next_due
-        .run(&q.pool, q.keys.common(), Vec::new())
+        .run(q.conns.other(), q.keys.common(), Vec::new())
         .await
         .ok()?;
     u64::try_from(int(&reply)).ok().map(Duration::from_millis)

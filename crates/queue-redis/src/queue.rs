@@ -13,6 +13,7 @@ use queue_core::{
 };
 
 use crate::builder::{duration_ms, RedisQueueBuilder};
+use crate::conns::Conns;
 use crate::keys::Keys;
 use crate::scripts::Scripts;
 use crate::wake::Listener;
@@ -30,7 +31,7 @@ pub struct RedisQueue {
 /// What the queue's background tasks share with it.
 pub(crate) struct Inner {
     pub(crate) name: String,
-    pub(crate) pool: Pool,
+    pub(crate) conns: Conns,
     pub(crate) keys: Keys,
     pub(crate) scripts: Scripts,
     pub(crate) lease_ms: AtomicU64,
@@ -78,7 +79,7 @@ impl RedisQueue {
 
     /// The fred pool the queue uses.
     pub fn pool(&self) -> &Pool {
-        &self.inner.pool
+        self.inner.conns.pool()
     }
 
     /// Deletes every key of the queue: jobs in all states, indexes, unique keys. For tests
@@ -92,7 +93,7 @@ impl RedisQueue {
             let next = inner
                 .scripts
                 .drop
-                .run(&inner.pool, inner.keys.common(), args)
+                .run(inner.conns.other(), inner.keys.common(), args)
                 .await?;
             sweep = crate::decode::string(&next);
             if sweep == "done" {
@@ -125,10 +126,11 @@ impl Queue for RedisQueue {
         queue_core::enqueue_one(self, job).await
     }
 
-    /// Atomic per chunk of 1,000 jobs: every job of the call is validated before anything
-    /// is written, and each chunk is stored by one script (all or nothing), but a call
-    /// of more than 1,000 jobs that fails midway (connection lost, duplicate id) keeps
-    /// the chunks already stored.
+    /// Atomic per chunk of 250 jobs: every job of the call is validated before anything
+    /// is written, and each chunk is stored by one script (all or nothing); up to 8
+    /// chunks are in flight at once and run in order. A call of more than 250 jobs that
+    /// fails midway keeps the chunks before the failing one (after a lost connection,
+    /// any that ran).
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
         self.check_open()?;
         crate::enqueue::enqueue(&self.inner, jobs).await

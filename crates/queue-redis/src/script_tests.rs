@@ -54,11 +54,17 @@ async fn assert_scheduled(
         job.scheduled_at
     );
     let delayed: Option<f64> = inner
-        .pool
+        .conns
+        .other()
         .zscore(&inner.keys.common()[3], id.to_string())
         .await
         .unwrap();
-    let ready: i64 = inner.pool.zcard(inner.keys.ready(kind)).await.unwrap();
+    let ready: i64 = inner
+        .conns
+        .other()
+        .zcard(inner.keys.ready(kind))
+        .await
+        .unwrap();
     match delayed {
         Some(score) => {
             assert!(score.is_finite(), "{what}: delayed score {score}");
@@ -79,7 +85,8 @@ async fn claimed(q: &RedisQueue, kind: &str) -> (JobId, String) {
     let token = j.lease().expect("a claimed job has a lease").token;
     let _: i64 = q
         .inner
-        .pool
+        .conns
+        .other()
         .hset(q.inner.keys.job(id), ("attempts", "1100"))
         .await
         .unwrap();
@@ -106,7 +113,7 @@ async fn nack_never_stores_a_nan_or_infinite_due_time() {
                 let reply = inner
                     .scripts
                     .nack
-                    .run(&inner.pool, inner.keys.common(), args)
+                    .run(inner.conns.other(), inner.keys.common(), args)
                     .await
                     .unwrap_or_else(|e| panic!("{what}: the script failed: {e}"));
                 assert_eq!(int(&reply), 1, "{what}");
@@ -143,7 +150,7 @@ async fn snooze_and_enqueue_keep_due_times_in_range() {
         let reply = inner
             .scripts
             .snooze
-            .run(&inner.pool, inner.keys.common(), args)
+            .run(inner.conns.other(), inner.keys.common(), args)
             .await
             .unwrap_or_else(|e| panic!("{what}: the script failed: {e}"));
         assert_eq!(int(&reply), 1, "{what}");
@@ -171,7 +178,7 @@ async fn snooze_and_enqueue_keep_due_times_in_range() {
             inner
                 .scripts
                 .enqueue
-                .run(&inner.pool, inner.keys.common(), args)
+                .run(inner.conns.other(), inner.keys.common(), args)
                 .await
                 .unwrap_or_else(|e| panic!("{what}: the script failed: {e}"));
             let latest = match mode {

@@ -1,8 +1,11 @@
 //! The Lua scripts (one per state change, in `scripts/*.lua`), loaded once and run by
 //! SHA with EVALSHA, falling back to EVAL (which also caches the script) on NOSCRIPT,
-//! e.g. after a server restart or failover.
+//! e.g. after a server restart or failover. Pipelined calls (the chunks of one
+//! `enqueue_batch`) carry the script itself, so they never depend on the cache.
 
-use fred::prelude::{Error, LuaInterface, Pool, Value};
+use fred::prelude::{Client, ClientLike, Error, LuaInterface, Pool, Value};
+use fred::types::{CustomCommand, Key};
+use fred::util::redis_keyslot;
 use queue_core::{QueueError, Result};
 
 /// The prelude of helpers and key names every script starts with.
@@ -23,23 +26,32 @@ impl Script {
         Script { name, lua, sha }
     }
 
-    /// Runs the script with `keys` and `args`.
+    /// Runs the script with `keys` and `args` on `client`.
     pub(crate) async fn run(
         &self,
-        pool: &Pool,
+        client: &Client,
         keys: Vec<String>,
         args: Vec<String>,
     ) -> Result<Value> {
-        let first: std::result::Result<Value, Error> = pool
+        let keys: Vec<Key> = keys.into_iter().map(Key::from).collect();
+        let args: Vec<Value> = args.into_iter().map(Value::from).collect();
+        self.run_values(client, keys, args).await
+    }
+
+    /// [`run`](Self::run) with arguments already converted, which clone cheaply (for the
+    /// NOSCRIPT fallback).
+    async fn run_values(&self, client: &Client, keys: Vec<Key>, args: Vec<Value>) -> Result<Value> {
+        let first: std::result::Result<Value, Error> = client
             .evalsha(self.sha.as_str(), keys.clone(), args.clone())
             .await;
         match first {
-            Err(e) if e.details().starts_with("NOSCRIPT") => {
+            Err(e) if is_noscript(&e) => {
                 tracing::debug!(
                     script = self.name,
                     "script not cached on the server; sending it"
                 );
-                pool.eval(self.lua.as_str(), keys, args)
+                client
+                    .eval(self.lua.as_str(), keys, args)
                     .await
                     .map_err(|e| self.error(e))
             }
@@ -47,10 +59,65 @@ impl Script {
         }
     }
 
+    /// Runs the script once per argument list of `calls`, all sent in one pipeline on
+    /// `client`: they are in flight together and the server runs them in order. One
+    /// result per call, in order; the outer error is for the pipeline as a whole.
+    ///
+    /// Each call carries the script itself (EVAL, which costs the server a SHA-1 of it):
+    /// with EVALSHA, a server that forgot the script midway (restart, SCRIPT FLUSH) would
+    /// refuse some calls while others, after a reload by another client, ran, and calls
+    /// sent again later would run out of order.
+    pub(crate) async fn run_pipelined(
+        &self,
+        client: &Client,
+        keys: &[Key],
+        calls: Vec<Vec<Value>>,
+    ) -> Result<Vec<Result<Value>>> {
+        // fred's pipelines have no EVAL of their own: a custom command, routed like the
+        // keys (they share one hash tag, so one cluster slot).
+        let slot = keys.first().map_or(0, |k| redis_keyslot(k.as_bytes()));
+        let eval = CustomCommand::new_static("EVAL", slot, false);
+        let pipe = client.pipeline();
+        let n = calls.len();
+        for args in calls {
+            let mut argv = Vec::with_capacity(2 + keys.len() + args.len());
+            argv.push(Value::from(self.lua.as_str()));
+            argv.push(Value::from(keys.len() as i64));
+            argv.extend(keys.iter().map(|k| Value::from(k.clone())));
+            argv.extend(args);
+            let queued: std::result::Result<(), Error> = pipe.custom(eval.clone(), argv).await;
+            queued.map_err(|e| self.error(e))?;
+        }
+        let mut replies: Vec<std::result::Result<Value, Error>> = pipe.try_all().await;
+        if replies.len() != n {
+            // The pipeline failed as a whole (connection lost, timeout): one error.
+            return Err(match replies.pop() {
+                Some(Err(e)) => self.error(e),
+                _ => QueueError::Backend(
+                    format!(
+                        "{} script: pipeline answered {} replies for {n} calls",
+                        self.name,
+                        replies.len()
+                    )
+                    .into(),
+                ),
+            });
+        }
+        Ok(replies
+            .into_iter()
+            .map(|r| r.map_err(|e| self.error(e)))
+            .collect())
+    }
+
     fn error(&self, e: Error) -> QueueError {
         tracing::debug!(script = self.name, error = %e, "script failed");
         QueueError::backend(e)
     }
+}
+
+/// Whether the server did not know the script (and so ran nothing).
+fn is_noscript(e: &Error) -> bool {
+    e.details().starts_with("NOSCRIPT")
 }
 
 /// Every script of the crate.

@@ -34,7 +34,11 @@ pub(crate) async fn ack(q: &Inner, leases: &[Lease]) -> Result<Vec<Result<()>>> 
     for chunk in leases.chunks(CHUNK) {
         let mut args = vec![q.keep_completed.to_string()];
         pairs(chunk, &mut args);
-        let reply = q.scripts.ack.run(&q.pool, q.keys.common(), args).await?;
+        let reply = q
+            .scripts
+            .ack
+            .run(q.conns.settle(), q.keys.common(), args)
+            .await?;
         let flags = reply.into_array();
         for (i, l) in chunk.iter().enumerate() {
             out.push(held(flags.get(i).map_or(0, int), l.id));
@@ -68,7 +72,11 @@ pub(crate) async fn nack(q: &Inner, lease: &Lease, error: &str) -> Result<()> {
     ];
     args.extend(backoff_args(&q.retry, fastrand::f64()));
     args.push(q.keep_failed.to_string());
-    let reply = q.scripts.nack.run(&q.pool, q.keys.common(), args).await?;
+    let reply = q
+        .scripts
+        .nack
+        .run(q.conns.settle(), q.keys.common(), args)
+        .await?;
     held(int(&reply), lease.id)
 }
 
@@ -87,7 +95,7 @@ async fn run_discard(q: &Inner, id: &str, token: ClaimToken, reason: &str) -> Re
     let reply = q
         .scripts
         .discard
-        .run(&q.pool, q.keys.common(), args)
+        .run(q.conns.settle(), q.keys.common(), args)
         .await?;
     Ok(int(&reply))
 }
@@ -108,7 +116,11 @@ pub(crate) async fn snooze(q: &Inner, lease: &Lease, delay: Duration) -> Result<
         duration_ms(delay.min(MAX_DELAY)).to_string(),
         q.keep_failed.to_string(),
     ];
-    let reply = q.scripts.snooze.run(&q.pool, q.keys.common(), args).await?;
+    let reply = q
+        .scripts
+        .snooze
+        .run(q.conns.settle(), q.keys.common(), args)
+        .await?;
     held(int(&reply), lease.id)?;
     if delay.is_zero() {
         q.notifier.notify();
@@ -124,7 +136,7 @@ pub(crate) async fn heartbeat(q: &Inner, leases: &[Lease]) -> Result<Vec<bool>> 
         let reply = q
             .scripts
             .heartbeat
-            .run(&q.pool, q.keys.common(), args)
+            .run(q.conns.settle(), q.keys.common(), args)
             .await?;
         let flags = reply.into_array();
         out.extend((0..chunk.len()).map(|i| flags.get(i).map_or(0, int) == 1));
@@ -134,7 +146,11 @@ pub(crate) async fn heartbeat(q: &Inner, leases: &[Lease]) -> Result<Vec<bool>> 
 
 pub(crate) async fn cancel(q: &Inner, id: JobId) -> Result<bool> {
     let args = vec![id.to_string(), q.keep_completed.to_string()];
-    let reply = q.scripts.cancel.run(&q.pool, q.keys.common(), args).await?;
+    let reply = q
+        .scripts
+        .cancel
+        .run(q.conns.settle(), q.keys.common(), args)
+        .await?;
     Ok(int(&reply) == 1)
 }
 
@@ -142,7 +158,7 @@ pub(crate) async fn replay(q: &Inner, id: JobId) -> Result<bool> {
     let reply = q
         .scripts
         .replay
-        .run(&q.pool, q.keys.common(), vec![id.to_string()])
+        .run(q.conns.settle(), q.keys.common(), vec![id.to_string()])
         .await?;
     let done = int(&reply) == 1;
     if done {
