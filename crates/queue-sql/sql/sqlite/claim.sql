@@ -1,6 +1,10 @@
--- Claims up to ?4 due jobs of the kinds in ?3 (a JSON array; any kind when '[]'), best
--- first, in one statement: SQLite runs it under the single write lock, so concurrent
--- claimers never take the same row. ?1 now, ?2 the lease deadline (µs).
+-- Claims up to ?4 due jobs of priority ?5 and the kinds in ?3 (a JSON array; any kind when
+-- '[]'), best first, in one statement: SQLite runs it under the single write lock, so
+-- concurrent claimers never take the same row. ?1 now, ?2 the lease deadline (µs).
+--
+-- One priority at a time (the caller goes down them with next_priority.sql): with the
+-- priority fixed, `scheduled_at <= now` bounds the index range, so the walk ends at the
+-- first job not yet due instead of stepping over every job scheduled for later.
 --
 -- Each row gets its own token from random(): SQLite's PRNG is seeded from the OS and
 -- evaluated per row, so two claims of one job get equal tokens with odds of 2^-64.
@@ -17,6 +21,7 @@ WHERE rowid IN (
     SELECT rowid
     FROM {table} INDEXED BY {table}_pending_idx
     WHERE state = 'pending'
+      AND priority = ?5
       AND scheduled_at <= ?1
       AND (?3 = '[]' OR kind IN (SELECT value FROM json_each(?3)))
     ORDER BY priority DESC, scheduled_at, id

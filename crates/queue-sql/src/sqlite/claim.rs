@@ -1,5 +1,5 @@
-//! Claiming: one `UPDATE … RETURNING` statement per batch; undecodable rows are set aside
-//! and their slots claimed again.
+//! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first;
+//! undecodable rows are set aside and their slots claimed again.
 
 use queue_core::{Job, Result};
 
@@ -27,16 +27,33 @@ impl SqliteQueue {
         // The turn ends before a corrupt row is set aside, which takes its own.
         let rows = {
             let mut turn = self.write_turn().await?;
-            let r = retry_busy!(
-                sqlx::query(&self.sql.claim)
-                    .bind(now)
-                    .bind(deadline)
-                    .bind(kinds_json)
-                    .bind(i64::try_from(max).unwrap_or(i64::MAX))
-                    .fetch_all(&mut *turn)
-                    .await
-            );
-            self.writer.checked(r.map_err(db_err))?
+            let mut rows = Vec::new();
+            // Priorities from the highest down, each read up to its first job not yet due.
+            let mut below = i64::from(i32::MAX) + 1;
+            while rows.len() < max {
+                let r = retry_busy!(
+                    sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
+                        .bind(below)
+                        .fetch_optional(&mut *turn)
+                        .await
+                );
+                let Some(priority) = self.writer.checked(r.map_err(db_err))? else {
+                    break;
+                };
+                let r = retry_busy!(
+                    sqlx::query(&self.sql.claim)
+                        .bind(now)
+                        .bind(deadline)
+                        .bind(kinds_json)
+                        .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
+                        .bind(priority)
+                        .fetch_all(&mut *turn)
+                        .await
+                );
+                rows.extend(self.writer.checked(r.map_err(db_err))?);
+                below = priority;
+            }
+            rows
         };
         let mut jobs = Vec::with_capacity(rows.len());
         let mut bad = 0;

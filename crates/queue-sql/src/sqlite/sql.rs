@@ -58,8 +58,10 @@ pub(crate) struct Sql {
     pub free_unique: String,
     /// Reads who holds unique keys.
     pub unique_holders: String,
-    /// The batch claim.
+    /// The batch claim, of one priority.
     pub claim: String,
+    /// The next priority down with pending jobs.
+    pub next_priority: String,
     /// Sets aside an undecodable claimed row.
     pub fail_corrupt: String,
     /// The batch ack.
@@ -117,6 +119,7 @@ impl Sql {
             free_unique: r(load!("free_unique.sql")),
             unique_holders: r(load!("unique_holders.sql")),
             claim: r(load!("claim.sql")),
+            next_priority: r(load!("next_priority.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
             ack: r(load!("ack.sql")),
             heartbeat: r(load!("heartbeat.sql")),
@@ -190,6 +193,7 @@ mod tests {
         let sql = Sql::new("jobs");
         let all = [
             &sql.claim,
+            &sql.next_priority,
             &sql.ack,
             &sql.nack,
             &sql.prune,

@@ -49,6 +49,11 @@ async fn hot_statements_walk_their_partial_indexes() {
     let claim = plan(&q, &q.sql.claim).await;
     assert!(claim.contains("plans_pending_idx"), "{claim}");
     assert!(!claim.contains("TEMP B-TREE"), "{claim}");
+    // One priority at a time, so the due time bounds the range: the walk ends at the first
+    // job not yet due instead of reading every job scheduled for later.
+    assert!(claim.contains("(priority=? AND scheduled_at<?)"), "{claim}");
+    let next = plan(&q, &q.sql.next_priority).await;
+    assert!(next.contains("plans_pending_idx"), "{next}");
     let reclaim = plan(&q, &q.sql.reclaim).await;
     assert!(reclaim.contains("plans_lease_idx"), "{reclaim}");
     assert!(!reclaim.contains("TEMP B-TREE"), "{reclaim}");
