@@ -13,26 +13,10 @@ use queue_core::{Browsable, Job, JobId, JobState, NewJob, Queue, QueueError};
 use queue_redis::{fred, RedisQueue};
 use queue_testkit::Setup;
 use serde_json::json;
-use support::{fresh_name, open, redis_url};
+use support::{fresh_name, keys_of, open, redis_url};
 
 /// More than a few chunks' worth, and not a multiple of the chunk size.
 const MANY: usize = 2_345;
-
-/// Every key of the queue (KEYS is fine on a test server).
-async fn keys_of(q: &RedisQueue) -> Vec<String> {
-    let pattern = format!(
-        "{}*",
-        q.key_prefix().replace('{', "\\{").replace('}', "\\}")
-    );
-    q.pool()
-        .next()
-        .custom(
-            CustomCommand::new_static("KEYS", None, false),
-            vec![pattern],
-        )
-        .await
-        .unwrap()
-}
 
 async fn queue() -> RedisQueue {
     open(&redis_url(), &fresh_name(), Setup::default()).await

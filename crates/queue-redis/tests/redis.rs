@@ -14,7 +14,7 @@ use queue_core::{Browsable, Job, JobId, JobState, NewJob, Queue, QueueError, Rep
 use queue_redis::{fred, RedisQueue};
 use queue_testkit::Setup;
 use serde_json::json;
-use support::{fresh_name, open, redis_url};
+use support::{fresh_name, keys_of, open, redis_url};
 
 /// Polls `check` every 10 ms for up to `secs` seconds; panics naming `what`.
 async fn wait_until<F, Fut>(what: &str, secs: u64, mut check: F)
@@ -30,22 +30,6 @@ where
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-/// Every key of the queue (KEYS is fine on a test server).
-async fn keys_of(q: &RedisQueue) -> Vec<String> {
-    let pattern = format!(
-        "{}*",
-        q.key_prefix().replace('{', "\\{").replace('}', "\\}")
-    );
-    q.pool()
-        .next()
-        .custom(
-            CustomCommand::new_static("KEYS", None, false),
-            vec![pattern],
-        )
-        .await
-        .unwrap()
 }
 
 async fn set_field(q: &RedisQueue, id: JobId, field: &str, value: &str) {

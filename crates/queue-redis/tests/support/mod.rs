@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use fred::prelude::ClientLike;
+use fred::types::CustomCommand;
 use queue_core::{Backend, JobId};
-use queue_redis::RedisQueue;
+use queue_redis::{fred, RedisQueue};
 use queue_testkit::{Factory, Setup};
 
 /// The Redis the tests use: `REDIS_URL`, else the local default.
@@ -73,4 +75,20 @@ impl Factory for RedisFactory {
             q.drop_all().await.expect("drop_all failed");
         }
     }
+}
+
+/// Every key of the queue (KEYS is fine on a test server).
+pub async fn keys_of(q: &RedisQueue) -> Vec<String> {
+    let pattern = format!(
+        "{}*",
+        q.key_prefix().replace('{', "\\{").replace('}', "\\}")
+    );
+    q.pool()
+        .next()
+        .custom(
+            CustomCommand::new_static("KEYS", None, false),
+            vec![pattern],
+        )
+        .await
+        .unwrap()
 }
