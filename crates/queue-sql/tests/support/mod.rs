@@ -56,7 +56,9 @@ pub async fn sweep_stale_tables(pool: &sqlx::PgPool) {
         if old == Some(true) {
             let _ = sqlx::raw_sql(&format!(
                 "DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {table}_migrations; \
-                 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);"
+                 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8); \
+                 DROP FUNCTION IF EXISTS \
+                     {table}_claim(text[], bigint, float8, bigint, timestamptz, text);"
             ))
             .execute(pool)
             .await;
