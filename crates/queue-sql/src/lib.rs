@@ -23,6 +23,7 @@
 //! Enqueue in your own transaction, so a rollback leaves no job:
 //!
 //! ```no_run
+//! # #[cfg(feature = "postgres")]
 //! # async fn demo(queue: queue_sql::SqlQueue, pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
 //! use queue_core::Job;
 //! let mut tx = pool.begin().await?;
