@@ -14,7 +14,7 @@ use queue_core::{Browsable, Job, JobId, JobState, NewJob, Queue, QueueError, Rep
 use queue_redis::{fred, RedisQueue};
 use queue_testkit::Setup;
 use serde_json::json;
-use support::{fresh_name, keys_of, open, redis_url};
+use support::{fresh_name, keys_of, open, redis_url, sweep_stale_queues};
 
 /// Polls `check` every 10 ms for up to `secs` seconds; panics naming `what`.
 async fn wait_until<F, Fut>(what: &str, secs: u64, mut check: F)
@@ -35,6 +35,11 @@ where
 async fn set_field(q: &RedisQueue, id: JobId, field: &str, value: &str) {
     let key = format!("{}job:{id}", q.key_prefix());
     let _: Value = q.pool().hset(key, (field, value)).await.unwrap();
+}
+
+#[tokio::test]
+async fn stale_queues_are_swept() {
+    sweep_stale_queues().await;
 }
 
 #[tokio::test]

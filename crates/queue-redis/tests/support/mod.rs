@@ -92,3 +92,35 @@ pub async fn keys_of(q: &RedisQueue) -> Vec<String> {
         .await
         .unwrap()
 }
+
+/// Deletes the keys of test runs that ended more than 30 minutes ago without cleaning up
+/// (a failed or killed test): their queue names carry the ULID of when they were made.
+pub async fn sweep_stale_queues() {
+    let probe = open(&redis_url(), &fresh_name(), Setup::default()).await;
+    let client = probe.pool().next();
+    let keys: Vec<String> = client
+        .custom(
+            CustomCommand::new_static("KEYS", None, false),
+            vec!["{qt-*".to_string()],
+        )
+        .await
+        .unwrap_or_default();
+    let cutoff = JobId::new().timestamp_ms().saturating_sub(30 * 60 * 1000);
+    let made = |key: &str| {
+        let name = key.strip_prefix("{qt-")?.split_once('}')?.0;
+        Some(name.to_uppercase().parse::<JobId>().ok()?.timestamp_ms())
+    };
+    let stale: Vec<String> = keys
+        .into_iter()
+        .filter(|k| made(k).is_some_and(|ms| ms < cutoff))
+        .collect();
+    for chunk in stale.chunks(500) {
+        let _: Result<i64, _> = client
+            .custom(
+                CustomCommand::new_static("DEL", None, false),
+                chunk.to_vec(),
+            )
+            .await;
+    }
+    let _ = probe.drop_all().await;
+}
