@@ -1081,3 +1081,45 @@ async fn acks_delete_when_completed_jobs_are_not_kept() {
     assert_eq!(dup, windowed, "the window still holds the key");
     q.drop_schema().await.unwrap();
 }
+
+/// An idle worker sleeps until the next delayed job is due, not until its next poll.
+#[tokio::test]
+async fn idle_workers_wake_when_a_delayed_job_falls_due() {
+    let table = fresh_table();
+    let q = Arc::new(queue_on(pg_pool(4).await, &table).await);
+    assert_eq!(q.next_due(&["k"]).await, None);
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let seen = ran.clone();
+    let worker = Worker::new(q.clone())
+        .handle("k", move |job: Job| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(job.id);
+                Ok(())
+            }
+        })
+        .poll_interval(Duration::from_secs(60))
+        .start()
+        .unwrap();
+    // Enqueued while the worker idles; the insert's notification makes it ask again.
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)).delay(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    let due = q.next_due(&["k"]).await.expect("a delayed job");
+    assert!(due <= Duration::from_millis(300), "{due:?}");
+    assert_eq!(q.next_due(&["other"]).await, None);
+    for _ in 0..200 {
+        if !ran.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        *ran.lock().unwrap(),
+        vec![id],
+        "the worker slept through the due time"
+    );
+    worker.shutdown(Duration::from_secs(5)).await;
+    q.drop_schema().await.unwrap();
+}

@@ -141,3 +141,45 @@ BEGIN
               j.claim_token, j.lease_expires_at;
 END;
 $$;
+
+-- Seconds until the next pending job of the given kinds (any kind when empty) falls due,
+-- NULL when none is scheduled for later. Idle workers sleep until then instead of waiting
+-- for their next poll. Like the claim, it reads one priority at a time, each from its
+-- first job due after now.
+CREATE OR REPLACE FUNCTION {table}_next_due(kinds text[])
+RETURNS float8
+LANGUAGE plpgsql
+SET enable_sort = off
+AS $$
+DECLARE
+    r bigint;
+    due timestamptz;
+    soonest timestamptz;
+BEGIN
+    SELECT -(p.priority::bigint) INTO r
+    FROM {table} AS p
+    WHERE p.state = 'pending'
+    ORDER BY -(p.priority::bigint)
+    LIMIT 1;
+    WHILE r IS NOT NULL LOOP
+        SELECT p.scheduled_at INTO due
+        FROM {table} AS p
+        WHERE p.state = 'pending'
+          AND -(p.priority::bigint) = r
+          AND p.scheduled_at > now()
+          AND (cardinality(kinds) = 0 OR p.kind = ANY (kinds))
+        ORDER BY -(p.priority::bigint), p.scheduled_at, p.id
+        LIMIT 1;
+        IF due IS NOT NULL AND (soonest IS NULL OR due < soonest) THEN
+            soonest := due;
+        END IF;
+        SELECT -(p.priority::bigint) INTO r
+        FROM {table} AS p
+        WHERE p.state = 'pending'
+          AND -(p.priority::bigint) > r
+        ORDER BY -(p.priority::bigint)
+        LIMIT 1;
+    END LOOP;
+    RETURN extract(epoch FROM soonest - now());
+END;
+$$;

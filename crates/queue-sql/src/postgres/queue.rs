@@ -252,6 +252,16 @@ impl Queue for PgQueue {
         self.notifier.subscribe()
     }
 
+    async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {
+        // A hint: on error the worker just polls.
+        let secs: Option<f64> = sqlx::query_scalar(&self.sql.next_due)
+            .bind(kinds)
+            .fetch_one(&self.pool)
+            .await
+            .ok()?;
+        secs.map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_DELAY.as_secs_f64())))
+    }
+
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         Ok(())

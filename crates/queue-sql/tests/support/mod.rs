@@ -58,7 +58,8 @@ pub async fn sweep_stale_tables(pool: &sqlx::PgPool) {
                 "DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {table}_migrations; \
                  DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8); \
                  DROP FUNCTION IF EXISTS \
-                     {table}_claim(text[], bigint, float8, bigint, timestamptz, text);"
+                     {table}_claim(text[], bigint, float8, bigint, timestamptz, text); \
+                 DROP FUNCTION IF EXISTS {table}_next_due(text[]);"
             ))
             .execute(pool)
             .await;
