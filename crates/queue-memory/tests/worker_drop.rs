@@ -8,11 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{
-    Browsable, Job, JobError, JobId, JobState, Lease, NewJob, Queue, Result, Subscription, Worker,
-    WorkerHandle,
-};
+use queue_core::{Browsable, Job, JobError, JobState, Queue, Worker, WorkerHandle};
 use queue_memory::MemoryQueue;
+use queue_testkit::intercept::{Hooks, Intercepted};
 use queue_testkit::support::{wait_until, Counter, InFlight};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -110,72 +108,22 @@ async fn a_dropped_worker_returns_its_running_jobs_at_once() {
     assert_eq!(job.attempts, 0, "returning the job used an attempt");
 }
 
-/// A MemoryQueue whose claims that take a job answer only once `release` is notified.
+/// Claims that take a job answer only once `release` is notified.
+#[derive(Default)]
 struct HeldClaims {
-    inner: Arc<MemoryQueue>,
     /// Set once a claim has taken a job and waits to answer.
     holding: AtomicBool,
     release: Notify,
 }
 
 #[async_trait]
-impl Queue for HeldClaims {
-    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        self.inner.enqueue(job).await
-    }
-
-    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
-        let jobs = self.inner.dequeue_batch(kinds, max).await?;
+impl Hooks for HeldClaims {
+    async fn claimed(&self, jobs: &[Job]) {
         if !jobs.is_empty() {
             let released = self.release.notified();
             self.holding.store(true, Ordering::SeqCst);
             released.await;
         }
-        Ok(jobs)
-    }
-
-    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
-        self.inner.ack_batch(leases).await
-    }
-
-    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
-        self.inner.nack(lease, error).await
-    }
-
-    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
-        self.inner.discard(lease, reason).await
-    }
-
-    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
-        self.inner.snooze(lease, delay).await
-    }
-
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
-        self.inner.heartbeat(leases).await
-    }
-
-    async fn cancel(&self, id: JobId) -> Result<bool> {
-        self.inner.cancel(id).await
-    }
-
-    async fn reclaim(&self) -> Result<u64> {
-        self.inner.reclaim().await
-    }
-
-    fn lease_timeout(&self) -> Duration {
-        self.inner.lease_timeout()
-    }
-
-    fn set_lease_timeout(&self, timeout: Duration) {
-        self.inner.set_lease_timeout(timeout);
-    }
-
-    fn subscribe(&self) -> Subscription {
-        self.inner.subscribe()
-    }
-
-    async fn close(&self) -> Result<()> {
-        self.inner.close().await
     }
 }
 
@@ -192,11 +140,7 @@ enum StopBy {
 async fn claim_in_flight_is_not_lost(stop_by: StopBy) {
     let lease = Duration::from_secs(2);
     let memory = Arc::new(MemoryQueue::builder().lease_timeout(lease).build());
-    let held = Arc::new(HeldClaims {
-        inner: memory.clone(),
-        holding: AtomicBool::new(false),
-        release: Notify::new(),
-    });
+    let held = Arc::new(Intercepted::new(memory.clone(), HeldClaims::default()));
     let id = memory
         .enqueue(Job::new("long", json!(1)).max_attempts(1))
         .await
@@ -204,7 +148,7 @@ async fn claim_in_flight_is_not_lost(stop_by: StopBy) {
     let (starts, in_flight) = (Counter::default(), InFlight::default());
     let first = long_worker(held.clone(), &starts, &in_flight, Duration::ZERO);
     wait_until("the claim to take the job", WAIT, || async {
-        held.holding.load(Ordering::SeqCst)
+        held.hooks().holding.load(Ordering::SeqCst)
     })
     .await;
     match stop_by {
@@ -213,7 +157,7 @@ async fn claim_in_flight_is_not_lost(stop_by: StopBy) {
             first.shutdown(Duration::ZERO).await;
         }
     }
-    held.release.notify_one();
+    held.hooks().release.notify_one();
     wait_until("the claimed job to be back in the queue", WAIT, || async {
         memory.get_job(id).await.unwrap().unwrap().state == JobState::Pending
     })

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{
-    Browsable, Job, JobId, JobState, Lease, NewJob, Queue, Result, Subscription, Worker,
-};
+use queue_core::{Browsable, Job, JobState, Queue, Worker};
 use queue_memory::MemoryQueue;
+use queue_testkit::intercept::{Hooks, Intercepted};
 use queue_testkit::support::{wait_until, Counter, InFlight};
 use serde_json::json;
 
@@ -19,92 +18,43 @@ const LEASE: Duration = Duration::from_millis(400);
 /// Bound of the waits; a working worker needs about a lease.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A MemoryQueue whose heartbeats hang while `down` (as calls to a vanished server do
-/// until they time out), and whose next `slow_claims` claims answer only after `delay`.
+/// Heartbeats hang while `down` (as calls to a vanished server do until they time out),
+/// and the next `slow_claims` claims answer only after `delay`.
 struct Outage {
-    inner: Arc<MemoryQueue>,
     down: AtomicBool,
     slow_claims: AtomicU32,
     delay: Duration,
 }
 
-impl Outage {
-    fn new(inner: Arc<MemoryQueue>) -> Self {
-        Outage {
-            inner,
-            down: AtomicBool::new(false),
-            slow_claims: AtomicU32::new(0),
-            // Past the point where a heartbeat could still renew the leases in time, yet
-            // (mostly) before they run out.
-            delay: LEASE * 3 / 4,
-        }
-    }
+/// `inner` behind an outage switched off.
+fn outage(inner: Arc<MemoryQueue>) -> Intercepted<Outage> {
+    let hooks = Outage {
+        down: AtomicBool::new(false),
+        slow_claims: AtomicU32::new(0),
+        // Past the point where a heartbeat could still renew the leases in time, yet
+        // (mostly) before they run out.
+        delay: LEASE * 3 / 4,
+    };
+    Intercepted::new(inner, hooks)
 }
 
 #[async_trait]
-impl Queue for Outage {
-    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        self.inner.enqueue(job).await
-    }
-
-    async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
+impl Hooks for Outage {
+    async fn claimed(&self, _jobs: &[Job]) {
         let slow = self
             .slow_claims
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
-        let jobs = self.inner.dequeue_batch(kinds, max).await?;
         if slow {
             // Claimed at once, answered late: the worker cannot tell how old the leases are.
             tokio::time::sleep(self.delay).await;
         }
-        Ok(jobs)
     }
 
-    async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
-        self.inner.ack_batch(leases).await
-    }
-
-    async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
-        self.inner.nack(lease, error).await
-    }
-
-    async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
-        self.inner.discard(lease, reason).await
-    }
-
-    async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
-        self.inner.snooze(lease, delay).await
-    }
-
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self) {
         while self.down.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.inner.heartbeat(leases).await
-    }
-
-    async fn cancel(&self, id: JobId) -> Result<bool> {
-        self.inner.cancel(id).await
-    }
-
-    async fn reclaim(&self) -> Result<u64> {
-        self.inner.reclaim().await
-    }
-
-    fn lease_timeout(&self) -> Duration {
-        self.inner.lease_timeout()
-    }
-
-    fn set_lease_timeout(&self, timeout: Duration) {
-        self.inner.set_lease_timeout(timeout);
-    }
-
-    fn subscribe(&self) -> Subscription {
-        self.inner.subscribe()
-    }
-
-    async fn close(&self) -> Result<()> {
-        self.inner.close().await
     }
 }
 
@@ -118,7 +68,7 @@ fn memory() -> Arc<MemoryQueue> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_stops_when_its_lease_cannot_be_renewed() {
     let memory = memory();
-    let outage = Arc::new(Outage::new(memory.clone()));
+    let outage = Arc::new(outage(memory.clone()));
     let id = memory.enqueue(Job::new("long", json!(1))).await.unwrap();
     let (starts, in_flight) = (Counter::default(), InFlight::default());
     let worker = |q: Arc<dyn Queue>| {
@@ -146,7 +96,7 @@ async fn a_handler_stops_when_its_lease_cannot_be_renewed() {
     };
     let cut_off = worker(outage.clone());
     wait_until("the job to start", WAIT, || async { starts.get() == 1 }).await;
-    outage.down.store(true, Ordering::SeqCst);
+    outage.hooks().down.store(true, Ordering::SeqCst);
     // Cut off, it cannot claim either; the other worker takes the job.
     cut_off.pause("long");
 
@@ -161,7 +111,7 @@ async fn a_handler_stops_when_its_lease_cannot_be_renewed() {
         1,
         "the cut-off worker should have given the job up"
     );
-    outage.down.store(false, Ordering::SeqCst);
+    outage.hooks().down.store(false, Ordering::SeqCst);
     wait_until("the job to complete", WAIT, || async {
         memory.get_job(id).await.unwrap().unwrap().state == JobState::Completed
     })
@@ -177,8 +127,8 @@ async fn a_handler_stops_when_its_lease_cannot_be_renewed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_answered_too_late_is_handed_back() {
     let memory = memory();
-    let outage = Arc::new(Outage::new(memory.clone()));
-    outage.slow_claims.store(1, Ordering::SeqCst);
+    let outage = Arc::new(outage(memory.clone()));
+    outage.hooks().slow_claims.store(1, Ordering::SeqCst);
     let id = memory.enqueue(Job::new("k", json!(1))).await.unwrap();
     let starts = Counter::default();
     let s = starts.clone();

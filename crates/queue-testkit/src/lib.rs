@@ -40,6 +40,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod factory;
+pub mod intercept;
 pub mod support;
 
 pub mod batch;
