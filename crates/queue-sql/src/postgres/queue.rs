@@ -90,7 +90,7 @@ impl PgQueue {
                 }
             }
         }
-        self.resume.claimed(kinds, start, max, rows.len(), &jobs);
+        self.resume.claimed(start, max, rows.len(), &jobs);
         Ok((jobs, bad))
     }
 

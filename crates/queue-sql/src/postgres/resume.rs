@@ -42,10 +42,6 @@ impl Point {
             since,
         }
     }
-
-    fn key(&self) -> (i64, OffsetDateTime, &str) {
-        (self.rank, self.due, &self.id)
-    }
 }
 
 /// The resume points of one queue, per set of kinds claimed.
@@ -58,6 +54,8 @@ pub(crate) struct ResumePoints {
 pub(crate) struct Start {
     pub after: Option<Point>,
     since: Instant,
+    /// The kinds claimed, as the map's key.
+    kinds: Vec<String>,
 }
 
 fn kinds_key(kinds: &[&str]) -> Vec<String> {
@@ -76,31 +74,34 @@ impl ResumePoints {
     /// there is none or it is older than [`TRUST`].
     pub fn start(&self, kinds: &[&str]) -> Start {
         let now = Instant::now();
+        let kinds = kinds_key(kinds);
         let after = self
             .lock()
-            .get(&kinds_key(kinds))
+            .get(&kinds)
             .filter(|p| now.duration_since(p.since) < TRUST)
             .cloned();
         let since = after.as_ref().map_or(now, |p| p.since);
-        Start { after, since }
+        Start {
+            after,
+            since,
+            kinds,
+        }
     }
 
     /// Records a claim of `asked` rows that returned `rows` rows (`jobs` the good ones).
     /// Only a full claim leaves a point: a short one saw everything due after its start,
     /// and the next claim starts from the head.
-    pub fn claimed(&self, kinds: &[&str], start: Start, asked: usize, rows: usize, jobs: &[Job]) {
-        let mut points = self.lock();
-        let key = kinds_key(kinds);
+    pub fn claimed(&self, start: Start, asked: usize, rows: usize, jobs: &[Job]) {
         let last = jobs
             .iter()
-            .map(|j| Point::of(j, start.since))
-            .max_by(|a, b| a.key().cmp(&b.key()));
+            .max_by_key(|j| (-i64::from(j.priority), j.scheduled_at, j.id));
+        let mut points = self.lock();
         match last {
-            Some(p) if rows >= asked => {
-                points.insert(key, p);
+            Some(job) if rows >= asked => {
+                points.insert(start.kinds, Point::of(job, start.since));
             }
             _ => {
-                points.remove(&key);
+                points.remove(&start.kinds);
             }
         }
     }
@@ -153,7 +154,7 @@ mod tests {
         let r = ResumePoints::default();
         assert_eq!(r.start(&["a"]).after, None);
         let jobs = [job(0, T1), job(5, T1), job(0, T0)];
-        r.claimed(&["a"], r.start(&["a"]), 3, 3, &jobs);
+        r.claimed(r.start(&["a"]), 3, 3, &jobs);
         let p = r.start(&["a"]).after.expect("a point");
         assert_eq!(
             (p.rank, p.due, p.id.clone()),
@@ -167,9 +168,9 @@ mod tests {
     #[test]
     fn a_short_claim_sends_the_next_one_to_the_head() {
         let r = ResumePoints::default();
-        r.claimed(&["a"], r.start(&["a"]), 2, 2, &[job(0, T0), job(0, T1)]);
+        r.claimed(r.start(&["a"]), 2, 2, &[job(0, T0), job(0, T1)]);
         assert!(r.start(&["a"]).after.is_some());
-        r.claimed(&["a"], r.start(&["a"]), 2, 1, &[job(0, T1)]);
+        r.claimed(r.start(&["a"]), 2, 1, &[job(0, T1)]);
         assert_eq!(r.start(&["a"]).after, None);
     }
 
@@ -180,10 +181,10 @@ mod tests {
             return;
         };
         r.claimed(
-            &["a"],
             Start {
                 after: None,
                 since: long_ago,
+                kinds: kinds_key(&["a"]),
             },
             1,
             1,
@@ -198,7 +199,7 @@ mod tests {
     #[test]
     fn enqueuing_a_job_due_before_a_point_of_its_priority_drops_it() {
         let r = ResumePoints::default();
-        r.claimed(&["a"], r.start(&["a"]), 1, 1, &[job(0, T1)]);
+        r.claimed(r.start(&["a"]), 1, 1, &[job(0, T1)]);
         // Later, or of another priority (higher ones are always looked for from the head):
         // the point stays.
         let later = Job::new("a", serde_json::Value::Null).run_at(T1 + time::Duration::SECOND);
