@@ -3,3 +3,4 @@ DROP TABLE IF EXISTS {table}_migrations;
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8, bigint, timestamptz, text);
 DROP FUNCTION IF EXISTS {table}_next_due(text[]);
+DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint);

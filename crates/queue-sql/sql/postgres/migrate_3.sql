@@ -36,6 +36,28 @@ ALTER TABLE {table} SET (
 
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);
 
+-- The first rank (negated priority) with pending jobs, due or not, strictly between
+-- `above` and `below`: one probe of the claim index, bounded on both sides. NULL when
+-- there is none. The claim and next_due go down the ranks with it.
+CREATE OR REPLACE FUNCTION {table}_rank_between(above bigint, below bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+STABLE
+SET enable_sort = off
+AS $$
+BEGIN
+    RETURN (
+        SELECT -(p.priority::bigint)
+        FROM {table} AS p
+        WHERE p.state = 'pending'
+          AND -(p.priority::bigint) > above
+          AND -(p.priority::bigint) < below
+        ORDER BY -(p.priority::bigint)
+        LIMIT 1
+    );
+END;
+$$;
+
 -- Claims up to max_jobs due jobs of the given kinds (any kind when empty), best first.
 --
 -- The claim index orders by (rank, due time, id), rank being the negated priority. Within
@@ -74,14 +96,12 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
 
     -- The first rank: the highest priority with pending jobs, looking no further than the
-    -- point's rank (its head is what the point skips).
-    SELECT -(p.priority::bigint) INTO r
-    FROM {table} AS p
-    WHERE p.state = 'pending'
-      AND (after_rank IS NULL OR -(p.priority::bigint) < after_rank)
-    ORDER BY -(p.priority::bigint)
-    LIMIT 1;
-    r := coalesce(r, after_rank);
+    -- point's rank (its head is what the point skips). Ranks lie within ±2^31, so ±2^32
+    -- stand for "no bound".
+    r := coalesce(
+        {table}_rank_between(-4294967296, coalesce(after_rank, 4294967296)),
+        after_rank
+    );
 
     WHILE r IS NOT NULL AND cardinality(picked) < max_jobs LOOP
         IF r = after_rank THEN
@@ -109,21 +129,9 @@ BEGIN
         -- what the point skips, and it is read from the point whether or not the probe
         -- would find it.
         IF after_rank IS NOT NULL AND r < after_rank THEN
-            SELECT -(p.priority::bigint) INTO r
-            FROM {table} AS p
-            WHERE p.state = 'pending'
-              AND -(p.priority::bigint) > r
-              AND -(p.priority::bigint) < after_rank
-            ORDER BY -(p.priority::bigint)
-            LIMIT 1;
-            r := coalesce(r, after_rank);
+            r := coalesce({table}_rank_between(r, after_rank), after_rank);
         ELSE
-            SELECT -(p.priority::bigint) INTO r
-            FROM {table} AS p
-            WHERE p.state = 'pending'
-              AND -(p.priority::bigint) > r
-            ORDER BY -(p.priority::bigint)
-            LIMIT 1;
+            r := {table}_rank_between(r, 4294967296);
         END IF;
     END LOOP;
 
@@ -156,11 +164,7 @@ DECLARE
     due timestamptz;
     soonest timestamptz;
 BEGIN
-    SELECT -(p.priority::bigint) INTO r
-    FROM {table} AS p
-    WHERE p.state = 'pending'
-    ORDER BY -(p.priority::bigint)
-    LIMIT 1;
+    r := {table}_rank_between(-4294967296, 4294967296);
     WHILE r IS NOT NULL LOOP
         SELECT p.scheduled_at INTO due
         FROM {table} AS p
@@ -173,12 +177,7 @@ BEGIN
         IF due IS NOT NULL AND (soonest IS NULL OR due < soonest) THEN
             soonest := due;
         END IF;
-        SELECT -(p.priority::bigint) INTO r
-        FROM {table} AS p
-        WHERE p.state = 'pending'
-          AND -(p.priority::bigint) > r
-        ORDER BY -(p.priority::bigint)
-        LIMIT 1;
+        r := {table}_rank_between(r, 4294967296);
     END LOOP;
     RETURN extract(epoch FROM soonest - now());
 END;

@@ -59,7 +59,8 @@ pub async fn sweep_stale_tables(pool: &sqlx::PgPool) {
                  DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8); \
                  DROP FUNCTION IF EXISTS \
                      {table}_claim(text[], bigint, float8, bigint, timestamptz, text); \
-                 DROP FUNCTION IF EXISTS {table}_next_due(text[]);"
+                 DROP FUNCTION IF EXISTS {table}_next_due(text[]); \
+                 DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint);"
             ))
             .execute(pool)
             .await;
