@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use queue_core::{Job, JobState, ShutdownReport, Worker};
+use queue_core::{Job, JobId, JobState, ShutdownReport, Worker, WorkerHandle};
 
 use crate::support::{
     as_queue, assert_completed, claim, enqueue, get, job, wait_until, Counter, InFlight, WAIT,
@@ -105,9 +105,16 @@ pub async fn shutdown_finishes_short_job(f: &dyn Factory) {
     assert_eq!((stats.pending, stats.running), (0, 0));
 }
 
-/// A job still running at the shutdown deadline is stopped and returned to pending
-/// without using an attempt.
-pub async fn shutdown_returns_long_job(f: &dyn Factory) {
+/// A 30 s job with a single attempt, running under a fresh worker; its handler's
+/// finishes are counted.
+async fn long_job_running(
+    f: &dyn Factory,
+) -> (
+    std::sync::Arc<dyn queue_core::Backend>,
+    JobId,
+    WorkerHandle,
+    Counter,
+) {
     let q = f.make(Setup::default()).await;
     let id = enqueue(&*q, job("long").max_attempts(1)).await;
     let (started, finished) = (Counter::default(), Counter::default());
@@ -119,6 +126,13 @@ pub async fn shutdown_returns_long_job(f: &dyn Factory) {
         .start()
         .expect("worker start failed");
     wait_until("the job to start", WAIT, || async { started.get() == 1 }).await;
+    (q, id, w, finished)
+}
+
+/// A job still running at the shutdown deadline is stopped and returned to pending
+/// without using an attempt.
+pub async fn shutdown_returns_long_job(f: &dyn Factory) {
+    let (q, id, w, finished) = long_job_running(f).await;
     let report = w.shutdown(Duration::from_millis(200)).await;
     assert_eq!(
         report,
@@ -144,17 +158,7 @@ pub async fn shutdown_returns_long_job(f: &dyn Factory) {
 /// handler is stopped and its job returned to pending at once (not left running until
 /// its lease runs out), without using an attempt.
 pub async fn dropping_worker_returns_running_job(f: &dyn Factory) {
-    let q = f.make(Setup::default()).await;
-    let id = enqueue(&*q, job("long").max_attempts(1)).await;
-    let (started, finished) = (Counter::default(), Counter::default());
-    let w = Worker::new(as_queue(&q))
-        .handle(
-            "long",
-            sleeper(Duration::from_secs(30), started.clone(), finished.clone()),
-        )
-        .start()
-        .expect("worker start failed");
-    wait_until("the job to start", WAIT, || async { started.get() == 1 }).await;
+    let (q, id, w, finished) = long_job_running(f).await;
     drop(w);
     wait_until(
         "the dropped worker's job to be pending again",
