@@ -1,4 +1,4 @@
-//! Lease reclaim and retention pruning, on their own timer rather than before each claim.
+//! Lease reclaim, retention pruning and compaction, on their own timer rather than before each claim.
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};
@@ -18,6 +18,10 @@ pub(crate) trait Maintain: Send + Sync + 'static {
     async fn reclaim_expired(&self) -> Result<u64>;
     /// Removes jobs past their retention; how many.
     async fn prune(&self) -> Result<u64>;
+    /// Folds bookkeeping that every write appends to (Postgres's count changes).
+    async fn compact(&self) -> Result<()> {
+        Ok(())
+    }
     /// The reclaim period now (follows lease-timeout changes).
     fn reclaim_every(&self) -> Duration;
     /// True once the queue is closed.
@@ -44,6 +48,9 @@ pub(crate) fn spawn<M: Maintain>(target: Weak<M>) {
                     tracing::info!(jobs = n, "reclaimed expired leases");
                 }
             });
+            if result.is_ok() {
+                result = m.compact().await;
+            }
             if result.is_ok() && last_prune.elapsed() >= PRUNE_EVERY {
                 last_prune = Instant::now();
                 result = m.prune().await.map(|n| {

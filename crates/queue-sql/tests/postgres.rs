@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1121,5 +1121,88 @@ async fn idle_workers_wake_when_a_delayed_job_falls_due() {
         "the worker slept through the due time"
     );
     worker.shutdown(Duration::from_secs(5)).await;
+    q.drop_schema().await.unwrap();
+}
+
+/// The counts per state, counted row by row.
+async fn counted(pool: &sqlx::PgPool, table: &str) -> queue_core::Stats {
+    let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT state, count(*) FROM {table} GROUP BY state"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut stats = queue_core::Stats::default();
+    for (state, n) in rows {
+        *stats.get_mut(state.parse().unwrap()) = n as u64;
+    }
+    stats
+}
+
+/// Stats add up the changes the count triggers append: they must agree with the rows
+/// after every kind of change (including SQL of the user's own, a fold by the
+/// maintenance pass, and a table that held jobs before the counts existed).
+#[tokio::test]
+async fn stats_agree_with_the_rows_after_every_change() {
+    let pool = pg_pool(4).await;
+    let table = fresh_table();
+    let opts = || {
+        SqlOptions::default()
+            .table(&table)
+            .retry(RetryPolicy::immediate())
+            .maintenance_every(Duration::from_millis(50))
+    };
+    let q = SqlQueue::from_pg_pool(pool.clone(), opts()).await.unwrap();
+    let jobs = (0..30)
+        .map(|i| Job::new("k", serde_json::json!(i)).max_attempts(2))
+        .collect();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let claimed = q.dequeue_batch(&["k"], 12).await.unwrap();
+    let leases: Vec<_> = claimed.iter().map(|j| j.lease.unwrap()).collect();
+    q.ack_batch(&leases[..5]).await.unwrap();
+    q.nack(&leases[5], "again").await.unwrap();
+    q.discard(&leases[6], "no").await.unwrap();
+    q.snooze(&leases[7], Duration::from_secs(60)).await.unwrap();
+    q.heartbeat(&leases[8..]).await.unwrap();
+    let pending = ids
+        .iter()
+        .filter(|id| !claimed.iter().any(|j| j.id == **id));
+    for id in pending.take(3) {
+        assert!(q.cancel(*id).await.unwrap());
+    }
+    sqlx::query(&format!(
+        "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE state = 'completed' LIMIT 2)"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let expected = counted(&pool, &table).await;
+    assert_eq!(expected.running, 4);
+    assert_eq!(q.stats().await.unwrap(), expected);
+
+    // The maintenance pass folds the appended changes into one row per state.
+    let rows = format!("SELECT count(*) FROM {table}_counts");
+    eventually("the counts folded", || async {
+        let n: i64 = sqlx::query_scalar(&rows).fetch_one(&pool).await.unwrap();
+        n <= 5
+    })
+    .await;
+    assert_eq!(q.stats().await.unwrap(), expected);
+    q.close().await.unwrap();
+
+    // A table from before the counts: the migration counts its rows once.
+    sqlx::raw_sql(&format!(
+        "DROP TRIGGER {table}_count_insert ON {table}; DELETE FROM {table}_counts; \
+         INSERT INTO {table} (id, kind, payload, max_attempts, state) \
+             VALUES ('0000000000000000000000000Z', 'k', '1', 1, 'failed'); \
+         DELETE FROM {table}_migrations WHERE version = 4"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let q = SqlQueue::from_pg_pool(pool.clone(), opts()).await.unwrap();
+    let expected = counted(&pool, &table).await;
+    assert_eq!(expected.failed, 2);
+    assert_eq!(q.stats().await.unwrap(), expected);
     q.drop_schema().await.unwrap();
 }

@@ -4,3 +4,8 @@ DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8, bigint, timestamptz, text);
 DROP FUNCTION IF EXISTS {table}_next_due(text[]);
 DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint);
+DROP TABLE IF EXISTS {table}_counts;
+DROP FUNCTION IF EXISTS {table}_count_inserted();
+DROP FUNCTION IF EXISTS {table}_count_deleted();
+DROP FUNCTION IF EXISTS {table}_count_updated();
+DROP FUNCTION IF EXISTS {table}_count_truncated();

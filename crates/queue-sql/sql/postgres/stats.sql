@@ -1,8 +1,2 @@
--- Counts per state, each from the partial index that holds that state.
-SELECT 'pending', count(*) FROM {table} WHERE state = 'pending'
-UNION ALL
-SELECT 'running', count(*) FROM {table} WHERE state = 'running'
-UNION ALL
-SELECT state, count(*) FROM {table}
-WHERE state IN ('completed', 'failed', 'cancelled')
-GROUP BY state
+-- Counts per state: the sum of the changes the count triggers appended (migration 4).
+SELECT state, sum(n)::bigint FROM {table}_counts GROUP BY state

@@ -54,16 +54,9 @@ pub async fn sweep_stale_tables(pool: &sqlx::PgPool) {
         .ok()
         .flatten();
         if old == Some(true) {
-            let _ = sqlx::raw_sql(&format!(
-                "DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {table}_migrations; \
-                 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8); \
-                 DROP FUNCTION IF EXISTS \
-                     {table}_claim(text[], bigint, float8, bigint, timestamptz, text); \
-                 DROP FUNCTION IF EXISTS {table}_next_due(text[]); \
-                 DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint);"
-            ))
-            .execute(pool)
-            .await;
+            // The crate's own drop script, so the sweep drops whatever a migration adds.
+            let drop = include_str!("../../sql/postgres/drop.sql").replace("{table}", &table);
+            let _ = sqlx::raw_sql(&drop).execute(pool).await;
         }
     }
 }
