@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use queue_core::{
-    Backend, Browsable, Job, JobId, JobState, Queue, QueueError, RetryPolicy, Worker, LEASE_EXPIRED,
+    Backend, Browsable, Job, JobId, JobState, Queue, QueueError, Replayable, RetryPolicy, Worker,
+    LEASE_EXPIRED,
 };
 use queue_sql::{SqlOptions, SqlQueue};
 use queue_testkit::{Factory, Setup};
@@ -230,7 +231,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -241,7 +242,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
 }
 
 #[tokio::test]
@@ -836,7 +837,10 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
     // Put the file back to how version 1 left it.
     sqlx::raw_sql(
         "CREATE INDEX queue_jobs_state_idx ON queue_jobs (state, id);
-         DELETE FROM queue_jobs_migrations WHERE version = 2;",
+         DROP TABLE queue_jobs_counts;
+         DROP TRIGGER queue_jobs_count_update;
+         DROP TRIGGER queue_jobs_count_delete;
+         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3);",
     )
     .execute(&pool)
     .await
@@ -856,9 +860,68 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
+    // The counts start from the rows already there.
+    assert_eq!(q.stats().await.unwrap().pending, 1);
     let job = q.dequeue(&["k"]).await.unwrap().unwrap();
     assert_eq!(job.id, id);
     q.ack(&job.lease.unwrap()).await.unwrap();
     assert_eq!(q.stats().await.unwrap().completed, 1);
+}
+
+/// Stats read counts that the queue's statements and triggers keep: they must agree with
+/// the rows after every kind of change, including a delete of the user's own, a reclaimed
+/// lease and a replay.
+#[tokio::test]
+async fn stats_agree_with_the_rows_after_every_change() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let opts = SqlOptions::default()
+        .retry(RetryPolicy::immediate())
+        .lease_timeout(Duration::from_millis(300))
+        // Leases are reclaimed below, by hand, after they ran out.
+        .maintenance_every(Duration::from_secs(3_600));
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), opts)
+        .await
+        .unwrap();
+    let jobs = (0..30)
+        .map(|i| Job::new("k", serde_json::json!(i)).max_attempts(2))
+        .collect();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let claimed = q.dequeue_batch(&["k"], 12).await.unwrap();
+    let leases: Vec<_> = claimed.iter().map(|j| j.lease.unwrap()).collect();
+    q.ack_batch(&leases[..5]).await.unwrap();
+    q.nack(&leases[5], "again").await.unwrap();
+    q.discard(&leases[6], "no").await.unwrap();
+    q.snooze(&leases[7], Duration::from_secs(60)).await.unwrap();
+    let failed = claimed[6].id;
+    assert!(q.replay(failed).await.unwrap());
+    let mut pending = ids
+        .iter()
+        .filter(|id| !claimed.iter().any(|j| j.id == **id));
+    for id in pending.by_ref().take(3) {
+        assert!(q.cancel(*id).await.unwrap());
+    }
+    sqlx::query(
+        "DELETE FROM queue_jobs WHERE id IN \
+         (SELECT id FROM queue_jobs WHERE state = 'completed' LIMIT 2)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    // The four still running lose their leases and go back to pending.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(q.reclaim().await.unwrap(), 4);
+
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM queue_jobs GROUP BY state")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let mut expected = queue_core::Stats::default();
+    for (state, n) in rows {
+        *expected.get_mut(state.parse().unwrap()) = n as u64;
+    }
+    assert_eq!(expected.completed, 3);
+    assert_eq!(q.stats().await.unwrap(), expected);
 }

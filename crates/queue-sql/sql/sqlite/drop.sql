@@ -1,3 +1,5 @@
--- Removes the queue's table (with its indexes) and its migration record.
+-- Removes the queue's table (with its indexes and triggers), its counts and its
+-- migration record.
 DROP TABLE IF EXISTS {table};
+DROP TABLE IF EXISTS {table}_counts;
 DROP TABLE IF EXISTS {table}_migrations;

@@ -1,12 +1,16 @@
 //! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first;
 //! undecodable rows are set aside and their slots claimed again.
 
-use queue_core::{Job, Result};
+use queue_core::{Job, JobState, Result};
+use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
 
-use super::busy::retry_busy;
+use super::busy::{self, retry_busy};
+use super::counts::count_move;
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
 use crate::text::stored_error;
+use crate::BoxFuture;
 
 impl SqliteQueue {
     /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
@@ -24,36 +28,18 @@ impl SqliteQueue {
     async fn claim_once(&self, kinds_json: &str, max: usize) -> Result<(Vec<Job>, usize)> {
         let now = now_us();
         let deadline = now.saturating_add(duration_us(self.lease()));
+        let step = ClaimStep {
+            q: self,
+            kinds_json,
+            max,
+            now,
+            deadline,
+        };
         // The turn ends before a corrupt row is set aside, which takes its own.
         let rows = {
             let mut turn = self.write_turn().await?;
-            let mut rows = Vec::new();
-            // Priorities from the highest down, each read up to its first job not yet due.
-            let mut below = i64::from(i32::MAX) + 1;
-            while rows.len() < max {
-                let r = retry_busy!(
-                    sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
-                        .bind(below)
-                        .fetch_optional(&mut *turn)
-                        .await
-                );
-                let Some(priority) = self.writer.checked(r.map_err(db_err))? else {
-                    break;
-                };
-                let r = retry_busy!(
-                    sqlx::query(&self.sql.claim)
-                        .bind(now)
-                        .bind(deadline)
-                        .bind(kinds_json)
-                        .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
-                        .bind(priority)
-                        .fetch_all(&mut *turn)
-                        .await
-                );
-                rows.extend(self.writer.checked(r.map_err(db_err))?);
-                below = priority;
-            }
-            rows
+            let r = busy::immediate(&mut turn, &step, claim_step).await;
+            self.writer.checked(r)?
         };
         let mut jobs = Vec::with_capacity(rows.len());
         let mut bad = 0;
@@ -109,4 +95,72 @@ impl SqliteQueue {
             );
         }
     }
+
+    /// One statement per priority with due jobs, highest first, each read up to its first
+    /// job not yet due. `now` and `deadline` in µs.
+    async fn claim_by_priority(
+        &self,
+        conn: &mut SqliteConnection,
+        kinds_json: &str,
+        max: usize,
+        now: i64,
+        deadline: i64,
+    ) -> Result<Vec<SqliteRow>> {
+        let mut rows = Vec::new();
+        let mut below = i64::from(i32::MAX) + 1;
+        while rows.len() < max {
+            let priority = sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
+                .bind(below)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let Some(priority) = priority else {
+                break;
+            };
+            let claimed = sqlx::query(&self.sql.claim)
+                .bind(now)
+                .bind(deadline)
+                .bind(kinds_json)
+                .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
+                .bind(priority)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            rows.extend(claimed);
+            below = priority;
+        }
+        Ok(rows)
+    }
+}
+
+/// What one claim transaction needs.
+struct ClaimStep<'a> {
+    q: &'a SqliteQueue,
+    kinds_json: &'a str,
+    max: usize,
+    now: i64,
+    deadline: i64,
+}
+
+/// The claim transaction: the claim statements, and the claimed jobs moved from pending
+/// to running in the counts. Run again from the start if it comes back busy.
+fn claim_step<'c>(
+    conn: &'c mut SqliteConnection,
+    s: &'c ClaimStep<'_>,
+) -> BoxFuture<'c, Result<Vec<SqliteRow>>> {
+    Box::pin(async move {
+        let rows =
+            s.q.claim_by_priority(conn, s.kinds_json, s.max, s.now, s.deadline)
+                .await?;
+        let n = rows.len() as u64;
+        count_move(
+            conn,
+            &s.q.sql,
+            Some(JobState::Pending),
+            JobState::Running,
+            n,
+        )
+        .await?;
+        Ok(rows)
+    })
 }

@@ -5,16 +5,50 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use queue_core::{JobId, Lease, QueueError, Result, MAX_DELAY};
+use queue_core::{JobId, JobState, Lease, QueueError, Result, MAX_DELAY};
+use sqlx::SqliteConnection;
 
-use super::busy::retry_busy;
+use super::busy::{self, retry_busy};
+use super::counts::count_move;
 use super::row::{db_err, duration_us, now_us};
+use super::sql::Sql;
 use super::SqliteQueue;
 use crate::text::stored_error;
+use crate::BoxFuture;
 
 /// The longest retry delay (100 years in µs): keeps `now + delay` a valid stored time
 /// whatever the policy's base and cap.
 const MAX_DELAY_US: i64 = 100 * 365 * 24 * 3600 * 1_000_000;
+
+/// One round of a batch statement: see [`SqliteQueue::per_lease`].
+struct Step<'a> {
+    sql: &'a str,
+    first: i64,
+    json: String,
+    counts: &'a Sql,
+    moved: Option<(JobState, JobState)>,
+}
+
+/// Runs one round; returns the ids whose claim held.
+fn run_step<'c>(
+    conn: &'c mut SqliteConnection,
+    step: &'c Step<'_>,
+) -> BoxFuture<'c, Result<Vec<String>>> {
+    Box::pin(async move {
+        let ids: Vec<String> = retry_busy!(
+            sqlx::query_scalar(step.sql)
+                .bind(step.first)
+                .bind(&step.json)
+                .fetch_all(&mut *conn)
+                .await
+        )
+        .map_err(db_err)?;
+        if let Some((from, to)) = step.moved {
+            count_move(conn, step.counts, Some(from), to, ids.len() as u64).await?;
+        }
+        Ok(ids)
+    })
+}
 
 /// A statement with its leading values and its lease guard bound.
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
@@ -76,22 +110,32 @@ impl Rounds {
 
 impl SqliteQueue {
     /// Runs a batch statement (`?1` = `first`, `?2` = the pairs) over `leases`; returns
-    /// for each lease whether its claim was still held.
-    async fn per_lease(&self, sql: &str, first: i64, leases: &[Lease]) -> Result<Vec<bool>> {
+    /// for each lease whether its claim was still held. With `moved`, the jobs it changed
+    /// move between those states in the counts, in the same transaction.
+    async fn per_lease(
+        &self,
+        sql: &str,
+        first: i64,
+        leases: &[Lease],
+        moved: Option<(JobState, JobState)>,
+    ) -> Result<Vec<bool>> {
         let rounds = Rounds::new(leases);
         let mut held = vec![false; rounds.pairs.len()];
         for round in &rounds.rounds {
-            let json = rounds.json(round);
+            let step = Step {
+                sql,
+                first,
+                json: rounds.json(round),
+                counts: &self.sql,
+                moved,
+            };
             let mut turn = self.write_turn().await?;
-            let r = retry_busy!(
-                sqlx::query_scalar(sql)
-                    .bind(first)
-                    .bind(&json)
-                    .fetch_all(&mut *turn)
-                    .await
-            );
+            let r = match moved {
+                Some(_) => busy::immediate(&mut turn, &step, run_step).await,
+                None => run_step(&mut turn, &step).await,
+            };
             drop(turn);
-            let ids: Vec<String> = self.writer.checked(r.map_err(db_err))?;
+            let ids: Vec<String> = self.writer.checked(r)?;
             let ids: HashSet<String> = ids.into_iter().collect();
             for &i in round {
                 held[i] = ids.contains(&rounds.pairs[i].0.to_string());
@@ -105,7 +149,10 @@ impl SqliteQueue {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        let held = self.per_lease(&self.sql.ack, now_us(), leases).await?;
+        let moved = Some((JobState::Running, JobState::Completed));
+        let held = self
+            .per_lease(&self.sql.ack, now_us(), leases, moved)
+            .await?;
         Ok(held
             .into_iter()
             .zip(leases)
@@ -125,7 +172,8 @@ impl SqliteQueue {
             return Ok(Vec::new());
         }
         let deadline = now_us().saturating_add(duration_us(self.lease()));
-        self.per_lease(&self.sql.heartbeat, deadline, leases).await
+        self.per_lease(&self.sql.heartbeat, deadline, leases, None)
+            .await
     }
 
     /// Runs a single-lease statement (`?1` id, `?2` token, then what `bind` adds); no
