@@ -69,7 +69,10 @@ fn read_key(seen: &mut Seen, meta: &ParseNestedMeta<'_>) -> Result<()> {
     let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
         return Err(meta.error(format!("unknown key; expected one of: {KEYS}")));
     };
-    let span = meta.path.get_ident().map_or_else(Span::call_site, syn::Ident::span);
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(Span::call_site, syn::Ident::span);
     let duplicate = || Error::new(span, format!("`{key}` is given twice"));
     match key.as_str() {
         "kind" => {
@@ -82,24 +85,29 @@ fn read_key(seen: &mut Seen, meta: &ParseNestedMeta<'_>) -> Result<()> {
         "priority" => {
             let (value, lit) = integer(meta, &key, "priority = 5")?;
             let p = i32::try_from(value).map_err(|_| {
-                Error::new(lit.span(), format!("`priority` must fit an i32, not {value}"))
+                Error::new(
+                    lit.span(),
+                    format!("`priority` must fit an i32, not {value}"),
+                )
             })?;
             set(&mut seen.priority, p).ok_or_else(duplicate)
         }
         "max_attempts" => {
             let (value, lit) = integer(meta, &key, "max_attempts = 5")?;
-            let n = u32::try_from(value).ok().filter(|n| *n > 0).ok_or_else(|| {
-                Error::new(
-                    lit.span(),
-                    format!("`max_attempts` must be from 1 to {}, not {value}", u32::MAX),
-                )
-            })?;
+            let n = u32::try_from(value)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    Error::new(
+                        lit.span(),
+                        format!("`max_attempts` must be from 1 to {}, not {value}", u32::MAX),
+                    )
+                })?;
             set(&mut seen.max_attempts, n).ok_or_else(duplicate)
         }
         "unique" => {
             let lit = string(meta, &key, "unique = \"email:{to}\"")?;
-            let pieces =
-                template::parse(&lit.value()).map_err(|e| Error::new(lit.span(), e))?;
+            let pieces = template::parse(&lit.value()).map_err(|e| Error::new(lit.span(), e))?;
             set(&mut seen.unique, (lit, pieces)).ok_or_else(duplicate)
         }
         "unique_for" => {
@@ -133,9 +141,12 @@ fn literal(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> Result<(bool
         .value()
         .map_err(|_| meta.error(format!("`{key}` needs a value, like `{example}`")))?;
     let minus: Option<Token![-]> = input.parse()?;
-    let lit: Lit = input
-        .parse()
-        .map_err(|e| Error::new(e.span(), format!("`{key}` takes a literal, like `{example}`")))?;
+    let lit: Lit = input.parse().map_err(|e| {
+        Error::new(
+            e.span(),
+            format!("`{key}` takes a literal, like `{example}`"),
+        )
+    })?;
     Ok((minus.is_some(), lit))
 }
 
@@ -152,9 +163,9 @@ fn string(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> Result<LitStr
 fn integer(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> Result<(i64, Lit)> {
     match literal(meta, key, example)? {
         (negative, Lit::Int(i)) => {
-            let value: i64 = i.base10_parse().map_err(|_| {
-                Error::new(i.span(), format!("`{key}` is out of range"))
-            })?;
+            let value: i64 = i
+                .base10_parse()
+                .map_err(|_| Error::new(i.span(), format!("`{key}` is out of range")))?;
             Ok((if negative { -value } else { value }, Lit::Int(i)))
         }
         (_, other) => Err(Error::new(

@@ -28,7 +28,10 @@ pub(crate) fn parse(text: &str) -> Result<u64, String> {
         }
         let number: u64 = rest[..digits].parse().map_err(|_| too_long(text))?;
         rest = &rest[digits..];
-        let unit_len = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphabetic()).len();
+        let unit_len = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
         let per_unit: u64 = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1_000,
@@ -62,7 +65,9 @@ fn check(ms: u64, text: &str) -> Result<u64, String> {
 }
 
 fn too_long(text: &str) -> String {
-    format!("the duration {text} is longer than the limit of about 1,000 years (queue_core::MAX_DELAY)")
+    format!(
+        "the duration {text} is longer than the limit of about 1,000 years (queue_core::MAX_DELAY)"
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The `JobArgs` impl a derive writes.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{Data, DeriveInput, Error, Fields, Index, LitStr, Member, Result};
 
@@ -46,11 +46,7 @@ pub(crate) fn derive(input: &DeriveInput) -> Result<TokenStream> {
 }
 
 /// One builder call on `job` per default asked for.
-fn steps(
-    attrs: &JobAttrs,
-    fields: Option<&Fields>,
-    ty: &syn::Ident,
-) -> Result<Vec<TokenStream>> {
+fn steps(attrs: &JobAttrs, fields: Option<&Fields>, ty: &syn::Ident) -> Result<Vec<TokenStream>> {
     let mut steps = Vec::new();
     if let Some(p) = attrs.priority {
         steps.push(quote!(job.priority(#p)));
@@ -86,7 +82,8 @@ fn key(
         match piece {
             Piece::Text(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
             Piece::Field(name) => {
-                let member = member(name, fields, ty).map_err(|e| Error::new(lit.span(), e))?;
+                let member =
+                    member(name, fields, ty, lit.span()).map_err(|e| Error::new(lit.span(), e))?;
                 format.push_str("{}");
                 // Spanned at the template, so a field that is not `Display` is reported there.
                 args.push(quote_spanned!(lit.span()=> self.#member));
@@ -102,7 +99,12 @@ fn key(
 }
 
 /// The field `name` of the struct, or why there is none.
-fn member(name: &str, fields: Option<&Fields>, ty: &syn::Ident) -> std::result::Result<Member, String> {
+fn member(
+    name: &str,
+    fields: Option<&Fields>,
+    ty: &syn::Ident,
+    span: Span,
+) -> std::result::Result<Member, String> {
     let Some(fields) = fields else {
         return Err(format!(
             "`{{{name}}}`: a unique key of an enum cannot name fields; use a fixed key or a struct"
@@ -111,12 +113,24 @@ fn member(name: &str, fields: Option<&Fields>, ty: &syn::Ident) -> std::result::
     let known: Vec<String> = fields
         .iter()
         .enumerate()
-        .map(|(i, f)| f.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string))
+        .map(|(i, f)| {
+            f.ident
+                .as_ref()
+                .map_or_else(|| i.to_string(), ToString::to_string)
+        })
         .collect();
     match known.iter().position(|k| k == name) {
-        Some(i) => Ok(match fields.iter().nth(i).and_then(|f| f.ident.clone()) {
-            Some(ident) => Member::Named(ident),
-            None => Member::Unnamed(Index::from(i)),
+        // Spanned at the template rather than the field, for errors about its type.
+        Some(i) => Ok(match fields.iter().nth(i).and_then(|f| f.ident.as_ref()) {
+            Some(ident) => {
+                let mut ident = ident.clone();
+                ident.set_span(span);
+                Member::Named(ident)
+            }
+            None => Member::Unnamed(Index {
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+                span,
+            }),
         }),
         None if known.is_empty() => Err(format!("`{ty}` has no fields; `{{{name}}}` names one")),
         None => Err(format!(

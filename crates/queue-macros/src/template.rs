@@ -104,7 +104,9 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for bad in ["", "{", "}", "a{b", "{}", "{a b}", "{1a}", "{01}", "{_}", "{a.b}"] {
+        for bad in [
+            "", "{", "}", "a{b", "{}", "{a b}", "{1a}", "{01}", "{_}", "{a.b}",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

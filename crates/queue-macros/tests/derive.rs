@@ -8,7 +8,13 @@ use queue_core::{JobArgs, NewJob, RunAt, Unique, MAX_DELAY, MAX_KIND_LEN};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, JobArgs)]
-#[job(kind = "email", priority = 1, max_attempts = 5, unique = "email:{to}", unique_for = "1h")]
+#[job(
+    kind = "email",
+    priority = 1,
+    max_attempts = 5,
+    unique = "email:{to}",
+    unique_for = "1h"
+)]
 struct SendEmail {
     to: String,
     subject: String,
