@@ -41,13 +41,16 @@
 mod builder;
 mod clock;
 mod id_hash;
+mod manual_clock;
 mod queue;
 mod ready;
 mod retention;
 mod sorted;
 mod state;
+mod testing;
 mod timeline;
 mod unique;
 
 pub use builder::MemoryQueueBuilder;
+pub use manual_clock::ManualClock;
 pub use queue::MemoryQueue;
