@@ -37,6 +37,10 @@
 //!
 //! A [`queue_core::Worker`] runs handlers on it like on any other backend:
 //! `Worker::new(Arc::new(MemoryQueue::new()))`.
+//!
+//! For tests of code that enqueues jobs, a queue built on a [`ManualClock`] lets time jump
+//! instead of passing (delays, backoff, leases, unique windows), and
+//! [`MemoryQueue::assert_enqueued`] and its siblings check what was enqueued.
 
 mod builder;
 mod clock;
