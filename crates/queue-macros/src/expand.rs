@@ -91,8 +91,15 @@ fn key(
         }
     }
     if args.is_empty() {
-        let text = LitStr::new(&format.replace("{{", "{").replace("}}", "}"), lit.span());
-        return Ok(quote!(::std::string::String::from(#text)));
+        let fixed: String = pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Text(text) => Some(text.as_str()),
+                Piece::Field(_) => None,
+            })
+            .collect();
+        let fixed = LitStr::new(&fixed, lit.span());
+        return Ok(quote!(::std::string::String::from(#fixed)));
     }
     let format = LitStr::new(&format, lit.span());
     Ok(quote!(::std::format!(#format, #(#args),*)))

@@ -156,3 +156,30 @@ fn limits_agree_with_queue_core() {
     assert_eq!(job.unique.as_ref().and_then(|u| u.window), Some(MAX_DELAY));
     job.prepare().unwrap();
 }
+
+#[derive(Serialize, Deserialize, JobArgs)]
+#[job(kind = "singleton", unique = "{{singleton}}")]
+struct Singleton;
+
+#[derive(Serialize, Deserialize, JobArgs)]
+#[job(kind = "typed", unique = "{r#type}/{ id }")]
+struct RawField {
+    r#type: String,
+    id: u64,
+}
+
+#[test]
+fn fixed_keys_with_braces_and_raw_field_names() {
+    assert_eq!(
+        Singleton.to_job().unwrap().unique.map(|u| u.key),
+        Some("{singleton}".into())
+    );
+    let job = RawField {
+        r#type: "t".into(),
+        id: 4,
+    }
+    .to_job()
+    .unwrap();
+    assert_eq!(job.unique.map(|u| u.key), Some("t/4".into()));
+    assert_eq!(job.payload, serde_json::json!({"type": "t", "id": 4}));
+}
