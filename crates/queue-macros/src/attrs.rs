@@ -144,7 +144,7 @@ fn literal(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> Result<(bool
     let lit: Lit = input.parse().map_err(|e| {
         Error::new(
             e.span(),
-            format!("`{key}` takes a literal, like `{example}`"),
+            format!("`{key}` takes a literal value, like `{example}`"),
         )
     })?;
     Ok((minus.is_some(), lit))

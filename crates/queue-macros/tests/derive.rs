@@ -1,6 +1,6 @@
 //! What `#[derive(JobArgs)]` puts in a `NewJob`, and that queue-core accepts it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
