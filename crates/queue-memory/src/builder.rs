@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use queue_core::{RetryPolicy, DEFAULT_LEASE_TIMEOUT};
 
-use crate::MemoryQueue;
+use crate::{ManualClock, MemoryQueue};
 
 /// Builds a [`MemoryQueue`].
 ///
@@ -24,6 +24,7 @@ pub struct MemoryQueueBuilder {
     pub(crate) capacity: Option<usize>,
     pub(crate) keep_failed: usize,
     pub(crate) keep_completed: usize,
+    pub(crate) clock: Option<ManualClock>,
 }
 
 impl Default for MemoryQueueBuilder {
@@ -34,6 +35,7 @@ impl Default for MemoryQueueBuilder {
             capacity: None,
             keep_failed: 10_000,
             keep_completed: 1_000,
+            clock: None,
         }
     }
 }
@@ -71,6 +73,14 @@ impl MemoryQueueBuilder {
     /// go first; 0 forgets them at once).
     pub fn keep_completed(mut self, n: usize) -> Self {
         self.keep_completed = n;
+        self
+    }
+
+    /// Measures every delay, backoff, lease and unique window on `clock` instead of the
+    /// system's clocks, for tests that step over time instead of sleeping through it. See
+    /// [`ManualClock`].
+    pub fn clock(mut self, clock: &ManualClock) -> Self {
+        self.clock = Some(clock.clone());
         self
     }
 

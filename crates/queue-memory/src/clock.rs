@@ -7,10 +7,19 @@
 //! resumed) neither reclaims a job whose worker still trusts its lease nor releases a
 //! delayed job early. After such a step the reported times are off by the step, while
 //! the deadlines still fall after the durations asked for.
+//!
+//! In tests both readings can come from a [`ManualClock`] instead, which moves only when
+//! told to.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use queue_core::Notifier;
+use tokio::sync::Notify;
+
 use time::{Date, OffsetDateTime, Time, UtcOffset};
+
+use crate::ManualClock;
 
 /// Nanoseconds since the Unix epoch: exact, totally ordered index keys.
 pub(crate) type Nanos = i128;
@@ -63,11 +72,12 @@ pub(crate) fn until(now: Nanos, at: Nanos) -> Duration {
     Duration::from_nanos(u64::try_from(wait).unwrap_or(u64::MAX))
 }
 
-/// The queue's source of time.
+/// The queue's source of time: the system's clocks, or a [`ManualClock`] in tests.
 #[derive(Debug)]
 pub(crate) struct Clock {
-    /// Where the monotonic readings count from.
+    /// Where the monotonic readings count from; unused with a manual clock.
     origin: Instant,
+    manual: Option<ManualClock>,
     /// Added to the system's wall clock: lets tests step it as an administrator or NTP
     /// would.
     #[cfg(test)]
@@ -79,13 +89,45 @@ impl Clock {
     pub fn new() -> Self {
         Clock {
             origin: Instant::now(),
+            manual: None,
             #[cfg(test)]
             skew: std::sync::Mutex::new(time::Duration::ZERO),
         }
     }
 
+    /// The clock of a queue: `manual` when given, else the system's. An advance of a
+    /// manual clock wakes the queue's idle workers (`notifier`) and blocked enqueuers
+    /// (`room`), as the time coming would.
+    pub fn for_queue(manual: Option<ManualClock>, notifier: &Notifier, room: &Arc<Notify>) -> Self {
+        let Some(manual) = manual else {
+            return Self::new();
+        };
+        let (notifier, room) = (notifier.clone(), Arc::downgrade(room));
+        manual.on_advance(move || {
+            let Some(room) = room.upgrade() else {
+                return false; // the queue is gone
+            };
+            notifier.notify();
+            room.notify_waiters();
+            true
+        });
+        Clock {
+            manual: Some(manual),
+            ..Self::new()
+        }
+    }
+
+    /// Whether time moves only by [`ManualClock::advance`]: then no timer of the queue's
+    /// may wait for a deadline, since real time does not bring it closer.
+    pub fn is_manual(&self) -> bool {
+        self.manual.is_some()
+    }
+
     /// Both clocks now.
     pub fn now(&self) -> Now {
+        if let Some(manual) = &self.manual {
+            return manual.read();
+        }
         Now {
             wall: self.wall(),
             mono: i128::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i128::MAX),

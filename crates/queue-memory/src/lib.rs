@@ -37,17 +37,24 @@
 //!
 //! A [`queue_core::Worker`] runs handlers on it like on any other backend:
 //! `Worker::new(Arc::new(MemoryQueue::new()))`.
+//!
+//! For tests of code that enqueues jobs, a queue built on a [`ManualClock`] lets time jump
+//! instead of passing (delays, backoff, leases, unique windows), and
+//! [`MemoryQueue::assert_enqueued`] and its siblings check what was enqueued.
 
 mod builder;
 mod clock;
 mod id_hash;
+mod manual_clock;
 mod queue;
 mod ready;
 mod retention;
 mod sorted;
 mod state;
+mod testing;
 mod timeline;
 mod unique;
 
 pub use builder::MemoryQueueBuilder;
+pub use manual_clock::ManualClock;
 pub use queue::MemoryQueue;

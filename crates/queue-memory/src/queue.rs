@@ -3,7 +3,7 @@
 use std::fmt;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,7 +38,7 @@ pub struct MemoryQueue {
     capacity: Option<usize>,
     notifier: Notifier,
     /// Wakes enqueuers waiting for room (and for close).
-    room: Notify,
+    room: Arc<Notify>,
     clock: Clock,
 }
 
@@ -77,6 +77,9 @@ impl MemoryQueue {
     }
 
     pub(crate) fn from_builder(b: MemoryQueueBuilder) -> Self {
+        let notifier = Notifier::new();
+        let room = Arc::new(Notify::new());
+        let clock = Clock::for_queue(b.clock, &notifier, &room);
         MemoryQueue {
             state: Mutex::new(State::new(Limits {
                 retry: b.retry,
@@ -86,9 +89,9 @@ impl MemoryQueue {
             })),
             lease_timeout: AtomicU64::new(duration_nanos(b.lease_timeout)),
             capacity: b.capacity,
-            notifier: Notifier::new(),
-            room: Notify::new(),
-            clock: Clock::new(),
+            notifier,
+            room,
+            clock,
         }
     }
 
@@ -123,7 +126,7 @@ impl MemoryQueue {
     }
 
     /// Runs `f` on the state after maintenance, then announces what happened.
-    fn with_state<R>(&self, f: impl FnOnce(&mut State, Now) -> R) -> R {
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State, Now) -> R) -> R {
         let now = self.clock.now();
         let (out, events) = {
             let mut st = self.lock();
@@ -196,11 +199,12 @@ impl Queue for MemoryQueue {
             // No call may come to reclaim an expired lease (which can free room), so
             // look again by ourselves when the next one runs out.
             match retry_in {
-                Some(wait) => {
+                Some(wait) if !self.clock.is_manual() => {
                     let wait = wait + Duration::from_millis(1);
                     let _ = tokio::time::timeout(wait, room).await;
                 }
-                None => room.await,
+                // A manual clock's advance wakes `room` itself.
+                _ => room.await,
             }
         }
     }
