@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use queue_core::{validate_kind, JobArgs};
+use queue_core::{validate_kind, JobArgs, NewJob};
 use serde::Serialize;
 
 use crate::cron::CronSpec;
@@ -62,8 +62,14 @@ impl ScheduleBuilder {
         self
     }
 
-    /// The job to enqueue at each tick, as typed arguments (kind [`JobArgs::KIND`]).
-    pub fn job_args<T: JobArgs>(self, args: &T) -> Self {
+    /// The job to enqueue at each tick, as typed arguments (kind [`JobArgs::KIND`]), with
+    /// the priority and attempts their [`JobArgs::defaults`] set (`#[job(priority = …)]`);
+    /// later calls of [`Self::priority`] and [`Self::max_attempts`] override them. Their
+    /// unique key and delay do not apply: each tick has a unique key of its own.
+    pub fn job_args<T: JobArgs>(mut self, args: &T) -> Self {
+        let defaults = args.defaults(NewJob::new(T::KIND, serde_json::Value::Null));
+        self.priority = defaults.priority;
+        self.max_attempts = defaults.max_attempts;
         self.job(T::KIND, args)
     }
 

@@ -60,3 +60,33 @@ async fn three_schedulers_on_one_memory_queue_enqueue_each_tick_once() {
     assert!(keys.iter().all(|k| k.starts_with("sched:")));
     assert_eq!(queue.stats().await.unwrap().pending, 12);
 }
+
+/// Typed arguments bring their own priority and attempts (`JobArgs::defaults`, which
+/// `#[derive(JobArgs)]` fills from `#[job(...)]`) to every job the schedule fires.
+#[tokio::test]
+async fn typed_job_args_bring_their_defaults() {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Report {
+        day: u32,
+    }
+    impl queue_core::JobArgs for Report {
+        const KIND: &'static str = "report";
+        fn defaults(&self, job: queue_core::NewJob) -> queue_core::NewJob {
+            job.priority(7).max_attempts(9)
+        }
+    }
+    let clock = ManualClock::new(t0());
+    let queue = Arc::new(MemoryQueue::new());
+    let s = Scheduler::with_clock(vec![queue.clone() as Arc<dyn Queue>], clock.clone());
+    s.every(secs(60))
+        .job_args(&Report { day: 1 })
+        .register()
+        .unwrap();
+    let handle = s.start().unwrap();
+    clock.advance(secs(60));
+    settle(&s, &clock).await;
+    handle.stop().await;
+    let jobs = queue.list_jobs(None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!((jobs[0].priority, jobs[0].max_attempts), (7, 9));
+}
