@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
+    list_limit, validate_kind, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
     Replayable, Result, Stats, Subscription,
 };
 use tokio::sync::Notify;
@@ -268,6 +268,23 @@ impl Queue for MemoryQueue {
     /// kind.
     async fn next_due(&self, _kinds: &[&str]) -> Option<Duration> {
         self.with_state(|st, now| st.next_due(now))
+    }
+
+    /// Pauses `kind` for every holder of this queue (it lives in this process only).
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        validate_kind(kind)?;
+        self.with_state(|st, _| st.set_paused(kind, true));
+        Ok(())
+    }
+
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        validate_kind(kind)?;
+        self.with_state(|st, _| st.set_paused(kind, false));
+        Ok(())
+    }
+
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        Ok(self.lock().paused())
     }
 
     async fn close(&self) -> Result<()> {
