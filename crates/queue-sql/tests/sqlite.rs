@@ -110,6 +110,19 @@ impl Factory for SqliteFactory {
         Arc::new(q)
     }
 
+    /// Two queues on one file, each with its own pool and writer, as two processes
+    /// would have.
+    async fn make_pair(&self, setup: Setup) -> [Arc<dyn Backend>; 2] {
+        let db = TempDb::new();
+        let opts = SqlOptions::default()
+            .lease_timeout(setup.lease_timeout)
+            .retry(setup.retry);
+        let a = SqlQueue::connect_with(&db.url(), opts.clone()).await.unwrap();
+        let b = SqlQueue::connect_with(&db.url(), opts).await.unwrap();
+        self.made.lock().unwrap().push(db);
+        [Arc::new(a), Arc::new(b)]
+    }
+
     async fn cleanup(&self) {
         self.made.lock().unwrap().clear();
     }

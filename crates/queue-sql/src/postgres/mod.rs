@@ -5,6 +5,7 @@ mod enqueue;
 mod listen;
 mod queue;
 mod replay;
+mod pause;
 mod resume;
 mod row;
 mod schema;

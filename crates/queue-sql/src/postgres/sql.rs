@@ -37,6 +37,9 @@ pub(crate) struct Sql {
     pub stats: String,
     pub notify: String,
     pub fail_corrupt: String,
+    pub pause: String,
+    pub resume: String,
+    pub paused: String,
     pub drop: String,
 }
 
@@ -50,6 +53,7 @@ impl Sql {
                 (1, r(load!("migrate_1.sql"))),
                 (2, r(load!("migrate_2.sql"))),
                 (3, r(load!("migrate_3.sql"))),
+                (4, r(load!("migrate_4.sql"))),
             ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
@@ -76,6 +80,9 @@ impl Sql {
             stats: r(load!("stats.sql")),
             notify: r(load!("notify.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
+            pause: r(load!("pause.sql")),
+            resume: r(load!("resume.sql")),
+            paused: r(load!("paused.sql")),
             drop: r(load!("drop.sql")),
         }
     }

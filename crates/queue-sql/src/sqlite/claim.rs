@@ -1,7 +1,10 @@
-//! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first;
-//! undecodable rows are set aside and their slots claimed again.
+//! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first
+//! (or, while a pause concerns the claim, see [`super::pause`]); undecodable rows are set
+//! aside and their slots claimed again.
 
 use queue_core::{Job, Result};
+use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
 
 use super::busy::retry_busy;
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
@@ -16,45 +19,37 @@ impl SqliteQueue {
         }
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
         let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
-        crate::refill::claim_refilling(max, |want| self.claim_once(&kinds_json, want)).await
+        crate::refill::claim_refilling(max, |want| self.claim_once(kinds, &kinds_json, want))
+            .await
     }
 
-    /// One claim statement for up to `max` jobs; returns the good jobs and how many rows
-    /// could not be decoded (set aside, or left to their lease).
-    async fn claim_once(&self, kinds_json: &str, max: usize) -> Result<(Vec<Job>, usize)> {
+    /// One claim for up to `max` jobs; returns the good jobs and how many rows could not
+    /// be decoded (set aside, or left to their lease).
+    async fn claim_once(
+        &self,
+        kinds: &[&str],
+        kinds_json: &str,
+        max: usize,
+    ) -> Result<(Vec<Job>, usize)> {
         let now = now_us();
         let deadline = now.saturating_add(duration_us(self.lease()));
         // The turn ends before a corrupt row is set aside, which takes its own.
         let rows = {
             let mut turn = self.write_turn().await?;
-            let mut rows = Vec::new();
-            // Priorities from the highest down, each read up to its first job not yet due.
-            let mut below = i64::from(i32::MAX) + 1;
-            while rows.len() < max {
-                let r = retry_busy!(
-                    sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
-                        .bind(below)
-                        .fetch_optional(&mut *turn)
-                        .await
-                );
-                let Some(priority) = self.writer.checked(r.map_err(db_err))? else {
-                    break;
-                };
-                let r = retry_busy!(
-                    sqlx::query(&self.sql.claim)
-                        .bind(now)
-                        .bind(deadline)
-                        .bind(kinds_json)
-                        .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
-                        .bind(priority)
-                        .fetch_all(&mut *turn)
-                        .await
-                );
-                rows.extend(self.writer.checked(r.map_err(db_err))?);
-                below = priority;
+            // One small read per claim; a pause that concerns this claim takes the kind
+            // index instead of stepping over paused jobs in the pending index.
+            let paused = self.paused_on(&mut turn).await?;
+            if !paused.is_empty()
+                && (kinds.is_empty() || kinds.iter().any(|k| paused.iter().any(|p| p == k)))
+            {
+                self.claim_unpaused(&mut turn, kinds, &paused, max, now, deadline)
+                    .await?
+            } else {
+                self.claim_by_priority(&mut turn, kinds_json, max, now, deadline)
+                    .await?
             }
-            rows
         };
+
         let mut jobs = Vec::with_capacity(rows.len());
         let mut bad = 0;
         for row in &rows {
@@ -68,6 +63,45 @@ impl SqliteQueue {
             }
         }
         Ok((jobs, bad))
+    }
+
+    /// The claim with no pause among its kinds: one statement per priority with due
+    /// jobs, highest first. `now` and `deadline` in µs.
+    async fn claim_by_priority(
+        &self,
+        conn: &mut SqliteConnection,
+        kinds_json: &str,
+        max: usize,
+        now: i64,
+        deadline: i64,
+    ) -> Result<Vec<SqliteRow>> {
+        let mut rows = Vec::new();
+        // Priorities from the highest down, each read up to its first job not yet due.
+        let mut below = i64::from(i32::MAX) + 1;
+        while rows.len() < max {
+            let r = retry_busy!(
+                sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
+                    .bind(below)
+                    .fetch_optional(&mut *conn)
+                    .await
+            );
+            let Some(priority) = self.writer.checked(r.map_err(db_err))? else {
+                break;
+            };
+            let r = retry_busy!(
+                sqlx::query(&self.sql.claim)
+                    .bind(now)
+                    .bind(deadline)
+                    .bind(kinds_json)
+                    .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
+                    .bind(priority)
+                    .fetch_all(&mut *conn)
+                    .await
+            );
+            rows.extend(self.writer.checked(r.map_err(db_err))?);
+            below = priority;
+        }
+        Ok(rows)
     }
 
     /// Marks a claimed row that cannot be decoded as failed with the reason, so it is not

@@ -56,11 +56,14 @@ pub async fn sweep_stale_tables(pool: &sqlx::PgPool) {
         if old == Some(true) {
             let _ = sqlx::raw_sql(&format!(
                 "DROP TABLE IF EXISTS {table}; DROP TABLE IF EXISTS {table}_migrations; \
+                 DROP TABLE IF EXISTS {table}_paused; \
                  DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8); \
                  DROP FUNCTION IF EXISTS \
                      {table}_claim(text[], bigint, float8, bigint, timestamptz, text); \
                  DROP FUNCTION IF EXISTS {table}_next_due(text[]); \
-                 DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint);"
+                 DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint); \
+                 DROP FUNCTION IF EXISTS {table}_claim_kind(text, bigint); \
+                 DROP FUNCTION IF EXISTS {table}_pending_kinds();"
             ))
             .execute(pool)
             .await;
@@ -74,12 +77,12 @@ pub struct PgFactory {
     made: Mutex<Vec<SqlQueue>>,
 }
 
-#[async_trait]
-impl Factory for PgFactory {
-    async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
+impl PgFactory {
+    /// A queue on `table` with its own pool, dropped at cleanup.
+    async fn open(&self, table: String, setup: Setup) -> Arc<dyn Backend> {
         let pool = pg_pool(8).await;
         let opts = SqlOptions::default()
-            .table(fresh_table())
+            .table(table)
             .lease_timeout(setup.lease_timeout)
             .retry(setup.retry);
         let q = SqlQueue::from_pg_pool(pool, opts)
@@ -87,6 +90,20 @@ impl Factory for PgFactory {
             .expect("open queue");
         self.made.lock().unwrap().push(q.clone());
         Arc::new(q)
+    }
+}
+
+#[async_trait]
+impl Factory for PgFactory {
+    async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
+        self.open(fresh_table(), setup).await
+    }
+
+    /// Two pools on one table, as two processes would have.
+    async fn make_pair(&self, setup: Setup) -> [Arc<dyn Backend>; 2] {
+        let table = fresh_table();
+        let first = self.open(table.clone(), setup).await;
+        [first, self.open(table, setup).await]
     }
 
     async fn cleanup(&self) {
