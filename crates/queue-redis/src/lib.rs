@@ -94,6 +94,7 @@ mod decode;
 mod enqueue;
 mod keys;
 mod maintenance;
+mod pause;
 mod queue;
 mod redact;
 #[cfg(test)]
