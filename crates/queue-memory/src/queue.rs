@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, validate_kind, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
-    Replayable, Result, Stats, Subscription,
+    list_limit, validate_kind, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue,
+    QueueError, Replayable, Result, Stats, Subscription,
 };
 use tokio::sync::Notify;
 

@@ -117,7 +117,9 @@ impl Factory for SqliteFactory {
         let opts = SqlOptions::default()
             .lease_timeout(setup.lease_timeout)
             .retry(setup.retry);
-        let a = SqlQueue::connect_with(&db.url(), opts.clone()).await.unwrap();
+        let a = SqlQueue::connect_with(&db.url(), opts.clone())
+            .await
+            .unwrap();
         let b = SqlQueue::connect_with(&db.url(), opts).await.unwrap();
         self.made.lock().unwrap().push(db);
         [Arc::new(a), Arc::new(b)]

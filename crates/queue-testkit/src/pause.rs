@@ -31,9 +31,15 @@ async fn paused(q: &dyn Backend) -> Vec<String> {
 
 /// Asserts that no claim of `kinds` returns anything now.
 async fn assert_nothing_claimed(q: &dyn Backend, kinds: &[&str], what: &str) {
-    let got = q.dequeue_batch(kinds, 10).await.expect("dequeue_batch failed");
+    let got = q
+        .dequeue_batch(kinds, 10)
+        .await
+        .expect("dequeue_batch failed");
     let ids: Vec<_> = got.iter().map(|j| (j.id, j.kind.clone())).collect();
-    assert!(ids.is_empty(), "{what}: claim of {kinds:?} returned {ids:?}");
+    assert!(
+        ids.is_empty(),
+        "{what}: claim of {kinds:?} returned {ids:?}"
+    );
 }
 
 /// A paused kind is claimed neither by a claim naming it nor by an any-kind claim, even
@@ -49,7 +55,11 @@ pub async fn paused_kind_is_not_claimed(f: &dyn Factory) {
     let late = enqueue(&*q, job("p").priority(20)).await;
 
     assert_nothing_claimed(&*q, &["p"], "only the paused kind asked for").await;
-    assert_eq!(claim(&*q, &[]).await.id, o1, "any-kind claim skips the paused kind");
+    assert_eq!(
+        claim(&*q, &[]).await.id,
+        o1,
+        "any-kind claim skips the paused kind"
+    );
     assert_eq!(
         claim(&*q, &["p", "o"]).await.id,
         o2,
@@ -160,7 +170,10 @@ pub async fn pause_is_shared_between_handles(f: &dyn Factory) {
     assert_nothing_claimed(&*b, &["p"], "paused on the other handle").await;
     assert_nothing_claimed(&*b, &[], "paused on the other handle").await;
     resume(&*b, "p").await;
-    assert!(paused(&*a).await.is_empty(), "the first handle sees the resume");
+    assert!(
+        paused(&*a).await.is_empty(),
+        "the first handle sees the resume"
+    );
     assert_eq!(claim(&*a, &["p"]).await.id, id);
 }
 
@@ -188,9 +201,11 @@ pub async fn resume_wakes_idle_worker(f: &dyn Factory) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ran.get(), 0, "a job of a paused kind ran");
     resume(&*a, "p").await;
-    wait_until("the idle worker to wake and run the resumed job", WAIT, || async {
-        ran.get() == 1
-    })
+    wait_until(
+        "the idle worker to wake and run the resumed job",
+        WAIT,
+        || async { ran.get() == 1 },
+    )
     .await;
     w.shutdown(Duration::from_secs(5)).await;
     assert_completed(&*a, id).await;

@@ -3,9 +3,9 @@
 mod connect;
 mod enqueue;
 mod listen;
+mod pause;
 mod queue;
 mod replay;
-mod pause;
 mod resume;
 mod row;
 mod schema;

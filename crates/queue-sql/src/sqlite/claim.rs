@@ -19,8 +19,7 @@ impl SqliteQueue {
         }
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
         let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
-        crate::refill::claim_refilling(max, |want| self.claim_once(kinds, &kinds_json, want))
-            .await
+        crate::refill::claim_refilling(max, |want| self.claim_once(kinds, &kinds_json, want)).await
     }
 
     /// One claim for up to `max` jobs; returns the good jobs and how many rows could not

@@ -84,11 +84,14 @@ impl SqliteQueue {
         now: i64,
         deadline: i64,
     ) -> Result<Vec<SqliteRow>> {
-        let kinds: Vec<String> = if kinds.is_empty() {
+        let mut kinds: Vec<String> = if kinds.is_empty() {
             self.pending_kinds(conn).await?
         } else {
             kinds.iter().map(|k| k.to_string()).collect()
         };
+        // A kind named twice would give its jobs twice.
+        kinds.sort_unstable();
+        kinds.dedup();
         let mut found = Vec::new();
         for kind in kinds.iter().filter(|k| !paused.contains(k)) {
             self.due_of_kind(conn, kind, max, now, &mut found).await?;
