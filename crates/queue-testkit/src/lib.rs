@@ -143,6 +143,7 @@ macro_rules! __with_checks {
             }
             pause {
                 paused_kind_is_not_claimed,
+                claims_under_pause_keep_order,
                 resume_makes_kind_claimable,
                 pause_and_resume_are_idempotent,
                 pause_validates_kind,

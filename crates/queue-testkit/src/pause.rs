@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use queue_core::{Backend, Job, JobState, QueueError, Worker, MAX_KIND_LEN};
+use queue_core::{Backend, Job, JobId, JobState, QueueError, Worker, MAX_KIND_LEN};
+use time::OffsetDateTime;
 
 use crate::support::{
     as_queue, assert_completed, claim, enqueue, get, job, lease_of, wait_until, Counter, WAIT,
@@ -74,6 +75,66 @@ pub async fn paused_kind_is_not_claimed(f: &dyn Factory) {
             (JobState::Pending, 0),
             "a paused job waits untouched"
         );
+    }
+}
+
+/// Claims under a pause keep claim order across the other kinds (priority, then due
+/// time, then id), leave jobs not yet due, and fill their batch from several kinds and
+/// priorities, with or without a kind filter.
+pub async fn claims_under_pause_keep_order(f: &dyn Factory) {
+    for kinds in [&[][..], &["a", "p", "c"][..]] {
+        let q = f.make(Setup::default()).await;
+        let now = OffsetDateTime::now_utc();
+        let early = now - time::Duration::seconds(10);
+        let mid = now - time::Duration::seconds(5);
+        // Made up front so the lower id is enqueued last: only the id breaks the tie.
+        let (low_id, high_id) = (JobId::new(), JobId::new());
+        // The best jobs of the queue, all paused.
+        for i in 0..5 {
+            enqueue(
+                &*q,
+                job("p")
+                    .priority(9)
+                    .run_at(early - time::Duration::seconds(i)),
+            )
+            .await;
+        }
+        let a_now = enqueue(&*q, job("a")).await;
+        let c_high = enqueue(&*q, job("c").priority(5)).await;
+        let a_high_early = enqueue(&*q, job("a").priority(5).run_at(early)).await;
+        let c_early = enqueue(&*q, job("c").run_at(early)).await;
+        let c_hi_id = enqueue(&*q, job("c").priority(1).run_at(mid).id(high_id)).await;
+        let a_lo_id = enqueue(&*q, job("a").priority(1).run_at(mid).id(low_id)).await;
+        let later = enqueue(&*q, job("a").priority(7).delay(Duration::from_secs(3600))).await;
+        pause(&*q, "p").await;
+
+        let claim_ids = |max: usize| {
+            let q = &q;
+            async move {
+                q.dequeue_batch(kinds, max)
+                    .await
+                    .expect("dequeue_batch failed")
+                    .iter()
+                    .map(|j| j.id)
+                    .collect::<Vec<JobId>>()
+            }
+        };
+        let expected = [a_high_early, c_high, a_lo_id, c_hi_id, c_early, a_now];
+        assert_eq!(
+            claim_ids(4).await,
+            expected[..4],
+            "first 4, kinds {kinds:?}"
+        );
+        assert_eq!(
+            claim_ids(10).await,
+            expected[4..],
+            "the rest, kinds {kinds:?}"
+        );
+        assert!(
+            claim_ids(10).await.is_empty(),
+            "only paused and later jobs are left"
+        );
+        assert_eq!(get(&*q, later).await.attempts, 0, "a job not yet due waits");
     }
 }
 
