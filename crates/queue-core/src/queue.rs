@@ -108,7 +108,8 @@ pub trait Queue: Send + Sync {
     /// sharing this queue, returns a job of `kind`, whatever kinds it asks for. The claim
     /// itself checks the pause, so it holds at once, with no extra round trip.
     ///
-    /// Jobs of `kind` claimed before the pause keep running and settle as usual.
+    /// Jobs of `kind` claimed before the pause keep running and settle as usual (so may a
+    /// job taken by a claim already under way when the pause is stored).
     /// Enqueue still accepts jobs of `kind`; they wait until [`Queue::resume_kind`].
     /// Pausing a paused kind (or a kind with no jobs) is fine. Fails with
     /// [`QueueError::InvalidJob`] for a kind [`validate_kind`] refuses.
