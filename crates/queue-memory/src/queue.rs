@@ -271,6 +271,22 @@ impl Queue for MemoryQueue {
     }
 
     /// Pauses `kind` for every holder of this queue (it lives in this process only).
+    ///
+    /// ```
+    /// use queue_core::{Job, Queue};
+    /// use queue_memory::MemoryQueue;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), queue_core::QueueError> {
+    /// let queue = MemoryQueue::new();
+    /// queue.enqueue(Job::new("email", serde_json::json!("a@example.com"))).await?;
+    /// queue.pause_kind("email").await?;
+    /// assert!(queue.dequeue(&[]).await?.is_none(), "paused: waits");
+    /// queue.resume_kind("email").await?;
+    /// assert!(queue.dequeue(&[]).await?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     async fn pause_kind(&self, kind: &str) -> Result<()> {
         validate_kind(kind)?;
         self.with_state(|st, _| st.set_paused(kind, true));
