@@ -105,6 +105,18 @@ impl Queue for Counting {
         self.count();
         self.inner.next_due(kinds).await
     }
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        self.count();
+        self.inner.pause_kind(kind).await
+    }
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        self.count();
+        self.inner.resume_kind(kind).await
+    }
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        self.count();
+        self.inner.paused_kinds().await
+    }
     async fn close(&self) -> Result<()> {
         self.inner.close().await
     }

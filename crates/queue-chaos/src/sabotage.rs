@@ -70,6 +70,18 @@ impl Queue for LyingHeartbeat {
         self.0.next_due(kinds).await
     }
 
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        self.0.pause_kind(kind).await
+    }
+
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        self.0.resume_kind(kind).await
+    }
+
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        self.0.paused_kinds().await
+    }
+
     async fn close(&self) -> Result<()> {
         self.0.close().await
     }

@@ -321,8 +321,9 @@ async fn run_inner(
     loop {
         workers.poll();
         if let Ok(Ok(s)) = tokio::time::timeout(CALL_TIMEOUT, queue.stats()).await {
+            let done = s.completed + s.failed >= total && s.pending == 0 && s.running == 0;
             last = s;
-            if s.completed + s.failed >= total && s.pending == 0 && s.running == 0 {
+            if done {
                 break;
             }
         }

@@ -104,6 +104,44 @@ pub trait Queue: Send + Sync {
         None
     }
 
+    /// Pauses `kind` in the backend: from now on no claim, by any worker of any process
+    /// sharing this queue, returns a job of `kind`, whatever kinds it asks for. The claim
+    /// itself checks the pause, so it holds at once, with no extra round trip.
+    ///
+    /// Jobs of `kind` claimed before the pause keep running and settle as usual (so may a
+    /// job taken by a claim already under way when the pause is stored).
+    /// Enqueue still accepts jobs of `kind`; they wait until [`Queue::resume_kind`].
+    /// Pausing a paused kind (or a kind with no jobs) is fine. Fails with
+    /// [`QueueError::InvalidJob`] for a kind [`validate_kind`] refuses.
+    ///
+    /// Unlike [`WorkerHandle::pause`](crate::WorkerHandle::pause), which stops one worker
+    /// pool claiming a kind, this pause is stored with the jobs and outlives the process.
+    ///
+    /// ```ignore
+    /// queue.pause_kind("email").await?;
+    /// assert_eq!(queue.paused_kinds().await?, ["email"]);
+    /// // No worker anywhere claims "email" jobs now; they keep accumulating.
+    /// queue.resume_kind("email").await?;
+    /// ```
+    ///
+    /// [`validate_kind`]: crate::validate_kind
+    async fn pause_kind(&self, kind: &str) -> Result<()>;
+
+    /// Lifts a [`Queue::pause_kind`]: jobs of `kind` are claimable again, and idle
+    /// workers are woken to claim them. Resuming a kind that is not paused is fine.
+    /// Fails with [`QueueError::InvalidJob`] for a kind [`validate_kind`] refuses.
+    ///
+    /// ```ignore
+    /// queue.resume_kind("email").await?;
+    /// assert!(queue.paused_kinds().await?.is_empty());
+    /// ```
+    ///
+    /// [`validate_kind`]: crate::validate_kind
+    async fn resume_kind(&self, kind: &str) -> Result<()>;
+
+    /// The kinds paused with [`Queue::pause_kind`], sorted.
+    async fn paused_kinds(&self) -> Result<Vec<String>>;
+
     /// Stops accepting jobs. Nothing already accepted is lost: claimed jobs can still be
     /// acked or nacked, and durable backends keep pending jobs for the next start.
     async fn close(&self) -> Result<()>;
@@ -118,7 +156,8 @@ pub trait Browsable: Send + Sync {
     /// One job by id, if it exists (and is still retained).
     async fn get_job(&self, id: JobId) -> Result<Option<Job>>;
 
-    /// Counts for every state. Cheap: no full scan of history.
+    /// Counts for every state, and the kinds paused with [`Queue::pause_kind`]. Cheap: no
+    /// full scan of history.
     async fn stats(&self) -> Result<Stats>;
 }
 
@@ -136,8 +175,8 @@ pub trait Backend: Queue + Browsable + Replayable {}
 
 impl<T: Queue + Browsable + Replayable + ?Sized> Backend for T {}
 
-/// Job counts per state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Job counts per state, and the paused kinds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Waiting, due or scheduled.
     pub pending: u64,
@@ -149,6 +188,10 @@ pub struct Stats {
     pub failed: u64,
     /// Cancelled.
     pub cancelled: u64,
+    /// The kinds paused with [`Queue::pause_kind`], sorted. Their pending jobs are
+    /// counted in `pending`.
+    #[serde(default)]
+    pub paused: Vec<String>,
 }
 
 impl Stats {

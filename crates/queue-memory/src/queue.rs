@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
-    Replayable, Result, Stats, Subscription,
+    list_limit, validate_kind, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue,
+    QueueError, Replayable, Result, Stats, Subscription,
 };
 use tokio::sync::Notify;
 
@@ -272,6 +272,39 @@ impl Queue for MemoryQueue {
     /// kind.
     async fn next_due(&self, _kinds: &[&str]) -> Option<Duration> {
         self.with_state(|st, now| st.next_due(now))
+    }
+
+    /// Pauses `kind` for every holder of this queue (it lives in this process only).
+    ///
+    /// ```
+    /// use queue_core::{Job, Queue};
+    /// use queue_memory::MemoryQueue;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), queue_core::QueueError> {
+    /// let queue = MemoryQueue::new();
+    /// queue.enqueue(Job::new("email", serde_json::json!("a@example.com"))).await?;
+    /// queue.pause_kind("email").await?;
+    /// assert!(queue.dequeue(&[]).await?.is_none(), "paused: waits");
+    /// queue.resume_kind("email").await?;
+    /// assert!(queue.dequeue(&[]).await?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        validate_kind(kind)?;
+        self.with_state(|st, _| st.set_paused(kind, true));
+        Ok(())
+    }
+
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        validate_kind(kind)?;
+        self.with_state(|st, _| st.set_paused(kind, false));
+        Ok(())
+    }
+
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        Ok(self.lock().paused())
     }
 
     async fn close(&self) -> Result<()> {

@@ -10,6 +10,9 @@
 //!
 //! Kinds are interned to small numbers ([`KindId`]) on first insert and never forgotten;
 //! a queue sees few distinct kinds, and a lookup of an unknown kind interns nothing.
+//!
+//! A paused kind keeps its set but is passed over by both claims: the any-kind claim
+//! steps over at most one head per paused kind, never over a paused kind's jobs.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -36,6 +39,8 @@ pub(crate) struct ReadyIndex {
     /// Names by number.
     by_id: Vec<String>,
     sets: Vec<SortedSet<ReadyKey>>,
+    /// Whether each kind is paused, by number.
+    paused: Vec<bool>,
     /// The first key of every non-empty set, with the set's kind; kept only with more
     /// than [`FEW_KINDS`] kinds (fewer heads are compared directly, which is cheaper
     /// than keeping this up to date on every claim).
@@ -50,6 +55,7 @@ impl ReadyIndex {
         }
         let id = self.sets.len();
         self.sets.push(SortedSet::default());
+        self.paused.push(false);
         self.names.insert(kind.to_owned(), id);
         self.by_id.push(kind.to_owned());
         if self.sets.len() == FEW_KINDS + 1 {
@@ -75,6 +81,35 @@ impl ReadyIndex {
             return self.by_id.iter().position(|name| name == kind);
         }
         self.names.get(kind).copied()
+    }
+
+    /// Pauses or resumes `kind`; returns whether that changed anything.
+    pub fn set_paused(&mut self, kind: &str, paused: bool) -> bool {
+        let id = self.intern(kind);
+        match self.paused.get_mut(id) {
+            Some(p) if *p != paused => {
+                *p = paused;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The paused kinds, sorted.
+    pub fn paused(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .by_id
+            .iter()
+            .zip(&self.paused)
+            .filter(|(_, p)| **p)
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn is_paused(&self, kind: KindId) -> bool {
+        self.paused.get(kind).copied().unwrap_or(false)
     }
 
     /// Files a due job of `kind`.
@@ -114,14 +149,15 @@ impl ReadyIndex {
         true
     }
 
-    /// Removes and returns the best job of any kind.
+    /// Removes and returns the best job of any kind not paused.
     pub fn pop_any(&mut self) -> Option<ReadyKey> {
         let (key, kind) = if self.keeps_heads() {
-            *self.heads.first()?
+            *self.heads.iter().find(|(_, k)| !self.is_paused(*k))?
         } else {
             self.sets
                 .iter()
                 .enumerate()
+                .filter(|(k, _)| !self.is_paused(*k))
                 .filter_map(|(k, set)| Some((*set.first()?, k)))
                 .min()?
         };
@@ -129,10 +165,11 @@ impl ReadyIndex {
         Some(key)
     }
 
-    /// Removes and returns the best job among `kinds`.
+    /// Removes and returns the best job among `kinds`, passing over paused ones.
     pub fn pop_among(&mut self, kinds: &[KindId]) -> Option<ReadyKey> {
         let (key, kind) = kinds
             .iter()
+            .filter(|&&k| !self.is_paused(k))
             .filter_map(|&k| Some((*self.sets.get(k)?.first()?, k)))
             .min()?;
         self.remove(kind, &key);
@@ -226,6 +263,32 @@ mod tests {
         let popped: Vec<ReadyKey> = std::iter::from_fn(|| r.pop_any()).collect();
         assert_eq!(popped, keys);
         assert!(r.heads.is_empty());
+    }
+
+    /// Paused kinds are passed over by both claims, with few kinds and with many, and
+    /// come back when resumed.
+    #[test]
+    fn paused_kinds_are_passed_over() {
+        for extra in [0, FEW_KINDS] {
+            let mut r = ReadyIndex::default();
+            let (a, b) = (r.intern("a"), r.intern("b"));
+            for i in 0..extra {
+                r.intern(&format!("other{i}"));
+            }
+            let best = key(9, 1);
+            let next = key(1, 1);
+            r.insert(a, best);
+            r.insert(b, next);
+            assert!(r.set_paused("a", true));
+            assert!(!r.set_paused("a", true), "already paused");
+            assert_eq!(r.paused(), ["a"]);
+            assert_eq!(r.pop_among(&[a]), None);
+            assert_eq!(r.pop_any(), Some(next));
+            assert_eq!(r.pop_any(), None);
+            assert!(r.set_paused("a", false));
+            assert!(r.paused().is_empty());
+            assert_eq!(r.pop_any(), Some(best));
+        }
     }
 
     #[test]

@@ -590,8 +590,24 @@ impl State {
             .collect()
     }
 
+    /// Pauses or resumes `kind`. A resume files nothing anew (the kind's due jobs stayed
+    /// in the ready index) but wakes idle workers.
+    pub fn set_paused(&mut self, kind: &str, paused: bool) {
+        if self.ready.set_paused(kind, paused) && !paused {
+            self.events.ready = true;
+        }
+    }
+
+    /// The paused kinds, sorted.
+    pub fn paused(&self) -> Vec<String> {
+        self.ready.paused()
+    }
+
     pub fn stats(&self) -> Stats {
-        let mut stats = Stats::default();
+        let mut stats = Stats {
+            paused: self.ready.paused(),
+            ..Stats::default()
+        };
         for s in JobState::ALL {
             *stats.get_mut(s) = self.by_state[slot_of(s)] as u64;
         }

@@ -1,5 +1,6 @@
--- Claims up to ARGV[1] jobs, best first, across the ready sets KEYS[13..] (every kind in
--- {name}:kinds when none are given).
+-- Claims up to ARGV[1] jobs, best first, across the ready sets KEYS[14..] (every kind in
+-- {name}:kinds when none are given), except those of paused kinds: one read of the small
+-- paused set per call, and a paused kind's ready set is not even looked at.
 --
 -- ARGV[1] max jobs (<= 1000), ARGV[2] lease in ms, ARGV[3] keep_failed,
 -- ARGV[4 .. 3+max] one fresh claim token per job, in claim order.
@@ -21,15 +22,23 @@ local keep_failed = tonumber(ARGV[3])
 local now = now_ms()
 promote(now, 1000, keep_failed)
 
--- The ready sets to look at.
+-- The ready sets to look at: not those of paused kinds.
+local paused = {}
+for _, kind in ipairs(redis.call('SMEMBERS', PAUSED)) do
+    paused[READY .. kind] = true
+end
 local sets = {}
-if #KEYS > 12 then
-    for i = 13, #KEYS do
-        sets[#sets + 1] = KEYS[i]
+if #KEYS > 13 then
+    for i = 14, #KEYS do
+        if not paused[KEYS[i]] then
+            sets[#sets + 1] = KEYS[i]
+        end
     end
 else
     for _, kind in ipairs(redis.call('SRANDMEMBER', KINDS, 10000)) do
-        sets[#sets + 1] = READY .. kind
+        if not paused[READY .. kind] then
+            sets[#sets + 1] = READY .. kind
+        end
     end
 end
 
@@ -52,7 +61,7 @@ local heads, pos, taken = {}, {}, {}
 for i, key in ipairs(sets) do
     heads[i] = redis.call('ZRANGE', key, 0, max - 1, 'WITHSCORES')
     pos[i], taken[i] = 1, 0
-    if #heads[i] == 0 and #KEYS == 12 then
+    if #heads[i] == 0 and #KEYS == 13 then
         -- Nothing ready of this kind: forget it until a job of it becomes ready again.
         redis.call('SREM', KINDS, string.sub(key, #READY + 1))
     end

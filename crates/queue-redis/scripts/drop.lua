@@ -41,5 +41,5 @@ end
 if page[1] ~= '0' then
     return page[1]
 end
-redis.call('DEL', DELAYED, RUNNING)
+redis.call('DEL', DELAYED, RUNNING, PAUSED)
 return 'done'

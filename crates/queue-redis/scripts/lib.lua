@@ -1,6 +1,6 @@
 -- Shared prelude, prepended to every script of this crate.
 --
--- Every script receives the same first twelve KEYS, all carrying the queue's `{name}` hash
+-- Every script receives the same first thirteen KEYS, all carrying the queue's `{name}` hash
 -- tag so that one script only ever touches one Redis Cluster slot:
 --
 --   KEYS[1]  {name}:job:        prefix of the job hashes ({name}:job:<id>)
@@ -19,6 +19,7 @@
 --                               list_jobs sorts them by id itself
 --   KEYS[11] {name}:kinds       SET   kinds that may have ready jobs
 --   KEYS[12] {name}:wake        pub/sub channel that wakes idle workers
+--   KEYS[13] {name}:paused      SET   kinds paused by pause_kind: no claim takes their jobs
 --
 -- Keys derived from the three prefixes (a job hash, a ready set, a unique key) keep the
 -- same hash tag, so they live in the same slot as the declared keys.
@@ -37,7 +38,7 @@ local IDX = {
     failed = KEYS[9],
     cancelled = KEYS[10],
 }
-local KINDS, WAKE = KEYS[11], KEYS[12]
+local KINDS, WAKE, PAUSED = KEYS[11], KEYS[12], KEYS[13]
 
 -- The server clock in whole milliseconds.
 local function now_ms()

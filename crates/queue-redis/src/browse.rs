@@ -5,7 +5,7 @@
 use fred::prelude::{HashesInterface, SortedSetsInterface, Value};
 use queue_core::{list_limit, Job, JobId, JobState, QueueError, Result, Stats};
 
-use crate::decode::{fields, int, job};
+use crate::decode::{fields, int, job, string};
 use crate::queue::Inner;
 
 /// Job hashes read per pipeline.
@@ -118,20 +118,24 @@ pub(crate) async fn stats(q: &Inner) -> Result<Stats> {
         .stats
         .run(q.conns.other(), q.keys.common(), Vec::new())
         .await?;
-    let counts: Vec<i64> = match reply {
-        Value::Array(values) => values.iter().map(int).collect(),
+    let mut values = match reply {
+        Value::Array(values) if values.len() == JobState::ALL.len() + 1 => values,
         other => {
             return Err(QueueError::Backend(
                 format!("stats script answered {other:?}").into(),
             ))
         }
     };
-    if counts.len() != JobState::ALL.len() {
-        return Err(QueueError::Backend(
-            format!("stats script answered {counts:?}").into(),
-        ));
-    }
-    let mut stats = Stats::default();
+    let mut paused: Vec<String> = values
+        .pop()
+        .map(|v| v.into_array().iter().map(string).collect())
+        .unwrap_or_default();
+    paused.sort_unstable();
+    let counts: Vec<i64> = values.iter().map(int).collect();
+    let mut stats = Stats {
+        paused,
+        ..Stats::default()
+    };
     for (s, n) in JobState::ALL.into_iter().zip(counts) {
         *stats.get_mut(s) = u64::try_from(n).unwrap_or(0);
     }

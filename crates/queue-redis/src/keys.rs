@@ -31,7 +31,7 @@ pub(crate) fn validate_name(name: &str) -> Result<()> {
 pub(crate) struct Keys {
     /// `{name}`: the hash tag every key starts with.
     tag: String,
-    /// The twelve keys every script receives first, in the order `scripts/lib.lua` reads.
+    /// The thirteen keys every script receives first, in the order `scripts/lib.lua` reads.
     common: Vec<String>,
 }
 
@@ -54,11 +54,12 @@ impl Keys {
             k("state:cancelled"),
             k("kinds"),
             k("wake"),
+            k("paused"),
         ];
         Keys { tag, common }
     }
 
-    /// The twelve keys every script takes first.
+    /// The thirteen keys every script takes first.
     pub(crate) fn common(&self) -> Vec<String> {
         self.common.clone()
     }
@@ -68,7 +69,7 @@ impl Keys {
         let mut keys = self.common();
         for kind in kinds {
             let key = self.ready(kind);
-            if !keys[12..].contains(&key) {
+            if !keys[13..].contains(&key) {
                 keys.push(key);
             }
         }
@@ -106,6 +107,11 @@ impl Keys {
         &self.common[11]
     }
 
+    /// The set of paused kinds.
+    pub(crate) fn paused(&self) -> &str {
+        &self.common[12]
+    }
+
     /// `{name}`, the hash tag.
     pub(crate) fn tag(&self) -> &str {
         &self.tag
@@ -132,7 +138,7 @@ mod tests {
         for key in k.with_ready(&["a", "b", "a"]) {
             assert!(key.starts_with("{q}:"), "{key}");
         }
-        assert_eq!(k.with_ready(&["a", "b", "a"]).len(), 14);
+        assert_eq!(k.with_ready(&["a", "b", "a"]).len(), 15);
         assert_eq!(
             k.job(JobId::from_bytes([0; 16])),
             "{q}:job:00000000000000000000000000"

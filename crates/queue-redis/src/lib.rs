@@ -37,7 +37,8 @@
 //! | `{name}:state:<state>` | zset | ids of every pending, completed, failed or cancelled job, all scored 0 (so ordered by id) |
 //! | `{name}:kinds` | set | kinds that may have ready jobs |
 //! | `{name}:unique:<key>` | string | id of the job holding a unique key (with `PX` for a window) |
-//! | `{name}:wake` | channel | published after enqueue, replay, reclaim and promotion |
+//! | `{name}:wake` | channel | published after enqueue, replay, reclaim, promotion and `resume_kind` |
+//! | `{name}:paused` | set | kinds paused by `pause_kind`: the claim script reads it once per call and passes over their ready sets |
 //! | `{name}:enqueue-stop:<n>` | string | set for a minute when a chunk of a pipelined `enqueue_batch` is refused, so the chunks after it store nothing; deleted by that call |
 //!
 //! **Order without precision loss.** A ready set's score is `-priority`, exact for any
@@ -94,6 +95,7 @@ mod decode;
 mod enqueue;
 mod keys;
 mod maintenance;
+mod pause;
 mod queue;
 mod redact;
 #[cfg(test)]

@@ -186,6 +186,18 @@ impl Queue for RedisQueue {
         crate::maintenance::next_due(&self.inner).await
     }
 
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        crate::pause::pause(&self.inner, kind).await
+    }
+
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        crate::pause::resume(&self.inner, kind).await
+    }
+
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        crate::pause::paused(&self.inner).await
+    }
+
     async fn close(&self) -> Result<()> {
         self.inner.closed.store(true, Ordering::Release);
         Ok(())

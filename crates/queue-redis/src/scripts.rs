@@ -137,6 +137,7 @@ pub(crate) struct Scripts {
     pub(crate) next_due: Script,
     pub(crate) stats: Script,
     pub(crate) drop: Script,
+    pub(crate) resume: Script,
 }
 
 impl Scripts {
@@ -161,10 +162,11 @@ impl Scripts {
             next_due: script!("next_due"),
             stats: script!("stats"),
             drop: script!("drop"),
+            resume: script!("resume"),
         }
     }
 
-    fn all(&self) -> [&Script; 14] {
+    fn all(&self) -> [&Script; 15] {
         [
             &self.enqueue,
             &self.claim,
@@ -180,6 +182,7 @@ impl Scripts {
             &self.next_due,
             &self.stats,
             &self.drop,
+            &self.resume,
         ]
     }
 

@@ -59,6 +59,15 @@ impl Queue for SqlQueue {
     async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {
         self.backend().next_due(kinds).await
     }
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        self.backend().pause_kind(kind).await
+    }
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        self.backend().resume_kind(kind).await
+    }
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        self.backend().paused_kinds().await
+    }
     async fn close(&self) -> Result<()> {
         self.backend().close().await
     }

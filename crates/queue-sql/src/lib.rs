@@ -168,7 +168,8 @@ impl SqlQueue {
         conn.enqueue_job(self, job).await
     }
 
-    /// Drops the queue's table and its migration record. Meant for tests and uninstalls.
+    /// Drops the queue's table, its paused kinds and its migration record (and, on
+    /// Postgres, its functions). Meant for tests and uninstalls.
     pub async fn drop_schema(&self) -> Result<()> {
         match &self.inner {
             #[cfg(feature = "postgres")]

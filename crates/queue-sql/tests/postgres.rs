@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1195,7 +1195,7 @@ async fn stats_agree_with_the_rows_after_every_change() {
         "DROP TRIGGER {table}_count_insert ON {table}; DELETE FROM {table}_counts; \
          INSERT INTO {table} (id, kind, payload, max_attempts, state) \
              VALUES ('0000000000000000000000000Z', 'k', '1', 1, 'failed'); \
-         DELETE FROM {table}_migrations WHERE version = 4"
+         DELETE FROM {table}_migrations WHERE version = 5"
     ))
     .execute(&pool)
     .await

@@ -111,6 +111,21 @@ impl Factory for SqliteFactory {
         Arc::new(q)
     }
 
+    /// Two queues on one file, each with its own pool and writer, as two processes
+    /// would have.
+    async fn make_pair(&self, setup: Setup) -> [Arc<dyn Backend>; 2] {
+        let db = TempDb::new();
+        let opts = SqlOptions::default()
+            .lease_timeout(setup.lease_timeout)
+            .retry(setup.retry);
+        let a = SqlQueue::connect_with(&db.url(), opts.clone())
+            .await
+            .unwrap();
+        let b = SqlQueue::connect_with(&db.url(), opts).await.unwrap();
+        self.made.lock().unwrap().push(db);
+        [Arc::new(a), Arc::new(b)]
+    }
+
     async fn cleanup(&self) {
         self.made.lock().unwrap().clear();
     }
@@ -231,7 +246,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -242,7 +257,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
 }
 
 #[tokio::test]
@@ -837,10 +852,12 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
     // Put the file back to how version 1 left it.
     sqlx::raw_sql(
         "CREATE INDEX queue_jobs_state_idx ON queue_jobs (state, id);
+         DROP INDEX queue_jobs_kind_idx;
+         DROP TABLE queue_jobs_paused;
          DROP TABLE queue_jobs_counts;
          DROP TRIGGER queue_jobs_count_update;
          DROP TRIGGER queue_jobs_count_delete;
-         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3);",
+         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4);",
     )
     .execute(&pool)
     .await
@@ -860,7 +877,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     // The counts start from the rows already there.
     assert_eq!(q.stats().await.unwrap().pending, 1);
     let job = q.dequeue(&["k"]).await.unwrap().unwrap();

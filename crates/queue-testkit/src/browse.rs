@@ -108,6 +108,7 @@ pub async fn stats_counts_every_state(f: &dyn Factory) {
             completed,
             failed: 1,
             cancelled: 1,
+            paused: Vec::new(),
         }
     );
     for st in JobState::ALL {

@@ -50,6 +50,17 @@ pub trait Factory: Send + Sync + 'static {
     /// `setup`. Checks run in parallel, so two calls must never share jobs.
     async fn make(&self, setup: Setup) -> Arc<dyn Backend>;
 
+    /// Two handles on one fresh backend, as two processes would hold them: each with its
+    /// own connections (where the backend has any) to the same table or key prefix,
+    /// configured with `setup`. For checks of what one handle sees of another's calls.
+    ///
+    /// The default shares one handle, which is right for in-process backends only;
+    /// backends with a server or a file override it.
+    async fn make_pair(&self, setup: Setup) -> [Arc<dyn Backend>; 2] {
+        let q = self.make(setup).await;
+        [Arc::clone(&q), q]
+    }
+
     /// Removes what `make` created (tables, keys). Called after each check that passed;
     /// a backend should also sweep leftovers of runs that died.
     async fn cleanup(&self) {}

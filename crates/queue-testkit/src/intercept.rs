@@ -119,6 +119,18 @@ impl<H: Hooks> Queue for Intercepted<H> {
         self.inner.next_due(kinds).await
     }
 
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        self.inner.pause_kind(kind).await
+    }
+
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        self.inner.resume_kind(kind).await
+    }
+
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        self.inner.paused_kinds().await
+    }
+
     async fn close(&self) -> Result<()> {
         self.inner.close().await
     }

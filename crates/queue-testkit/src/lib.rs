@@ -52,6 +52,7 @@ pub mod enqueue;
 pub mod lease;
 pub mod model;
 pub mod order;
+pub mod pause;
 pub mod replay;
 pub mod restart;
 pub mod retry;
@@ -139,6 +140,17 @@ macro_rules! __with_checks {
             }
             concurrency {
                 concurrent_consumers_get_each_job_once,
+            }
+            pause {
+                paused_kind_is_not_claimed,
+                claims_under_pause_keep_order,
+                resume_makes_kind_claimable,
+                pause_and_resume_are_idempotent,
+                pause_validates_kind,
+                paused_kinds_are_listed_sorted,
+                claimed_job_outlives_pause,
+                pause_is_shared_between_handles,
+                resume_wakes_idle_worker,
             }
             worker {
                 runs_every_job,

@@ -69,6 +69,15 @@ impl Factory for RedisFactory {
         q
     }
 
+    /// Two clients (pools and subscribers) on one queue name, as two processes would have.
+    async fn make_pair(&self, setup: Setup) -> [Arc<dyn Backend>; 2] {
+        let name = fresh_name();
+        let a = Arc::new(open(&self.url, &name, setup).await);
+        let b = Arc::new(open(&self.url, &name, setup).await);
+        self.made.lock().unwrap().push(a.clone());
+        [a, b]
+    }
+
     async fn cleanup(&self) {
         let made: Vec<_> = std::mem::take(&mut *self.made.lock().unwrap());
         for q in made {

@@ -225,6 +225,19 @@ impl Queue for FakeQueue {
 
     fn set_lease_timeout(&self, _timeout: Duration) {}
 
+    /// The scheduler never pauses; a test that did would be told so.
+    async fn pause_kind(&self, _kind: &str) -> queue_core::Result<()> {
+        Err(QueueError::InvalidConfig("FakeQueue does not pause".into()))
+    }
+
+    async fn resume_kind(&self, _kind: &str) -> queue_core::Result<()> {
+        Err(QueueError::InvalidConfig("FakeQueue does not pause".into()))
+    }
+
+    async fn paused_kinds(&self) -> queue_core::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     async fn close(&self) -> queue_core::Result<()> {
         Ok(())
     }

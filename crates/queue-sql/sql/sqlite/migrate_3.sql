@@ -1,34 +1,16 @@
--- Version 3: job counts per state without counting rows.
+-- Version 3: kinds paused in the database, honoured by every claim of every process.
 --
--- Counting a million rows took a third of a second. The counts now live in a small
--- table, kept in the same transaction as each change. SQLite has only row triggers, and
--- one per row cost a third of the drain, so the three changes on the hot path (enqueue,
--- claim: pending to running, ack: running to completed) are counted by the queue's own
--- statements once per batch (count_move.sql), and triggers count the rest: other state
--- changes (retries, failures, cancels, reclaims, replays) and deletes (pruning).
+-- The claim reads the paused kinds once per call. While a pause concerns a claim, it
+-- reads each of its other kinds from the kind index below instead of skipping paused
+-- jobs in the pending index, where every paused job at the head of a priority would be
+-- stepped over by every claim.
 
-CREATE TABLE IF NOT EXISTS {table}_counts (
-    state TEXT    PRIMARY KEY,
-    n     INTEGER NOT NULL
+-- The paused kinds (µs for paused_at). Pausing inserts, resuming deletes.
+CREATE TABLE IF NOT EXISTS {table}_paused (
+    kind      TEXT    PRIMARY KEY,
+    paused_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-INSERT OR REPLACE INTO {table}_counts (state, n)
-VALUES ('pending', 0), ('running', 0), ('completed', 0), ('failed', 0), ('cancelled', 0);
-INSERT OR REPLACE INTO {table}_counts (state, n)
-SELECT state, count(*) FROM {table} GROUP BY state;
-
-CREATE TRIGGER IF NOT EXISTS {table}_count_update
-AFTER UPDATE OF state ON {table}
-WHEN old.state <> new.state
- AND NOT (old.state = 'pending' AND new.state = 'running')
- AND NOT (old.state = 'running' AND new.state = 'completed')
-BEGIN
-    UPDATE {table}_counts SET n = n - 1 WHERE state = old.state;
-    UPDATE {table}_counts SET n = n + 1 WHERE state = new.state;
-END;
-
-CREATE TRIGGER IF NOT EXISTS {table}_count_delete
-AFTER DELETE ON {table}
-BEGIN
-    UPDATE {table}_counts SET n = n - 1 WHERE state = old.state;
-END;
+-- Pending jobs per kind, in claim order within the kind.
+CREATE INDEX IF NOT EXISTS {table}_kind_idx
+    ON {table} (kind, priority DESC, scheduled_at, id) WHERE state = 'pending';

@@ -3,6 +3,7 @@
 mod connect;
 mod enqueue;
 mod listen;
+mod pause;
 mod queue;
 mod replay;
 mod resume;

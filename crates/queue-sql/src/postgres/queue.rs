@@ -262,6 +262,18 @@ impl Queue for PgQueue {
         secs.map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_DELAY.as_secs_f64())))
     }
 
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        self.pause(kind).await
+    }
+
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        self.resume(kind).await
+    }
+
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        self.paused().await
+    }
+
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         Ok(())
@@ -304,7 +316,10 @@ impl Browsable for PgQueue {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let mut stats = Stats::default();
+        let mut stats = Stats {
+            paused: self.paused().await?,
+            ..Stats::default()
+        };
         for (state, n) in rows {
             match state.parse::<JobState>() {
                 Ok(s) => *stats.get_mut(s) = u64::try_from(n).unwrap_or(0),

@@ -38,6 +38,9 @@ pub(crate) struct Sql {
     pub count_fold: String,
     pub notify: String,
     pub fail_corrupt: String,
+    pub pause: String,
+    pub resume: String,
+    pub paused: String,
     pub drop: String,
 }
 
@@ -52,6 +55,7 @@ impl Sql {
                 (2, r(load!("migrate_2.sql"))),
                 (3, r(load!("migrate_3.sql"))),
                 (4, r(load!("migrate_4.sql"))),
+                (5, r(load!("migrate_5.sql"))),
             ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
@@ -79,6 +83,9 @@ impl Sql {
             count_fold: r(load!("count_fold.sql")),
             notify: r(load!("notify.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
+            pause: r(load!("pause.sql")),
+            resume: r(load!("resume.sql")),
+            paused: r(load!("paused.sql")),
             drop: r(load!("drop.sql")),
         }
     }

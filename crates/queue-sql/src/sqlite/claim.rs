@@ -1,5 +1,6 @@
-//! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first;
-//! undecodable rows are set aside and their slots claimed again.
+//! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first
+//! (or, while a pause concerns the claim, see [`super::pause`]); undecodable rows are set
+//! aside and their slots claimed again.
 
 use queue_core::{Job, JobState, Result};
 use sqlx::sqlite::SqliteRow;
@@ -20,16 +21,22 @@ impl SqliteQueue {
         }
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
         let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
-        crate::refill::claim_refilling(max, |want| self.claim_once(&kinds_json, want)).await
+        crate::refill::claim_refilling(max, |want| self.claim_once(kinds, &kinds_json, want)).await
     }
 
-    /// One claim statement for up to `max` jobs; returns the good jobs and how many rows
-    /// could not be decoded (set aside, or left to their lease).
-    async fn claim_once(&self, kinds_json: &str, max: usize) -> Result<(Vec<Job>, usize)> {
+    /// One claim for up to `max` jobs; returns the good jobs and how many rows could not
+    /// be decoded (set aside, or left to their lease).
+    async fn claim_once(
+        &self,
+        kinds: &[&str],
+        kinds_json: &str,
+        max: usize,
+    ) -> Result<(Vec<Job>, usize)> {
         let now = now_us();
         let deadline = now.saturating_add(duration_us(self.lease()));
         let step = ClaimStep {
             q: self,
+            kinds,
             kinds_json,
             max,
             now,
@@ -41,6 +48,7 @@ impl SqliteQueue {
             let r = busy::immediate(&mut turn, &step, claim_step).await;
             self.writer.checked(r)?
         };
+
         let mut jobs = Vec::with_capacity(rows.len());
         let mut bad = 0;
         for row in &rows {
@@ -54,6 +62,45 @@ impl SqliteQueue {
             }
         }
         Ok((jobs, bad))
+    }
+
+    /// The claim with no pause among its kinds: one statement per priority with due
+    /// jobs, highest first. `now` and `deadline` in µs.
+    async fn claim_by_priority(
+        &self,
+        conn: &mut SqliteConnection,
+        kinds_json: &str,
+        max: usize,
+        now: i64,
+        deadline: i64,
+    ) -> Result<Vec<SqliteRow>> {
+        let mut rows = Vec::new();
+        // Priorities from the highest down, each read up to its first job not yet due.
+        let mut below = i64::from(i32::MAX) + 1;
+        while rows.len() < max {
+            let r = retry_busy!(
+                sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
+                    .bind(below)
+                    .fetch_optional(&mut *conn)
+                    .await
+            );
+            let Some(priority) = self.writer.checked(r.map_err(db_err))? else {
+                break;
+            };
+            let r = retry_busy!(
+                sqlx::query(&self.sql.claim)
+                    .bind(now)
+                    .bind(deadline)
+                    .bind(kinds_json)
+                    .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
+                    .bind(priority)
+                    .fetch_all(&mut *conn)
+                    .await
+            );
+            rows.extend(self.writer.checked(r.map_err(db_err))?);
+            below = priority;
+        }
+        Ok(rows)
     }
 
     /// Marks a claimed row that cannot be decoded as failed with the reason, so it is not
@@ -95,63 +142,38 @@ impl SqliteQueue {
             );
         }
     }
-
-    /// One statement per priority with due jobs, highest first, each read up to its first
-    /// job not yet due. `now` and `deadline` in µs.
-    async fn claim_by_priority(
-        &self,
-        conn: &mut SqliteConnection,
-        kinds_json: &str,
-        max: usize,
-        now: i64,
-        deadline: i64,
-    ) -> Result<Vec<SqliteRow>> {
-        let mut rows = Vec::new();
-        let mut below = i64::from(i32::MAX) + 1;
-        while rows.len() < max {
-            let priority = sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
-                .bind(below)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-            let Some(priority) = priority else {
-                break;
-            };
-            let claimed = sqlx::query(&self.sql.claim)
-                .bind(now)
-                .bind(deadline)
-                .bind(kinds_json)
-                .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
-                .bind(priority)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_err)?;
-            rows.extend(claimed);
-            below = priority;
-        }
-        Ok(rows)
-    }
 }
 
 /// What one claim transaction needs.
 struct ClaimStep<'a> {
     q: &'a SqliteQueue,
+    kinds: &'a [&'a str],
     kinds_json: &'a str,
     max: usize,
     now: i64,
     deadline: i64,
 }
 
-/// The claim transaction: the claim statements, and the claimed jobs moved from pending
+/// The claim transaction: the paused kinds, the claim statements, and the claimed jobs moved from pending
 /// to running in the counts. Run again from the start if it comes back busy.
 fn claim_step<'c>(
     conn: &'c mut SqliteConnection,
     s: &'c ClaimStep<'_>,
 ) -> BoxFuture<'c, Result<Vec<SqliteRow>>> {
     Box::pin(async move {
-        let rows =
-            s.q.claim_by_priority(conn, s.kinds_json, s.max, s.now, s.deadline)
-                .await?;
+        let q = s.q;
+        // One small read per claim; a pause that concerns this claim takes the kind
+        // index instead of stepping over paused jobs in the pending index.
+        let paused = q.paused_on(conn).await?;
+        let rows = if !paused.is_empty()
+            && (s.kinds.is_empty() || s.kinds.iter().any(|k| paused.iter().any(|p| p == k)))
+        {
+            q.claim_unpaused(conn, s.kinds, &paused, s.max, s.now, s.deadline)
+                .await?
+        } else {
+            q.claim_by_priority(conn, s.kinds_json, s.max, s.now, s.deadline)
+                .await?
+        };
         let n = rows.len() as u64;
         count_move(
             conn,

@@ -1,4 +1,4 @@
-//! The counts per state that stats read (migration 3): the queue's own statements move
+//! The counts per state that stats read (migration 4): the queue's own statements move
 //! jobs between states here for enqueue, claim and ack, once per batch and in the same
 //! transaction; triggers count every other change.
 

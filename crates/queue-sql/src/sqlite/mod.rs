@@ -13,6 +13,7 @@ pub(crate) mod busy;
 mod claim;
 mod counts;
 mod enqueue;
+mod pause;
 mod row;
 mod schema;
 mod settle;
@@ -264,6 +265,18 @@ impl Queue for SqliteQueue {
 
     fn subscribe(&self) -> Subscription {
         self.notifier.subscribe()
+    }
+
+    async fn pause_kind(&self, kind: &str) -> Result<()> {
+        self.pause(kind).await
+    }
+
+    async fn resume_kind(&self, kind: &str) -> Result<()> {
+        self.resume(kind).await
+    }
+
+    async fn paused_kinds(&self) -> Result<Vec<String>> {
+        self.paused().await
     }
 
     async fn close(&self) -> Result<()> {

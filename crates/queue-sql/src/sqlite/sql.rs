@@ -62,6 +62,20 @@ pub(crate) struct Sql {
     pub claim: String,
     /// The next priority down with pending jobs.
     pub next_priority: String,
+    /// Pauses a kind.
+    pub pause: String,
+    /// Resumes a kind.
+    pub resume: String,
+    /// The paused kinds.
+    pub paused: String,
+    /// The next kind with pending jobs.
+    pub kind_after: String,
+    /// The next priority down with pending jobs of one kind.
+    pub kind_next_priority: String,
+    /// Due jobs of one kind and priority.
+    pub kind_due: String,
+    /// Claims rows picked by rowid.
+    pub claim_rows: String,
     /// Sets aside an undecodable claimed row.
     pub fail_corrupt: String,
     /// The batch ack.
@@ -116,6 +130,7 @@ impl Sql {
                 (1, r(load!("migrate_1.sql"))),
                 (2, r(load!("migrate_2.sql"))),
                 (3, r(load!("migrate_3.sql"))),
+                (4, r(load!("migrate_4.sql"))),
             ],
             enqueue: std::array::from_fn(|_| OnceLock::new()),
             enqueue_template,
@@ -123,6 +138,13 @@ impl Sql {
             unique_holders: r(load!("unique_holders.sql")),
             claim: r(load!("claim.sql")),
             next_priority: r(load!("next_priority.sql")),
+            pause: r(load!("pause.sql")),
+            resume: r(load!("resume.sql")),
+            paused: r(load!("paused.sql")),
+            kind_after: r(load!("kind_after.sql")),
+            kind_next_priority: r(load!("kind_next_priority.sql")),
+            kind_due: r(load!("kind_due.sql")),
+            claim_rows: r(load!("claim_rows.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
             ack: r(load!("ack.sql")),
             heartbeat: r(load!("heartbeat.sql")),

@@ -67,12 +67,12 @@ pub struct PgFactory {
     made: Mutex<Vec<SqlQueue>>,
 }
 
-#[async_trait]
-impl Factory for PgFactory {
-    async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
+impl PgFactory {
+    /// A queue on `table` with its own pool, dropped at cleanup.
+    async fn open(&self, table: String, setup: Setup) -> Arc<dyn Backend> {
         let pool = pg_pool(8).await;
         let opts = SqlOptions::default()
-            .table(fresh_table())
+            .table(table)
             .lease_timeout(setup.lease_timeout)
             .retry(setup.retry);
         let q = SqlQueue::from_pg_pool(pool, opts)
@@ -80,6 +80,20 @@ impl Factory for PgFactory {
             .expect("open queue");
         self.made.lock().unwrap().push(q.clone());
         Arc::new(q)
+    }
+}
+
+#[async_trait]
+impl Factory for PgFactory {
+    async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
+        self.open(fresh_table(), setup).await
+    }
+
+    /// Two pools on one table, as two processes would have.
+    async fn make_pair(&self, setup: Setup) -> [Arc<dyn Backend>; 2] {
+        let table = fresh_table();
+        let first = self.open(table.clone(), setup).await;
+        [first, self.open(table, setup).await]
     }
 
     async fn cleanup(&self) {

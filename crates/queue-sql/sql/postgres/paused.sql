@@ -1,0 +1,4 @@
+-- The paused kinds, in byte order.
+SELECT kind
+FROM {table}_paused
+ORDER BY kind COLLATE "C"

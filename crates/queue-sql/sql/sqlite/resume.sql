@@ -1,0 +1,2 @@
+-- Resumes kind ?1.
+DELETE FROM {table}_paused WHERE kind = ?1
