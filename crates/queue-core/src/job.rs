@@ -50,6 +50,11 @@ pub struct Job {
     /// The current claim, while running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// What its handler returned, stored when it completed (see
+    /// [`Queue::complete_batch`](crate::Queue::complete_batch)); `None` for every other
+    /// job, and once completed jobs are no longer retained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 impl Job {

@@ -126,6 +126,7 @@ pub(crate) struct Scripts {
     pub(crate) enqueue: Script,
     pub(crate) claim: Script,
     pub(crate) ack: Script,
+    pub(crate) complete: Script,
     pub(crate) nack: Script,
     pub(crate) discard: Script,
     pub(crate) snooze: Script,
@@ -150,6 +151,7 @@ impl Scripts {
             enqueue: script!("enqueue"),
             claim: script!("claim"),
             ack: script!("ack"),
+            complete: script!("complete"),
             nack: script!("nack"),
             discard: script!("discard"),
             snooze: script!("snooze"),
@@ -164,11 +166,12 @@ impl Scripts {
         }
     }
 
-    fn all(&self) -> [&Script; 14] {
+    fn all(&self) -> [&Script; 15] {
         [
             &self.enqueue,
             &self.claim,
             &self.ack,
+            &self.complete,
             &self.nack,
             &self.discard,
             &self.snooze,

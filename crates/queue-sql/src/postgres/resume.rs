@@ -143,6 +143,7 @@ mod tests {
             unique_key: None,
             last_error: None,
             lease: None,
+            output: None,
         }
     }
 
