@@ -1,2 +1,2 @@
--- One job by id, with its output (last, after {columns}; the claim returns no output).
+-- One job by id, with its output (after the shared columns; the claim returns none).
 SELECT {columns}, output::text AS output FROM {table} WHERE id = $1

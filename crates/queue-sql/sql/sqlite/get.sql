@@ -1,2 +1,2 @@
--- One job by id, with its output (last, after {columns}; claims return no output).
+-- One job by id, with its output (after the shared columns; claims return none).
 SELECT {columns}, output FROM {table} WHERE id = ?1
