@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::job::has_nul;
 use crate::{Lease, QueueError, Result};
 
 /// Largest output stored with a completed job by default, in bytes of its JSON text.
@@ -13,9 +14,9 @@ pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
 
 /// A claimed job to complete, with its handler's output, for `Queue::complete_batch`.
 ///
-/// The output is JSON text, serialised once by the caller and stored as it is, so no
-/// backend parses and prints it again on the way in. `None` and a JSON `null` both store
-/// nothing and cost what an ack costs.
+/// The output is JSON text, serialised once by the caller and stored as that text:
+/// backends check it ([`Completion::checked_output`]) but never serialise it again. `None`
+/// and a JSON `null` both store nothing and cost what an ack costs.
 ///
 /// ```
 /// use queue_core::{ClaimToken, Completion, JobId, Lease};
@@ -61,9 +62,11 @@ impl Completion {
     }
 
     /// The JSON text to store, `None` when there is nothing to store, or
-    /// [`QueueError::InvalidJob`] when the output is longer than `limit` bytes or holds a
+    /// [`QueueError::InvalidJob`] when the output is longer than `limit` bytes, holds a
     /// NUL character (which Postgres cannot store; refused everywhere so that every
-    /// backend agrees).
+    /// backend agrees), or would not read back as a [`serde_json::Value`]: a raw value
+    /// may hold a lone surrogate escape or a number out of range, which
+    /// [`Completion::with_output`] never makes.
     pub fn checked_output(&self, limit: usize) -> Result<Option<&str>> {
         let Some(raw) = &self.output else {
             return Ok(None);
@@ -79,7 +82,14 @@ impl Completion {
                 text.len()
             )));
         }
-        if has_nul_escape(text) {
+        // Parsed only to check it; what is stored is the caller's text.
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            QueueError::InvalidJob(format!(
+                "output of job {} does not read back as JSON: {e}",
+                self.lease.id
+            ))
+        })?;
+        if has_nul(&value) {
             return Err(QueueError::InvalidJob(format!(
                 "output of job {} contains a NUL character (\\u0000)",
                 self.lease.id
@@ -87,21 +97,6 @@ impl Completion {
         }
         Ok(Some(text))
     }
-}
-
-/// Whether JSON text holds an escaped NUL (`\u0000`): an escape only when the backslashes
-/// before the `u` are odd in number, since `\\` is an escaped backslash. JSON text holds
-/// no raw control characters, so the escape is the only form.
-fn has_nul_escape(json: &str) -> bool {
-    let bytes = json.as_bytes();
-    json.match_indices("\\u0000").any(|(at, _)| {
-        let backslashes = bytes[..=at]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count();
-        backslashes % 2 == 1
-    })
 }
 
 /// A batch of [`Completion`]s after [`Completion::checked_output`]: the entries to write,
@@ -213,6 +208,18 @@ mod tests {
         assert!(raw(r#""\\\\u0000""#).checked_output(100).is_ok());
         let from_rust = Completion::with_output(lease(), "nul \0 here").unwrap();
         assert!(from_rust.checked_output(100).is_err());
+    }
+
+    #[test]
+    fn raw_text_that_would_not_read_back_is_refused() {
+        for text in [r#""\ud800""#, r#"["\udc00x"]"#, "1e400"] {
+            let done = raw(text);
+            let r = done.checked_output(100);
+            assert!(
+                matches!(&r, Err(QueueError::InvalidJob(m)) if m.contains("read back")),
+                "{text}: {r:?}"
+            );
+        }
     }
 
     #[test]

@@ -287,7 +287,7 @@ pub fn validate_run_at(run_at: RunAt) -> Result<()> {
 }
 
 /// Whether any string (or object key) in `v` holds a NUL character.
-fn has_nul(v: &serde_json::Value) -> bool {
+pub(crate) fn has_nul(v: &serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
         Value::String(s) => s.contains('\0'),

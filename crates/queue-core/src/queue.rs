@@ -69,10 +69,11 @@ pub trait Queue: Send + Sync {
     /// with [`QueueError::LeaseLost`].
     ///
     /// An output longer than the backend's limit ([`crate::MAX_OUTPUT_BYTES`] unless
-    /// configured otherwise) or holding a NUL character fails its entry with
-    /// [`QueueError::InvalidJob`] and changes nothing: the job stays running under its
-    /// lease, for the caller to complete without the output, or to fail it. Entries
-    /// without output cost what `ack_batch` costs.
+    /// configured otherwise), holding a NUL character, or not readable as JSON (see
+    /// [`Completion::checked_output`]) fails its entry with [`QueueError::InvalidJob`] and
+    /// changes nothing: the job stays running under its lease, for the caller to complete
+    /// without the output, or to fail it. Entries without output cost what `ack_batch`
+    /// costs.
     ///
     /// ```
     /// use queue_core::{Completion, Queue};
