@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{Job, JobId, Lease, NewJob, Queue, Result, Subscription};
+use queue_core::{Completion, Job, JobId, Lease, NewJob, Queue, Result, Subscription};
 
 /// Forwards every call to the inner queue and counts the ones that reach the backend.
 pub struct Counting {
@@ -67,6 +67,12 @@ impl Queue for Counting {
         self.acks.fetch_add(1, Ordering::Relaxed);
         self.acked.fetch_add(leases.len() as u64, Ordering::Relaxed);
         self.inner.ack_batch(leases).await
+    }
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.count();
+        self.acks.fetch_add(1, Ordering::Relaxed);
+        self.acked.fetch_add(done.len() as u64, Ordering::Relaxed);
+        self.inner.complete_batch(done).await
     }
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
         self.count();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{Job, JobId, Lease, NewJob, Queue, Result, Subscription};
+use queue_core::{Completion, Job, JobId, Lease, NewJob, Queue, Result, Subscription};
 
 /// Wraps a queue; its heartbeat says every lease was renewed without asking the backend.
 /// The worker then trusts leases that run out, and the backend hands their jobs to
@@ -28,6 +28,10 @@ impl Queue for LyingHeartbeat {
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
         self.0.ack_batch(leases).await
+    }
+
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.0.complete_batch(done).await
     }
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {

@@ -50,6 +50,11 @@ pub struct Job {
     /// The current claim, while running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// What its handler returned, stored when it completed (see
+    /// [`Queue::complete_batch`](crate::Queue::complete_batch)); `None` for every other
+    /// job, and once completed jobs are no longer retained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 impl Job {
@@ -282,7 +287,7 @@ pub fn validate_run_at(run_at: RunAt) -> Result<()> {
 }
 
 /// Whether any string (or object key) in `v` holds a NUL character.
-fn has_nul(v: &serde_json::Value) -> bool {
+pub(crate) fn has_nul(v: &serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
         Value::String(s) => s.contains('\0'),

@@ -29,6 +29,7 @@
 //! `queue-testkit`.
 
 mod args;
+mod completion;
 mod error;
 mod id;
 mod job;
@@ -40,6 +41,7 @@ mod state;
 pub mod worker;
 
 pub use args::JobArgs;
+pub use completion::{CheckedCompletions, Completion, MAX_OUTPUT_BYTES};
 pub use error::{QueueError, Result};
 pub use id::{ClaimToken, JobId};
 pub use job::{

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Job, JobId, JobState, Lease, NewJob, QueueError, Result, Subscription};
+use crate::{Completion, Job, JobId, JobState, Lease, NewJob, QueueError, Result, Subscription};
 
 /// The reason recorded when a lease runs out on a job with no attempts left.
 pub const LEASE_EXPIRED: &str = "lease expired";
@@ -62,6 +62,32 @@ pub trait Queue: Send + Sync {
     /// Completes many claimed jobs; one result per lease, in order. The outer error is for
     /// the call as a whole (connection lost…).
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>>;
+
+    /// Completes many claimed jobs like [`ack_batch`](Self::ack_batch), storing each one's
+    /// output with it, readable as [`Job::output`] for as long as completed jobs are
+    /// retained. One result per entry, in order; a stale lease changes nothing and fails
+    /// with [`QueueError::LeaseLost`].
+    ///
+    /// An output longer than the backend's limit ([`crate::MAX_OUTPUT_BYTES`] unless
+    /// configured otherwise), holding a NUL character, or not readable as JSON (see
+    /// [`Completion::checked_output`]) fails its entry with [`QueueError::InvalidJob`] and
+    /// changes nothing: the job stays running under its lease, for the caller to complete
+    /// without the output, or to fail it. Entries without output cost what `ack_batch`
+    /// costs.
+    ///
+    /// ```
+    /// use queue_core::{Completion, Queue};
+    ///
+    /// # async fn demo(queue: &dyn Queue) -> queue_core::Result<()> {
+    /// if let Some(job) = queue.dequeue(&["resize"]).await? {
+    ///     let done = Completion::with_output(job.lease()?, &serde_json::json!({"px": 640}))?;
+    ///     for result in queue.complete_batch(&[done]).await? {
+    ///         result?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>>;
 
     /// Records a failed attempt: re-schedules with the queue's backoff, or moves the job to
     /// `failed` when its attempts are used up.

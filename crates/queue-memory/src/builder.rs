@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use queue_core::{RetryPolicy, DEFAULT_LEASE_TIMEOUT};
+use queue_core::{RetryPolicy, DEFAULT_LEASE_TIMEOUT, MAX_OUTPUT_BYTES};
 
 use crate::{ManualClock, MemoryQueue};
 
@@ -24,6 +24,7 @@ pub struct MemoryQueueBuilder {
     pub(crate) capacity: Option<usize>,
     pub(crate) keep_failed: usize,
     pub(crate) keep_completed: usize,
+    pub(crate) max_output: usize,
     pub(crate) clock: Option<ManualClock>,
 }
 
@@ -35,6 +36,7 @@ impl Default for MemoryQueueBuilder {
             capacity: None,
             keep_failed: 10_000,
             keep_completed: 1_000,
+            max_output: MAX_OUTPUT_BYTES,
             clock: None,
         }
     }
@@ -73,6 +75,14 @@ impl MemoryQueueBuilder {
     /// go first; 0 forgets them at once).
     pub fn keep_completed(mut self, n: usize) -> Self {
         self.keep_completed = n;
+        self
+    }
+
+    /// The longest output `complete_batch` stores with a job, in bytes of JSON (default
+    /// [`MAX_OUTPUT_BYTES`], 64 KiB); a longer one is refused with
+    /// [`queue_core::QueueError::InvalidJob`] and its job stays running.
+    pub fn max_output_bytes(mut self, n: usize) -> Self {
+        self.max_output = n;
         self
     }
 

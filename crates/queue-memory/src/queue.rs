@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, validate_kind, Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue,
-    QueueError, Replayable, Result, Stats, Subscription,
+    list_limit, validate_kind, Browsable, Completion, Job, JobId, JobState, Lease, NewJob,
+    Notifier, Queue, QueueError, Replayable, Result, Stats, Subscription,
 };
 use tokio::sync::Notify;
 
@@ -36,6 +36,8 @@ pub struct MemoryQueue {
     /// Nanoseconds; read without the lock by claims and heartbeats.
     lease_timeout: AtomicU64,
     capacity: Option<usize>,
+    /// Longest stored output, in bytes.
+    max_output: usize,
     notifier: Notifier,
     /// Wakes enqueuers waiting for room (and for close).
     room: Arc<Notify>,
@@ -89,6 +91,7 @@ impl MemoryQueue {
             })),
             lease_timeout: AtomicU64::new(duration_nanos(b.lease_timeout)),
             capacity: b.capacity,
+            max_output: b.max_output,
             notifier,
             room,
             clock,
@@ -216,6 +219,31 @@ impl Queue for MemoryQueue {
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
         Ok(self.with_state(|st, _| leases.iter().map(|l| st.ack(l)).collect()))
+    }
+
+    /// Outputs are kept on the job, so they last as long as the completed job is retained
+    /// (see [`MemoryQueueBuilder::keep_completed`]).
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        // Checked and parsed before the lock is taken.
+        let outputs: Vec<Result<Option<serde_json::Value>>> = done
+            .iter()
+            .map(|c| {
+                c.checked_output(self.max_output)?
+                    .map(|text| {
+                        serde_json::from_str(text).map_err(|source| QueueError::Payload {
+                            id: Some(c.lease.id),
+                            source,
+                        })
+                    })
+                    .transpose()
+            })
+            .collect();
+        Ok(self.with_state(|st, _| {
+            done.iter()
+                .zip(outputs)
+                .map(|(c, output)| st.complete(&c.lease, output?))
+                .collect()
+        }))
     }
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {

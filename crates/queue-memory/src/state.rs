@@ -330,6 +330,7 @@ impl State {
                 unique_key,
                 last_error: None,
                 lease: None,
+                output: None,
             },
             window,
             due,
@@ -437,7 +438,13 @@ impl State {
     }
 
     pub fn ack(&mut self, lease: &Lease) -> Result<()> {
-        self.release(lease)?;
+        self.complete(lease, None)
+    }
+
+    /// An ack that keeps the handler's output on the completed job.
+    pub fn complete(&mut self, lease: &Lease, output: Option<serde_json::Value>) -> Result<()> {
+        let job = self.release(lease)?;
+        job.output = output;
         self.finish(lease.id, JobState::Completed);
         Ok(())
     }

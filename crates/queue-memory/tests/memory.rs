@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use queue_core::{Backend, Browsable, Job, JobState, Queue, QueueError, Replayable};
+use queue_core::{Backend, Browsable, Completion, Job, JobState, Queue, QueueError, Replayable};
 use queue_memory::MemoryQueue;
 use serde_json::json;
 
@@ -254,4 +254,51 @@ fn builds_without_a_runtime() {
         .build();
     q.try_enqueue(Job::new("k", json!(1))).unwrap();
     let _ = MemoryQueue::default();
+}
+
+/// Outputs live on the retained completed jobs: evicted with them (none kept with
+/// `keep_completed(0)`), and bounded by `max_output_bytes`.
+#[tokio::test]
+async fn outputs_follow_retention_and_the_configured_limit() {
+    let q = MemoryQueue::builder()
+        .keep_completed(1)
+        .max_output_bytes(8)
+        .build();
+    let ids = q
+        .enqueue_batch((0..3).map(|i| Job::new("k", json!(i))).collect())
+        .await
+        .unwrap();
+    let jobs = q.dequeue_batch(&["k"], 3).await.unwrap();
+    let done =
+        |i: usize, output: &str| Completion::with_output(jobs[i].lease().unwrap(), output).unwrap();
+    let results = q
+        .complete_batch(&[done(0, "123456"), done(1, "1234567")])
+        .await
+        .unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(QueueError::InvalidJob(m)) if m.contains("limit is 8")),
+        "{results:?}"
+    );
+    assert_eq!(
+        q.get_job(ids[0]).await.unwrap().unwrap().output,
+        Some(json!("123456"))
+    );
+    let refused = q.get_job(ids[1]).await.unwrap().unwrap();
+    assert_eq!((refused.state, refused.output), (JobState::Running, None));
+    // A newer completion evicts the oldest completed job, output and all.
+    let results = q.complete_batch(&[done(2, "x")]).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(q.get_job(ids[0]).await.unwrap().is_none());
+    assert_eq!(
+        q.get_job(ids[2]).await.unwrap().unwrap().output,
+        Some(json!("x"))
+    );
+
+    let none_kept = MemoryQueue::builder().keep_completed(0).build();
+    let id = none_kept.enqueue(Job::new("k", json!(1))).await.unwrap();
+    let job = none_kept.dequeue(&[]).await.unwrap().unwrap();
+    let done = Completion::with_output(job.lease().unwrap(), &json!({"a": 1})).unwrap();
+    assert!(none_kept.complete_batch(&[done]).await.unwrap()[0].is_ok());
+    assert!(none_kept.get_job(id).await.unwrap().is_none());
 }

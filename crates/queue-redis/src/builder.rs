@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fred::prelude::{Client, Config, Pool, Server, ServerConfig};
-use queue_core::{Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
+use queue_core::{
+    Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT, MAX_OUTPUT_BYTES,
+};
 
 use crate::connect::{connect, Connect};
 use crate::conns::Conns;
@@ -66,6 +68,7 @@ pub struct RedisQueueBuilder {
     retry: RetryPolicy,
     keep_completed: u64,
     keep_failed: u64,
+    max_output: usize,
     pool_size: usize,
     command_timeout: Duration,
     connect_timeout: Duration,
@@ -81,6 +84,7 @@ impl RedisQueueBuilder {
             retry: RetryPolicy::default(),
             keep_completed: DEFAULT_KEEP_COMPLETED,
             keep_failed: DEFAULT_KEEP_FAILED,
+            max_output: MAX_OUTPUT_BYTES,
             pool_size: 4,
             command_timeout: Duration::from_secs(10),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -131,6 +135,14 @@ impl RedisQueueBuilder {
     /// deletes a job as soon as it completes). Cancelled jobs are bounded the same way.
     pub fn keep_completed(mut self, n: u64) -> Self {
         self.keep_completed = n;
+        self
+    }
+
+    /// The longest output `complete_batch` stores with a job, in bytes of JSON (default
+    /// [`MAX_OUTPUT_BYTES`], 64 KiB); a longer one is refused with
+    /// [`queue_core::QueueError::InvalidJob`] and its job stays running.
+    pub fn max_output_bytes(mut self, n: usize) -> Self {
+        self.max_output = n;
         self
     }
 
@@ -240,6 +252,7 @@ impl RedisQueueBuilder {
             retry: self.retry,
             keep_completed: self.keep_completed,
             keep_failed: self.keep_failed,
+            max_output: self.max_output,
             closed: AtomicBool::new(false),
             notifier,
             _listener: listener,

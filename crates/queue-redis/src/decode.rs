@@ -113,6 +113,13 @@ pub(crate) fn job(f: &impl Source) -> Result<Job, String> {
     } else {
         None
     };
+    // Only a completed job has one; a completion writes it as JSON text.
+    let output = match f.field("output") {
+        None => None,
+        Some(text) => {
+            Some(serde_json::from_str(text).map_err(|e| format!("output is not JSON: {e}"))?)
+        }
+    };
     let small = |name: &str| -> Result<u32, String> {
         u32::try_from(num(name)?).map_err(|_| format!("field {name} is out of range"))
     };
@@ -129,6 +136,7 @@ pub(crate) fn job(f: &impl Source) -> Result<Job, String> {
         unique_key: f.field("unique_key").map(str::to_string),
         last_error: f.field("last_error").map(str::to_string),
         lease,
+        output,
     })
 }
 
@@ -180,6 +188,18 @@ mod tests {
         let j = job(&f).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(j.payload, serde_json::json!("{not json"));
         f.insert("state".into(), "weird".into());
+        assert!(job(&f).is_err());
+    }
+
+    #[test]
+    fn decodes_an_output_and_rejects_one_that_is_not_json() {
+        let mut f = base();
+        assert_eq!(job(&f).map(|j| j.output), Ok(None));
+        f.insert("state".into(), "completed".into());
+        f.insert("output".into(), "{\"n\":[1,2]}".into());
+        let j = job(&f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(j.output, Some(serde_json::json!({"n": [1, 2]})));
+        f.insert("output".into(), "{not json".into());
         assert!(job(&f).is_err());
     }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::Pool;
 use queue_core::{
-    Browsable, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError, Replayable,
-    Result, RetryPolicy, Stats, Subscription,
+    Browsable, Completion, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
+    Replayable, Result, RetryPolicy, Stats, Subscription,
 };
 
 use crate::builder::{duration_ms, RedisQueueBuilder};
@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) keep_completed: u64,
     pub(crate) keep_failed: u64,
+    /// Longest stored output, in bytes.
+    pub(crate) max_output: usize,
     pub(crate) closed: AtomicBool,
     pub(crate) notifier: Notifier,
     /// Held only to keep the subscription alive; it unsubscribes when dropped.
@@ -142,6 +144,12 @@ impl Queue for RedisQueue {
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
         crate::settle::ack(&self.inner, leases).await
+    }
+
+    /// Outputs live in the job hashes, so they go with the completed jobs that
+    /// `keep_completed` evicts; with `keep_completed(0)` none is kept.
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        crate::settle::complete(&self.inner, done).await
     }
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {

@@ -126,6 +126,7 @@ pub(crate) struct Scripts {
     pub(crate) enqueue: Script,
     pub(crate) claim: Script,
     pub(crate) ack: Script,
+    pub(crate) complete: Script,
     pub(crate) nack: Script,
     pub(crate) discard: Script,
     pub(crate) snooze: Script,
@@ -151,6 +152,7 @@ impl Scripts {
             enqueue: script!("enqueue"),
             claim: script!("claim"),
             ack: script!("ack"),
+            complete: script!("complete"),
             nack: script!("nack"),
             discard: script!("discard"),
             snooze: script!("snooze"),
@@ -166,11 +168,12 @@ impl Scripts {
         }
     }
 
-    fn all(&self) -> [&Script; 15] {
+    fn all(&self) -> [&Script; 16] {
         [
             &self.enqueue,
             &self.claim,
             &self.ack,
+            &self.complete,
             &self.nack,
             &self.discard,
             &self.snooze,

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use queue_core::{ClaimToken, JobId, Lease, QueueError, Result, RetryPolicy, MAX_DELAY};
+use queue_core::{
+    CheckedCompletions, ClaimToken, Completion, JobId, Lease, QueueError, Result, RetryPolicy,
+    MAX_DELAY,
+};
 
 use crate::builder::duration_ms;
 use crate::decode::int;
@@ -11,6 +14,9 @@ use crate::queue::Inner;
 
 /// Leases per script call of the batch forms.
 const CHUNK: usize = 1_000;
+/// Bytes of output per call of the completion script, beyond which a chunk ends early:
+/// a thousand outputs at the limit would make one call of tens of megabytes.
+const CHUNK_OUTPUT_BYTES: usize = 4 * 1024 * 1024;
 
 /// `ARGV` tail of (id, token) pairs.
 fn pairs(leases: &[Lease], out: &mut Vec<String>) {
@@ -45,6 +51,44 @@ pub(crate) async fn ack(q: &Inner, leases: &[Lease]) -> Result<Vec<Result<()>>> 
         }
     }
     Ok(out)
+}
+
+/// Completes with outputs; a batch without any is an ack.
+pub(crate) async fn complete(q: &Inner, done: &[Completion]) -> Result<Vec<Result<()>>> {
+    let checked = CheckedCompletions::new(done, q.max_output);
+    if !checked.any_output() {
+        let written = ack(q, &checked.leases).await?;
+        return Ok(checked.merge(written));
+    }
+    let mut written = Vec::with_capacity(checked.leases.len());
+    let mut start = 0;
+    while start < checked.leases.len() {
+        let mut args = vec![q.keep_completed.to_string()];
+        let mut bytes = 0;
+        let mut end = start;
+        while end < checked.leases.len()
+            && end - start < CHUNK
+            && (end == start || bytes < CHUNK_OUTPUT_BYTES)
+        {
+            let (l, output) = (&checked.leases[end], checked.outputs[end]);
+            bytes += output.map_or(0, str::len);
+            args.push(l.id.to_string());
+            args.push(l.token.0.to_string());
+            args.push(output.unwrap_or_default().to_string());
+            end += 1;
+        }
+        let reply = q
+            .scripts
+            .complete
+            .run(q.conns.settle(), q.keys.common(), args)
+            .await?;
+        let flags = reply.into_array();
+        for (i, l) in checked.leases[start..end].iter().enumerate() {
+            written.push(held(flags.get(i).map_or(0, int), l.id));
+        }
+        start = end;
+    }
+    Ok(checked.merge(written))
 }
 
 /// The backoff arguments of the nack script: base and cap in ms (-1: no cap) and the

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use fred::prelude::ClientLike;
 use fred::types::CustomCommand;
-use queue_core::{Browsable, Job, JobId, JobState, NewJob, Queue, QueueError};
+use queue_core::{
+    Browsable, ClaimToken, Completion, Job, JobId, JobState, Lease, NewJob, Queue, QueueError,
+};
 use queue_redis::{fred, RedisQueue};
 use queue_testkit::Setup;
 use serde_json::json;
@@ -219,5 +221,97 @@ async fn a_batch_survives_a_script_flush() {
     assert_eq!(ids.len(), MANY);
     assert_eq!(ids[MANY - 1], ids[2], "chunks ran in order");
     assert_eq!(q.stats().await.unwrap().pending, MANY as u64 - 1);
+    q.drop_all().await.unwrap();
+}
+
+/// Outputs as long as the default limit, enough of them to pass the bytes one script call
+/// takes: the batch is split, each output lands on its own job, and a stale lease late in
+/// the batch is reported in its place.
+#[tokio::test]
+async fn large_outputs_split_a_batch_across_calls() {
+    const JOBS: usize = 80;
+    let q = queue().await;
+    let ids = q.enqueue_batch(numbered(JOBS)).await.unwrap();
+    let jobs = q.dequeue_batch(&["n"], JOBS).await.unwrap();
+    let output = |i: usize| json!(format!("{i:04}").repeat(15_000));
+    let mut done: Vec<Completion> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| Completion::with_output(j.lease().unwrap(), &output(i)).unwrap())
+        .collect();
+    let last = jobs[JOBS - 1].lease().unwrap();
+    let stale = Lease {
+        token: ClaimToken(last.token.0.wrapping_add(1)),
+        ..last
+    };
+    done[JOBS - 1] = Completion::with_output(stale, &json!("stale")).unwrap();
+    let results = q.complete_batch(&done).await.unwrap();
+    assert_eq!(results.len(), JOBS);
+    for (i, r) in results.iter().enumerate().take(JOBS - 1) {
+        assert!(r.is_ok(), "completion {i}: {r:?}");
+    }
+    assert!(
+        matches!(results[JOBS - 1], Err(QueueError::LeaseLost(lost)) if lost == ids[JOBS - 1]),
+        "{:?}",
+        results[JOBS - 1]
+    );
+    for i in [0, JOBS / 2, JOBS - 2] {
+        let j = q.get_job(ids[i]).await.unwrap().unwrap();
+        assert_eq!(j.output, Some(output(i)), "output of job {i}");
+    }
+    let s = q.stats().await.unwrap();
+    assert_eq!((s.running, s.completed), (1, JOBS as u64 - 1));
+    q.drop_all().await.unwrap();
+}
+
+/// A queue that keeps no completed jobs keeps no outputs: the job hash goes at once.
+#[tokio::test]
+async fn outputs_go_with_completed_jobs_that_are_not_kept() {
+    let q = RedisQueue::builder(fresh_name())
+        .url(redis_url())
+        .keep_completed(0)
+        .build()
+        .await
+        .unwrap();
+    let id = q.enqueue(Job::new("n", json!(1))).await.unwrap();
+    let job = q.dequeue(&["n"]).await.unwrap().unwrap();
+    let done = Completion::with_output(job.lease().unwrap(), &json!({"big": "result"})).unwrap();
+    let results = q.complete_batch(&[done]).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(q.get_job(id).await.unwrap().is_none());
+    let hashes: Vec<String> = keys_of(&q)
+        .await
+        .into_iter()
+        .filter(|k| k.contains(":job:"))
+        .collect();
+    assert!(hashes.is_empty(), "job hashes left behind: {hashes:?}");
+    q.drop_all().await.unwrap();
+}
+
+/// `max_output_bytes` replaces the default limit.
+#[tokio::test]
+async fn a_configured_output_limit_applies() {
+    let q = RedisQueue::builder(fresh_name())
+        .url(redis_url())
+        .max_output_bytes(8)
+        .build()
+        .await
+        .unwrap();
+    let ids = q.enqueue_batch(numbered(2)).await.unwrap();
+    let jobs = q.dequeue_batch(&["n"], 2).await.unwrap();
+    let done = [
+        Completion::with_output(jobs[0].lease().unwrap(), "123456").unwrap(),
+        Completion::with_output(jobs[1].lease().unwrap(), "1234567").unwrap(),
+    ];
+    let results = q.complete_batch(&done).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(QueueError::InvalidJob(m)) if m.contains("limit is 8")),
+        "{results:?}"
+    );
+    let j = q.get_job(ids[0]).await.unwrap().unwrap();
+    assert_eq!(j.output, Some(json!("123456")));
+    let j = q.get_job(ids[1]).await.unwrap().unwrap();
+    assert_eq!((j.state, j.output), (JobState::Running, None));
     q.drop_all().await.unwrap();
 }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    Browsable, Job, JobId, JobState, Lease, NewJob, Queue, Replayable, Result, Stats, Subscription,
+    Browsable, Completion, Job, JobId, JobState, Lease, NewJob, Queue, Replayable, Result, Stats,
+    Subscription,
 };
 
 use crate::SqlQueue;
@@ -28,6 +29,9 @@ impl Queue for SqlQueue {
     }
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
         self.backend().ack_batch(leases).await
+    }
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.backend().complete_batch(done).await
     }
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {
         self.backend().nack(lease, error).await

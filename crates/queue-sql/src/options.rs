@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use queue_core::{QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT};
+use queue_core::{QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT, MAX_OUTPUT_BYTES};
 
 /// Default of [`SqlOptions::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +40,7 @@ pub struct SqlOptions {
     pub(crate) notifications: bool,
     pub(crate) maintenance_every: Option<Duration>,
     pub(crate) connect_timeout: Duration,
+    pub(crate) max_output: usize,
 }
 
 impl Default for SqlOptions {
@@ -53,6 +54,7 @@ impl Default for SqlOptions {
             notifications: true,
             maintenance_every: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_output: MAX_OUTPUT_BYTES,
         }
     }
 }
@@ -85,9 +87,9 @@ impl SqlOptions {
     }
 
     /// How long completed and cancelled jobs are kept (default 24 h; zero removes them at
-    /// the next pruning). With zero, Postgres deletes a completed job in its ack, the
-    /// cheapest way through the queue (a job holding its unique key for a window stays
-    /// until the window lapses).
+    /// the next pruning), outputs with them. With zero, Postgres deletes a completed job
+    /// in its ack, the cheapest way through the queue (a job holding its unique key for a
+    /// window stays until the window lapses), and so keeps no output at all.
     pub fn retain_completed(mut self, d: Duration) -> Self {
         self.retain_completed = d;
         self
@@ -125,6 +127,14 @@ impl SqlOptions {
     /// pool's own `acquire_timeout`.
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
+        self
+    }
+
+    /// The longest output `complete_batch` stores with a job, in bytes of JSON (default
+    /// [`MAX_OUTPUT_BYTES`], 64 KiB); a longer one is refused with
+    /// [`QueueError::InvalidJob`] and its job stays running.
+    pub fn max_output_bytes(mut self, n: usize) -> Self {
+        self.max_output = n;
         self
     }
 

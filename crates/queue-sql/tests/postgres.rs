@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use queue_core::{Browsable, Job, JobState, Queue, QueueError, RetryPolicy, Worker};
+use queue_core::{Browsable, Completion, Job, JobState, Queue, QueueError, RetryPolicy, Worker};
 use queue_sql::{SqlOptions, SqlQueue};
 use support::{fresh_table, pg_pool, pg_url, sweep_stale_tables, PgFactory};
 
@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1204,5 +1204,73 @@ async fn stats_agree_with_the_rows_after_every_change() {
     let expected = counted(&pool, &table).await;
     assert_eq!(expected.failed, 2);
     assert_eq!(q.stats().await.unwrap(), expected);
+    q.drop_schema().await.unwrap();
+}
+
+/// With `retain_completed` of zero the ack deletes the row, so a completion with an output
+/// keeps nothing, and reports success like the ack.
+#[tokio::test]
+async fn outputs_are_not_kept_when_completed_jobs_are_not() {
+    let table = fresh_table();
+    let opts = SqlOptions::default()
+        .table(&table)
+        .retain_completed(Duration::ZERO);
+    let q = SqlQueue::from_pg_pool(pg_pool(2).await, opts)
+        .await
+        .unwrap();
+    let id = q
+        .enqueue(Job::new("k", serde_json::json!(1)))
+        .await
+        .unwrap();
+    let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+    let done = Completion::with_output(job.lease().unwrap(), &serde_json::json!([1])).unwrap();
+    let results = q.complete_batch(&[done]).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(q.get_job(id).await.unwrap().is_none());
+    assert_eq!(q.stats().await.unwrap().completed, 0);
+    q.drop_schema().await.unwrap();
+}
+
+/// A table from before outputs gains the column (migration 6) and keeps its jobs; a
+/// configured output limit replaces the default.
+#[tokio::test]
+async fn a_table_without_outputs_gains_the_column() {
+    let pool = pg_pool(2).await;
+    let table = fresh_table();
+    let opts = || SqlOptions::default().table(&table).max_output_bytes(8);
+    let q = SqlQueue::from_pg_pool(pool.clone(), opts()).await.unwrap();
+    let ids = q
+        .enqueue_batch(vec![
+            Job::new("k", serde_json::json!(1)),
+            Job::new("k", serde_json::json!(2)),
+        ])
+        .await
+        .unwrap();
+    q.close().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE {table} DROP COLUMN output; \
+         DELETE FROM {table}_migrations WHERE version = 6"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let q = SqlQueue::from_pg_pool(pool.clone(), opts()).await.unwrap();
+    let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    let done = [
+        Completion::with_output(jobs[0].lease().unwrap(), "123456").unwrap(),
+        Completion::with_output(jobs[1].lease().unwrap(), "1234567").unwrap(),
+    ];
+    let results = q.complete_batch(&done).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(QueueError::InvalidJob(m)) if m.contains("limit is 8")),
+        "{results:?}"
+    );
+    let first = q.get_job(ids[0]).await.unwrap().unwrap();
+    assert_eq!(first.output, Some(serde_json::json!("123456")));
+    let second = q.get_job(ids[1]).await.unwrap().unwrap();
+    assert_eq!((second.state, second.output), (JobState::Running, None));
     q.drop_schema().await.unwrap();
 }

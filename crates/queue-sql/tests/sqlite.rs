@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use queue_core::{
-    Backend, Browsable, Job, JobId, JobState, Queue, QueueError, Replayable, RetryPolicy, Worker,
-    LEASE_EXPIRED,
+    Backend, Browsable, Completion, Job, JobId, JobState, Queue, QueueError, Replayable,
+    RetryPolicy, Worker, LEASE_EXPIRED,
 };
 use queue_sql::{SqlOptions, SqlQueue};
 use queue_testkit::{Factory, Setup};
@@ -246,7 +246,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -257,7 +257,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]
@@ -857,7 +857,8 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
          DROP TABLE queue_jobs_counts;
          DROP TRIGGER queue_jobs_count_update;
          DROP TRIGGER queue_jobs_count_delete;
-         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4);",
+         ALTER TABLE queue_jobs DROP COLUMN output;
+         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4, 5);",
     )
     .execute(&pool)
     .await
@@ -877,7 +878,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     // The counts start from the rows already there.
     assert_eq!(q.stats().await.unwrap().pending, 1);
     let job = q.dequeue(&["k"]).await.unwrap().unwrap();
@@ -941,4 +942,54 @@ async fn stats_agree_with_the_rows_after_every_change() {
     }
     assert_eq!(expected.completed, 3);
     assert_eq!(q.stats().await.unwrap(), expected);
+}
+
+/// A database from before outputs gains the column (migration 5) and keeps its jobs; a
+/// configured output limit replaces the default.
+#[tokio::test]
+async fn a_database_without_outputs_gains_the_column() {
+    let db = TempDb::new();
+    let pool = user_pool(&db).await;
+    let opts = || SqlOptions::default().max_output_bytes(8);
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), opts())
+        .await
+        .unwrap();
+    let ids = q
+        .enqueue_batch(vec![
+            Job::new("k", serde_json::json!(1)),
+            Job::new("k", serde_json::json!(2)),
+        ])
+        .await
+        .unwrap();
+    q.close().await.unwrap();
+    drop(q);
+    sqlx::raw_sql(
+        "ALTER TABLE queue_jobs DROP COLUMN output;
+         DELETE FROM queue_jobs_migrations WHERE version = 5;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let q = SqlQueue::from_sqlite_pool(pool.clone(), opts())
+        .await
+        .unwrap();
+    let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    let done = [
+        Completion::with_output(jobs[0].lease().unwrap(), "123456").unwrap(),
+        Completion::with_output(jobs[1].lease().unwrap(), "1234567").unwrap(),
+    ];
+    let results = q.complete_batch(&done).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(QueueError::InvalidJob(m)) if m.contains("limit is 8")),
+        "{results:?}"
+    );
+    let first = q.get_job(ids[0]).await.unwrap().unwrap();
+    assert_eq!(first.output, Some(serde_json::json!("123456")));
+    let second = q.get_job(ids[1]).await.unwrap().unwrap();
+    assert_eq!((second.state, second.output), (JobState::Running, None));
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.running, stats.completed), (1, 1));
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{Job, JobId, Lease, NewJob, Queue, Result, Subscription};
+use queue_core::{Completion, Job, JobId, Lease, NewJob, Queue, Result, Subscription};
 
 /// What a test does around the calls it intercepts; both hooks do nothing by default.
 #[async_trait]
@@ -76,6 +76,10 @@ impl<H: Hooks> Queue for Intercepted<H> {
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
         self.inner.ack_batch(leases).await
+    }
+
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.inner.complete_batch(done).await
     }
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {

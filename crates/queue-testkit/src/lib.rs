@@ -52,6 +52,7 @@ pub mod enqueue;
 pub mod lease;
 pub mod model;
 pub mod order;
+pub mod output;
 pub mod pause;
 pub mod replay;
 pub mod restart;
@@ -133,6 +134,13 @@ macro_rules! __with_checks {
                 enqueue_batch_is_all_or_nothing,
                 dequeue_batch_respects_max_and_order,
                 ack_batch_reports_per_lease,
+            }
+            output {
+                output_is_stored_and_read_back,
+                completion_without_output_stores_none,
+                mixed_batch_stores_each_output,
+                stale_completion_changes_nothing,
+                oversized_output_is_refused,
             }
             close {
                 enqueue_after_close_fails,

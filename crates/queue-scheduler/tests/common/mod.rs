@@ -195,6 +195,16 @@ impl Queue for FakeQueue {
             .collect())
     }
 
+    async fn complete_batch(
+        &self,
+        done: &[queue_core::Completion],
+    ) -> queue_core::Result<Vec<queue_core::Result<()>>> {
+        Ok(done
+            .iter()
+            .map(|c| Err(QueueError::LeaseLost(c.lease.id)))
+            .collect())
+    }
+
     async fn nack(&self, lease: &Lease, _error: &str) -> queue_core::Result<()> {
         Err(QueueError::LeaseLost(lease.id))
     }

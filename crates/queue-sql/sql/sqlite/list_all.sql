@@ -1,2 +1,3 @@
--- Up to ?1 jobs of any state, newest first (ULIDs sort by creation; primary key).
-SELECT {columns} FROM {table} ORDER BY id DESC LIMIT ?1
+-- Up to ?1 jobs of any state, newest first (ULIDs sort by creation; primary key), with
+-- outputs (as in get.sql).
+SELECT {columns}, output FROM {table} ORDER BY id DESC LIMIT ?1

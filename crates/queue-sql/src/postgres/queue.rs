@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, Browsable, Job, JobId, JobState, Lease, NewJob, Queue, QueueError, Result, Stats,
-    Subscription, MAX_DELAY,
+    list_limit, Browsable, CheckedCompletions, Completion, Job, JobId, JobState, Lease, NewJob,
+    Queue, QueueError, Result, Stats, Subscription, MAX_DELAY,
 };
 use sqlx::Row;
 
@@ -165,6 +165,37 @@ impl Queue for PgQueue {
                 }
             })
             .collect())
+    }
+
+    /// With `retain_completed` of zero the ack deletes the row, so no output is kept.
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        let checked = CheckedCompletions::new(done, self.opts.max_output);
+        if !checked.any_output() || self.opts.retain_completed.is_zero() {
+            let written = self.ack_batch(&checked.leases).await?;
+            return Ok(checked.merge(written));
+        }
+        let (ids, tokens) = Self::pairs(&checked.leases);
+        let done: Vec<(String, i64)> = sqlx::query_as(&self.sql.complete)
+            .bind(&ids)
+            .bind(&tokens)
+            .bind(&checked.outputs)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let done: HashSet<(String, i64)> = done.into_iter().collect();
+        let written = ids
+            .into_iter()
+            .zip(tokens)
+            .zip(&checked.leases)
+            .map(|(pair, l)| {
+                if done.contains(&pair) {
+                    Ok(())
+                } else {
+                    Err(QueueError::LeaseLost(l.id))
+                }
+            })
+            .collect();
+        Ok(checked.merge(written))
     }
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {

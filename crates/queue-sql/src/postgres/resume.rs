@@ -151,6 +151,7 @@ mod tests {
             unique_key: None,
             last_error: None,
             lease: None,
+            output: None,
         }
     }
 

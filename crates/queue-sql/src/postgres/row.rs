@@ -5,8 +5,11 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-/// Decodes the `{columns}` list (see sql/postgres/columns.sql). On failure returns the raw
-/// id, when readable, with the reason.
+/// Where reads that carry it (get.sql, list_*.sql) put the output: after `{columns}`.
+const OUTPUT_COLUMN: usize = 13;
+
+/// Decodes the `{columns}` list (see sql/postgres/columns.sql), and the output after it
+/// when the row has one. On failure returns the raw id, when readable, with the reason.
 pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, String)> {
     let raw_id: String = row.try_get(0).map_err(|e| (None, e.to_string()))?;
     let fail = |e: String| (Some(raw_id.clone()), e);
@@ -24,6 +27,15 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
     let max_attempts: i32 = row.try_get(5).map_err(get_err)?;
     let token: Option<i64> = row.try_get(11).map_err(get_err)?;
     let lease_at: Option<OffsetDateTime> = row.try_get(12).map_err(get_err)?;
+    let output_text: Option<String> = if row.len() > OUTPUT_COLUMN {
+        row.try_get(OUTPUT_COLUMN).map_err(get_err)?
+    } else {
+        None
+    };
+    let output = output_text
+        .map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| fail(format!("output: {e}")))?;
     let lease = match (state, token, lease_at) {
         (JobState::Running, Some(t), Some(at)) => Some(Lease {
             id,
@@ -46,6 +58,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         unique_key: row.try_get(9).map_err(get_err)?,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
+        output,
     })
 }
 

@@ -28,7 +28,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    Job, JobId, Lease, NewJob, Notifier, Queue, QueueError, Result, Subscription, MAX_DELAY,
+    Completion, Job, JobId, Lease, NewJob, Notifier, Queue, QueueError, Result, Subscription,
+    MAX_DELAY,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Executor, SqliteConnection, SqlitePool};
@@ -227,6 +228,11 @@ impl Queue for SqliteQueue {
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
         self.ack_leases(leases).await
+    }
+
+    /// Outputs are pruned with their completed jobs (`retain_completed`).
+    async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        self.complete_leases(done).await
     }
 
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()> {

@@ -52,7 +52,11 @@ pub(crate) struct Undecodable {
     pub reason: String,
 }
 
-/// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order).
+/// Where reads that carry it (get.sql, list_*.sql) put the output: after `{columns}`.
+const OUTPUT_COLUMN: usize = 14;
+
+/// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order), and the
+/// output after it when the row has one.
 pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     let rowid: Option<i64> = row.try_get(13).ok();
     let raw_id: Option<String> = row.try_get(0).ok();
@@ -89,6 +93,15 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     };
     let token: Option<i64> = row.try_get(11).map_err(get_err)?;
     let lease_us: Option<i64> = row.try_get(12).map_err(get_err)?;
+    let output_text: Option<String> = if row.len() > OUTPUT_COLUMN {
+        row.try_get(OUTPUT_COLUMN).map_err(get_err)?
+    } else {
+        None
+    };
+    let output = output_text
+        .map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| fail(format!("output: {e}")))?;
     let lease = match (state, token, lease_us) {
         (JobState::Running, Some(t), Some(us)) => Some(Lease {
             id,
@@ -111,6 +124,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         unique_key: row.try_get(9).map_err(get_err)?,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
+        output,
     })
 }
 

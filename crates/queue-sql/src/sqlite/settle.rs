@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use queue_core::{JobId, JobState, Lease, QueueError, Result, MAX_DELAY};
+use queue_core::{
+    CheckedCompletions, Completion, JobId, JobState, Lease, QueueError, Result, MAX_DELAY,
+};
 use sqlx::SqliteConnection;
 
 use super::busy::{self, retry_busy};
@@ -106,26 +108,76 @@ impl Rounds {
         // A Vec of (String, i64) always serialises.
         serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into())
     }
+
+    /// The JSON of one round with outputs (one per lease, JSON text): `[id, token]` per
+    /// pair, `[id, token, output]` when it has one. A pair given twice takes the output
+    /// of its first lease.
+    fn json_with_outputs(&self, round: &[usize], outputs: &[Option<&str>]) -> String {
+        let mut of_pair: Vec<Option<&str>> = vec![None; self.pairs.len()];
+        let mut seen = vec![false; self.pairs.len()];
+        for (&pair, output) in self.of_lease.iter().zip(outputs) {
+            if !std::mem::replace(&mut seen[pair], true) {
+                of_pair[pair] = *output;
+            }
+        }
+        let mut json = String::from("[");
+        for (n, &i) in round.iter().enumerate() {
+            if n > 0 {
+                json.push(',');
+            }
+            let (id, token) = self.pairs[i];
+            // A ULID and an integer need no escaping; the output is JSON already.
+            json.push_str(&format!("[\"{id}\",{token}"));
+            if let Some(output) = of_pair[i] {
+                json.push(',');
+                json.push_str(output);
+            }
+            json.push(']');
+        }
+        json.push(']');
+        json
+    }
+}
+
+/// `Ok` for each lease whose claim held, `LeaseLost` for the rest.
+fn lost_unless_held(held: Vec<bool>, leases: &[Lease]) -> Vec<Result<()>> {
+    held.into_iter()
+        .zip(leases)
+        .map(|(ok, l)| {
+            if ok {
+                Ok(())
+            } else {
+                Err(QueueError::LeaseLost(l.id))
+            }
+        })
+        .collect()
 }
 
 impl SqliteQueue {
-    /// Runs a batch statement (`?1` = `first`, `?2` = the pairs) over `leases`; returns
-    /// for each lease whether its claim was still held. With `moved`, the jobs it changed
-    /// move between those states in the counts, in the same transaction.
+    /// Runs a batch statement (`?1` = `first`, `?2` = the pairs, with `outputs`, one per
+    /// lease, unless empty) over `leases`; returns for each lease whether its claim was
+    /// still held. With `moved`, the jobs it changed move between those states in the
+    /// counts, in the same transaction.
     async fn per_lease(
         &self,
         sql: &str,
         first: i64,
         leases: &[Lease],
+        outputs: &[Option<&str>],
         moved: Option<(JobState, JobState)>,
     ) -> Result<Vec<bool>> {
         let rounds = Rounds::new(leases);
         let mut held = vec![false; rounds.pairs.len()];
         for round in &rounds.rounds {
+            let json = if outputs.is_empty() {
+                rounds.json(round)
+            } else {
+                rounds.json_with_outputs(round, outputs)
+            };
             let step = Step {
                 sql,
                 first,
-                json: rounds.json(round),
+                json,
                 counts: &self.sql,
                 moved,
             };
@@ -151,19 +203,31 @@ impl SqliteQueue {
         }
         let moved = Some((JobState::Running, JobState::Completed));
         let held = self
-            .per_lease(&self.sql.ack, now_us(), leases, moved)
+            .per_lease(&self.sql.ack, now_us(), leases, &[], moved)
             .await?;
-        Ok(held
-            .into_iter()
-            .zip(leases)
-            .map(|(ok, l)| {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(QueueError::LeaseLost(l.id))
-                }
-            })
-            .collect())
+        Ok(lost_unless_held(held, leases))
+    }
+
+    /// Completes claimed jobs, storing their outputs; a batch without any is an ack.
+    pub(super) async fn complete_leases(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
+        let checked = CheckedCompletions::new(done, self.opts.max_output);
+        if !checked.any_output() {
+            let written = self.ack_leases(&checked.leases).await?;
+            return Ok(checked.merge(written));
+        }
+        // Counted like an ack: running to completed, in the statement's transaction.
+        let moved = Some((JobState::Running, JobState::Completed));
+        let held = self
+            .per_lease(
+                &self.sql.complete,
+                now_us(),
+                &checked.leases,
+                &checked.outputs,
+                moved,
+            )
+            .await?;
+        let written = lost_unless_held(held, &checked.leases);
+        Ok(checked.merge(written))
     }
 
     /// Extends the leases still held by the lease timeout, from now.
@@ -172,7 +236,7 @@ impl SqliteQueue {
             return Ok(Vec::new());
         }
         let deadline = now_us().saturating_add(duration_us(self.lease()));
-        self.per_lease(&self.sql.heartbeat, deadline, leases, None)
+        self.per_lease(&self.sql.heartbeat, deadline, leases, &[], None)
             .await
     }
 
@@ -250,6 +314,8 @@ impl SqliteQueue {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use queue_core::ClaimToken;
     use time::OffsetDateTime;
@@ -276,5 +342,22 @@ mod tests {
         assert_eq!(r.pairs.len(), 4);
         assert_eq!(r.of_lease, vec![0, 1, 2, 0, 3]);
         assert_eq!(r.rounds, vec![vec![0, 1], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn rounds_carry_the_first_output_of_each_pair() {
+        let (a, b) = (JobId::new(), JobId::new());
+        let leases = [lease(a, 1), lease(b, 2), lease(a, 1), lease(a, 3)];
+        let outputs = [Some("{\"n\":1}"), None, Some("2"), Some("[3]")];
+        let r = Rounds::new(&leases);
+        let first: serde_json::Value =
+            serde_json::from_str(&r.json_with_outputs(&r.rounds[0], &outputs)).unwrap();
+        assert_eq!(
+            first,
+            serde_json::json!([[a.to_string(), 1, {"n": 1}], [b.to_string(), 2]])
+        );
+        let second: serde_json::Value =
+            serde_json::from_str(&r.json_with_outputs(&r.rounds[1], &outputs)).unwrap();
+        assert_eq!(second, serde_json::json!([[a.to_string(), 3, [3]]]));
     }
 }

@@ -80,6 +80,8 @@ pub(crate) struct Sql {
     pub fail_corrupt: String,
     /// The batch ack.
     pub ack: String,
+    /// The batch ack that stores outputs.
+    pub complete: String,
     /// The batch heartbeat.
     pub heartbeat: String,
     /// A failed attempt.
@@ -131,6 +133,7 @@ impl Sql {
                 (2, r(load!("migrate_2.sql"))),
                 (3, r(load!("migrate_3.sql"))),
                 (4, r(load!("migrate_4.sql"))),
+                (5, r(load!("migrate_5.sql"))),
             ],
             enqueue: std::array::from_fn(|_| OnceLock::new()),
             enqueue_template,
@@ -147,6 +150,7 @@ impl Sql {
             claim_rows: r(load!("claim_rows.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
             ack: r(load!("ack.sql")),
+            complete: r(load!("complete.sql")),
             heartbeat: r(load!("heartbeat.sql")),
             nack: r(load!("nack.sql")),
             discard: r(load!("discard.sql")),
@@ -221,6 +225,7 @@ mod tests {
             &sql.claim,
             &sql.next_priority,
             &sql.ack,
+            &sql.complete,
             &sql.nack,
             &sql.prune,
             &sql.reclaim,

@@ -60,7 +60,7 @@ async fn hot_statements_walk_their_partial_indexes() {
     let prune = plan(&q, &q.sql.prune).await;
     assert!(prune.contains("plans_finished_idx"), "{prune}");
     // Acks and heartbeats probe the primary key; listings walk it, never sort.
-    for sql in [&q.sql.ack, &q.sql.heartbeat] {
+    for sql in [&q.sql.ack, &q.sql.complete, &q.sql.heartbeat] {
         let p = plan(&q, sql).await;
         assert!(p.contains("sqlite_autoindex_plans_1 (id=?)"), "{p}");
     }

@@ -4,9 +4,10 @@
 //!
 //! Operations: enqueue and enqueue_batch (three kinds, priorities 0–2, due now or in an
 //! hour, unique keys with and without a window, explicit ids, ids already in use),
-//! dequeue and dequeue_batch with kind filters, ack, ack_batch, nack, discard, snooze,
-//! heartbeat (with current and stale leases alike), cancel, replay, get_job, list_jobs,
-//! reclaim, close, and a claim with a short lease that is waited out. Leases are an hour long
+//! dequeue and dequeue_batch with kind filters, ack, ack_batch, complete_batch (with and
+//! without outputs), nack, discard, snooze, heartbeat (with current and stale leases
+//! alike), cancel, replay, get_job, list_jobs, reclaim, close, and a claim with a short
+//! lease that is waited out. Leases are an hour long
 //! and retries immediate, so nothing depends on timing except that one waited-out step;
 //! the `reference` module tells how `scheduled_at` order is modelled without a clock.
 //!
@@ -22,7 +23,7 @@ mod ops;
 mod reference;
 mod run;
 
-use queue_core::RetryPolicy;
+use queue_core::{JobState, RetryPolicy};
 
 pub use ops::{IdChoice, JobSpec, Op, Ref, FILTERS, KEYS, KINDS};
 use run::{Outcome, LONG};
@@ -146,6 +147,18 @@ pub fn regressions() -> Vec<(&'static str, Vec<Op>)> {
     use Op::*;
     let last = Ref::Last(0);
     vec![
+        (
+            "outputs stored with completions, stale ones changing nothing",
+            vec![
+                EnqueueBatch(vec![job(0), job(1), job(2)]),
+                Dequeue { filter: 0, max: 3 },
+                CompleteBatch(vec![(Ref::Nth(0), true), (Ref::Nth(1), false)]),
+                CompleteBatch(vec![(Ref::Nth(0), true), (Ref::Nth(2), true)]),
+                Get(Some(Ref::Nth(0))),
+                List(Some(JobState::Completed), 0),
+                List(None, 0),
+            ],
+        ),
         (
             "stale settlements after a nack and a new claim",
             vec![

@@ -95,6 +95,9 @@ pub enum Op {
     Ack(Ref),
     /// `ack_batch` of these leases.
     AckBatch(Vec<Ref>),
+    /// `complete_batch` of these leases, each with an output (made of the step and its
+    /// position) or without.
+    CompleteBatch(Vec<(Ref, bool)>),
     /// `nack` of the n-th lease.
     Nack(Ref),
     /// `discard` of the n-th lease.
@@ -232,9 +235,13 @@ impl Gen {
                 let n = self.rng.usize(1..4);
                 Op::Heartbeat((0..n).map(|_| self.index()).collect())
             }
-            79..=80 => {
+            79 => {
                 let n = self.rng.usize(1..4);
                 Op::AckBatch((0..n).map(|_| self.index()).collect())
+            }
+            80 => {
+                let n = self.rng.usize(1..4);
+                Op::CompleteBatch((0..n).map(|_| (self.index(), self.rng.bool())).collect())
             }
             81..=85 => Op::Cancel(self.job_ref()),
             86..=91 => Op::Replay(self.job_ref()),

@@ -33,6 +33,8 @@ pub struct MJob {
     pub token: Option<ClaimToken>,
     /// What `last_error` must be, when the model knows (a replay may or may not keep it).
     pub last_error: Option<Option<String>>,
+    /// The output stored when it completed.
+    pub output: Option<serde_json::Value>,
 }
 
 /// What an enqueue of one job must return.
@@ -137,6 +139,7 @@ impl Model {
                 window,
                 token: None,
                 last_error: Some(None),
+                output: None,
             });
         }
     }
@@ -192,6 +195,14 @@ impl Model {
 
     /// `ack` of a held lease.
     pub fn ack(&mut self, id: JobId) {
+        self.complete(id, None);
+    }
+
+    /// `complete_batch` of a held lease, storing `output`.
+    pub fn complete(&mut self, id: JobId, output: Option<serde_json::Value>) {
+        if let Some(j) = self.job_mut(id) {
+            j.output = output;
+        }
         self.finish(id, JobState::Completed);
     }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use queue_core::{Backend, Job, JobId, JobState, Lease, NewJob, QueueError, Result};
+use queue_core::{Backend, Completion, Job, JobId, JobState, Lease, NewJob, QueueError, Result};
 use serde_json::json;
 
 use super::ops::{IdChoice, JobSpec, Op, Ref, FILTERS, KEYS, KINDS};
@@ -172,6 +172,16 @@ impl Run<'_> {
             }
             Op::Ack(r) => format!("ack({})", self.lease_name(*r)),
             Op::AckBatch(v) => format!("ack_batch[{}]", leases(v)),
+            Op::CompleteBatch(v) => format!(
+                "complete_batch[{}]",
+                v.iter()
+                    .map(|(r, out)| {
+                        let with = if *out { " with output" } else { "" };
+                        format!("{}{with}", self.lease_name(*r))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Op::Nack(r) => format!("nack({})", self.lease_name(*r)),
             Op::Discard(r) => format!("discard({})", self.lease_name(*r)),
             Op::Snooze { lease, later } => format!(
@@ -254,6 +264,44 @@ impl Run<'_> {
                     self.settled(held, r, lease.id)?;
                     if held {
                         self.model.ack(lease.id);
+                    }
+                }
+                Ok(format!("{got:?}"))
+            }
+            Op::CompleteBatch(refs) => {
+                // Each lease once, as in AckBatch.
+                let mut done: Vec<Completion> = Vec::new();
+                let mut outputs: Vec<Option<serde_json::Value>> = Vec::new();
+                for (r, with_output) in refs {
+                    let Some((_, l)) = self.lease(*r) else {
+                        continue;
+                    };
+                    if done.iter().any(|c| c.lease == l) {
+                        continue;
+                    }
+                    let output = with_output.then(|| json!({"step": step, "n": done.len()}));
+                    done.push(match &output {
+                        Some(o) => Completion::with_output(l, o)
+                            .map_err(|e| format!("an output did not serialise: {e}"))?,
+                        None => Completion::new(l),
+                    });
+                    outputs.push(output);
+                }
+                let got = q
+                    .complete_batch(&done)
+                    .await
+                    .map_err(|e| format!("complete_batch failed as a whole: {e}"))?;
+                ensure!(
+                    got.len() == done.len(),
+                    "complete_batch of {} leases returned {} results",
+                    done.len(),
+                    got.len()
+                );
+                for ((c, output), r) in done.iter().zip(outputs).zip(&got) {
+                    let held = self.model.holds(&c.lease);
+                    self.settled(held, r, c.lease.id)?;
+                    if held {
+                        self.model.complete(c.lease.id, output);
                     }
                 }
                 Ok(format!("{got:?}"))
@@ -695,6 +743,12 @@ fn compare_job(m: &MJob, j: &Job) -> std::result::Result<(), String> {
         "unique key is {:?}, enqueued with {:?}",
         j.unique_key,
         m.unique_key
+    );
+    ensure!(
+        j.output == m.output,
+        "output is {:?}, the model says {:?}",
+        j.output,
+        m.output
     );
     if let Some(lease) = j.lease {
         ensure!(

@@ -1,0 +1,4 @@
+-- Version 6: the output a handler returned, stored with its completed job by
+-- `complete_batch` (complete.sql). NULL for every other job; pruning removes it with
+-- the row.
+ALTER TABLE {table} ADD COLUMN IF NOT EXISTS output jsonb;
