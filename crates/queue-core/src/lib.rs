@@ -54,7 +54,11 @@ pub use queue::{
 pub use redact::redact_url;
 pub use retry::RetryPolicy;
 pub use state::JobState;
-pub use worker::{JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats};
+pub use worker::{
+    CancelReason, Data, DrainOutcome, DrainReport, DrainedJob, FromContext, Handler,
+    HandlerFuture, JobContext, JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats,
+    DEFAULT_CANCEL_GRACE,
+};
 
 /// Default lease timeout of every backend.
 pub const DEFAULT_LEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -9,7 +9,10 @@ use std::time::Duration;
 use futures_util::future::{AbortHandle, AbortRegistration};
 use tokio::sync::{mpsc, Notify};
 
-use super::handler::Handler;
+use super::context::{Cancel, CancelReason};
+use super::data::DataMap;
+use super::drain::DrainedJob;
+use super::extract::DynHandler;
 use super::settle::{Outcome, Settle};
 use crate::{Job, JobId, Lease, Queue};
 
@@ -18,7 +21,9 @@ pub(crate) struct Shared {
     /// Handled kinds, sorted; a kind's position is its index everywhere below.
     pub kinds: Vec<String>,
     pub kind_index: HashMap<String, usize>,
-    pub handlers: Vec<Handler>,
+    pub handlers: Vec<DynHandler>,
+    /// Values handlers take as `Data<T>`.
+    pub data: Arc<DataMap>,
     pub limits: Vec<Option<usize>>,
     pub concurrency: usize,
     pub batch_size: usize,
@@ -27,6 +32,8 @@ pub(crate) struct Shared {
     /// Tasks a claimed batch is spread over: the runtime's worker threads.
     pub lanes: usize,
     pub handler_timeout: Option<Duration>,
+    /// How long a handler may run on once its cancellation token fired.
+    pub cancel_grace: Duration,
     pub poll_interval: Duration,
     pub state: Mutex<RunState>,
     /// Wakes the claim loop: room for a claim, a kind paused or resumed, or shutdown.
@@ -39,6 +46,8 @@ pub(crate) struct Shared {
     /// returned to the queue.
     pub stopped: AtomicU64,
     pub settle_tx: Mutex<Option<mpsc::UnboundedSender<Vec<Settle>>>>,
+    /// Each job's outcome as recorded, when running to idle.
+    pub log: Option<Mutex<Vec<DrainedJob>>>,
 }
 
 /// Where a held job is.
@@ -56,7 +65,11 @@ pub(crate) struct Held {
     /// Past it, the server may hand the job to another claimant.
     pub held_until: tokio::time::Instant,
     pub kind: usize,
+    /// Attempts used, this claim included.
+    pub attempts: u32,
     pub run: Run,
+    /// The token its handler's context holds.
+    pub cancel: Cancel,
 }
 
 pub(crate) struct RunState {
@@ -79,6 +92,7 @@ pub(crate) struct Startable {
     pub lease: Lease,
     pub kind: usize,
     pub abort: AbortRegistration,
+    pub cancel: Cancel,
 }
 
 impl RunState {
@@ -132,6 +146,7 @@ impl RunState {
                 job,
                 lease,
                 abort,
+                cancel: h.cancel.clone(),
             });
         }
         for job in kept.into_iter().rev() {
@@ -226,7 +241,7 @@ impl Shared {
         let mut stopped = 0;
         for s in done.drain(..) {
             if st.remove(&s.lease).is_some() {
-                if matches!(s.outcome, Outcome::Return) {
+                if matches!(s.outcome, Outcome::Return) && self.is_stopping() {
                     stopped += 1;
                 }
                 owned.push(s);
@@ -266,6 +281,49 @@ impl Shared {
         {
             Some(tx) => tx.send(settles).is_ok(),
             None => false,
+        }
+    }
+
+    /// Fires the cancellation tokens of every running handler.
+    pub fn cancel_running(&self, reason: CancelReason) {
+        let cancels: Vec<Cancel> = self
+            .lock()
+            .held
+            .values()
+            .filter(|h| matches!(h.run, Run::Started(_)))
+            .map(|h| h.cancel.clone())
+            .collect();
+        for c in cancels {
+            c.fire(reason);
+        }
+    }
+
+    /// Fires the cancellation token of held job `id`; whether this worker holds it.
+    #[allow(dead_code)] // For cancels requested from elsewhere, by job id.
+    pub fn cancel_job(&self, id: JobId, reason: CancelReason) -> bool {
+        let cancel = self.lock().held.get(&id).map(|h| h.cancel.clone());
+        match cancel {
+            Some(c) => {
+                c.fire(reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Notes a job's recorded outcome when running to idle.
+    pub fn note(&self, s: &Settle) {
+        if let Some(log) = &self.log {
+            let job = DrainedJob::of(self, s);
+            log.lock().unwrap_or_else(|p| p.into_inner()).push(job);
+        }
+    }
+
+    /// Notes a job whose lease was lost when running to idle.
+    pub fn note_lost(&self, lease: &Lease, h: &Held) {
+        if let Some(log) = &self.log {
+            let job = DrainedJob::lost(self, lease, h);
+            log.lock().unwrap_or_else(|p| p.into_inner()).push(job);
         }
     }
 
