@@ -193,3 +193,43 @@ impl std::fmt::Debug for JobContext {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_reason_is_kept() {
+        let cancel = Cancel::default();
+        assert!(!cancel.is_fired() && cancel.reason().is_none());
+        cancel.fire(CancelReason::Timeout);
+        cancel.fire(CancelReason::Shutdown);
+        assert_eq!(cancel.reason(), Some(CancelReason::Timeout));
+        assert!(cancel.0.token.is_cancelled());
+    }
+
+    #[test]
+    fn clones_share_the_token() {
+        let job = Job {
+            id: JobId::new(),
+            kind: "k".into(),
+            payload: serde_json::Value::Null,
+            priority: 0,
+            attempts: 2,
+            max_attempts: 2,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            scheduled_at: OffsetDateTime::UNIX_EPOCH,
+            state: crate::JobState::Running,
+            unique_key: None,
+            last_error: None,
+            lease: None,
+        };
+        let cancel = Cancel::default();
+        let ctx = JobContext::new(&job, None, cancel.clone(), Arc::default());
+        let copy = ctx.clone();
+        assert!(ctx.is_last_attempt());
+        cancel.fire(CancelReason::Requested);
+        assert!(copy.is_cancelled() && copy.token().is_cancelled());
+        assert_eq!(copy.cancel_reason(), Some(CancelReason::Requested));
+    }
+}
