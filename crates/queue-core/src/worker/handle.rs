@@ -187,6 +187,8 @@ impl Stop {
     /// Winds down (see [`Stop::wind_down`]), firing the tokens of the handlers still
     /// running the cancel grace before `deadline`.
     async fn run(self, deadline: Option<tokio::time::Instant>) -> ShutdownReport {
+        // Nothing starts once stopping: only these can finish or be returned.
+        let at_start = self.shared.lock().started as u64;
         let shared = self.shared.clone();
         let fire = async move {
             if let Some(deadline) = deadline {
@@ -197,7 +199,7 @@ impl Stop {
             std::future::pending::<std::convert::Infallible>().await
         };
         tokio::select! {
-            report = self.wind_down(deadline) => report,
+            report = self.wind_down(deadline, at_start) => report,
             never = fire => match never {},
         }
     }
@@ -205,7 +207,11 @@ impl Stop {
     /// Waits for the claim loop (until `deadline`; when `None`, for as long as it takes),
     /// lets running handlers finish until `deadline`, stops the rest (they return their
     /// jobs), then waits for every result to be recorded.
-    async fn wind_down(mut self, deadline: Option<tokio::time::Instant>) -> ShutdownReport {
+    async fn wind_down(
+        mut self,
+        deadline: Option<tokio::time::Instant>,
+        at_start: u64,
+    ) -> ShutdownReport {
         if let Some(mut claim) = self.claim.take() {
             // The claim loop stops at its next step once woken. A claim in flight is let
             // finish, so its jobs are returned: aborting it could drop jobs a backend had
@@ -221,7 +227,6 @@ impl Stop {
             }
         }
         self.hand_back_waiting();
-        let at_start = self.shared.lock().started as u64;
         if let Some(deadline) = deadline {
             let _ = tokio::time::timeout_at(deadline, self.all_ended()).await;
         }
