@@ -55,9 +55,8 @@ pub use redact::redact_url;
 pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use worker::{
-    CancelReason, Data, DrainOutcome, DrainReport, DrainedJob, FromContext, Handler,
-    HandlerFuture, JobContext, JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats,
-    DEFAULT_CANCEL_GRACE,
+    CancelReason, Data, DrainOutcome, DrainReport, DrainedJob, FromContext, Handler, HandlerFuture,
+    JobContext, JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats, DEFAULT_CANCEL_GRACE,
 };
 
 /// Default lease timeout of every backend.

@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use queue_core::{
-    CancelReason, Data, DrainOutcome, Job, JobArgs, JobContext, JobError, Queue, QueueError,
-    Worker,
+    CancelReason, Data, DrainOutcome, Job, JobArgs, JobContext, JobError, Queue, QueueError, Worker,
 };
 use queue_memory::MemoryQueue;
 use queue_testkit::support::{wait_until, Counter};

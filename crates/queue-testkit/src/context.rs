@@ -96,7 +96,11 @@ pub async fn fields_match_the_job(f: &dyn Factory) {
     );
     assert!(!ctx.is_cancelled() && ctx.cancel_reason().is_none());
 
-    let (args, ctx) = typed_seen.lock().unwrap().pop().expect("the typed handler ran");
+    let (args, ctx) = typed_seen
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("the typed handler ran");
     assert_eq!(args, greet);
     assert_eq!((ctx.id(), ctx.kind()), (typed, "greet"));
     assert_eq!((ctx.attempt(), ctx.max_attempts()), (1, 3));
@@ -170,7 +174,9 @@ pub async fn token_fires_on_shutdown(f: &dyn Factory) {
     let long = enqueue(&*q, job("long").max_attempts(1)).await;
     let short = enqueue(&*q, job("short")).await;
     let started = Counter::default();
-    let seen: Arc<Mutex<Vec<(String, Option<CancelReason>)>>> = Arc::default();
+    // Who ended, and the reason its token gave then.
+    type Ends = Arc<Mutex<Vec<(String, Option<CancelReason>)>>>;
+    let seen: Ends = Arc::default();
     let handler = {
         let (started, seen) = (started.clone(), seen.clone());
         move |job: Job, ctx: JobContext| {
@@ -182,11 +188,15 @@ pub async fn token_fires_on_shutdown(f: &dyn Factory) {
                     while !ctx.is_cancelled() && seen.lock().unwrap().is_empty() {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
-                    seen.lock().unwrap().push(("short".into(), ctx.cancel_reason()));
+                    seen.lock()
+                        .unwrap()
+                        .push(("short".into(), ctx.cancel_reason()));
                     return Ok(());
                 }
                 ctx.cancelled().await;
-                seen.lock().unwrap().push(("long".into(), ctx.cancel_reason()));
+                seen.lock()
+                    .unwrap()
+                    .push(("long".into(), ctx.cancel_reason()));
                 Err(JobError::retry("interrupted"))
             }
         }
@@ -270,7 +280,16 @@ pub async fn data_reaches_handler(f: &dyn Factory) {
 
     let q = f.make(Setup::default()).await;
     enqueue(&*q, job("data")).await;
-    enqueue(&*q, Greet { name: "Bo".into(), times: 2 }.to_job().expect("to_job failed")).await;
+    enqueue(
+        &*q,
+        Greet {
+            name: "Bo".into(),
+            times: 2,
+        }
+        .to_job()
+        .expect("to_job failed"),
+    )
+    .await;
     let got: Arc<Mutex<Vec<String>>> = Arc::default();
     let (g, t) = (got.clone(), got.clone());
     let w = Worker::new(as_queue(&q))
@@ -326,7 +345,11 @@ impl Hooks for HangingBeats {
 pub async fn token_fires_before_lease_is_lost(f: &dyn Factory) {
     let lease = Duration::from_millis(400);
     let q = f
-        .make(Setup::default().lease(lease).retry(RetryPolicy::immediate()))
+        .make(
+            Setup::default()
+                .lease(lease)
+                .retry(RetryPolicy::immediate()),
+        )
         .await;
     let cut = Arc::new(Intercepted::new(as_queue(&q), HangingBeats::default()));
     let id = enqueue(&*q, job("long").max_attempts(3)).await;

@@ -13,7 +13,9 @@ use crate::{Factory, Setup};
 /// delayed and snoozed jobs alone, and reports each run's outcome; a second run finds
 /// nothing to do.
 pub async fn run_until_idle_runs_every_due_job(f: &dyn Factory) {
-    let q = f.make(Setup::default().retry(RetryPolicy::immediate())).await;
+    let q = f
+        .make(Setup::default().retry(RetryPolicy::immediate()))
+        .await;
     let ok = enqueue(&*q, job("ok")).await;
     let flaky = enqueue(&*q, job("flaky").max_attempts(3)).await;
     let bad = enqueue(&*q, job("bad").max_attempts(1)).await;
@@ -26,7 +28,11 @@ pub async fn run_until_idle_runs_every_due_job(f: &dyn Factory) {
     let handler = move |job: Job| {
         let r = r.clone();
         async move {
-            r.lock().unwrap().entry(job.id).or_default().push(job.attempts);
+            r.lock()
+                .unwrap()
+                .entry(job.id)
+                .or_default()
+                .push(job.attempts);
             match job.kind.as_str() {
                 "flaky" if job.attempts == 1 => Err(JobError::retry("first try fails")),
                 "bad" => Err(JobError::retry("always fails")),
@@ -91,7 +97,10 @@ pub async fn run_until_idle_runs_every_due_job(f: &dyn Factory) {
         [(1, DrainOutcome::Failed(e))] if e.contains("blew up") => {}
         other => panic!("a panicking handler fails its last attempt, got {other:?}"),
     }
-    assert!(outcomes(later).is_empty(), "a delayed job is not waited for");
+    assert!(
+        outcomes(later).is_empty(),
+        "a delayed job is not waited for"
+    );
     assert_eq!(report.jobs.len(), 7);
     let kinds: HashMap<JobId, &str> = [
         (ok, "ok"),

@@ -35,7 +35,11 @@ impl Plan {
     pub fn groups<'a>(&self, shared: &'a Shared) -> Vec<(Vec<&'a str>, usize)> {
         let mut groups = Vec::new();
         if !self.open.is_empty() {
-            let kinds = self.open.iter().map(|&i| shared.kinds[i].as_str()).collect();
+            let kinds = self
+                .open
+                .iter()
+                .map(|&i| shared.kinds[i].as_str())
+                .collect();
             groups.push((kinds, usize::MAX));
         }
         for &(kind, spare) in &self.limited {

@@ -192,7 +192,9 @@ impl Stop {
         let shared = self.shared.clone();
         let fire = async move {
             if let Some(deadline) = deadline {
-                let at = deadline.checked_sub(shared.cancel_grace).unwrap_or(deadline);
+                let at = deadline
+                    .checked_sub(shared.cancel_grace)
+                    .unwrap_or(deadline);
                 tokio::time::sleep_until(at).await;
                 shared.cancel_running(CancelReason::Shutdown);
             }

@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-
 /// What a handler returns when a job did not succeed.
 ///
 /// Any `std::error::Error` converts into [`JobError::Retry`], so `?` works in handlers.

@@ -13,7 +13,9 @@ pub(crate) async fn terminated() {
                 }
                 return;
             }
-            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGTERM; waiting for Ctrl-C only"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; waiting for Ctrl-C only")
+            }
         }
     }
     ctrl_c().await
