@@ -25,8 +25,7 @@
 //! ```
 //!
 //! The rules every backend follows (ordering, leases, fencing, backoff, dead-lettering,
-//! unique keys) are written down in the workspace's `DESIGN.md` §2 and checked by
-//! `queue-testkit`.
+//! unique keys) are checked by `queue-testkit`.
 
 mod args;
 mod error;

@@ -113,7 +113,13 @@ impl Batch {
             .shared
             .handler_timeout
             .map(|t| tokio::time::Instant::now() + t);
-        let ctx = JobContext::new(&job, deadline, cancel.clone(), self.shared.data.clone());
+        let ctx = JobContext::new(
+            &job,
+            self.shared.kinds[kind].clone(),
+            deadline,
+            cancel.clone(),
+            self.shared.data.clone(),
+        );
         // Made here, so the future holds the handler's boxed future rather than the job.
         let fut = CatchPanic((self.shared.handlers[kind])(job, &ctx));
         drop(ctx);

@@ -98,13 +98,14 @@ pub struct JobContext {
 impl JobContext {
     pub(crate) fn new(
         job: &Job,
+        kind: Arc<str>,
         deadline: Option<Instant>,
         cancel: Cancel,
         data: Arc<DataMap>,
     ) -> Self {
         JobContext {
             id: job.id,
-            kind: Arc::from(job.kind.as_str()),
+            kind,
             attempt: job.attempts,
             max_attempts: job.max_attempts,
             created_at: job.created_at,
@@ -225,7 +226,7 @@ mod tests {
             lease: None,
         };
         let cancel = Cancel::default();
-        let ctx = JobContext::new(&job, None, cancel.clone(), Arc::default());
+        let ctx = JobContext::new(&job, Arc::from("k"), None, cancel.clone(), Arc::default());
         let copy = ctx.clone();
         assert!(ctx.is_last_attempt());
         cancel.fire(CancelReason::Requested);

@@ -35,15 +35,11 @@ impl Plan {
     pub fn groups<'a>(&self, shared: &'a Shared) -> Vec<(Vec<&'a str>, usize)> {
         let mut groups = Vec::new();
         if !self.open.is_empty() {
-            let kinds = self
-                .open
-                .iter()
-                .map(|&i| shared.kinds[i].as_str())
-                .collect();
+            let kinds = self.open.iter().map(|&i| &*shared.kinds[i]).collect();
             groups.push((kinds, usize::MAX));
         }
         for &(kind, spare) in &self.limited {
-            groups.push((vec![shared.kinds[kind].as_str()], spare));
+            groups.push((vec![&*shared.kinds[kind]], spare));
         }
         groups
     }
@@ -62,7 +58,7 @@ pub(crate) fn plan(shared: &Shared) -> Plan {
     let mut open = Vec::new();
     let mut limited = Vec::new();
     for (i, kind) in shared.kinds.iter().enumerate() {
-        if st.paused.contains(kind) {
+        if st.paused.contains(&**kind) {
             continue;
         }
         match shared.limits[i] {
@@ -156,7 +152,7 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
         let next = match due.known(now) {
             Some(next) => next,
             None => {
-                let kinds: Vec<&str> = shared.kinds.iter().map(String::as_str).collect();
+                let kinds: Vec<&str> = shared.kinds.iter().map(|k| &**k).collect();
                 let next = shared.queue.next_due(&kinds).await.map(|d| now + d);
                 due.learn(next);
                 next

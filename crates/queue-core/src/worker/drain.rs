@@ -80,7 +80,10 @@ impl DrainedJob {
 }
 
 fn kind_name(shared: &Shared, kind: usize) -> String {
-    shared.kinds.get(kind).cloned().unwrap_or_default()
+    shared
+        .kinds
+        .get(kind)
+        .map_or_else(String::new, |k| k.to_string())
 }
 
 /// What [`Worker::run_until_idle`](super::Worker::run_until_idle) ran: every run of

@@ -13,6 +13,11 @@
 //! let report = worker.shutdown(Duration::from_secs(10)).await;
 //! ```
 //!
+//! Handlers take the job, then any of [`JobContext`] (the job's attempts, times, deadline
+//! and cancellation token) and [`Data<T>`] (values shared with [`Worker::data`]); see
+//! [`Handler`]. [`Worker::run_until_idle`] runs what is due and reports each outcome, for
+//! tests.
+//!
 //! One task claims, in batches and ahead of the free slots (see [`Worker::prefetch`]); a
 //! few tasks per claimed batch run the handlers side by side, refilling freed slots from
 //! the jobs claimed ahead; one task records results in batches, and one extends the
@@ -316,7 +321,7 @@ impl Worker {
                 per_kind: vec![0; kinds.len()],
                 paused: HashSet::new(),
             }),
-            kinds,
+            kinds: kinds.into_iter().map(Arc::from).collect(),
             wake: tokio::sync::Notify::new(),
             changed: tokio::sync::Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),

@@ -165,7 +165,7 @@ fn failed_for_good(shared: &Shared, s: &Settle) {
 }
 
 fn warn_failed(shared: &Shared, s: &Settle, error: &str, how: &str) {
-    let kind = shared.kinds.get(s.job.kind).map_or("", String::as_str);
+    let kind = shared.kinds.get(s.job.kind).map_or("", |k| &**k);
     tracing::warn!(
         id = %s.lease.id,
         kind = %kind,

@@ -19,7 +19,7 @@ use crate::{Job, JobId, Lease, Queue};
 pub(crate) struct Shared {
     pub queue: Arc<dyn Queue>,
     /// Handled kinds, sorted; a kind's position is its index everywhere below.
-    pub kinds: Vec<String>,
+    pub kinds: Vec<Arc<str>>,
     pub kind_index: HashMap<String, usize>,
     pub handlers: Vec<DynHandler>,
     /// Values handlers take as `Data<T>`.
@@ -134,7 +134,7 @@ impl RunState {
             if job.lease.map(|l| l.token) != Some(lease.token) || !matches!(h.run, Run::Waiting) {
                 continue;
             }
-            if !self.paused.is_empty() && self.paused.contains(&shared.kinds[h.kind]) {
+            if !self.paused.is_empty() && self.paused.contains(&*shared.kinds[h.kind]) {
                 kept.push(job);
                 continue;
             }
@@ -157,14 +157,14 @@ impl RunState {
 
     /// Takes waiting jobs out of `held` (only those of paused kinds, or all) to be handed
     /// back untouched.
-    pub fn release_waiting(&mut self, only_paused: bool, kinds: &[String]) -> Vec<Job> {
+    pub fn release_waiting(&mut self, only_paused: bool, kinds: &[Arc<str>]) -> Vec<Job> {
         let mut out = Vec::new();
         let mut kept = VecDeque::new();
         for job in std::mem::take(&mut self.waiting) {
             let Some(h) = self.held.get(&job.id) else {
                 continue;
             };
-            if only_paused && !self.paused.contains(&kinds[h.kind]) {
+            if only_paused && !self.paused.contains(&*kinds[h.kind]) {
                 kept.push_back(job);
                 continue;
             }
@@ -190,7 +190,7 @@ impl Shared {
     pub fn kind_of(&self, kind: &str) -> Option<usize> {
         if self.kinds.len() <= 8 {
             // Comparing a few short names is cheaper than hashing one.
-            return self.kinds.iter().position(|k| k == kind);
+            return self.kinds.iter().position(|k| **k == *kind);
         }
         self.kind_index.get(kind).copied()
     }
