@@ -142,7 +142,8 @@ impl WorkerHandle {
     }
 
     /// Waits for SIGTERM (on unix) or Ctrl-C, then [shuts down](WorkerHandle::shutdown)
-    /// with `timeout`. For a worker process's `main`:
+    /// with `timeout`. Needs a runtime with I/O enabled (as `#[tokio::main]` makes); cargo
+    /// feature `signal`, on by default. For a worker process's `main`:
     ///
     /// ```no_run
     /// # async fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) -> queue_core::Result<()> {
