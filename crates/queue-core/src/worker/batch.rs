@@ -2,7 +2,7 @@
 //!
 //! A task per job costs a spawn and a cross-thread wake-up per job, and one more per
 //! result sent to the settle task. Here a batch's handlers run side by side in a
-//! `FuturesUnordered` on one task, each with its own timeout, abort handle and panic
+//! `FuturesUnordered` on one task, each with its own timeout, stop switch and panic
 //! guard; results are handed over in bulk whenever the task has nothing left to poll, and
 //! each freed slot is refilled from the waiting line on the same task.
 //!
@@ -15,11 +15,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures_util::future::{AbortRegistration, Abortable, Aborted};
 use futures_util::stream::{FuturesUnordered, Stream};
 use tracing::Instrument;
 
-use super::context::{Cancel, CancelReason, JobContext};
+use super::cancel::{Cancel, CancelReason, Stoppable, Stopped};
+use super::context::JobContext;
 use super::handler::{CatchPanic, JobError};
 use super::settle::{Claimed, Outcome, Settle};
 use super::shared::{Counters, Shared, Startable};
@@ -53,7 +53,6 @@ struct Filed {
     slot: usize,
     job: Job,
     kind: usize,
-    abort: AbortRegistration,
     cancel: Cancel,
 }
 
@@ -92,19 +91,17 @@ impl Batch {
             slot,
             job: s.job,
             kind: s.kind,
-            abort: s.abort,
             cancel: s.cancel,
         }
     }
 
     /// The future that runs a filed job: its handler, timed out, panics caught, stopped
-    /// when aborted, in the job's span. Yields the job's slot and outcome.
-    fn start(&self, f: Filed) -> impl Future<Output = (usize, Result<Outcome, Aborted>)> {
+    /// by its job's switch, in the job's span. Yields the job's slot and outcome.
+    fn start(&self, f: Filed) -> impl Future<Output = (usize, Outcome)> {
         let Filed {
             slot,
             job,
             kind,
-            abort,
             cancel,
         } = f;
         let span =
@@ -123,8 +120,8 @@ impl Batch {
         // Made here, so the future holds the handler's boxed future rather than the job.
         let fut = CatchPanic((self.shared.handlers[kind])(job, &ctx));
         drop(ctx);
-        let run = run_one(self.shared.clone(), fut, cancel, deadline);
-        let run = Abortable::new(run.instrument(span), abort);
+        let fut = Stoppable::new(fut, cancel.clone());
+        let run = run_one(self.shared.clone(), fut, cancel, deadline).instrument(span);
         async move { (slot, run.await) }
     }
 
@@ -164,11 +161,7 @@ async fn run(mut batch: Batch, first: Vec<Filed>) {
             // something to hand over, or nothing runs.
             loop {
                 match Pin::new(&mut running).poll_next(cx) {
-                    Poll::Ready(Some((slot, result))) => {
-                        // Aborted: stopped by shutdown or drop, or by the heartbeat when
-                        // the lease was lost (then no longer held: `finish` records
-                        // nothing).
-                        let outcome = result.unwrap_or(Outcome::Return);
+                    Poll::Ready(Some((slot, outcome))) => {
                         if let Some(s) = batch.settle(slot, outcome) {
                             done.push(s);
                         }
@@ -201,7 +194,7 @@ async fn run(mut batch: Batch, first: Vec<Filed>) {
 /// returns an error has its job returned rather than failed: it was interrupted.
 async fn run_one(
     shared: Arc<Shared>,
-    mut fut: CatchPanic,
+    mut fut: Stoppable<CatchPanic>,
     cancel: Cancel,
     deadline: Option<tokio::time::Instant>,
 ) -> Outcome {
@@ -228,13 +221,16 @@ async fn run_one(
     };
     let error = match result {
         None => return timed_out(),
-        Some(Err(panic)) => {
+        // Stopped by shutdown or drop, or by the heartbeat when the lease was lost (then
+        // no longer held: `finish` records nothing).
+        Some(Err(Stopped)) => return Outcome::Return,
+        Some(Ok(Err(panic))) => {
             Counters::add(&shared.counters.panicked, 1);
             tracing::error!(panic = %panic, "handler panicked");
             return Outcome::Retry(format!("handler panicked: {panic}"));
         }
-        Some(Ok(Ok(()))) => return Outcome::Done,
-        Some(Ok(Err(e))) => e,
+        Some(Ok(Ok(Ok(())))) => return Outcome::Done,
+        Some(Ok(Ok(Err(e)))) => e,
     };
     match cancel.reason() {
         Some(CancelReason::Timeout) => return timed_out(),

@@ -1,62 +1,14 @@
 //! What a handler may know about the job it runs, and how it learns it should stop.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cancel::{Cancel, CancelReason};
 use super::data::DataMap;
 use crate::{Job, JobId};
-
-/// Why a job's cancellation token fired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CancelReason {
-    /// The worker is shutting down: the token fires a grace period before the shutdown
-    /// deadline (at once when the handle is dropped). A handler that then returns an
-    /// error has its job returned to the queue without using an attempt.
-    Shutdown,
-    /// The handler ran past [`Worker::handler_timeout`](super::Worker::handler_timeout).
-    /// The attempt fails with the timeout error unless the handler still returns `Ok`
-    /// within the grace period.
-    Timeout,
-    /// The worker could not renew the job's lease in time; the handler is dropped
-    /// shortly, before anyone else can claim the job. A handler that returns an error
-    /// first has its job returned to the queue without using an attempt.
-    LeaseLost,
-    /// Someone asked for this job to be cancelled.
-    Requested,
-}
-
-/// A job's cancellation token and the reason it fired, shared by the handler's
-/// [`JobContext`] and the worker's table of held jobs.
-#[derive(Clone, Default)]
-pub(crate) struct Cancel(Arc<CancelInner>);
-
-#[derive(Default)]
-struct CancelInner {
-    token: CancellationToken,
-    reason: OnceLock<CancelReason>,
-}
-
-impl Cancel {
-    /// Fires the token; the first reason given is the one kept.
-    pub fn fire(&self, reason: CancelReason) {
-        // The reason is set before the token fires, so a handler woken by the token
-        // always finds it.
-        let _ = self.0.reason.set(reason);
-        self.0.token.cancel();
-    }
-
-    pub fn reason(&self) -> Option<CancelReason> {
-        self.0.reason.get().copied()
-    }
-
-    pub fn is_fired(&self) -> bool {
-        self.0.reason.get().is_some()
-    }
-}
 
 /// What a handler knows about the job it runs: the job's identity, its attempts and
 /// times, its deadline, and a token that fires when the handler should stop.
@@ -161,17 +113,17 @@ impl JobContext {
     /// clone (or a [`child_token`](CancellationToken::child_token)) to work the handler
     /// starts.
     pub fn token(&self) -> &CancellationToken {
-        &self.cancel.0.token
+        self.cancel.token()
     }
 
     /// Waits until the token fires.
     pub async fn cancelled(&self) {
-        self.cancel.0.token.cancelled().await
+        self.cancel.token().cancelled().await
     }
 
     /// Whether the token has fired.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.0.token.is_cancelled()
+        self.cancel.is_fired()
     }
 
     /// Why the token fired; `None` while it has not.
@@ -200,16 +152,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_reason_is_kept() {
-        let cancel = Cancel::default();
-        assert!(!cancel.is_fired() && cancel.reason().is_none());
-        cancel.fire(CancelReason::Timeout);
-        cancel.fire(CancelReason::Shutdown);
-        assert_eq!(cancel.reason(), Some(CancelReason::Timeout));
-        assert!(cancel.0.token.is_cancelled());
-    }
-
-    #[test]
     fn clones_share_the_token() {
         let job = Job {
             id: JobId::new(),
@@ -228,9 +170,10 @@ mod tests {
         let cancel = Cancel::default();
         let ctx = JobContext::new(&job, Arc::from("k"), None, cancel.clone(), Arc::default());
         let copy = ctx.clone();
+        let early = ctx.token().clone();
         assert!(ctx.is_last_attempt());
         cancel.fire(CancelReason::Requested);
-        assert!(copy.is_cancelled() && copy.token().is_cancelled());
+        assert!(copy.is_cancelled() && copy.token().is_cancelled() && early.is_cancelled());
         assert_eq!(copy.cancel_reason(), Some(CancelReason::Requested));
     }
 }

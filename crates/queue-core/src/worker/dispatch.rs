@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, StreamExt};
 
 use super::batch;
-use super::context::{Cancel, CancelReason};
+use super::cancel::{Cancel, CancelReason};
 use super::heartbeat::{beat_every, trusted};
 use super::settle::{settle_one, Claimed, Outcome, Settle, PARALLEL};
 use super::shared::{Counters, Held, Run, Shared};
@@ -253,13 +253,13 @@ fn accept(shared: &Arc<Shared>, jobs: Vec<Job>, held_until: tokio::time::Instant
         if let Some(old) = st.held.get(&job.id).map(|h| h.lease) {
             // Claimed again, so the older claim's lease ran out: that run must stop.
             if let Some(Held {
-                run: Run::Started(abort),
+                run: Run::Started,
                 cancel,
                 ..
             }) = st.remove(&old)
             {
                 cancel.fire(CancelReason::LeaseLost);
-                abort.abort();
+                cancel.stop();
             }
             Counters::add(&shared.counters.lease_lost, 1);
         }

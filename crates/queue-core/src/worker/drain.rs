@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::context::CancelReason;
+use super::cancel::CancelReason;
 use super::dispatch::{claim, plan};
 use super::heartbeat::heartbeat_loop;
 use super::settle::{record, Outcome, Settle};

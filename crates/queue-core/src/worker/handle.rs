@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::context::CancelReason;
+use super::cancel::CancelReason;
 use super::dispatch::claim_loop;
 use super::heartbeat::heartbeat_loop;
 use super::settle::{settle_loop, Claimed, Outcome, Settle};

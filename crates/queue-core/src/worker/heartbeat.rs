@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::context::CancelReason;
+use super::cancel::CancelReason;
 use super::shared::{Counters, Run, Shared};
 use crate::{Lease, Result};
 
@@ -90,7 +90,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
             let warn = st
                 .held
                 .values()
-                .filter(|r| matches!(r.run, Run::Started(_)) && !r.cancel.is_fired())
+                .filter(|r| matches!(r.run, Run::Started) && !r.cancel.is_fired())
                 .map(|r| warn_at(r.held_until, grace))
                 .min();
             (overdue_at, warn)
@@ -138,7 +138,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
                     .held
                     .values()
                     .filter(|r| {
-                        matches!(r.run, Run::Started(_)) && warn_at(r.held_until, grace) <= now
+                        matches!(r.run, Run::Started) && warn_at(r.held_until, grace) <= now
                     })
                     .map(|r| (r.lease.id, r.cancel.clone()))
                     .collect();
@@ -219,8 +219,8 @@ fn lost(shared: &Shared, lease: &Lease, why: &str) {
     // Only that claim: the job may have been claimed again since the heartbeat was sent.
     if let Some(r) = shared.take_held(lease) {
         r.cancel.fire(CancelReason::LeaseLost);
-        if let Run::Started(abort) = &r.run {
-            abort.abort();
+        if matches!(r.run, Run::Started) {
+            r.cancel.stop();
         }
         shared.note_lost(lease, &r);
         Counters::add(&shared.counters.lease_lost, 1);

@@ -24,6 +24,7 @@
 //! leases of every job held.
 
 mod batch;
+mod cancel;
 mod context;
 mod data;
 mod dispatch;
@@ -41,7 +42,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use context::{CancelReason, JobContext};
+pub use cancel::CancelReason;
+pub use context::JobContext;
 pub use data::Data;
 pub use drain::{DrainOutcome, DrainReport, DrainedJob};
 pub use extract::{FromContext, Handler};

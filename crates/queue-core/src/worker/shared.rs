@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use futures_util::future::{AbortHandle, AbortRegistration};
 use tokio::sync::{mpsc, Notify};
 
-use super::context::{Cancel, CancelReason};
+use super::cancel::{Cancel, CancelReason};
 use super::data::DataMap;
 use super::drain::DrainedJob;
 use super::extract::DynHandler;
@@ -54,8 +53,8 @@ pub(crate) struct Shared {
 pub(crate) enum Run {
     /// Claimed ahead, in `RunState::waiting` until a slot frees.
     Waiting,
-    /// Its handler runs; aborting stops it at its next `.await`.
-    Started(AbortHandle),
+    /// Its handler runs; `Held::cancel` stops it at its next `.await`.
+    Started,
 }
 
 /// A job this worker holds the lease of.
@@ -91,7 +90,6 @@ pub(crate) struct Startable {
     pub job: Job,
     pub lease: Lease,
     pub kind: usize,
-    pub abort: AbortRegistration,
     pub cancel: Cancel,
 }
 
@@ -109,7 +107,7 @@ impl RunState {
             self.held.insert(lease.id, h);
             return None;
         }
-        if matches!(h.run, Run::Started(_)) {
+        if matches!(h.run, Run::Started) {
             self.started -= 1;
         }
         if let Some(n) = self.per_kind.get_mut(h.kind) {
@@ -138,14 +136,12 @@ impl RunState {
                 kept.push(job);
                 continue;
             }
-            let (handle, abort) = AbortHandle::new_pair();
-            h.run = Run::Started(handle);
+            h.run = Run::Started;
             self.started += 1;
             out.push(Startable {
                 kind: h.kind,
                 job,
                 lease,
-                abort,
                 cancel: h.cancel.clone(),
             });
         }
@@ -290,7 +286,7 @@ impl Shared {
             .lock()
             .held
             .values()
-            .filter(|h| matches!(h.run, Run::Started(_)))
+            .filter(|h| matches!(h.run, Run::Started))
             .map(|h| h.cancel.clone())
             .collect();
         for c in cancels {
@@ -328,19 +324,17 @@ impl Shared {
     }
 
     /// Stops every running handler (they return their jobs as they end, see
-    /// `batch::run`). The abort handles are taken out of the lock first.
+    /// `batch::run`). The switches are taken out of the lock first.
     pub fn abort_running(&self) {
-        let aborts: Vec<AbortHandle> = self
+        let running: Vec<Cancel> = self
             .lock()
             .held
             .values()
-            .filter_map(|r| match &r.run {
-                Run::Started(a) => Some(a.clone()),
-                Run::Waiting => None,
-            })
+            .filter(|h| matches!(h.run, Run::Started))
+            .map(|h| h.cancel.clone())
             .collect();
-        for a in aborts {
-            a.abort();
+        for c in running {
+            c.stop();
         }
     }
 }
