@@ -26,7 +26,8 @@ pub enum CancelReason {
     /// shortly, before anyone else can claim the job. A handler that returns an error
     /// first has its job returned to the queue without using an attempt.
     LeaseLost,
-    /// Someone asked for this job to be cancelled.
+    /// Someone asked for this job to be cancelled. For now the handler's result is
+    /// recorded as it is.
     Requested,
 }
 

@@ -18,15 +18,17 @@ use crate::{Job, JobId};
 /// ```
 /// use queue_core::{Job, JobContext, JobError};
 ///
+/// async fn export_chunk(n: u32) { /* … */ }
+///
 /// async fn export(job: Job, ctx: JobContext) -> Result<(), JobError> {
-///     for chunk in 0..100 {
-///         if ctx.is_cancelled() {
-///             // Shutdown or lease loss: the job goes back to the queue.
-///             return Err(JobError::retry(format!("stopped at chunk {chunk}")));
-///         }
+///     for n in 0..100 {
 ///         tokio::select! {
-///             _ = ctx.cancelled() => {}
-///             _ = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
+///             // After a shutdown or a lost lease the job goes back to the queue; after
+///             // a timeout the attempt fails as timed out.
+///             _ = ctx.cancelled() => {
+///                 return Err(JobError::retry(format!("stopped before chunk {n}")));
+///             }
+///             _ = export_chunk(n) => {}
 ///         }
 ///     }
 ///     Ok(())

@@ -52,8 +52,9 @@ pub struct WorkerStats {
     /// Jobs whose lease was lost (reclaimed elsewhere) before their result was recorded.
     pub lease_lost: u64,
     /// Jobs returned to the queue unfinished (without using an attempt): at shutdown (those
-    /// running and those claimed ahead), claimed ahead when their kind was paused, or
-    /// claimed so slowly (a reconnect) that their leases could not be trusted.
+    /// running and those claimed ahead), claimed ahead when their kind was paused,
+    /// claimed so slowly (a reconnect) that their leases could not be trusted, or given up
+    /// by their handler once a shutdown or a lost lease fired its token.
     pub returned: u64,
     /// Backend errors seen while claiming or recording results.
     pub errors: u64,
@@ -64,7 +65,8 @@ pub struct WorkerStats {
 pub struct ShutdownReport {
     /// Jobs that were running when shutdown began and finished in time.
     pub finished: u64,
-    /// Jobs still running at the deadline, stopped and returned to the queue.
+    /// Jobs still running at the deadline, stopped and returned to the queue, and jobs
+    /// whose handler gave up (returned an error) once its token fired.
     pub returned: u64,
 }
 
