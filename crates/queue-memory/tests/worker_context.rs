@@ -1,15 +1,19 @@
 //! The handler API against a MemoryQueue, for what is the worker's own rather than the
-//! backend's: configuration errors, shared data, a dropped handle's tokens, and
-//! `run_until_idle` as tests use it.
+//! backend's: configuration errors, shared data, a dropped handle's tokens, giving up on
+//! a lost lease, and `run_until_idle` as tests use it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use queue_core::{
-    CancelReason, Data, DrainOutcome, Job, JobArgs, JobContext, JobError, Queue, QueueError, Worker,
+    Browsable, CancelReason, Data, DrainOutcome, Job, JobArgs, JobContext, JobError, JobState,
+    Queue, QueueError, Worker,
 };
 use queue_memory::MemoryQueue;
+use queue_testkit::intercept::{Hooks, Intercepted};
 use queue_testkit::support::{wait_until, Counter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -165,4 +169,65 @@ async fn run_until_idle_tests_code_that_enqueues() {
         .all(|j| j.kind == "email" && j.outcome == DrainOutcome::Completed));
     sent.lock().unwrap().sort();
     assert_eq!(*sent.lock().unwrap(), ["a@example.com", "b@example.com"]);
+}
+
+/// Heartbeats that hang while `down`, as calls to a vanished server do.
+#[derive(Default)]
+struct HangingBeats {
+    down: AtomicBool,
+}
+
+#[async_trait]
+impl Hooks for HangingBeats {
+    async fn heartbeat(&self) {
+        while self.down.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// A handler that gives up when its token fires for a lease that cannot be renewed has
+/// its job handed back without using an attempt, while the lease still holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn giving_up_on_lease_loss_returns_the_job() {
+    let lease = Duration::from_millis(400);
+    let memory = Arc::new(MemoryQueue::builder().lease_timeout(lease).build());
+    let cut = Arc::new(Intercepted::new(memory.clone(), HangingBeats::default()));
+    let id = memory
+        .enqueue(Job::new("long", json!(1)).max_attempts(1))
+        .await
+        .unwrap();
+    let started = Counter::default();
+    let reason: Arc<Mutex<Option<CancelReason>>> = Arc::default();
+    let (s, r) = (started.clone(), reason.clone());
+    let worker = Worker::new(cut.clone())
+        .handle("long", move |_job: Job, ctx: JobContext| {
+            let (s, r) = (s.clone(), r.clone());
+            async move {
+                s.bump();
+                ctx.cancelled().await;
+                *r.lock().unwrap() = ctx.cancel_reason();
+                Err(JobError::retry("lease going"))
+            }
+        })
+        .start()
+        .unwrap();
+    wait_until("the job to start", WAIT, || async { started.get() == 1 }).await;
+    cut.hooks().down.store(true, Ordering::SeqCst);
+    worker.pause("long");
+    wait_until("the job to be handed back", WAIT, || async {
+        memory.get_job(id).await.unwrap().unwrap().state == JobState::Pending
+    })
+    .await;
+    cut.hooks().down.store(false, Ordering::SeqCst);
+    let stats = worker.stats();
+    worker.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(*reason.lock().unwrap(), Some(CancelReason::LeaseLost));
+    let job = memory.get_job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.attempts, job.last_error),
+        (0, None),
+        "handed back, not failed: its only attempt is still there"
+    );
+    assert_eq!((stats.returned, stats.retried), (1, 0), "{stats:?}");
 }
