@@ -236,7 +236,9 @@ impl Worker {
     /// forever without backoff) keeps it from returning.
     ///
     /// Fails as [`Worker::start`] does, or with the backend's error when a claim fails
-    /// (after the jobs already running finished and were recorded).
+    /// (after the jobs already running finished and were recorded). Dropping the future
+    /// before it returns stops the handlers still running; their jobs wait out their
+    /// leases.
     ///
     /// ```
     /// # async fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) -> queue_core::Result<()> {
