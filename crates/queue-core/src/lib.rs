@@ -25,8 +25,7 @@
 //! ```
 //!
 //! The rules every backend follows (ordering, leases, fencing, backoff, dead-lettering,
-//! unique keys) are written down in the workspace's `DESIGN.md` §2 and checked by
-//! `queue-testkit`.
+//! unique keys) are checked by `queue-testkit`.
 
 mod args;
 mod completion;
@@ -56,7 +55,10 @@ pub use queue::{
 pub use redact::redact_url;
 pub use retry::RetryPolicy;
 pub use state::JobState;
-pub use worker::{JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats};
+pub use worker::{
+    CancelReason, Data, DrainOutcome, DrainReport, DrainedJob, FromContext, Handler, HandlerFuture,
+    JobContext, JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats, DEFAULT_CANCEL_GRACE,
+};
 
 /// Default lease timeout of every backend.
 pub const DEFAULT_LEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -48,6 +48,8 @@ pub mod browse;
 pub mod cancel;
 pub mod close;
 pub mod concurrency;
+pub mod context;
+pub mod drain;
 pub mod enqueue;
 pub mod lease;
 pub mod model;
@@ -176,6 +178,18 @@ macro_rules! __with_checks {
                 snooze_keeps_attempts,
                 panic_is_failed_attempt,
                 handler_timeout_is_failed_attempt,
+            }
+            context {
+                fields_match_the_job,
+                token_fires_on_timeout,
+                ok_within_grace_completes,
+                token_fires_on_shutdown,
+                token_fires_at_once_on_short_shutdown,
+                data_reaches_handler,
+                token_fires_before_lease_is_lost,
+            }
+            drain {
+                run_until_idle_runs_every_due_job,
             }
             shutdown {
                 heartbeat_keeps_long_job,

@@ -215,8 +215,8 @@ pub async fn panic_is_failed_attempt(f: &dyn Factory) {
     assert_eq!(stats.panicked, 2);
 }
 
-/// A handler running past `handler_timeout` is stopped and counted as a failed attempt
-/// with a timeout error.
+/// A handler running past `handler_timeout` (and ignoring its cancellation token for the
+/// grace that follows) is stopped and counted as a failed attempt with a timeout error.
 pub async fn handler_timeout_is_failed_attempt(f: &dyn Factory) {
     let q = f.make(immediate()).await;
     let id = enqueue(&*q, job("slow").max_attempts(1)).await;
@@ -232,6 +232,7 @@ pub async fn handler_timeout_is_failed_attempt(f: &dyn Factory) {
             }
         })
         .handler_timeout(Duration::from_millis(100))
+        .cancel_grace(Duration::from_millis(100))
         .start()
         .expect("worker start failed");
     let j = failed(&*q, id).await;

@@ -2,7 +2,7 @@
 //!
 //! A task per job costs a spawn and a cross-thread wake-up per job, and one more per
 //! result sent to the settle task. Here a batch's handlers run side by side in a
-//! `FuturesUnordered` on one task, each with its own timeout, abort handle and panic
+//! `FuturesUnordered` on one task, each with its own timeout, stop switch and panic
 //! guard; results are handed over in bulk whenever the task has nothing left to poll, and
 //! each freed slot is refilled from the waiting line on the same task.
 //!
@@ -15,10 +15,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures_util::future::{AbortRegistration, Abortable, Aborted};
 use futures_util::stream::{FuturesUnordered, Stream};
 use tracing::Instrument;
 
+use super::cancel::{Cancel, CancelReason, Stoppable, Stopped};
+use super::context::JobContext;
 use super::handler::{CatchPanic, JobError};
 use super::settle::{Claimed, Outcome, Settle};
 use super::shared::{Counters, Shared, Startable};
@@ -52,7 +53,7 @@ struct Filed {
     slot: usize,
     job: Job,
     kind: usize,
-    abort: AbortRegistration,
+    cancel: Cancel,
 }
 
 /// The jobs of one batch task that are not settled yet. Dropped with jobs left (the task
@@ -90,25 +91,37 @@ impl Batch {
             slot,
             job: s.job,
             kind: s.kind,
-            abort: s.abort,
+            cancel: s.cancel,
         }
     }
 
     /// The future that runs a filed job: its handler, timed out, panics caught, stopped
-    /// when aborted, in the job's span. Yields the job's slot and outcome.
-    fn start(&self, f: Filed) -> impl Future<Output = (usize, Result<Outcome, Aborted>)> {
+    /// by its job's switch, in the job's span. Yields the job's slot and outcome.
+    fn start(&self, f: Filed) -> impl Future<Output = (usize, Outcome)> {
         let Filed {
             slot,
             job,
             kind,
-            abort,
+            cancel,
         } = f;
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+        let deadline = self
+            .shared
+            .handler_timeout
+            .map(|t| tokio::time::Instant::now() + t);
+        let ctx = JobContext::new(
+            &job,
+            self.shared.kinds[kind].clone(),
+            deadline,
+            cancel.clone(),
+            self.shared.data.clone(),
+        );
         // Made here, so the future holds the handler's boxed future rather than the job.
-        let fut = CatchPanic((self.shared.handlers[kind])(job));
-        let run = run_one(self.shared.clone(), fut);
-        let run = Abortable::new(run.instrument(span), abort);
+        let fut = CatchPanic((self.shared.handlers[kind])(job, &ctx));
+        drop(ctx);
+        let fut = Stoppable::new(fut, cancel.clone());
+        let run = run_one(self.shared.clone(), fut, cancel, deadline).instrument(span);
         async move { (slot, run.await) }
     }
 
@@ -148,11 +161,7 @@ async fn run(mut batch: Batch, first: Vec<Filed>) {
             // something to hand over, or nothing runs.
             loop {
                 match Pin::new(&mut running).poll_next(cx) {
-                    Poll::Ready(Some((slot, result))) => {
-                        // Aborted: stopped by shutdown or drop, or by the heartbeat when
-                        // the lease was lost (then no longer held: `finish` records
-                        // nothing).
-                        let outcome = result.unwrap_or(Outcome::Return);
+                    Poll::Ready(Some((slot, outcome))) => {
                         if let Some(s) = batch.settle(slot, outcome) {
                             done.push(s);
                         }
@@ -178,37 +187,68 @@ async fn run(mut batch: Batch, first: Vec<Filed>) {
 }
 
 /// Runs one handler and turns how it ended into the outcome to record.
-async fn run_one(shared: Arc<Shared>, fut: CatchPanic) -> Outcome {
-    let timeout = shared.handler_timeout;
-    let result = match timeout {
+///
+/// At the deadline the job's token fires and the handler gets the grace period to return;
+/// `Ok` within it still completes the job (its work is done), anything else fails the
+/// attempt as timed out. After a shutdown or a lost lease fired the token, a handler that
+/// returns an error has its job returned rather than failed: it was interrupted.
+async fn run_one(
+    shared: Arc<Shared>,
+    mut fut: Stoppable<CatchPanic>,
+    cancel: Cancel,
+    deadline: Option<tokio::time::Instant>,
+) -> Outcome {
+    let result = match deadline {
+        None => Some((&mut fut).await),
         // Boxed: a timer is large, and most workers set no timeout.
-        Some(t) => Box::pin(tokio::time::timeout(t, fut)).await.ok(),
-        None => Some(fut.await),
+        Some(at) => match Box::pin(tokio::time::timeout_at(at, &mut fut)).await {
+            Ok(r) => Some(r),
+            Err(_) => {
+                Counters::add(&shared.counters.timed_out, 1);
+                cancel.fire(CancelReason::Timeout);
+                Box::pin(tokio::time::timeout(shared.cancel_grace, &mut fut))
+                    .await
+                    .ok()
+            }
+        },
     };
-    let counters = &shared.counters;
-    match result {
-        None => {
-            Counters::add(&counters.timed_out, 1);
-            tracing::warn!("handler timed out");
-            Outcome::Retry(format!(
-                "handler timed out after {:?}",
-                timeout.unwrap_or_default()
-            ))
-        }
-        Some(Err(panic)) => {
-            Counters::add(&counters.panicked, 1);
+    let timed_out = || {
+        tracing::warn!("handler timed out");
+        Outcome::Retry(format!(
+            "handler timed out after {:?}",
+            shared.handler_timeout.unwrap_or_default()
+        ))
+    };
+    let error = match result {
+        None => return timed_out(),
+        // Stopped by shutdown or drop, or by the heartbeat when the lease was lost (then
+        // no longer held: `finish` records nothing).
+        Some(Err(Stopped)) => return Outcome::Return,
+        Some(Ok(Err(panic))) => {
+            Counters::add(&shared.counters.panicked, 1);
             tracing::error!(panic = %panic, "handler panicked");
-            Outcome::Retry(format!("handler panicked: {panic}"))
+            return Outcome::Retry(format!("handler panicked: {panic}"));
         }
-        Some(Ok(Ok(()))) => Outcome::Done,
-        Some(Ok(Err(JobError::Retry(e)))) => {
+        Some(Ok(Ok(Ok(())))) => return Outcome::Done,
+        Some(Ok(Ok(Err(e)))) => e,
+    };
+    match cancel.reason() {
+        Some(CancelReason::Timeout) => return timed_out(),
+        Some(CancelReason::Shutdown | CancelReason::LeaseLost) => {
+            tracing::info!(error = %error, "handler stopped early; job returned");
+            return Outcome::Return;
+        }
+        Some(CancelReason::Requested) | None => {}
+    }
+    match error {
+        JobError::Retry(e) => {
             tracing::info!(error = %e, "attempt failed");
             Outcome::Retry(e)
         }
-        Some(Ok(Err(JobError::Discard(r)))) => {
+        JobError::Discard(r) => {
             tracing::info!(reason = %r, "job discarded");
             Outcome::Discard(r)
         }
-        Some(Ok(Err(JobError::Snooze(d)))) => Outcome::Snooze(d),
+        JobError::Snooze(d) => Outcome::Snooze(d),
     }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, StreamExt};
 
 use super::batch;
+use super::cancel::{Cancel, CancelReason};
 use super::heartbeat::{beat_every, trusted};
 use super::settle::{settle_one, Claimed, Outcome, Settle, PARALLEL};
 use super::shared::{Counters, Held, Run, Shared};
@@ -23,13 +24,28 @@ const MAX_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What to claim next: kinds without a limit share the room; each limited kind gets at
 /// most its spare capacity. Kinds are indexes into `Shared::kinds`.
-struct Plan {
-    room: usize,
-    open: Vec<usize>,
-    limited: Vec<(usize, usize)>,
+pub(crate) struct Plan {
+    pub room: usize,
+    pub open: Vec<usize>,
+    pub limited: Vec<(usize, usize)>,
 }
 
-fn plan(shared: &Shared) -> Plan {
+impl Plan {
+    /// The claims to make: the kinds of each, and how many of them may be taken.
+    pub fn groups<'a>(&self, shared: &'a Shared) -> Vec<(Vec<&'a str>, usize)> {
+        let mut groups = Vec::new();
+        if !self.open.is_empty() {
+            let kinds = self.open.iter().map(|&i| &*shared.kinds[i]).collect();
+            groups.push((kinds, usize::MAX));
+        }
+        for &(kind, spare) in &self.limited {
+            groups.push((vec![&*shared.kinds[kind]], spare));
+        }
+        groups
+    }
+}
+
+pub(crate) fn plan(shared: &Shared) -> Plan {
     let st = shared.lock();
     // Jobs running or waiting stay within the slots plus the prefetch, and while enough
     // wait, the next claim can wait too.
@@ -42,7 +58,7 @@ fn plan(shared: &Shared) -> Plan {
     let mut open = Vec::new();
     let mut limited = Vec::new();
     for (i, kind) in shared.kinds.iter().enumerate() {
-        if st.paused.contains(kind) {
+        if st.paused.contains(&**kind) {
             continue;
         }
         match shared.limits[i] {
@@ -93,49 +109,17 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
         let mut got = 0;
         let mut failed = false;
         let mut room = p.room;
-        let mut groups: Vec<(Vec<&str>, usize)> = Vec::new();
-        if !p.open.is_empty() {
-            let kinds = p.open.iter().map(|&i| shared.kinds[i].as_str()).collect();
-            groups.push((kinds, usize::MAX));
-        }
-        for &(kind, spare) in &p.limited {
-            groups.push((vec![shared.kinds[kind].as_str()], spare));
-        }
-        for (kinds, cap) in groups {
+        for (kinds, cap) in p.groups(&shared) {
             let n = room.min(cap).min(shared.batch_size);
             if n == 0 || shared.is_stopping() {
                 continue;
             }
             requested += n;
-            let started = Instant::now();
-            // The leases start on the server after this moment: they hold at least this long.
-            let lease = shared.queue.lease_timeout();
-            let held_until = tokio::time::Instant::from_std(started) + trusted(lease);
-            // Never cancelled (shutdown and drop let it finish): a claim whose answer is
-            // dropped leaves its jobs claimed until their leases run out.
-            let claimed = shared.queue.dequeue_batch(&kinds, n).await;
-            claim_time = started.elapsed();
-            match claimed {
-                Ok(jobs) if held_until < tokio::time::Instant::now() + beat_every(lease) => {
-                    // The claim took so long (waiting for a reconnect, a stalled server)
-                    // that its leases may run out before a heartbeat can renew them. Rather
-                    // than run jobs that may be handed to someone else meanwhile, give them
-                    // back untouched; the next claim, quick again, takes them.
-                    tracing::warn!(
-                        jobs = jobs.len(),
-                        took = ?claim_time,
-                        "claim answered too late to trust its leases; handing the jobs back"
-                    );
-                    got += jobs.len();
-                    Counters::add(&shared.counters.claimed, jobs.len() as u64);
-                    give_back(&shared, jobs).await;
-                }
-                Ok(jobs) => {
-                    got += jobs.len();
-                    room -= jobs.len().min(room);
-                    Counters::add(&shared.counters.claimed, jobs.len() as u64);
-                    let refused = accept(&shared, jobs, held_until);
-                    give_back(&shared, refused).await;
+            match claim(&shared, &kinds, n).await {
+                Ok(c) => {
+                    claim_time = c.took;
+                    got += c.got;
+                    room -= c.accepted.min(room);
                 }
                 Err(e) => {
                     Counters::add(&shared.counters.errors, 1);
@@ -168,7 +152,7 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
         let next = match due.known(now) {
             Some(next) => next,
             None => {
-                let kinds: Vec<&str> = shared.kinds.iter().map(String::as_str).collect();
+                let kinds: Vec<&str> = shared.kinds.iter().map(|k| &**k).collect();
                 let next = shared.queue.next_due(&kinds).await.map(|d| now + d);
                 due.learn(next);
                 next
@@ -189,6 +173,53 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
             due.forget();
         }
     }
+}
+
+/// What one claim brought.
+pub(crate) struct Claim {
+    /// Jobs claimed.
+    pub got: usize,
+    /// Jobs taken in to run (none when the claim answered too late to trust).
+    pub accepted: usize,
+    pub took: Duration,
+}
+
+/// Claims up to `n` jobs of `kinds` and takes them in to run.
+pub(crate) async fn claim(shared: &Arc<Shared>, kinds: &[&str], n: usize) -> crate::Result<Claim> {
+    let started = Instant::now();
+    // The leases start on the server after this moment: they hold at least this long.
+    let lease = shared.queue.lease_timeout();
+    let held_until = tokio::time::Instant::from_std(started) + trusted(lease);
+    // Never cancelled (shutdown and drop let it finish): a claim whose answer is
+    // dropped leaves its jobs claimed until their leases run out.
+    let jobs = shared.queue.dequeue_batch(kinds, n).await?;
+    let took = started.elapsed();
+    let got = jobs.len();
+    Counters::add(&shared.counters.claimed, got as u64);
+    if held_until < tokio::time::Instant::now() + beat_every(lease) {
+        // The claim took so long (waiting for a reconnect, a stalled server) that its
+        // leases may run out before a heartbeat can renew them. Rather than run jobs that
+        // may be handed to someone else meanwhile, give them back untouched; the next
+        // claim, quick again, takes them.
+        tracing::warn!(
+            jobs = got,
+            took = ?took,
+            "claim answered too late to trust its leases; handing the jobs back"
+        );
+        give_back(shared, jobs).await;
+        return Ok(Claim {
+            got,
+            accepted: 0,
+            took,
+        });
+    }
+    let refused = accept(shared, jobs, held_until);
+    give_back(shared, refused).await;
+    Ok(Claim {
+        got,
+        accepted: got,
+        took,
+    })
 }
 
 /// Takes claimed jobs into the waiting line and starts what free slots allow; returns
@@ -215,16 +246,20 @@ fn accept(shared: &Arc<Shared>, jobs: Vec<Job>, held_until: tokio::time::Instant
             lease,
             held_until,
             kind,
+            attempts: job.attempts,
             run: Run::Waiting,
+            cancel: Cancel::default(),
         };
         if let Some(old) = st.held.get(&job.id).map(|h| h.lease) {
             // Claimed again, so the older claim's lease ran out: that run must stop.
             if let Some(Held {
-                run: Run::Started(abort),
+                run: Run::Started,
+                cancel,
                 ..
             }) = st.remove(&old)
             {
-                abort.abort();
+                cancel.fire(CancelReason::LeaseLost);
+                cancel.stop();
             }
             Counters::add(&shared.counters.lease_lost, 1);
         }

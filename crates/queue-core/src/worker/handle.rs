@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::cancel::CancelReason;
 use super::dispatch::claim_loop;
 use super::heartbeat::heartbeat_loop;
 use super::settle::{settle_loop, Claimed, Outcome, Settle};
@@ -17,9 +18,9 @@ use super::shared::Shared;
 /// Call [`WorkerHandle::shutdown`] to stop: it lets running jobs finish for a while and
 /// waits until every result is recorded. Dropping the handle instead is a shutdown with
 /// no time for running jobs, carried out in the background: claiming stops, running
-/// handlers are stopped at once (at their next `.await`) and their jobs returned to the
-/// queue without using an attempt, and a claim in flight is let finish and its jobs
-/// returned too. Nothing waits for that to complete, so when the runtime ends right
+/// handlers' cancellation tokens fire and the handlers are stopped at once (at their next
+/// `.await`) and their jobs returned to the queue without using an attempt, and a claim
+/// in flight is let finish and its jobs returned too. Nothing waits for that to complete, so when the runtime ends right
 /// after, jobs not yet returned wait out their lease.
 pub struct WorkerHandle {
     shared: Arc<Shared>,
@@ -51,8 +52,9 @@ pub struct WorkerStats {
     /// Jobs whose lease was lost (reclaimed elsewhere) before their result was recorded.
     pub lease_lost: u64,
     /// Jobs returned to the queue unfinished (without using an attempt): at shutdown (those
-    /// running and those claimed ahead), claimed ahead when their kind was paused, or
-    /// claimed so slowly (a reconnect) that their leases could not be trusted.
+    /// running and those claimed ahead), claimed ahead when their kind was paused,
+    /// claimed so slowly (a reconnect) that their leases could not be trusted, or given up
+    /// by their handler once a shutdown or a lost lease fired its token.
     pub returned: u64,
     /// Backend errors seen while claiming or recording results.
     pub errors: u64,
@@ -63,7 +65,8 @@ pub struct WorkerStats {
 pub struct ShutdownReport {
     /// Jobs that were running when shutdown began and finished in time.
     pub finished: u64,
-    /// Jobs still running at the deadline, stopped and returned to the queue.
+    /// Jobs still running at the deadline, stopped and returned to the queue, and jobs
+    /// whose handler gave up (returned an error) once its token fired.
     pub returned: u64,
 }
 
@@ -122,6 +125,12 @@ impl WorkerHandle {
     /// has been recorded. A handler is stopped at its next `.await`; one that finishes at
     /// that moment has its result recorded rather than its job returned, never both.
     ///
+    /// The cancellation tokens of running handlers fire ([`CancelReason::Shutdown`]) the
+    /// [cancel grace](super::Worker::cancel_grace) before the deadline, or at once when
+    /// `timeout` is shorter than the grace. A handler that then returns an error has its
+    /// job returned too (counted in [`ShutdownReport::returned`]); one that returns `Ok`
+    /// completes it.
+    ///
     /// A claim in flight is never cancelled (its jobs would stay claimed until their leases
     /// ran out, and lose an attempt): its jobs are returned to the queue when it answers.
     /// If it has not answered by the deadline, shutdown returns without it and the claim
@@ -132,6 +141,27 @@ impl WorkerHandle {
             Some(stop) => stop.run(Some(deadline)).await,
             None => ShutdownReport::default(),
         }
+    }
+
+    /// Waits for SIGTERM (on unix) or Ctrl-C, then [shuts down](WorkerHandle::shutdown)
+    /// with `timeout`. Needs a runtime with I/O enabled (as `#[tokio::main]` makes); cargo
+    /// feature `signal`, on by default. For a worker process's `main`:
+    ///
+    /// ```no_run
+    /// # async fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) -> queue_core::Result<()> {
+    /// use queue_core::{Job, JobError, Worker};
+    /// let worker = Worker::new(queue)
+    ///     .handle("email", |_job: Job| async { Ok::<(), JobError>(()) })
+    ///     .start()?;
+    /// let report = worker.shutdown_on_signal(std::time::Duration::from_secs(30)).await;
+    /// println!("{} jobs returned to the queue", report.returned);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "signal")]
+    pub async fn shutdown_on_signal(self, timeout: Duration) -> ShutdownReport {
+        super::signal::terminated().await;
+        tracing::info!(?timeout, "signal received; shutting down");
+        self.shutdown(timeout).await
     }
 
     /// Stops claiming and takes the tasks to wind down; `None` when already stopped.
@@ -157,10 +187,36 @@ struct Stop {
 }
 
 impl Stop {
+    /// Winds down (see [`Stop::wind_down`]), firing the tokens of the handlers still
+    /// running the cancel grace before `deadline`.
+    async fn run(self, deadline: Option<tokio::time::Instant>) -> ShutdownReport {
+        // Nothing starts once stopping: only these can finish or be returned.
+        let at_start = self.shared.lock().started as u64;
+        let shared = self.shared.clone();
+        let fire = async move {
+            if let Some(deadline) = deadline {
+                let at = deadline
+                    .checked_sub(shared.cancel_grace)
+                    .unwrap_or(deadline);
+                tokio::time::sleep_until(at).await;
+                shared.cancel_running(CancelReason::Shutdown);
+            }
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        tokio::select! {
+            report = self.wind_down(deadline, at_start) => report,
+            never = fire => match never {},
+        }
+    }
+
     /// Waits for the claim loop (until `deadline`; when `None`, for as long as it takes),
     /// lets running handlers finish until `deadline`, stops the rest (they return their
     /// jobs), then waits for every result to be recorded.
-    async fn run(mut self, deadline: Option<tokio::time::Instant>) -> ShutdownReport {
+    async fn wind_down(
+        mut self,
+        deadline: Option<tokio::time::Instant>,
+        at_start: u64,
+    ) -> ShutdownReport {
         if let Some(mut claim) = self.claim.take() {
             // The claim loop stops at its next step once woken. A claim in flight is let
             // finish, so its jobs are returned: aborting it could drop jobs a backend had
@@ -176,7 +232,6 @@ impl Stop {
             }
         }
         self.hand_back_waiting();
-        let at_start = self.shared.lock().started as u64;
         if let Some(deadline) = deadline {
             let _ = tokio::time::timeout_at(deadline, self.all_ended()).await;
         }
@@ -247,6 +302,7 @@ impl Drop for WorkerHandle {
             return;
         };
         // Stopped before anything else: no handler may outlive its heartbeat.
+        self.shared.cancel_running(CancelReason::Shutdown);
         self.shared.abort_running();
         // The runtime the worker was started on; if it is gone, so are the tasks.
         drop(self.runtime.spawn(stop.run(None)));

@@ -1,14 +1,11 @@
-//! Handlers and what they return.
+//! What handlers return, and how a panicking one is caught.
 
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-
-use crate::{Job, JobArgs};
 
 /// What a handler returns when a job did not succeed.
 ///
@@ -65,35 +62,8 @@ impl fmt::Display for JobError {
     }
 }
 
-pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
-pub(crate) type Handler = Arc<dyn Fn(Job) -> HandlerFuture + Send + Sync>;
-
-pub(crate) fn untyped<F, Fut>(f: F) -> Handler
-where
-    F: Fn(Job) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), JobError>> + Send + 'static,
-{
-    Arc::new(move |job| Box::pin(f(job)))
-}
-
-pub(crate) fn typed<T, F, Fut>(f: F) -> Handler
-where
-    T: JobArgs,
-    F: Fn(T) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), JobError>> + Send + 'static,
-{
-    let f = Arc::new(f);
-    Arc::new(move |job: Job| {
-        let f = f.clone();
-        Box::pin(async move {
-            // A payload that does not decode will not decode on retry either.
-            let args: T = job
-                .args()
-                .map_err(|e| JobError::Discard(format!("malformed payload: {e}")))?;
-            f(args).await
-        })
-    })
-}
+/// The future a handler returns, boxed.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 
 /// Polls a handler future, turning a panic into an `Err` with the panic message.
 pub(crate) struct CatchPanic(pub(crate) HandlerFuture);

@@ -7,6 +7,10 @@
 //! asked: each job is stopped when its lease was last set (claim or heartbeat) most of a
 //! lease timeout ago, measured from when that call was sent. Waiting for the heartbeat to
 //! come back and say "lost" would be too late: the job may already run elsewhere.
+//!
+//! Before that, the job's cancellation token fires, a grace period early (at most a
+//! quarter of a lease, so a healthy heartbeat, every third of a lease, always renews the
+//! lease first): the handler may still wind down and return while the lease surely holds.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +20,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::cancel::CancelReason;
 use super::shared::{Counters, Run, Shared};
 use crate::{Lease, Result};
 
@@ -24,6 +29,17 @@ use crate::{Lease, Result};
 /// can let anyone else claim the job.
 pub(crate) fn trusted(lease: Duration) -> Duration {
     lease - lease / 10
+}
+
+/// How long before a job is stopped for its lease its token fires: the worker's cancel
+/// grace, at most a quarter of a lease.
+pub(crate) fn lease_grace(shared: &Shared) -> Duration {
+    shared.cancel_grace.min(shared.queue.lease_timeout() / 4)
+}
+
+/// When a held job's token fires for its lease: `grace` before it is stopped.
+fn warn_at(held_until: Instant, grace: Duration) -> Instant {
+    held_until.checked_sub(grace).unwrap_or(held_until)
 }
 
 /// A heartbeat call in flight: when it was sent, with which lease timeout, for which
@@ -60,13 +76,25 @@ enum Event {
     BeatDue,
     Answer(Beat, Result<Vec<bool>>),
     Overdue,
+    Warn,
 }
 
 pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
     let mut next_beat = Instant::now() + period(&shared);
     let mut beats: Vec<Beat> = Vec::new();
     loop {
-        let overdue_at = shared.lock().held.values().map(|r| r.held_until).min();
+        let grace = lease_grace(&shared);
+        let (overdue_at, warn) = {
+            let st = shared.lock();
+            let overdue_at = st.held.values().map(|r| r.held_until).min();
+            let warn = st
+                .held
+                .values()
+                .filter(|r| matches!(r.run, Run::Started) && !r.cancel.is_fired())
+                .map(|r| warn_at(r.held_until, grace))
+                .min();
+            (overdue_at, warn)
+        };
         // Answers are waited for alongside the beat timer and the lease deadlines, so a
         // call that hangs (a server that went away) neither delays the next beat nor
         // keeps jobs running past their leases.
@@ -74,6 +102,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
             (beat, held) = answer(&mut beats) => Event::Answer(beat, held),
             _ = tokio::time::sleep_until(next_beat) => Event::BeatDue,
             _ = sleep_until_some(overdue_at) => Event::Overdue,
+            _ = sleep_until_some(warn) => Event::Warn,
         };
         match event {
             Event::BeatDue => {
@@ -102,6 +131,24 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
                 "lease heartbeat failed; jobs whose lease cannot be renewed in time will be \
                  stopped"
             ),
+            Event::Warn => {
+                let now = Instant::now();
+                let due: Vec<_> = shared
+                    .lock()
+                    .held
+                    .values()
+                    .filter(|r| {
+                        matches!(r.run, Run::Started) && warn_at(r.held_until, grace) <= now
+                    })
+                    .map(|r| (r.lease.id, r.cancel.clone()))
+                    .collect();
+                for (id, cancel) in due {
+                    if !cancel.is_fired() {
+                        tracing::warn!(%id, "lease not renewed in time; cancelling the handler");
+                        cancel.fire(CancelReason::LeaseLost);
+                    }
+                }
+            }
             Event::Overdue => {
                 let now = Instant::now();
                 let overdue: Vec<Lease> = shared
@@ -171,9 +218,11 @@ fn renewed(shared: &Shared, lease: &Lease, until: Instant) {
 fn lost(shared: &Shared, lease: &Lease, why: &str) {
     // Only that claim: the job may have been claimed again since the heartbeat was sent.
     if let Some(r) = shared.take_held(lease) {
-        if let Run::Started(abort) = r.run {
-            abort.abort();
+        r.cancel.fire(CancelReason::LeaseLost);
+        if matches!(r.run, Run::Started) {
+            r.cancel.stop();
         }
+        shared.note_lost(lease, &r);
         Counters::add(&shared.counters.lease_lost, 1);
         tracing::warn!(id = %lease.id, "{why}");
     }

@@ -13,30 +13,50 @@
 //! let report = worker.shutdown(Duration::from_secs(10)).await;
 //! ```
 //!
+//! Handlers take the job, then any of [`JobContext`] (the job's attempts, times, deadline
+//! and cancellation token) and [`Data<T>`] (values shared with [`Worker::data`]); see
+//! [`Handler`]. [`Worker::run_until_idle`] runs what is due and reports each outcome, for
+//! tests.
+//!
 //! One task claims, in batches and ahead of the free slots (see [`Worker::prefetch`]); a
 //! few tasks per claimed batch run the handlers side by side, refilling freed slots from
 //! the jobs claimed ahead; one task records results in batches, and one extends the
 //! leases of every job held.
 
 mod batch;
+mod cancel;
+mod context;
+mod data;
 mod dispatch;
+mod drain;
+mod extract;
 mod handle;
 mod handler;
 mod heartbeat;
 mod settle;
 mod shared;
+#[cfg(feature = "signal")]
+mod signal;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use cancel::CancelReason;
+pub use context::JobContext;
+pub use data::Data;
+pub use drain::{DrainOutcome, DrainReport, DrainedJob};
+pub use extract::{FromContext, Handler};
 pub use handle::{ShutdownReport, WorkerHandle, WorkerStats};
-pub use handler::JobError;
+pub use handler::{HandlerFuture, JobError};
 
 use crate::{validate_kind, Job, JobArgs, Queue, QueueError, Result};
-use handler::Handler;
+use data::DataMap;
+use extract::Registered;
 use shared::{Counters, RunState, Shared};
+
+/// How long a handler may run on after its cancellation token fired, by default.
+pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 /// Builds and starts a pool of handlers over one queue.
 ///
@@ -60,12 +80,14 @@ use shared::{Counters, RunState, Shared};
 /// ```
 pub struct Worker {
     queue: Arc<dyn Queue>,
-    handlers: HashMap<String, Handler>,
+    handlers: HashMap<String, Registered>,
+    data: DataMap,
     limits: HashMap<String, usize>,
     concurrency: usize,
     batch_size: usize,
     prefetch: Option<usize>,
     handler_timeout: Option<Duration>,
+    cancel_grace: Duration,
     poll_interval: Duration,
 }
 
@@ -76,35 +98,64 @@ impl Worker {
         Worker {
             queue,
             handlers: HashMap::new(),
+            data: DataMap::default(),
             limits: HashMap::new(),
             concurrency: 10,
             batch_size: 100,
             prefetch: None,
             handler_timeout: None,
+            cancel_grace: DEFAULT_CANCEL_GRACE,
             poll_interval: Duration::from_secs(1),
         }
     }
 
     /// Runs `f` for jobs of `kind`. The worker claims only kinds it has handlers for.
-    pub fn handle<F, Fut>(mut self, kind: impl Into<String>, f: F) -> Self
+    ///
+    /// `f` takes the [`Job`], then any of [`JobContext`] and [`Data<T>`] (up to three,
+    /// in any order; see [`Handler`]):
+    ///
+    /// ```
+    /// # fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) {
+    /// use queue_core::{Data, Job, JobContext, JobError, Worker};
+    ///
+    /// async fn plain(job: Job) -> Result<(), JobError> { Ok(()) }
+    /// async fn with_context(job: Job, ctx: JobContext, prefix: Data<String>) -> Result<(), JobError> {
+    ///     println!("{} attempt {} of {}", *prefix, ctx.attempt(), ctx.max_attempts());
+    ///     Ok(())
+    /// }
+    ///
+    /// let worker = Worker::new(queue)
+    ///     .data(String::from("report"))
+    ///     .handle("plain", plain)
+    ///     .handle("ctx", with_context)
+    ///     .handle("closure", |job: Job, ctx: JobContext| async move { Ok(()) });
+    /// # }
+    /// ```
+    pub fn handle<F, Args>(mut self, kind: impl Into<String>, f: F) -> Self
     where
-        F: Fn(Job) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+        F: Handler<Job, Args>,
     {
-        self.handlers.insert(kind.into(), handler::untyped(f));
+        self.handlers.insert(kind.into(), extract::untyped(f));
         self
     }
 
-    /// Runs `f` with the decoded arguments of jobs of kind `T::KIND`. A payload that does
-    /// not decode fails the job at once (it would not decode on retry either).
-    pub fn handle_typed<T, F, Fut>(mut self, f: F) -> Self
+    /// Runs `f` with the decoded arguments of jobs of kind `T::KIND`, then any of
+    /// [`JobContext`] and [`Data<T>`] as with [`Worker::handle`]. A payload that does not
+    /// decode fails the job at once (it would not decode on retry either).
+    pub fn handle_typed<T, F, Args>(mut self, f: F) -> Self
     where
         T: JobArgs,
-        F: Fn(T) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+        F: Handler<T, Args>,
     {
         self.handlers
-            .insert(T::KIND.to_string(), handler::typed::<T, F, Fut>(f));
+            .insert(T::KIND.to_string(), extract::typed::<T, F, Args>(f));
+        self
+    }
+
+    /// Shares `value` with every handler, which takes it as a [`Data<T>`] argument. One
+    /// value per type: registering another of the same type replaces it.
+    pub fn data<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.data.insert(value);
         self
     }
 
@@ -137,9 +188,25 @@ impl Worker {
         self
     }
 
-    /// Fails an attempt whose handler runs longer than `d` (the handler is dropped).
+    /// Fails an attempt whose handler runs longer than `d`: at `d` the job's cancellation
+    /// token fires ([`CancelReason::Timeout`]) and the handler has the
+    /// [cancel grace](Worker::cancel_grace) to return; then it is dropped. The attempt
+    /// fails with the timeout error, unless the handler still returns `Ok` within the grace
+    /// (its work is done: the job completes).
     pub fn handler_timeout(mut self, d: Duration) -> Self {
         self.handler_timeout = Some(d);
+        self
+    }
+
+    /// How long a handler may run on after its cancellation token fired before it is
+    /// dropped (default [`DEFAULT_CANCEL_GRACE`], 5 s). It applies to
+    /// [handler timeouts](Worker::handler_timeout) (the handler runs up to the timeout
+    /// plus the grace), to [`WorkerHandle::shutdown`] (tokens fire this long before its
+    /// deadline) and to lost leases (tokens fire this long before the handler is stopped,
+    /// at most a quarter of the lease timeout, so that the handler is still stopped before
+    /// the lease can run out).
+    pub fn cancel_grace(mut self, d: Duration) -> Self {
+        self.cancel_grace = d;
         self
     }
 
@@ -152,15 +219,61 @@ impl Worker {
 
     /// Starts claiming and running jobs. Must be called inside a tokio runtime.
     ///
-    /// Fails when no handler is registered, or a kind or limit is invalid.
+    /// Fails when no handler is registered, a kind or limit is invalid, or a handler asks
+    /// for a [`Data<T>`] whose type was never registered with [`Worker::data`].
     pub fn start(self) -> Result<WorkerHandle> {
+        Ok(handle::start(self.into_shared(false)?))
+    }
+
+    /// Runs every job of the handled kinds that is due now, and those that fall due while
+    /// it runs (a retry with no backoff, a zero snooze), then returns what happened to
+    /// each. Jobs due later are not waited for. Handlers run as in a started worker
+    /// (concurrency, limits, timeouts, caught panics, heartbeats); it returns once a
+    /// claim finds nothing due, no handler runs and every result is recorded.
+    ///
+    /// The way to test code that enqueues jobs: enqueue, run to idle, then look at the
+    /// report or the queue. A job that keeps itself due (snoozing for zero, retrying
+    /// forever without backoff) keeps it from returning.
+    ///
+    /// Fails as [`Worker::start`] does, or with the backend's error when a claim fails
+    /// (after the jobs already running finished and were recorded). Dropping the future
+    /// before it returns stops the handlers still running; their jobs wait out their
+    /// leases.
+    ///
+    /// ```
+    /// # async fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) -> queue_core::Result<()> {
+    /// use queue_core::{DrainOutcome, Job, JobError, Worker};
+    ///
+    /// let id = queue.enqueue(Job::new("email", serde_json::json!("a@example.com"))).await?;
+    /// let report = Worker::new(queue)
+    ///     .handle("email", |_job: Job| async { Ok::<(), JobError>(()) })
+    ///     .run_until_idle()
+    ///     .await?;
+    /// assert_eq!(report.completed, 1);
+    /// assert_eq!(report.jobs[0].id, id);
+    /// assert_eq!(report.jobs[0].outcome, DrainOutcome::Completed);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_until_idle(self) -> Result<DrainReport> {
+        drain::run(self.into_shared(true)?).await
+    }
+
+    /// Checks the configuration and builds the state the worker's tasks share.
+    fn into_shared(self, draining: bool) -> Result<Arc<Shared>> {
         if self.handlers.is_empty() {
             return Err(QueueError::InvalidConfig(
                 "a worker needs at least one handler".into(),
             ));
         }
-        for kind in self.handlers.keys() {
+        for (kind, h) in &self.handlers {
             validate_kind(kind)?;
+            if let Some(missing) = h.needs.iter().find(|k| !self.data.contains(k)) {
+                return Err(QueueError::InvalidConfig(format!(
+                    "the handler of {kind:?} takes Data<{}>, but no value of that type was \
+                     registered with Worker::data",
+                    missing.name
+                )));
+            }
         }
         for (kind, n) in &self.limits {
             if *n == 0 {
@@ -177,23 +290,33 @@ impl Worker {
             .map(|(i, k)| (k.clone(), i))
             .collect();
         let mut handlers = self.handlers;
-        let handlers: Vec<Handler> = kinds.iter().filter_map(|k| handlers.remove(k)).collect();
+        let handlers = kinds
+            .iter()
+            .filter_map(|k| handlers.remove(k))
+            .map(|h| h.run)
+            .collect();
         let limits = kinds.iter().map(|k| self.limits.get(k).copied()).collect();
         let lanes = tokio::runtime::Handle::try_current()
             .map(|h| h.metrics().num_workers())
             .unwrap_or(1);
-        let shared = Arc::new(Shared {
+        let prefetch = match (draining, self.prefetch) {
+            // Only what is due now is claimed, for free slots.
+            (true, _) => 0,
+            (false, Some(n)) => n,
+            (false, None) => self.batch_size.min(self.concurrency),
+        };
+        Ok(Arc::new(Shared {
             queue: self.queue,
             kind_index,
             handlers,
+            data: Arc::new(self.data),
             limits,
             concurrency: self.concurrency,
             batch_size: self.batch_size,
-            prefetch: self
-                .prefetch
-                .unwrap_or(self.batch_size.min(self.concurrency)),
+            prefetch,
             lanes,
             handler_timeout: self.handler_timeout,
+            cancel_grace: self.cancel_grace,
             poll_interval: self.poll_interval,
             state: Mutex::new(RunState {
                 held: HashMap::default(),
@@ -202,14 +325,14 @@ impl Worker {
                 per_kind: vec![0; kinds.len()],
                 paused: HashSet::new(),
             }),
-            kinds,
+            kinds: kinds.into_iter().map(Arc::from).collect(),
             wake: tokio::sync::Notify::new(),
             changed: tokio::sync::Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
             counters: Counters::default(),
             stopped: std::sync::atomic::AtomicU64::new(0),
             settle_tx: Mutex::new(None),
-        });
-        Ok(handle::start(shared))
+            log: draining.then(|| Mutex::new(Vec::new())),
+        }))
     }
 }

@@ -50,7 +50,7 @@ impl Claimed {
 
     /// Whether a failed attempt now dead-letters the job (and a lost lease, reclaimed by
     /// the backend, fails it as "lease expired").
-    fn last_attempt(&self) -> bool {
+    pub fn last_attempt(&self) -> bool {
         self.attempts >= self.max_attempts
     }
 }
@@ -64,16 +64,20 @@ pub(crate) struct Settle {
 pub(crate) async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Settle>>) {
     let mut received = Vec::new();
     while rx.recv_many(&mut received, MAX_BATCH).await > 0 {
-        let (acks, others): (Vec<Settle>, Vec<Settle>) = received
-            .drain(..)
-            .flatten()
-            .partition(|s| matches!(s.outcome, Outcome::Done));
-        stream::iter(&others)
-            .for_each_concurrent(PARALLEL, |s| settle_one(&shared, s))
-            .await;
-        for chunk in acks.chunks(MAX_BATCH) {
-            ack_all(&shared, chunk).await;
-        }
+        record(&shared, received.drain(..).flatten().collect()).await;
+    }
+}
+
+/// Records results: acks in batches, the rest side by side.
+pub(crate) async fn record(shared: &Shared, settles: Vec<Settle>) {
+    let (acks, others): (Vec<Settle>, Vec<Settle>) = settles
+        .into_iter()
+        .partition(|s| matches!(s.outcome, Outcome::Done));
+    stream::iter(&others)
+        .for_each_concurrent(PARALLEL, |s| settle_one(shared, s))
+        .await;
+    for chunk in acks.chunks(MAX_BATCH) {
+        ack_all(shared, chunk).await;
     }
 }
 
@@ -86,7 +90,10 @@ async fn ack_all(shared: &Shared, settles: &[Settle]) {
             Ok(results) => {
                 for (s, r) in settles.iter().zip(results) {
                     match r {
-                        Ok(()) => Counters::add(&c.completed, 1),
+                        Ok(()) => {
+                            Counters::add(&c.completed, 1);
+                            shared.note(s);
+                        }
                         Err(e) => report(shared, s, &e),
                     }
                 }
@@ -130,6 +137,7 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
                     Outcome::Return => &c.returned,
                 };
                 Counters::add(counter, 1);
+                shared.note(s);
                 return;
             }
             Err(e) if e.is_transient() && attempt < TRIES => {
@@ -157,7 +165,7 @@ fn failed_for_good(shared: &Shared, s: &Settle) {
 }
 
 fn warn_failed(shared: &Shared, s: &Settle, error: &str, how: &str) {
-    let kind = shared.kinds.get(s.job.kind).map_or("", String::as_str);
+    let kind = shared.kinds.get(s.job.kind).map_or("", |k| &**k);
     tracing::warn!(
         id = %s.lease.id,
         kind = %kind,
@@ -172,6 +180,11 @@ fn report(shared: &Shared, s: &Settle, e: &QueueError) {
     let (id, job) = (s.lease.id, &s.job);
     if matches!(e, QueueError::LeaseLost(_)) {
         Counters::add(&shared.counters.lease_lost, 1);
+        shared.note(&Settle {
+            lease: s.lease,
+            job: s.job.clone(),
+            outcome: Outcome::Return,
+        });
         if job.last_attempt() {
             // Reclaimed with no attempt left, the backend failed it as "lease expired".
             warn_failed(

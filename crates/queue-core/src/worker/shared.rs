@@ -6,19 +6,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use futures_util::future::{AbortHandle, AbortRegistration};
 use tokio::sync::{mpsc, Notify};
 
-use super::handler::Handler;
+use super::cancel::{Cancel, CancelReason};
+use super::data::DataMap;
+use super::drain::DrainedJob;
+use super::extract::DynHandler;
 use super::settle::{Outcome, Settle};
 use crate::{Job, JobId, Lease, Queue};
 
 pub(crate) struct Shared {
     pub queue: Arc<dyn Queue>,
     /// Handled kinds, sorted; a kind's position is its index everywhere below.
-    pub kinds: Vec<String>,
+    pub kinds: Vec<Arc<str>>,
     pub kind_index: HashMap<String, usize>,
-    pub handlers: Vec<Handler>,
+    pub handlers: Vec<DynHandler>,
+    /// Values handlers take as `Data<T>`.
+    pub data: Arc<DataMap>,
     pub limits: Vec<Option<usize>>,
     pub concurrency: usize,
     pub batch_size: usize,
@@ -27,6 +31,8 @@ pub(crate) struct Shared {
     /// Tasks a claimed batch is spread over: the runtime's worker threads.
     pub lanes: usize,
     pub handler_timeout: Option<Duration>,
+    /// How long a handler may run on once its cancellation token fired.
+    pub cancel_grace: Duration,
     pub poll_interval: Duration,
     pub state: Mutex<RunState>,
     /// Wakes the claim loop: room for a claim, a kind paused or resumed, or shutdown.
@@ -39,14 +45,16 @@ pub(crate) struct Shared {
     /// returned to the queue.
     pub stopped: AtomicU64,
     pub settle_tx: Mutex<Option<mpsc::UnboundedSender<Vec<Settle>>>>,
+    /// Each job's outcome as recorded, when running to idle.
+    pub log: Option<Mutex<Vec<DrainedJob>>>,
 }
 
 /// Where a held job is.
 pub(crate) enum Run {
     /// Claimed ahead, in `RunState::waiting` until a slot frees.
     Waiting,
-    /// Its handler runs; aborting stops it at its next `.await`.
-    Started(AbortHandle),
+    /// Its handler runs; `Held::cancel` stops it at its next `.await`.
+    Started,
 }
 
 /// A job this worker holds the lease of.
@@ -56,7 +64,11 @@ pub(crate) struct Held {
     /// Past it, the server may hand the job to another claimant.
     pub held_until: tokio::time::Instant,
     pub kind: usize,
+    /// Attempts used, this claim included.
+    pub attempts: u32,
     pub run: Run,
+    /// The token its handler's context holds.
+    pub cancel: Cancel,
 }
 
 pub(crate) struct RunState {
@@ -78,7 +90,7 @@ pub(crate) struct Startable {
     pub job: Job,
     pub lease: Lease,
     pub kind: usize,
-    pub abort: AbortRegistration,
+    pub cancel: Cancel,
 }
 
 impl RunState {
@@ -95,7 +107,7 @@ impl RunState {
             self.held.insert(lease.id, h);
             return None;
         }
-        if matches!(h.run, Run::Started(_)) {
+        if matches!(h.run, Run::Started) {
             self.started -= 1;
         }
         if let Some(n) = self.per_kind.get_mut(h.kind) {
@@ -120,18 +132,17 @@ impl RunState {
             if job.lease.map(|l| l.token) != Some(lease.token) || !matches!(h.run, Run::Waiting) {
                 continue;
             }
-            if !self.paused.is_empty() && self.paused.contains(&shared.kinds[h.kind]) {
+            if !self.paused.is_empty() && self.paused.contains(&*shared.kinds[h.kind]) {
                 kept.push(job);
                 continue;
             }
-            let (handle, abort) = AbortHandle::new_pair();
-            h.run = Run::Started(handle);
+            h.run = Run::Started;
             self.started += 1;
             out.push(Startable {
                 kind: h.kind,
                 job,
                 lease,
-                abort,
+                cancel: h.cancel.clone(),
             });
         }
         for job in kept.into_iter().rev() {
@@ -142,14 +153,14 @@ impl RunState {
 
     /// Takes waiting jobs out of `held` (only those of paused kinds, or all) to be handed
     /// back untouched.
-    pub fn release_waiting(&mut self, only_paused: bool, kinds: &[String]) -> Vec<Job> {
+    pub fn release_waiting(&mut self, only_paused: bool, kinds: &[Arc<str>]) -> Vec<Job> {
         let mut out = Vec::new();
         let mut kept = VecDeque::new();
         for job in std::mem::take(&mut self.waiting) {
             let Some(h) = self.held.get(&job.id) else {
                 continue;
             };
-            if only_paused && !self.paused.contains(&kinds[h.kind]) {
+            if only_paused && !self.paused.contains(&*kinds[h.kind]) {
                 kept.push_back(job);
                 continue;
             }
@@ -175,7 +186,7 @@ impl Shared {
     pub fn kind_of(&self, kind: &str) -> Option<usize> {
         if self.kinds.len() <= 8 {
             // Comparing a few short names is cheaper than hashing one.
-            return self.kinds.iter().position(|k| k == kind);
+            return self.kinds.iter().position(|k| **k == *kind);
         }
         self.kind_index.get(kind).copied()
     }
@@ -226,7 +237,7 @@ impl Shared {
         let mut stopped = 0;
         for s in done.drain(..) {
             if st.remove(&s.lease).is_some() {
-                if matches!(s.outcome, Outcome::Return) {
+                if matches!(s.outcome, Outcome::Return) && self.is_stopping() {
                     stopped += 1;
                 }
                 owned.push(s);
@@ -269,20 +280,61 @@ impl Shared {
         }
     }
 
-    /// Stops every running handler (they return their jobs as they end, see
-    /// `batch::run`). The abort handles are taken out of the lock first.
-    pub fn abort_running(&self) {
-        let aborts: Vec<AbortHandle> = self
+    /// Fires the cancellation tokens of every running handler.
+    pub fn cancel_running(&self, reason: CancelReason) {
+        let cancels: Vec<Cancel> = self
             .lock()
             .held
             .values()
-            .filter_map(|r| match &r.run {
-                Run::Started(a) => Some(a.clone()),
-                Run::Waiting => None,
-            })
+            .filter(|h| matches!(h.run, Run::Started))
+            .map(|h| h.cancel.clone())
             .collect();
-        for a in aborts {
-            a.abort();
+        for c in cancels {
+            c.fire(reason);
+        }
+    }
+
+    /// Fires the cancellation token of held job `id`; whether this worker holds it.
+    #[allow(dead_code)] // For cancels requested from elsewhere, by job id.
+    pub fn cancel_job(&self, id: JobId, reason: CancelReason) -> bool {
+        let cancel = self.lock().held.get(&id).map(|h| h.cancel.clone());
+        match cancel {
+            Some(c) => {
+                c.fire(reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Notes a job's recorded outcome when running to idle.
+    pub fn note(&self, s: &Settle) {
+        if let Some(log) = &self.log {
+            let job = DrainedJob::of(self, s);
+            log.lock().unwrap_or_else(|p| p.into_inner()).push(job);
+        }
+    }
+
+    /// Notes a job whose lease was lost when running to idle.
+    pub fn note_lost(&self, lease: &Lease, h: &Held) {
+        if let Some(log) = &self.log {
+            let job = DrainedJob::lost(self, lease, h);
+            log.lock().unwrap_or_else(|p| p.into_inner()).push(job);
+        }
+    }
+
+    /// Stops every running handler (they return their jobs as they end, see
+    /// `batch::run`). The switches are taken out of the lock first.
+    pub fn abort_running(&self) {
+        let running: Vec<Cancel> = self
+            .lock()
+            .held
+            .values()
+            .filter(|h| matches!(h.run, Run::Started))
+            .map(|h| h.cancel.clone())
+            .collect();
+        for c in running {
+            c.stop();
         }
     }
 }
