@@ -1,4 +1,5 @@
-//! Postgres and Redis for the tests and benchmarks (DESIGN.md §5). Each service is found
+//! Postgres and Redis for the tests and benchmarks (README, "Services for the tests").
+//! Each service is found
 //! or started, first that works: its URL variable; a server on the default local port;
 //! `docker compose`; throw-away local servers; else an error naming what to install.
 //! The URLs go to every child cargo (`cargo::export`).

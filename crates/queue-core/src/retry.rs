@@ -8,8 +8,7 @@ use std::time::Duration;
 /// `j` (0.0–1.0) the wait is drawn uniformly from `[d * (1 - j), d]`, which spreads retry
 /// storms without ever waiting longer than the cap.
 ///
-/// With jitter 0 this is the seed's `WithBackoff(base, max)`: a zero `base` retries at
-/// once; a zero `max` means no cap.
+/// A zero `base` retries at once; a zero `max` means no cap.
 ///
 /// ```
 /// use std::time::Duration;

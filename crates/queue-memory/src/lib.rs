@@ -1,6 +1,6 @@
 //! An in-process backend of the queue workspace.
 //!
-//! [`MemoryQueue`] follows every rule of the workspace's `DESIGN.md` §2 (priorities,
+//! [`MemoryQueue`] follows every rule every backend of the workspace follows (priorities,
 //! delays, kind filters, leases with automatic reclaim, claim-token fencing, backoff, dead
 //! jobs kept and replayable, unique keys, batches, a close that loses nothing) without a
 //! database. Jobs live only as long as the queue, so it suits tests, development, and work

@@ -207,7 +207,7 @@ async fn giving_up_on_lease_loss_returns_the_job() {
                 s.bump();
                 ctx.cancelled().await;
                 *r.lock().unwrap() = ctx.cancel_reason();
-                Err(JobError::retry("lease going"))
+                Err::<(), _>(JobError::retry("lease going"))
             }
         })
         .start()

@@ -255,9 +255,10 @@ impl RedisQueueBuilder {
             max_output: self.max_output,
             closed: AtomicBool::new(false),
             notifier,
+            retimed: Arc::default(),
             _listener: listener,
         });
-        maintenance::spawn(Arc::downgrade(&inner));
+        maintenance::spawn(Arc::downgrade(&inner), inner.retimed.clone());
         Ok(RedisQueue { inner })
     }
 }

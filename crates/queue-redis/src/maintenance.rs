@@ -2,10 +2,11 @@
 //! delayed jobs (which also wakes workers in other processes). Safe to run from many
 //! processes at once: each step is one bounded script.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use queue_core::{Result, LEASE_EXPIRED};
+use tokio::sync::Notify;
 
 use crate::decode::int;
 use crate::queue::Inner;
@@ -100,7 +101,7 @@ fn period(q: &Inner) -> Duration {
 
 /// Runs until the queue is closed or dropped: every [`period`], and also right when the
 /// earliest lease or delayed job falls due.
-pub(crate) fn spawn(target: Weak<Inner>) {
+pub(crate) fn spawn(target: Weak<Inner>, retimed: Arc<Notify>) {
     tokio::spawn(async move {
         let mut last_warn: Option<Instant> = None;
         let mut soonest: Option<Duration> = None;
@@ -114,7 +115,10 @@ pub(crate) fn spawn(target: Weak<Inner>) {
                 Some(d) => every.min(d + Duration::from_millis(2)),
                 None => every,
             };
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = retimed.notified() => continue,
+            }
             let Some(q) = target.upgrade() else { return };
             if q.is_closed() {
                 return;

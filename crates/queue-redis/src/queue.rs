@@ -42,6 +42,9 @@ pub(crate) struct Inner {
     pub(crate) max_output: usize,
     pub(crate) closed: AtomicBool,
     pub(crate) notifier: Notifier,
+    /// Wakes the maintenance timer when the lease timeout changes, so a shorter lease is
+    /// reclaimed on its own cadence rather than after the old, longer period.
+    pub(crate) retimed: Arc<tokio::sync::Notify>,
     /// Held only to keep the subscription alive; it unsubscribes when dropped.
     pub(crate) _listener: Option<Listener>,
 }
@@ -184,6 +187,7 @@ impl Queue for RedisQueue {
         self.inner
             .lease_ms
             .store(duration_ms(timeout).max(1), Ordering::Relaxed);
+        self.inner.retimed.notify_one();
     }
 
     fn subscribe(&self) -> Subscription {

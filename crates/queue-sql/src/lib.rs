@@ -1,7 +1,7 @@
 //! Postgres and SQLite backends of the queue workspace.
 //!
-//! [`SqlQueue`] keeps jobs in one table (default `queue_jobs`) and follows every rule of
-//! the workspace's `DESIGN.md` §2: claims in one statement with claim tokens and leases,
+//! [`SqlQueue`] keeps jobs in one table (default `queue_jobs`) and follows every rule every
+//! backend of the workspace follows: claims in one statement with claim tokens and leases,
 //! token-guarded acks, backoff computed inside the database, automatic lease reclaim and
 //! pruning on their own timer, unique keys, and enqueue inside the caller's transaction.
 //! Migrations run on construction and are safe when several processes start at once.

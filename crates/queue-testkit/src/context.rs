@@ -120,7 +120,7 @@ pub async fn token_fires_on_timeout(f: &dyn Factory) {
             async move {
                 ctx.cancelled().await;
                 r.lock().unwrap().push(ctx.cancel_reason());
-                Err(JobError::retry("gave up when cancelled"))
+                Err::<(), _>(JobError::retry("gave up when cancelled"))
             }
         })
         .handler_timeout(Duration::from_millis(100))

@@ -1,5 +1,6 @@
-//! The conformance suite of the queue workspace: every behavioural rule of `DESIGN.md` §2
-//! and §3 written down once, as a check that any backend can run against itself.
+//! The conformance suite of the queue workspace: every behavioural rule of a backend and of
+//! the worker (the README's "What every backend does" and "The worker") written down once,
+//! as a check that any backend can run against itself.
 //!
 //! A backend crate implements [`Factory`] in one test file and lets [`conformance!`]
 //! generate one `#[tokio::test]` per check:
@@ -142,6 +143,7 @@ macro_rules! __with_checks {
                 completion_without_output_stores_none,
                 mixed_batch_stores_each_output,
                 stale_completion_changes_nothing,
+                handler_outputs_are_stored,
                 oversized_output_is_refused,
             }
             close {

@@ -260,3 +260,33 @@ pub async fn oversized_output_is_refused(f: &dyn Factory) {
     assert_output(&*q, ids[0], None).await;
     assert_output(&*q, ids[2], None).await;
 }
+
+/// A worker's handlers return outputs: a value is stored with its completed job, `()`
+/// stores none, and an output the backend refuses (over its size limit) still completes
+/// the job, without the output.
+pub async fn handler_outputs_are_stored(f: &dyn Factory) {
+    let q = f.make(Setup::default()).await;
+    let receipt = enqueue(&*q, job("receipt")).await;
+    let plain = enqueue(&*q, job("plain")).await;
+    let huge = enqueue(&*q, job("huge")).await;
+    let report = queue_core::Worker::new(crate::support::as_queue(&q))
+        .handle("receipt", |job: Job| async move {
+            Ok(json!({ "id": job.id.to_string(), "sent": 3 }))
+        })
+        .handle("plain", |_job: Job| async { Ok(()) })
+        .handle("huge", |_job: Job| async {
+            Ok(string_of_json_len(MAX_OUTPUT_BYTES + 10))
+        })
+        .run_until_idle()
+        .await
+        .expect("run_until_idle failed");
+    assert_eq!(report.completed, 3, "{report:?}");
+    assert_output(
+        &*q,
+        receipt,
+        Some(json!({ "id": receipt.to_string(), "sent": 3 })),
+    )
+    .await;
+    assert_output(&*q, plain, None).await;
+    assert_output(&*q, huge, None).await;
+}

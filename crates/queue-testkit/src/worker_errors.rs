@@ -73,7 +73,7 @@ pub async fn exhausted_retries_dead_letter(f: &dyn Factory) {
             let c = c.clone();
             async move {
                 c.bump();
-                Err(JobError::retry("always broken"))
+                Err::<(), _>(JobError::retry("always broken"))
             }
         })
         .start()
@@ -96,7 +96,7 @@ pub async fn discard_fails_after_one_attempt(f: &dyn Factory) {
             let c = c.clone();
             async move {
                 c.bump();
-                Err(JobError::discard("bad input"))
+                Err::<(), _>(JobError::discard("bad input"))
             }
         })
         .start()

@@ -229,7 +229,7 @@ async fn run_one(
             tracing::error!(panic = %panic, "handler panicked");
             return Outcome::Retry(format!("handler panicked: {panic}"));
         }
-        Some(Ok(Ok(Ok(())))) => return Outcome::Done,
+        Some(Ok(Ok(Ok(output)))) => return Outcome::Done(output),
         Some(Ok(Ok(Err(e)))) => e,
     };
     match cancel.reason() {

@@ -54,7 +54,7 @@ pub struct DrainedJob {
 impl DrainedJob {
     pub(crate) fn of(shared: &Shared, s: &Settle) -> DrainedJob {
         let outcome = match &s.outcome {
-            Outcome::Done => DrainOutcome::Completed,
+            Outcome::Done(_) => DrainOutcome::Completed,
             Outcome::Retry(e) if s.job.last_attempt() => DrainOutcome::Failed(e.clone()),
             Outcome::Retry(e) => DrainOutcome::Retried(e.clone()),
             Outcome::Discard(r) => DrainOutcome::Discarded(r.clone()),

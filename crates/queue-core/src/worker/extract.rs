@@ -5,9 +5,11 @@ use std::any::TypeId;
 use std::future::Future;
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use super::context::JobContext;
 use super::data::{Data, DataKey};
-use super::handler::{HandlerFuture, JobError};
+use super::handler::{output_of, HandlerFuture, JobError};
 use crate::{Job, JobArgs};
 
 /// A handler argument made from the job's context: [`JobContext`] or [`Data<T>`].
@@ -51,8 +53,10 @@ impl<T: Send + Sync + 'static> FromContext for Data<T> {
 /// A function or closure the worker can run for a job: `First` (the [`Job`] for
 /// [`Worker::handle`](super::Worker::handle), the typed arguments for
 /// [`Worker::handle_typed`](super::Worker::handle_typed)) followed by up to three
-/// [`FromContext`] arguments, returning a future of `Result<(), JobError>`. `Args` only
-/// tells the implementations apart; it is inferred.
+/// [`FromContext`] arguments, returning a future of `Result<T, JobError>`. A `T` other
+/// than `()` is stored with the completed job as its output (JSON, see
+/// [`Job::output`](crate::Job::output)). `Args` only tells the implementations apart; it
+/// is inferred.
 ///
 /// ```
 /// # use queue_core::{Data, Job, JobContext, JobError};
@@ -60,6 +64,10 @@ impl<T: Send + Sync + 'static> FromContext for Data<T> {
 /// async fn b(job: Job, ctx: JobContext) -> Result<(), JobError> { Ok(()) }
 /// async fn c(job: Job, db: Data<String>, ctx: JobContext) -> Result<(), JobError> { Ok(()) }
 /// let d = |job: Job, ctx: JobContext| async move { Ok::<(), JobError>(()) };
+/// // An output, stored with the completed job:
+/// async fn e(job: Job) -> Result<serde_json::Value, JobError> {
+///     Ok(serde_json::json!({"sent": 3}))
+/// }
 /// ```
 pub trait Handler<First, Args>: Send + Sync + 'static + sealed::SealedHandler<First, Args> {
     /// Starts the handler for `first`, taking its other arguments from `ctx`.
@@ -71,18 +79,20 @@ pub trait Handler<First, Args>: Send + Sync + 'static + sealed::SealedHandler<Fi
 
 macro_rules! handler_impls {
     ($($arg:ident),*) => {
-        impl<F, Fut, First, $($arg,)*> sealed::SealedHandler<First, ($($arg,)*)> for F
+        impl<F, Fut, Out, First, $($arg,)*> sealed::SealedHandler<First, ($($arg,)*)> for F
         where
             F: Fn(First $(, $arg)*) -> Fut + Send + Sync + 'static,
-            Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+            Fut: Future<Output = Result<Out, JobError>> + Send + 'static,
+            Out: Serialize + 'static,
             $($arg: FromContext,)*
         {
         }
 
-        impl<F, Fut, First, $($arg,)*> Handler<First, ($($arg,)*)> for F
+        impl<F, Fut, Out, First, $($arg,)*> Handler<First, ($($arg,)*)> for F
         where
             F: Fn(First $(, $arg)*) -> Fut + Send + Sync + 'static,
-            Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+            Fut: Future<Output = Result<Out, JobError>> + Send + 'static,
+            Out: Serialize + 'static,
             $($arg: FromContext,)*
         {
             #[allow(non_snake_case, unused_variables)]
@@ -93,7 +103,8 @@ macro_rules! handler_impls {
                         Err(e) => return Box::pin(std::future::ready(Err(e))),
                     };
                 )*
-                Box::pin(self(first $(, $arg)*))
+                let run = self(first $(, $arg)*);
+                Box::pin(async move { run.await.map(output_of) })
             }
 
             #[allow(unused_mut)]

@@ -1,11 +1,15 @@
 //! What handlers return, and how a panicking one is caught.
 
+use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// What a handler returns when a job did not succeed.
 ///
@@ -62,14 +66,33 @@ impl fmt::Display for JobError {
     }
 }
 
+/// What a handler that succeeded leaves to store with its job: the JSON text of its `Ok`
+/// value, `None` for `()`.
+pub type HandlerOutput = Option<Box<RawValue>>;
+
 /// The future a handler returns, boxed.
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<HandlerOutput, JobError>> + Send>>;
+
+/// The output of a handler's `Ok` value. One that does not serialise (a map with
+/// non-string keys) is not worth running the job again for: the job completes without it.
+pub(crate) fn output_of<R: Serialize + 'static>(value: R) -> HandlerOutput {
+    if TypeId::of::<R>() == TypeId::of::<()>() {
+        return None;
+    }
+    match serde_json::value::to_raw_value(&value) {
+        Ok(raw) => Some(raw),
+        Err(e) => {
+            tracing::warn!(error = %e, "the handler's output does not serialise; the job completes without it");
+            None
+        }
+    }
+}
 
 /// Polls a handler future, turning a panic into an `Err` with the panic message.
 pub(crate) struct CatchPanic(pub(crate) HandlerFuture);
 
 impl Future for CatchPanic {
-    type Output = Result<Result<(), JobError>, String>;
+    type Output = Result<Result<HandlerOutput, JobError>, String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let fut = &mut self.0;

@@ -10,8 +10,9 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 
+use super::handler::HandlerOutput;
 use super::shared::{Counters, Shared};
-use crate::{Job, Lease, QueueError};
+use crate::{Completion, Job, Lease, QueueError};
 
 /// Largest ack batch.
 const MAX_BATCH: usize = 256;
@@ -21,7 +22,8 @@ const TRIES: u32 = 4;
 pub(crate) const PARALLEL: usize = 16;
 
 pub(crate) enum Outcome {
-    Done,
+    /// Succeeded, with what the handler returned to store.
+    Done(HandlerOutput),
     Retry(String),
     Discard(String),
     Snooze(Duration),
@@ -72,7 +74,7 @@ pub(crate) async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
 pub(crate) async fn record(shared: &Shared, settles: Vec<Settle>) {
     let (acks, others): (Vec<Settle>, Vec<Settle>) = settles
         .into_iter()
-        .partition(|s| matches!(s.outcome, Outcome::Done));
+        .partition(|s| matches!(s.outcome, Outcome::Done(_)));
     stream::iter(&others)
         .for_each_concurrent(PARALLEL, |s| settle_one(shared, s))
         .await;
@@ -81,23 +83,72 @@ pub(crate) async fn record(shared: &Shared, settles: Vec<Settle>) {
     }
 }
 
+/// Completes a batch: one `ack_batch`, or one `complete_batch` when a handler returned an
+/// output. A job whose output the backend refuses (over its size limit) still did its
+/// work: it completes without the output.
 async fn ack_all(shared: &Shared, settles: &[Settle]) {
+    let refused = complete(shared, settles, true).await;
+    if !refused.is_empty() {
+        let refused: Vec<&Settle> = refused.into_iter().map(|i| &settles[i]).collect();
+        for s in &refused {
+            tracing::warn!(id = %s.lease.id, "the backend refused the job's output; completing it without");
+        }
+        let plain: Vec<Settle> = refused
+            .into_iter()
+            .map(|s| Settle {
+                lease: s.lease,
+                job: s.job.clone(),
+                outcome: Outcome::Done(None),
+            })
+            .collect();
+        complete(shared, &plain, false).await;
+    }
+}
+
+/// One completion call for `settles`, retried while the call as a whole fails; returns
+/// the indexes of the entries whose output was refused (when `outputs`).
+async fn complete(shared: &Shared, settles: &[Settle], outputs: bool) -> Vec<usize> {
     let c = &shared.counters;
+    let with_output = outputs
+        && settles
+            .iter()
+            .any(|s| matches!(s.outcome, Outcome::Done(Some(_))));
     let leases: Vec<Lease> = settles.iter().map(|s| s.lease).collect();
+    let completions: Vec<Completion> = if with_output {
+        settles
+            .iter()
+            .map(|s| Completion {
+                lease: s.lease,
+                output: match &s.outcome {
+                    Outcome::Done(output) => output.clone(),
+                    _ => None,
+                },
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut refused = Vec::new();
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=TRIES {
-        match shared.queue.ack_batch(&leases).await {
+        let call = if with_output {
+            shared.queue.complete_batch(&completions).await
+        } else {
+            shared.queue.ack_batch(&leases).await
+        };
+        match call {
             Ok(results) => {
-                for (s, r) in settles.iter().zip(results) {
+                for (i, (s, r)) in settles.iter().zip(results).enumerate() {
                     match r {
                         Ok(()) => {
                             Counters::add(&c.completed, 1);
                             shared.note(s);
                         }
+                        Err(QueueError::InvalidJob(_)) if with_output => refused.push(i),
                         Err(e) => report(shared, s, &e),
                     }
                 }
-                return;
+                return refused;
             }
             Err(e) if attempt < TRIES => {
                 tracing::warn!(error = %e, "ack failed; retrying");
@@ -110,6 +161,7 @@ async fn ack_all(shared: &Shared, settles: &[Settle]) {
             }
         }
     }
+    refused
 }
 
 /// Records one result, retrying transient errors a few times.
@@ -120,7 +172,7 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=TRIES {
         let r = match outcome {
-            Outcome::Done => q.ack(&lease).await,
+            Outcome::Done(_) => q.ack(&lease).await,
             Outcome::Retry(e) => q.nack(&lease, e).await,
             Outcome::Discard(r) => q.discard(&lease, r).await,
             Outcome::Snooze(d) => q.snooze(&lease, *d).await,
@@ -130,7 +182,7 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
             Ok(()) => {
                 failed_for_good(shared, s);
                 let counter = match outcome {
-                    Outcome::Done => &c.completed,
+                    Outcome::Done(_) => &c.completed,
                     Outcome::Retry(_) => &c.retried,
                     Outcome::Discard(_) => &c.discarded,
                     Outcome::Snooze(_) => &c.snoozed,

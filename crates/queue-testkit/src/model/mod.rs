@@ -1,5 +1,6 @@
 //! Model-based tests: random sequences of operations run against a backend and against a
-//! reference model of `DESIGN.md` §2, comparing every result and, after every step, the
+//! reference model of the rules every backend follows, comparing every result and, after
+//! every step, the
 //! stats and every stored job.
 //!
 //! Operations: enqueue and enqueue_batch (three kinds, priorities 0–2, due now or in an

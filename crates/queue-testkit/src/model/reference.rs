@@ -1,4 +1,4 @@
-//! The reference model: `DESIGN.md` §2 as plain data, with no clock.
+//! The reference model: the rules every backend follows, as plain data, with no clock.
 //!
 //! Cases use delays of 0 or an hour only, leases of an hour and immediate retries, so
 //! "due" is a flag rather than a time. What stands in for `scheduled_at` among due jobs
