@@ -852,7 +852,6 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
     // Put the file back to how version 1 left it.
     sqlx::raw_sql(
         "CREATE INDEX queue_jobs_state_idx ON queue_jobs (state, id);
-         DROP INDEX queue_jobs_kind_idx;
          DROP TABLE queue_jobs_paused;
          DROP TABLE queue_jobs_counts;
          DROP TRIGGER queue_jobs_count_update;

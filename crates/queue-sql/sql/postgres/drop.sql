@@ -5,8 +5,6 @@ DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8, bigint, timestamptz, text);
 DROP FUNCTION IF EXISTS {table}_next_due(text[]);
 DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint);
-DROP FUNCTION IF EXISTS {table}_claim_kind(text, bigint);
-DROP FUNCTION IF EXISTS {table}_pending_kinds();
 DROP TABLE IF EXISTS {table}_counts;
 DROP FUNCTION IF EXISTS {table}_count_inserted();
 DROP FUNCTION IF EXISTS {table}_count_deleted();

@@ -1,16 +1,11 @@
 -- Version 3: kinds paused in the database, honoured by every claim of every process.
 --
--- The claim reads the paused kinds once per call. While a pause concerns a claim, it
--- reads each of its other kinds from the kind index below instead of skipping paused
--- jobs in the pending index, where every paused job at the head of a priority would be
--- stepped over by every claim.
+-- The claim skips paused kinds (claim.sql). Their jobs stay in the pending index, so a
+-- claim steps over those ahead of the jobs it takes, while the pause lasts. An index led
+-- by the kind would spare that walk, but every enqueue would write it.
 
 -- The paused kinds (µs for paused_at). Pausing inserts, resuming deletes.
 CREATE TABLE IF NOT EXISTS {table}_paused (
     kind      TEXT    PRIMARY KEY,
     paused_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-
--- Pending jobs per kind, in claim order within the kind.
-CREATE INDEX IF NOT EXISTS {table}_kind_idx
-    ON {table} (kind, priority DESC, scheduled_at, id) WHERE state = 'pending';

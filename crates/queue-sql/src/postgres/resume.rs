@@ -12,9 +12,8 @@
 //!   another process, an insert committed late, a claim of another process rolled back):
 //!   until the next claim from the head, at most [`TRUST`] later, or as soon as a claim
 //!   comes back short. The same process's own enqueues reset the point themselves.
-//! - jobs of a kind paused meanwhile and resumed by another process: the same (claims
-//!   under a pause do not resume, but they leave a point); resuming in this process
-//!   drops every point.
+//! - jobs of a kind paused meanwhile and resumed by another process: the same; resuming
+//!   in this process drops every point.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,6 +1,5 @@
-//! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first
-//! (or, while a pause concerns the claim, see [`super::pause`]); undecodable rows are set
-//! aside and their slots claimed again.
+//! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first,
+//! skipping paused kinds; undecodable rows are set aside and their slots claimed again.
 
 use queue_core::{Job, JobState, Result};
 use sqlx::sqlite::SqliteRow;
@@ -21,22 +20,16 @@ impl SqliteQueue {
         }
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
         let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
-        crate::refill::claim_refilling(max, |want| self.claim_once(kinds, &kinds_json, want)).await
+        crate::refill::claim_refilling(max, |want| self.claim_once(&kinds_json, want)).await
     }
 
     /// One claim for up to `max` jobs; returns the good jobs and how many rows could not
     /// be decoded (set aside, or left to their lease).
-    async fn claim_once(
-        &self,
-        kinds: &[&str],
-        kinds_json: &str,
-        max: usize,
-    ) -> Result<(Vec<Job>, usize)> {
+    async fn claim_once(&self, kinds_json: &str, max: usize) -> Result<(Vec<Job>, usize)> {
         let now = now_us();
         let deadline = now.saturating_add(duration_us(self.lease()));
         let step = ClaimStep {
             q: self,
-            kinds,
             kinds_json,
             max,
             now,
@@ -64,8 +57,7 @@ impl SqliteQueue {
         Ok((jobs, bad))
     }
 
-    /// The claim with no pause among its kinds: one statement per priority with due
-    /// jobs, highest first. `now` and `deadline` in µs.
+    /// One statement per priority with due jobs, highest first. `now` and `deadline` in µs.
     async fn claim_by_priority(
         &self,
         conn: &mut SqliteConnection,
@@ -147,33 +139,22 @@ impl SqliteQueue {
 /// What one claim transaction needs.
 struct ClaimStep<'a> {
     q: &'a SqliteQueue,
-    kinds: &'a [&'a str],
     kinds_json: &'a str,
     max: usize,
     now: i64,
     deadline: i64,
 }
 
-/// The claim transaction: the paused kinds, the claim statements, and the claimed jobs moved from pending
+/// The claim transaction: the claim statements, and the claimed jobs moved from pending
 /// to running in the counts. Run again from the start if it comes back busy.
 fn claim_step<'c>(
     conn: &'c mut SqliteConnection,
     s: &'c ClaimStep<'_>,
 ) -> BoxFuture<'c, Result<Vec<SqliteRow>>> {
     Box::pin(async move {
-        let q = s.q;
-        // One small read per claim; a pause that concerns this claim takes the kind
-        // index instead of stepping over paused jobs in the pending index.
-        let paused = q.paused_on(conn).await?;
-        let rows = if !paused.is_empty()
-            && (s.kinds.is_empty() || s.kinds.iter().any(|k| paused.iter().any(|p| p == k)))
-        {
-            q.claim_unpaused(conn, s.kinds, &paused, s.max, s.now, s.deadline)
-                .await?
-        } else {
-            q.claim_by_priority(conn, s.kinds_json, s.max, s.now, s.deadline)
-                .await?
-        };
+        let rows =
+            s.q.claim_by_priority(conn, s.kinds_json, s.max, s.now, s.deadline)
+                .await?;
         let n = rows.len() as u64;
         count_move(
             conn,

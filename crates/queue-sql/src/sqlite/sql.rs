@@ -68,14 +68,6 @@ pub(crate) struct Sql {
     pub resume: String,
     /// The paused kinds.
     pub paused: String,
-    /// The next kind with pending jobs.
-    pub kind_after: String,
-    /// The next priority down with pending jobs of one kind.
-    pub kind_next_priority: String,
-    /// Due jobs of one kind and priority.
-    pub kind_due: String,
-    /// Claims rows picked by rowid.
-    pub claim_rows: String,
     /// Sets aside an undecodable claimed row.
     pub fail_corrupt: String,
     /// The batch ack.
@@ -144,10 +136,6 @@ impl Sql {
             pause: r(load!("pause.sql")),
             resume: r(load!("resume.sql")),
             paused: r(load!("paused.sql")),
-            kind_after: r(load!("kind_after.sql")),
-            kind_next_priority: r(load!("kind_next_priority.sql")),
-            kind_due: r(load!("kind_due.sql")),
-            claim_rows: r(load!("claim_rows.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
             ack: r(load!("ack.sql")),
             complete: r(load!("complete.sql")),
