@@ -238,7 +238,12 @@ async fn run_one(
             tracing::info!(error = %error, "handler stopped early; job returned");
             return Outcome::Return;
         }
-        Some(CancelReason::Requested) | None => {}
+        Some(CancelReason::Requested) => {
+            // Returned, the backend ends it `cancelled` without using an attempt.
+            tracing::info!(error = %error, "handler stopped on request; job cancelled");
+            return Outcome::Return;
+        }
+        None => {}
     }
     match error {
         JobError::Retry(e) => {
