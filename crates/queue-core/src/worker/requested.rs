@@ -35,7 +35,8 @@ impl Requested {
         let (lease, cancel, kind) = (h.lease, h.cancel.clone(), h.kind);
         match h.run {
             Run::Started => {
-                self.stops.push((lease, Instant::now() + shared.cancel_grace));
+                self.stops
+                    .push((lease, Instant::now() + shared.cancel_grace));
                 drop(st);
                 tracing::info!(%id, "cancel requested; cancelling the handler");
                 cancel.fire(CancelReason::Requested);
