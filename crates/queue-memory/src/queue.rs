@@ -411,7 +411,10 @@ mod tests {
             q.dequeue(&[]).await.unwrap().is_none(),
             "neither the running job nor the delayed one may be claimed"
         );
-        assert_eq!(q.heartbeat(&[lease]).await.unwrap(), vec![LeaseStatus::Held]);
+        assert_eq!(
+            q.heartbeat(&[lease]).await.unwrap(),
+            vec![LeaseStatus::Held]
+        );
         q.ack(&lease).await.unwrap();
         let stats = q.stats().await.unwrap();
         assert_eq!((stats.completed, stats.pending, stats.running), (1, 1, 0));
