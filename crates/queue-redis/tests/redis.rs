@@ -469,7 +469,10 @@ async fn huge_lease_timeouts_keep_readable_deadlines() {
     assert!(
         lease.expires_at > time::OffsetDateTime::now_utc() + Duration::from_secs(3_000_000_000)
     );
-    assert_eq!(q.heartbeat(&[lease]).await.unwrap(), vec![queue_core::LeaseStatus::Held]);
+    assert_eq!(
+        q.heartbeat(&[lease]).await.unwrap(),
+        vec![queue_core::LeaseStatus::Held]
+    );
     let stored = q.get_job(id).await.unwrap().expect("kept");
     assert_eq!(stored.state, JobState::Running);
     q.ack(&lease).await.unwrap();
