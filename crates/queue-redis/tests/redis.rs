@@ -566,3 +566,12 @@ async fn retention_never_deletes_a_replayed_job() {
     assert_eq!(j.id, replayed);
     q.drop_all().await.unwrap();
 }
+
+/// A cancel through one handle reaches the worker of another process by pub/sub, long
+/// before a heartbeat of the 30 s lease could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_reaches_another_process_by_pubsub() {
+    let factory = support::RedisFactory::default();
+    queue_testkit::cancel_running::announced_request_reaches_other_handle(&factory).await;
+    queue_testkit::Factory::cleanup(&factory).await;
+}

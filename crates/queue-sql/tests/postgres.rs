@@ -1274,3 +1274,12 @@ async fn a_table_without_outputs_gains_the_column() {
     assert_eq!((second.state, second.output), (JobState::Running, None));
     q.drop_schema().await.unwrap();
 }
+
+/// A cancel through one handle reaches the worker of another process by NOTIFY, long
+/// before a heartbeat of the 30 s lease could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_reaches_another_process_by_notify() {
+    let factory = PgFactory::default();
+    queue_testkit::cancel_running::announced_request_reaches_other_handle(&factory).await;
+    queue_testkit::Factory::cleanup(&factory).await;
+}
