@@ -85,3 +85,17 @@ impl Drop for Listener {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_messages_name_a_job() {
+        let id = JobId::new();
+        let msg = Value::from(format!("cancel {id}"));
+        assert_eq!(cancel_of(&msg), Some(id));
+        assert_eq!(cancel_of(&Value::from("")), None, "a wake-up");
+        assert_eq!(cancel_of(&Value::from("cancel nonsense")), None);
+    }
+}

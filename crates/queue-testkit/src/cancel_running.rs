@@ -186,3 +186,53 @@ async fn other_handle(f: &dyn Factory, lease: Duration) {
     assert_eq!(*seen.lock().unwrap(), Some(CancelReason::Requested));
     assert_eq!(admin.stats().await.expect("stats failed").cancelled, 1);
 }
+
+/// A job claimed ahead that waits for a free slot is handed back at once on request,
+/// without its handler ever starting, and ends `cancelled`.
+pub async fn waiting_job_is_handed_back_cancelled(f: &dyn Factory) {
+    let q = f.make(Setup::default()).await;
+    let first = enqueue(&*q, job("one").priority(1)).await;
+    let ahead = enqueue(&*q, job("one")).await;
+    let started: Arc<Mutex<Vec<JobId>>> = Arc::default();
+    let release = Arc::new(AtomicBool::new(false));
+    let w = {
+        let (started, release) = (started.clone(), release.clone());
+        Worker::new(as_queue(&q))
+            .handle("one", move |job: Job| {
+                let (started, release) = (started.clone(), release.clone());
+                async move {
+                    started.lock().unwrap().push(job.id);
+                    while !release.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Ok(())
+                }
+            })
+            .concurrency(1)
+            .prefetch(1)
+            .start()
+            .expect("worker start failed")
+    };
+    wait_until(
+        "one job to run and one to be claimed ahead",
+        WAIT,
+        || async {
+            started.lock().unwrap().len() == 1 && get(&*q, ahead).await.state == JobState::Running
+        },
+    )
+    .await;
+    assert_eq!(*started.lock().unwrap(), [first]);
+    assert_eq!(
+        q.cancel(ahead).await.expect("cancel failed"),
+        CancelOutcome::Requested
+    );
+    wait_for_state(&*q, ahead, JobState::Cancelled).await;
+    release.store(true, Ordering::SeqCst);
+    wait_for_state(&*q, first, JobState::Completed).await;
+    w.shutdown(SHUTDOWN).await;
+    assert_eq!(
+        *started.lock().unwrap(),
+        [first],
+        "the cancelled job never started"
+    );
+}

@@ -123,6 +123,7 @@ macro_rules! __with_checks {
                 ignoring_handler_is_dropped_after_grace,
                 success_after_request_stays_completed,
                 request_reaches_worker_on_other_handle,
+                waiting_job_is_handed_back_cancelled,
             }
             replay {
                 replay_moves_failed_to_pending,
