@@ -135,8 +135,9 @@ pub trait Queue: Send + Sync {
     async fn cancel(&self, id: JobId) -> Result<CancelOutcome>;
 
     /// Returns expired leases to the queue now (or fails them with "lease expired" when
-    /// their attempts are used up). Backends also do this on their own; this is the seed's
-    /// `Reclaim` for callers who want it at once. Returns how many were reclaimed.
+    /// their attempts are used up, or cancels them when a cancel was requested). Backends
+    /// also do this on their own; this is for callers who want it at once. Returns how
+    /// many were reclaimed.
     async fn reclaim(&self) -> Result<u64>;
 
     /// How long a claim holds a job before it may be reclaimed.
