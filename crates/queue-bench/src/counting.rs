@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{Completion, Job, JobId, Lease, NewJob, Queue, Result, Subscription};
+use queue_core::{
+    CancelOutcome, CancelRequests, Completion, Job, JobId, Lease, LeaseStatus, NewJob, Queue,
+    Result, Subscription,
+};
 
 /// Forwards every call to the inner queue and counts the ones that reach the backend.
 pub struct Counting {
@@ -86,11 +89,11 @@ impl Queue for Counting {
         self.count();
         self.inner.snooze(lease, delay).await
     }
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         self.count();
         self.inner.heartbeat(leases).await
     }
-    async fn cancel(&self, id: JobId) -> Result<bool> {
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
         self.count();
         self.inner.cancel(id).await
     }
@@ -106,6 +109,9 @@ impl Queue for Counting {
     }
     fn subscribe(&self) -> Subscription {
         self.inner.subscribe()
+    }
+    fn cancel_requests(&self) -> CancelRequests {
+        self.inner.cancel_requests()
     }
     async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {
         self.count();

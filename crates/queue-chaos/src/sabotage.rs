@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{Completion, Job, JobId, Lease, NewJob, Queue, Result, Subscription};
+use queue_core::{
+    CancelOutcome, CancelRequests, Completion, Job, JobId, Lease, LeaseStatus, NewJob, Queue,
+    Result, Subscription,
+};
 
 /// Wraps a queue; its heartbeat says every lease was renewed without asking the backend.
 /// The worker then trusts leases that run out, and the backend hands their jobs to
@@ -46,11 +49,11 @@ impl Queue for LyingHeartbeat {
         self.0.snooze(lease, delay).await
     }
 
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
-        Ok(vec![true; leases.len()])
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
+        Ok(vec![LeaseStatus::Held; leases.len()])
     }
 
-    async fn cancel(&self, id: JobId) -> Result<bool> {
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
         self.0.cancel(id).await
     }
 
@@ -68,6 +71,10 @@ impl Queue for LyingHeartbeat {
 
     fn subscribe(&self) -> Subscription {
         self.0.subscribe()
+    }
+
+    fn cancel_requests(&self) -> CancelRequests {
+        self.0.cancel_requests()
     }
 
     async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {

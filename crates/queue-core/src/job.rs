@@ -55,6 +55,11 @@ pub struct Job {
     /// job, and once completed jobs are no longer retained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
+    /// Whether someone asked, while it ran, for it to be cancelled (see
+    /// [`Queue::cancel`](crate::Queue::cancel)). Such a job ends `cancelled` unless its
+    /// handler succeeds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancel_requested: bool,
 }
 
 impl Job {

@@ -28,6 +28,7 @@
 //! unique keys) are checked by `queue-testkit`.
 
 mod args;
+mod cancel_request;
 mod completion;
 mod error;
 mod id;
@@ -40,6 +41,7 @@ mod state;
 pub mod worker;
 
 pub use args::JobArgs;
+pub use cancel_request::{CancelNotifier, CancelOutcome, CancelRequests, LeaseStatus};
 pub use completion::{CheckedCompletions, Completion, MAX_OUTPUT_BYTES};
 pub use error::{QueueError, Result};
 pub use id::{ClaimToken, JobId};

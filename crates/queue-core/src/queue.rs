@@ -5,7 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Completion, Job, JobId, JobState, Lease, NewJob, QueueError, Result, Subscription};
+use crate::{
+    CancelOutcome, CancelRequests, Completion, Job, JobId, JobState, Lease, LeaseStatus, NewJob,
+    QueueError, Result, Subscription,
+};
 
 /// The reason recorded when a lease runs out on a job with no attempts left.
 pub const LEASE_EXPIRED: &str = "lease expired";
@@ -90,26 +93,51 @@ pub trait Queue: Send + Sync {
     async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>>;
 
     /// Records a failed attempt: re-schedules with the queue's backoff, or moves the job to
-    /// `failed` when its attempts are used up.
+    /// `failed` when its attempts are used up. A job with a cancel request (see
+    /// [`Queue::cancel`]) ends `cancelled` instead.
     async fn nack(&self, lease: &Lease, error: &str) -> Result<()>;
 
-    /// Fails the job now (dead-letters it with `reason`), whatever attempts remain.
+    /// Fails the job now (dead-letters it with `reason`), whatever attempts remain. A job
+    /// with a cancel request ends `cancelled` instead.
     async fn discard(&self, lease: &Lease, reason: &str) -> Result<()>;
 
-    /// Puts a claimed job back to run after `delay`, without using up an attempt.
+    /// Puts a claimed job back to run after `delay`, without using up an attempt. A job
+    /// with a cancel request ends `cancelled` instead.
     async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()>;
 
-    /// Extends the leases of running jobs by the lease timeout. One result per lease:
-    /// `true` while still held, `false` when it was lost.
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>>;
+    /// Extends the leases of running jobs by the lease timeout. One status per lease, in
+    /// order: [`LeaseStatus::Held`], [`LeaseStatus::Lost`], or
+    /// [`LeaseStatus::CancelRequested`] (held and extended, but the job should stop).
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>>;
 
-    /// Cancels a pending job. Returns whether it was cancelled (running and finished jobs
-    /// are left alone).
-    async fn cancel(&self, id: JobId) -> Result<bool>;
+    /// Cancels a job.
+    ///
+    /// A pending job is cancelled at once ([`CancelOutcome::Cancelled`]). On a running job
+    /// a cancel request is recorded ([`CancelOutcome::Requested`], also when one already
+    /// was): the worker holding it learns of it (through [`Queue::cancel_requests`] where
+    /// the backend announces requests, and through its heartbeat in any case) and fires
+    /// the handler's token with [`CancelReason::Requested`](crate::CancelReason). Unless
+    /// the handler still succeeds, the job then ends `cancelled` however its attempt ends:
+    /// an error, a snooze, being stopped, or its lease running out. Finished and unknown
+    /// jobs are left alone ([`CancelOutcome::Unchanged`]).
+    ///
+    /// ```
+    /// use queue_core::{CancelOutcome, Queue};
+    ///
+    /// # async fn demo(queue: &dyn Queue, id: queue_core::JobId) -> queue_core::Result<()> {
+    /// match queue.cancel(id).await? {
+    ///     CancelOutcome::Cancelled => println!("it will never run"),
+    ///     CancelOutcome::Requested => println!("its worker was asked to stop it"),
+    ///     CancelOutcome::Unchanged => println!("already finished, or unknown"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome>;
 
     /// Returns expired leases to the queue now (or fails them with "lease expired" when
-    /// their attempts are used up). Backends also do this on their own timer; this is for
-    /// callers who want it at once. Returns how many were reclaimed.
+    /// their attempts are used up, or cancels them when a cancel was requested). Backends
+    /// also do this on their own timer; this is for callers who want it at once. Returns how
+    /// many were reclaimed.
     async fn reclaim(&self) -> Result<u64>;
 
     /// How long a claim holds a job before it may be reclaimed.
@@ -122,6 +150,13 @@ pub trait Queue: Send + Sync {
     /// workers poll.
     fn subscribe(&self) -> Subscription {
         Subscription::none()
+    }
+
+    /// Ids of running jobs someone asked to cancel (see [`Queue::cancel`]), announced by
+    /// any handle of this queue, in any process the backend reaches. Best effort: workers
+    /// also learn of requests from heartbeats. The default never yields.
+    fn cancel_requests(&self) -> CancelRequests {
+        CancelRequests::none()
     }
 
     /// A hint of how soon a job of `kinds` may become eligible (a delayed job, an expiring

@@ -10,7 +10,8 @@ use crate::QueueError;
 /// Where a job is in its life. The same names are used by every backend.
 ///
 /// `pending` → `running` → (`completed` | back to `pending` with backoff | `failed`);
-/// `pending` → `cancelled`; `failed` → `pending` on replay.
+/// `pending` → `cancelled`; `running` → `cancelled` after a cancel request; `failed` →
+/// `pending` on replay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
@@ -22,7 +23,7 @@ pub enum JobState {
     Completed,
     /// Dead-lettered: attempts exhausted or discarded. The only state replay touches.
     Failed,
-    /// Cancelled before it ran.
+    /// Cancelled: before it ran, or while it ran (on request, unless it succeeded).
     Cancelled,
 }
 

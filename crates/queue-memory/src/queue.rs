@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, validate_kind, Browsable, Completion, Job, JobId, JobState, Lease, NewJob,
-    Notifier, Queue, QueueError, Replayable, Result, Stats, Subscription,
+    list_limit, validate_kind, Browsable, CancelNotifier, CancelOutcome, CancelRequests,
+    Completion, Job, JobId, JobState, Lease, LeaseStatus, NewJob, Notifier, Queue, QueueError,
+    Replayable, Result, Stats, Subscription,
 };
 use tokio::sync::Notify;
 
@@ -39,6 +40,8 @@ pub struct MemoryQueue {
     /// Longest stored output, in bytes.
     max_output: usize,
     notifier: Notifier,
+    /// Announces cancel requests for running jobs to workers.
+    cancels: CancelNotifier,
     /// Wakes enqueuers waiting for room (and for close).
     room: Arc<Notify>,
     clock: Clock,
@@ -93,6 +96,7 @@ impl MemoryQueue {
             capacity: b.capacity,
             max_output: b.max_output,
             notifier,
+            cancels: CancelNotifier::new(),
             room,
             clock,
         }
@@ -258,7 +262,7 @@ impl Queue for MemoryQueue {
         self.with_state(|st, now| st.snooze(lease, delay, now))
     }
 
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         let timeout = Queue::lease_timeout(self);
         Ok(self.with_state(|st, now| {
             leases
@@ -268,8 +272,12 @@ impl Queue for MemoryQueue {
         }))
     }
 
-    async fn cancel(&self, id: JobId) -> Result<bool> {
-        Ok(self.with_state(|st, _| st.cancel(id)))
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
+        let outcome = self.with_state(|st, _| st.cancel(id));
+        if outcome == CancelOutcome::Requested {
+            self.cancels.notify(id);
+        }
+        Ok(outcome)
     }
 
     async fn reclaim(&self) -> Result<u64> {
@@ -294,6 +302,11 @@ impl Queue for MemoryQueue {
 
     fn subscribe(&self) -> Subscription {
         self.notifier.subscribe()
+    }
+
+    /// Requests made through any holder of this queue (it lives in this process only).
+    fn cancel_requests(&self) -> CancelRequests {
+        self.cancels.listen()
     }
 
     /// Time until the next delayed job is due or the next lease runs out, whatever its
@@ -398,7 +411,10 @@ mod tests {
             q.dequeue(&[]).await.unwrap().is_none(),
             "neither the running job nor the delayed one may be claimed"
         );
-        assert_eq!(q.heartbeat(&[lease]).await.unwrap(), vec![true]);
+        assert_eq!(
+            q.heartbeat(&[lease]).await.unwrap(),
+            vec![LeaseStatus::Held]
+        );
         q.ack(&lease).await.unwrap();
         let stats = q.stats().await.unwrap();
         assert_eq!((stats.completed, stats.pending, stats.running), (1, 1, 0));

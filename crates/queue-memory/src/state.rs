@@ -22,8 +22,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use queue_core::{
-    ClaimToken, Job, JobId, JobState, Lease, NewJob, QueueError, Result, RetryPolicy, RunAt, Stats,
-    Unique, LEASE_EXPIRED,
+    CancelOutcome, ClaimToken, Job, JobId, JobState, Lease, LeaseStatus, NewJob, QueueError,
+    Result, RetryPolicy, RunAt, Stats, Unique, LEASE_EXPIRED,
 };
 
 use crate::clock::{after, mono_after, nanos, until, utc, Nanos, Now};
@@ -232,7 +232,9 @@ impl State {
         slot.deadline = None;
         let job = &mut slot.job;
         tracing::debug!(job.id = %id, job.kind = %job.kind, job.attempt = job.attempts, "lease expired");
-        if job.attempts >= job.max_attempts {
+        if job.cancel_requested {
+            self.finish(id, JobState::Cancelled);
+        } else if job.attempts >= job.max_attempts {
             job.last_error = Some(LEASE_EXPIRED.to_owned());
             self.finish(id, JobState::Failed);
         } else {
@@ -331,6 +333,7 @@ impl State {
                 last_error: None,
                 lease: None,
                 output: None,
+                cancel_requested: false,
             },
             window,
             due,
@@ -453,7 +456,9 @@ impl State {
         let retry = self.retry;
         let job = self.release(lease)?;
         job.last_error = Some(error.to_owned());
-        if job.attempts >= job.max_attempts {
+        if job.cancel_requested {
+            self.finish(lease.id, JobState::Cancelled);
+        } else if job.attempts >= job.max_attempts {
             self.finish(lease.id, JobState::Failed);
         } else {
             let delay = retry.delay(job.attempts);
@@ -465,25 +470,41 @@ impl State {
     pub fn discard(&mut self, lease: &Lease, reason: &str) -> Result<()> {
         let job = self.release(lease)?;
         job.last_error = Some(reason.to_owned());
-        self.finish(lease.id, JobState::Failed);
+        let to = if job.cancel_requested {
+            JobState::Cancelled
+        } else {
+            JobState::Failed
+        };
+        self.finish(lease.id, to);
         Ok(())
     }
 
     pub fn snooze(&mut self, lease: &Lease, delay: Duration, now: impl Into<Now>) -> Result<()> {
         let job = self.release(lease)?;
+        if job.cancel_requested {
+            self.finish(lease.id, JobState::Cancelled);
+            return Ok(());
+        }
         job.attempts = job.attempts.saturating_sub(1);
         self.reschedule(lease.id, now.into(), delay);
         Ok(())
     }
 
-    /// Extends a held lease to `now + timeout`; false when the claim no longer holds.
-    pub fn heartbeat(&mut self, lease: &Lease, now: impl Into<Now>, timeout: Duration) -> bool {
+    /// Extends a held lease to `now + timeout`, saying whether the job has a cancel
+    /// request; `Lost` when the claim no longer holds.
+    pub fn heartbeat(
+        &mut self,
+        lease: &Lease,
+        now: impl Into<Now>,
+        timeout: Duration,
+    ) -> LeaseStatus {
         let now = now.into();
         let Ok(slot) = held(&mut self.jobs, lease) else {
-            return false;
+            return LeaseStatus::Lost;
         };
+        let requested = slot.job.cancel_requested;
         let Some(current) = slot.job.lease.as_mut() else {
-            return false;
+            return LeaseStatus::Lost;
         };
         current.expires_at = after(now.wall, timeout);
         let deadline = mono_after(now.mono, timeout);
@@ -491,17 +512,30 @@ impl State {
             self.leases.remove(old, lease.id);
         }
         self.leases.insert(deadline, lease.id);
-        true
+        if requested {
+            LeaseStatus::CancelRequested
+        } else {
+            LeaseStatus::Held
+        }
     }
 
-    /// Cancels a pending job.
-    pub fn cancel(&mut self, id: JobId) -> bool {
-        if self.jobs.get(&id).map(|s| s.job.state) != Some(JobState::Pending) {
-            return false;
+    /// Cancels a pending job, or records a cancel request on a running one.
+    pub fn cancel(&mut self, id: JobId) -> CancelOutcome {
+        let Some(slot) = self.jobs.get_mut(&id) else {
+            return CancelOutcome::Unchanged;
+        };
+        match slot.job.state {
+            JobState::Pending => {
+                self.unschedule(id);
+                self.finish(id, JobState::Cancelled);
+                CancelOutcome::Cancelled
+            }
+            JobState::Running => {
+                slot.job.cancel_requested = true;
+                CancelOutcome::Requested
+            }
+            _ => CancelOutcome::Unchanged,
         }
-        self.unschedule(id);
-        self.finish(id, JobState::Cancelled);
-        true
     }
 
     /// Moves a failed job back to pending, due now, attempts reset. Its `last_error`

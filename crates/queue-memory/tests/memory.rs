@@ -229,7 +229,7 @@ async fn the_lease_timeout_can_change_at_runtime() {
     ));
     assert_eq!(
         q.heartbeat(&[j.lease().unwrap()]).await.unwrap(),
-        vec![false]
+        vec![queue_core::LeaseStatus::Lost]
     );
 }
 

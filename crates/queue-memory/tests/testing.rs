@@ -124,7 +124,7 @@ async fn leases_run_out_only_on_the_advance() {
     );
     clock.advance(Duration::from_secs(29));
     assert_eq!(q.reclaim().await.unwrap(), 0);
-    assert!(q.heartbeat(&[first.lease().unwrap()]).await.unwrap()[0]);
+    assert!(q.heartbeat(&[first.lease().unwrap()]).await.unwrap()[0].is_held());
     clock.advance(Duration::from_secs(29));
     assert_eq!(q.reclaim().await.unwrap(), 0, "the heartbeat renewed it");
     clock.advance(Duration::from_secs(1));

@@ -1,12 +1,14 @@
 -- Handles up to ARGV[1] leases that ran out (deadline < now, server clock), oldest
--- first: back to pending due now, or failed with ARGV[2] when the attempts are used up.
+-- first: back to pending due now, or failed with ARGV[2] when the attempts are used up,
+-- or cancelled when a cancel was requested (the worker died before it could).
 -- Each entry is removed from the running set in the same step, so concurrent
 -- reclaimers never handle one twice, and a late ack finds the token gone.
 --
--- ARGV: limit, reason, keep_failed. Returns { handled, 1 when more may be expired,
+-- ARGV: limit, reason, keep_failed, keep_cancelled. Returns { handled, 1 when more may be expired,
 -- ms until the next lease deadline or -1 when nothing runs }.
 
 local limit, reason, keep_failed = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local keep_cancelled = tonumber(ARGV[4])
 local now = now_ms()
 -- Strictly before now: times are whole ms, so a lease is never cut short by rounding.
 local expired = redis.call('ZRANGEBYSCORE', RUNNING, '-inf', '(' .. int(now), 'LIMIT', 0, limit)
@@ -19,6 +21,8 @@ for _, id in ipairs(expired) do
         local bad = defect(f)
         if bad then
             set_aside(id, jk, bad, now, keep_failed)
+        elseif redis.call('HEXISTS', jk, 'cancel_requested') == 1 then
+            finish(id, jk, 'running', 'cancelled', now, nil, keep_cancelled)
         elseif tonumber(f[5]) >= tonumber(f[6]) then
             finish(id, jk, 'running', 'failed', now, reason, keep_failed)
         else

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use fred::prelude::{Client, Config, Pool, Server, ServerConfig};
 use queue_core::{
-    Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT, MAX_OUTPUT_BYTES,
+    CancelNotifier, Notifier, QueueError, Result, RetryPolicy, DEFAULT_LEASE_TIMEOUT,
+    MAX_OUTPUT_BYTES,
 };
 
 use crate::connect::{connect, Connect};
@@ -238,8 +239,10 @@ impl RedisQueueBuilder {
         let scripts = Scripts::new();
         scripts.load(&pool).await?;
         let notifier = Notifier::new();
+        let cancels = CancelNotifier::new();
         let listener = if self.wake_ups {
-            Some(wake::listen(pool.next(), keys.wake().to_string(), notifier.clone()).await?)
+            let (channel, told) = (keys.wake().to_string(), cancels.clone());
+            Some(wake::listen(pool.next(), channel, notifier.clone(), told).await?)
         } else {
             None
         };
@@ -256,6 +259,7 @@ impl RedisQueueBuilder {
             closed: AtomicBool::new(false),
             notifier,
             retimed: Arc::default(),
+            cancels,
             _listener: listener,
         });
         maintenance::spawn(Arc::downgrade(&inner), inner.retimed.clone());

@@ -137,6 +137,7 @@ pub(crate) fn job(f: &impl Source) -> Result<Job, String> {
         last_error: f.field("last_error").map(str::to_string),
         lease,
         output,
+        cancel_requested: f.field("cancel_requested").is_some(),
     })
 }
 

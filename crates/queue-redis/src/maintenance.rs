@@ -18,7 +18,8 @@ const ROUNDS: usize = 100;
 /// At most one warning per this period while Redis keeps failing.
 const WARN_EVERY: Duration = Duration::from_secs(30);
 
-/// Returns expired leases to the queue (or fails them with [`LEASE_EXPIRED`]); how many.
+/// Returns expired leases to the queue (or fails them with [`LEASE_EXPIRED`], or cancels
+/// them when a cancel was requested); how many.
 pub(crate) async fn reclaim(q: &Inner) -> Result<u64> {
     reclaim_next(q).await.map(|(n, _)| n)
 }
@@ -39,6 +40,7 @@ async fn reclaim_next(q: &Inner) -> Result<(u64, Option<Duration>)> {
             BATCH.to_string(),
             LEASE_EXPIRED.to_string(),
             q.keep_failed.to_string(),
+            q.keep_completed.to_string(),
         ];
         let reply = q
             .scripts

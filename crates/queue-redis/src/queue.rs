@@ -8,8 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::Pool;
 use queue_core::{
-    Browsable, Completion, Job, JobId, JobState, Lease, NewJob, Notifier, Queue, QueueError,
-    Replayable, Result, RetryPolicy, Stats, Subscription,
+    Browsable, CancelNotifier, CancelOutcome, CancelRequests, Completion, Job, JobId, JobState,
+    Lease, LeaseStatus, NewJob, Notifier, Queue, QueueError, Replayable, Result, RetryPolicy,
+    Stats, Subscription,
 };
 
 use crate::builder::{duration_ms, RedisQueueBuilder};
@@ -45,6 +46,8 @@ pub(crate) struct Inner {
     /// Wakes the maintenance timer when the lease timeout changes, so a shorter lease is
     /// reclaimed on its own cadence rather than after the old, longer period.
     pub(crate) retimed: Arc<tokio::sync::Notify>,
+    /// Cancel requests heard on the wake channel.
+    pub(crate) cancels: CancelNotifier,
     /// Held only to keep the subscription alive; it unsubscribes when dropped.
     pub(crate) _listener: Option<Listener>,
 }
@@ -167,11 +170,11 @@ impl Queue for RedisQueue {
         crate::settle::snooze(&self.inner, lease, delay).await
     }
 
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         crate::settle::heartbeat(&self.inner, leases).await
     }
 
-    async fn cancel(&self, id: JobId) -> Result<bool> {
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
         crate::settle::cancel(&self.inner, id).await
     }
 
@@ -192,6 +195,12 @@ impl Queue for RedisQueue {
 
     fn subscribe(&self) -> Subscription {
         self.inner.notifier.subscribe()
+    }
+
+    /// Requests published on the queue's wake channel by any process (with
+    /// [`RedisQueueBuilder::wake_ups`] on; otherwise the heartbeat alone tells workers).
+    fn cancel_requests(&self) -> CancelRequests {
+        self.inner.cancels.listen()
     }
 
     async fn next_due(&self, _kinds: &[&str]) -> Option<Duration> {

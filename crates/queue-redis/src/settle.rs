@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use queue_core::{
-    CheckedCompletions, ClaimToken, Completion, JobId, Lease, QueueError, Result, RetryPolicy,
-    MAX_DELAY,
+    CancelOutcome, CheckedCompletions, ClaimToken, Completion, JobId, Lease, LeaseStatus,
+    QueueError, Result, RetryPolicy, MAX_DELAY,
 };
 
 use crate::builder::duration_ms;
@@ -116,6 +116,7 @@ pub(crate) async fn nack(q: &Inner, lease: &Lease, error: &str) -> Result<()> {
     ];
     args.extend(backoff_args(&q.retry, fastrand::f64()));
     args.push(q.keep_failed.to_string());
+    args.push(q.keep_completed.to_string());
     let reply = q
         .scripts
         .nack
@@ -135,6 +136,7 @@ async fn run_discard(q: &Inner, id: &str, token: ClaimToken, reason: &str) -> Re
         token.0.to_string(),
         reason.to_string(),
         q.keep_failed.to_string(),
+        q.keep_completed.to_string(),
     ];
     let reply = q
         .scripts
@@ -159,6 +161,7 @@ pub(crate) async fn snooze(q: &Inner, lease: &Lease, delay: Duration) -> Result<
         lease.token.0.to_string(),
         duration_ms(delay.min(MAX_DELAY)).to_string(),
         q.keep_failed.to_string(),
+        q.keep_completed.to_string(),
     ];
     let reply = q
         .scripts
@@ -172,7 +175,7 @@ pub(crate) async fn snooze(q: &Inner, lease: &Lease, delay: Duration) -> Result<
     Ok(())
 }
 
-pub(crate) async fn heartbeat(q: &Inner, leases: &[Lease]) -> Result<Vec<bool>> {
+pub(crate) async fn heartbeat(q: &Inner, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
     let mut out = Vec::with_capacity(leases.len());
     for chunk in leases.chunks(CHUNK) {
         let mut args = vec![q.lease().as_millis().max(1).to_string()];
@@ -183,19 +186,29 @@ pub(crate) async fn heartbeat(q: &Inner, leases: &[Lease]) -> Result<Vec<bool>> 
             .run(q.conns.settle(), q.keys.common(), args)
             .await?;
         let flags = reply.into_array();
-        out.extend((0..chunk.len()).map(|i| flags.get(i).map_or(0, int) == 1));
+        out.extend((0..chunk.len()).map(|i| match flags.get(i).map_or(0, int) {
+            1 => LeaseStatus::Held,
+            2 => LeaseStatus::CancelRequested,
+            _ => LeaseStatus::Lost,
+        }));
     }
     Ok(out)
 }
 
-pub(crate) async fn cancel(q: &Inner, id: JobId) -> Result<bool> {
+/// Cancels a pending job, or records a cancel request on a running one (the script
+/// publishes it for the worker holding the job).
+pub(crate) async fn cancel(q: &Inner, id: JobId) -> Result<CancelOutcome> {
     let args = vec![id.to_string(), q.keep_completed.to_string()];
     let reply = q
         .scripts
         .cancel
         .run(q.conns.settle(), q.keys.common(), args)
         .await?;
-    Ok(int(&reply) == 1)
+    Ok(match int(&reply) {
+        1 => CancelOutcome::Cancelled,
+        2 => CancelOutcome::Requested,
+        _ => CancelOutcome::Unchanged,
+    })
 }
 
 pub(crate) async fn replay(q: &Inner, id: JobId) -> Result<bool> {

@@ -1,10 +1,14 @@
 //! Wake-ups: scripts PUBLISH on `{name}:wake` after enqueue, replay, reclaim and
 //! promotion; a subscriber connection per queue turns each message (and each reconnect,
 //! since messages are lost while disconnected) into a [`Notifier`] notification.
+//!
+//! The cancel script publishes `cancel <id>` on the same channel for a running job; such
+//! a message goes to the [`CancelNotifier`] instead.
 
 use fred::clients::SubscriberClient;
+use fred::prelude::Value;
 use fred::prelude::{Client, ClientLike, EventInterface, PubsubInterface};
-use queue_core::{Notifier, QueueError, Result};
+use queue_core::{CancelNotifier, JobId, Notifier, QueueError, Result};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
@@ -14,8 +18,17 @@ pub(crate) struct Listener {
     task: JoinHandle<()>,
 }
 
-/// Opens a subscriber connection with `like`'s configuration and listens on `channel`.
-pub(crate) async fn listen(like: &Client, channel: String, notifier: Notifier) -> Result<Listener> {
+/// The payload prefix of a cancel request; the job id follows.
+const CANCEL_PREFIX: &str = "cancel ";
+
+/// Opens a subscriber connection with `like`'s configuration and listens on `channel`:
+/// wake-ups go to `notifier`, cancel requests to `cancels`.
+pub(crate) async fn listen(
+    like: &Client,
+    channel: String,
+    notifier: Notifier,
+    cancels: CancelNotifier,
+) -> Result<Listener> {
     let client = SubscriberClient::new(
         like.client_config(),
         Some(like.perf_config()),
@@ -34,7 +47,16 @@ pub(crate) async fn listen(like: &Client, channel: String, notifier: Notifier) -
     let task = tokio::spawn(async move {
         loop {
             let r = tokio::select! {
-                m = messages.recv() => m.map(|_| ()),
+                m = messages.recv() => match m {
+                    Ok(m) => match cancel_of(&m.value) {
+                        Some(id) => {
+                            cancels.notify(id);
+                            continue;
+                        }
+                        None => Ok(()),
+                    },
+                    Err(e) => Err(e),
+                },
                 r = reconnects.recv() => r.map(|_| ()),
             };
             match r {
@@ -46,6 +68,12 @@ pub(crate) async fn listen(like: &Client, channel: String, notifier: Notifier) -
     Ok(Listener { client, task })
 }
 
+/// The job id of a cancel request message.
+fn cancel_of(payload: &Value) -> Option<JobId> {
+    let text = payload.as_str()?;
+    text.strip_prefix(CANCEL_PREFIX)?.parse().ok()
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         self.task.abort();
@@ -55,5 +83,19 @@ impl Drop for Listener {
                 let _ = client.quit().await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_messages_name_a_job() {
+        let id = JobId::new();
+        let msg = Value::from(format!("cancel {id}"));
+        assert_eq!(cancel_of(&msg), Some(id));
+        assert_eq!(cancel_of(&Value::from("")), None, "a wake-up");
+        assert_eq!(cancel_of(&Value::from("cancel nonsense")), None);
     }
 }

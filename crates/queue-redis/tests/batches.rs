@@ -177,7 +177,7 @@ async fn running_jobs_are_listed_newest_first() {
     q.set_lease_timeout(Duration::from_secs(600));
     assert_eq!(
         q.heartbeat(&[jobs[0].lease().unwrap()]).await.unwrap(),
-        [true]
+        [queue_core::LeaseStatus::Held]
     );
     let listed: Vec<JobId> = q
         .list_jobs(Some(JobState::Running), 2)

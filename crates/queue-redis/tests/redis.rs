@@ -469,7 +469,10 @@ async fn huge_lease_timeouts_keep_readable_deadlines() {
     assert!(
         lease.expires_at > time::OffsetDateTime::now_utc() + Duration::from_secs(3_000_000_000)
     );
-    assert_eq!(q.heartbeat(&[lease]).await.unwrap(), vec![true]);
+    assert_eq!(
+        q.heartbeat(&[lease]).await.unwrap(),
+        vec![queue_core::LeaseStatus::Held]
+    );
     let stored = q.get_job(id).await.unwrap().expect("kept");
     assert_eq!(stored.state, JobState::Running);
     q.ack(&lease).await.unwrap();
@@ -562,4 +565,13 @@ async fn retention_never_deletes_a_replayed_job() {
         .expect("still claimable");
     assert_eq!(j.id, replayed);
     q.drop_all().await.unwrap();
+}
+
+/// A cancel through one handle reaches the worker of another process by pub/sub, long
+/// before a heartbeat of the 30 s lease could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_reaches_another_process_by_pubsub() {
+    let factory = support::RedisFactory::default();
+    queue_testkit::cancel_running::announced_request_reaches_other_handle(&factory).await;
+    queue_testkit::Factory::cleanup(&factory).await;
 }

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    Browsable, Completion, Job, JobId, JobState, Lease, NewJob, Queue, Replayable, Result, Stats,
-    Subscription,
+    Browsable, CancelOutcome, CancelRequests, Completion, Job, JobId, JobState, Lease, LeaseStatus,
+    NewJob, Queue, Replayable, Result, Stats, Subscription,
 };
 
 use crate::SqlQueue;
@@ -42,10 +42,10 @@ impl Queue for SqlQueue {
     async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
         self.backend().snooze(lease, delay).await
     }
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         self.backend().heartbeat(leases).await
     }
-    async fn cancel(&self, id: JobId) -> Result<bool> {
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
         self.backend().cancel(id).await
     }
     async fn reclaim(&self) -> Result<u64> {
@@ -59,6 +59,9 @@ impl Queue for SqlQueue {
     }
     fn subscribe(&self) -> Subscription {
         self.backend().subscribe()
+    }
+    fn cancel_requests(&self) -> CancelRequests {
+        self.backend().cancel_requests()
     }
     async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {
         self.backend().next_due(kinds).await

@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1168,7 +1168,7 @@ async fn stats_agree_with_the_rows_after_every_change() {
         .iter()
         .filter(|id| !claimed.iter().any(|j| j.id == **id));
     for id in pending.take(3) {
-        assert!(q.cancel(*id).await.unwrap());
+        assert!(q.cancel(*id).await.unwrap().is_accepted());
     }
     sqlx::query(&format!(
         "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE state = 'completed' LIMIT 2)"
@@ -1273,4 +1273,13 @@ async fn a_table_without_outputs_gains_the_column() {
     let second = q.get_job(ids[1]).await.unwrap().unwrap();
     assert_eq!((second.state, second.output), (JobState::Running, None));
     q.drop_schema().await.unwrap();
+}
+
+/// A cancel through one handle reaches the worker of another process by NOTIFY, long
+/// before a heartbeat of the 30 s lease could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_reaches_another_process_by_notify() {
+    let factory = PgFactory::default();
+    queue_testkit::cancel_running::announced_request_reaches_other_handle(&factory).await;
+    queue_testkit::Factory::cleanup(&factory).await;
 }

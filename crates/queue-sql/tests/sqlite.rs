@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use queue_core::{
-    Backend, Browsable, Completion, Job, JobId, JobState, Queue, QueueError, Replayable,
-    RetryPolicy, Worker, LEASE_EXPIRED,
+    Backend, Browsable, Completion, Job, JobId, JobState, LeaseStatus, Queue, QueueError,
+    Replayable, RetryPolicy, Worker, LEASE_EXPIRED,
 };
 use queue_sql::{SqlOptions, SqlQueue};
 use queue_testkit::{Factory, Setup};
@@ -246,7 +246,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -257,7 +257,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
 }
 
 #[tokio::test]
@@ -507,7 +507,7 @@ async fn batch_settlements_report_each_lease_exactly() {
     // One id twice in a batch, stale and fresh: only the fresh lease holds.
     assert_eq!(
         q.heartbeat(&[first, second, other_lease]).await.unwrap(),
-        vec![false, true, true]
+        vec![LeaseStatus::Lost, LeaseStatus::Held, LeaseStatus::Held]
     );
     let results = q.ack_batch(&[first, second, other_lease]).await.unwrap();
     assert!(matches!(results[0], Err(QueueError::LeaseLost(x)) if x == id));
@@ -857,7 +857,8 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
          DROP TRIGGER queue_jobs_count_update;
          DROP TRIGGER queue_jobs_count_delete;
          ALTER TABLE queue_jobs DROP COLUMN output;
-         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4, 5);",
+         ALTER TABLE queue_jobs DROP COLUMN cancel_requested;
+         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4, 5, 6);",
     )
     .execute(&pool)
     .await
@@ -877,7 +878,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     // The counts start from the rows already there.
     assert_eq!(q.stats().await.unwrap().pending, 1);
     let job = q.dequeue(&["k"]).await.unwrap().unwrap();
@@ -917,7 +918,7 @@ async fn stats_agree_with_the_rows_after_every_change() {
         .iter()
         .filter(|id| !claimed.iter().any(|j| j.id == **id));
     for id in pending.by_ref().take(3) {
-        assert!(q.cancel(*id).await.unwrap());
+        assert!(q.cancel(*id).await.unwrap().is_accepted());
     }
     sqlx::query(
         "DELETE FROM queue_jobs WHERE id IN \

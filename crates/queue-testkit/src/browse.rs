@@ -36,7 +36,10 @@ pub async fn list_jobs_per_state_newest_first(f: &dyn Factory) {
     }
     claim(&*q, &[]).await;
     claim(&*q, &[]).await;
-    assert!(q.cancel(ids[4]).await.expect("cancel failed"));
+    assert_eq!(
+        q.cancel(ids[4]).await.expect("cancel failed"),
+        queue_core::CancelOutcome::Cancelled
+    );
     let rev = |r: std::ops::Range<usize>| ids[r].iter().rev().copied().collect::<Vec<_>>();
 
     assert_eq!(listed(&*q, Some(JobState::Failed), 0).await, rev(0..2));
@@ -87,7 +90,10 @@ pub async fn stats_counts_every_state(f: &dyn Factory) {
     enqueue(&*q, job("s")).await; // pending
     enqueue(&*q, job("s").delay(Duration::from_secs(3600))).await; // pending, delayed
     let cancelled = enqueue(&*q, job("s")).await;
-    assert!(q.cancel(cancelled).await.expect("cancel failed"));
+    assert_eq!(
+        q.cancel(cancelled).await.expect("cancel failed"),
+        queue_core::CancelOutcome::Cancelled
+    );
 
     let j = claim(&*q, &[]).await;
     q.ack(&lease_of(&j)).await.expect("ack failed");

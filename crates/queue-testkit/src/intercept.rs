@@ -25,7 +25,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{Completion, Job, JobId, Lease, NewJob, Queue, Result, Subscription};
+use queue_core::{
+    CancelOutcome, CancelRequests, Completion, Job, JobId, Lease, LeaseStatus, NewJob, Queue,
+    Result, Subscription,
+};
 
 /// What a test does around the calls it intercepts; both hooks do nothing by default.
 #[async_trait]
@@ -94,12 +97,12 @@ impl<H: Hooks> Queue for Intercepted<H> {
         self.inner.snooze(lease, delay).await
     }
 
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         self.hooks.heartbeat().await;
         self.inner.heartbeat(leases).await
     }
 
-    async fn cancel(&self, id: JobId) -> Result<bool> {
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
         self.inner.cancel(id).await
     }
 
@@ -117,6 +120,10 @@ impl<H: Hooks> Queue for Intercepted<H> {
 
     fn subscribe(&self) -> Subscription {
         self.inner.subscribe()
+    }
+
+    fn cancel_requests(&self) -> CancelRequests {
+        self.inner.cancel_requests()
     }
 
     async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {

@@ -266,7 +266,7 @@ pub async fn stale_settlements_are_lease_lost(f: &dyn Factory) {
         .expect("heartbeat failed");
     assert_eq!(
         held,
-        vec![false, true],
+        vec![queue_core::LeaseStatus::Lost, queue_core::LeaseStatus::Held],
         "heartbeat of [stale, current] leases"
     );
 
@@ -309,7 +309,7 @@ pub async fn heartbeat_extends_lease(f: &dyn Factory) {
         let held = q.heartbeat(&[lease]).await.expect("heartbeat failed");
         assert_eq!(
             held,
-            vec![true],
+            vec![queue_core::LeaseStatus::Held],
             "a heartbeat within the lease must hold it"
         );
         sent = now;

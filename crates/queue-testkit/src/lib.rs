@@ -47,6 +47,7 @@ pub mod support;
 pub mod batch;
 pub mod browse;
 pub mod cancel;
+pub mod cancel_running;
 pub mod close;
 pub mod concurrency;
 pub mod context;
@@ -114,7 +115,16 @@ macro_rules! __with_checks {
             }
             cancel {
                 cancel_pending_job,
-                cancel_leaves_running_job,
+                cancel_of_running_job_is_requested,
+                requested_job_ends_cancelled_when_given_up,
+                reclaim_of_requested_job_cancels_it,
+            }
+            cancel_running {
+                worker_hears_request_and_job_ends_cancelled,
+                ignoring_handler_is_dropped_after_grace,
+                success_after_request_stays_completed,
+                request_reaches_worker_on_other_handle,
+                waiting_job_is_handed_back_cancelled,
             }
             replay {
                 replay_moves_failed_to_pending,

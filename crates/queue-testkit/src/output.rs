@@ -248,7 +248,11 @@ pub async fn oversized_output_is_refused(f: &dyn Factory) {
         .heartbeat(&[leases[0], leases[2]])
         .await
         .expect("heartbeat failed");
-    assert_eq!(held, vec![true, true], "a refused completion ended a lease");
+    assert_eq!(
+        held,
+        vec![queue_core::LeaseStatus::Held; 2],
+        "a refused completion ended a lease"
+    );
     let r = complete(
         &*q,
         &[Completion::new(leases[0]), Completion::new(leases[2])],

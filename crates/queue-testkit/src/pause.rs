@@ -215,7 +215,7 @@ pub async fn claimed_job_outlives_pause(f: &dyn Factory) {
     let lease = lease_of(&running);
     assert_eq!(
         q.heartbeat(&[lease]).await.expect("heartbeat failed"),
-        [true],
+        [queue_core::LeaseStatus::Held],
         "the lease of a running job survives a pause"
     );
     q.ack(&lease).await.expect("ack after pause failed");

@@ -59,7 +59,10 @@ pub async fn replay_ignores_unknown_and_not_failed(f: &dyn Factory) {
     let pending = enqueue(&*q, job("r")).await;
     let cancelled = enqueue(&*q, job("other")).await;
     assert_eq!(claim(&*q, &["r"]).await.id, running);
-    assert!(q.cancel(cancelled).await.expect("cancel failed"));
+    assert_eq!(
+        q.cancel(cancelled).await.expect("cancel failed"),
+        queue_core::CancelOutcome::Cancelled
+    );
 
     for (id, state) in [
         (pending, JobState::Pending),

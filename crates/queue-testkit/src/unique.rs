@@ -55,7 +55,10 @@ pub async fn unique_key_freed_when_job_ends(f: &dyn Factory) {
     q.ack(&lease_of(&j)).await.expect("ack failed");
     let again = enqueue(&*q, job("u").unique("done")).await;
     assert_ne!(again, done, "the key of a completed job is free");
-    assert!(q.cancel(again).await.expect("cancel failed"));
+    assert_eq!(
+        q.cancel(again).await.expect("cancel failed"),
+        queue_core::CancelOutcome::Cancelled
+    );
 
     let failed = enqueue(&*q, job("u").unique("fail")).await;
     let j = claim(&*q, &[]).await;
@@ -70,7 +73,10 @@ pub async fn unique_key_freed_when_job_ends(f: &dyn Factory) {
     );
 
     let cancelled = enqueue(&*q, job("u").unique("cancel")).await;
-    assert!(q.cancel(cancelled).await.expect("cancel failed"));
+    assert_eq!(
+        q.cancel(cancelled).await.expect("cancel failed"),
+        queue_core::CancelOutcome::Cancelled
+    );
     let again = enqueue(&*q, job("u").unique("cancel")).await;
     assert_ne!(again, cancelled, "the key of a cancelled job is free");
     assert_eq!(get(&*q, again).await.state, JobState::Pending);

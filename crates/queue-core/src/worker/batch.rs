@@ -190,8 +190,9 @@ async fn run(mut batch: Batch, first: Vec<Filed>) {
 ///
 /// At the deadline the job's token fires and the handler gets the grace period to return;
 /// `Ok` within it still completes the job (its work is done), anything else fails the
-/// attempt as timed out. After a shutdown or a lost lease fired the token, a handler that
-/// returns an error has its job returned rather than failed: it was interrupted.
+/// attempt as timed out. After a shutdown, a lost lease or a cancel request fired the
+/// token, a handler that returns an error has its job returned rather than failed: it
+/// was interrupted (and the backend ends a job with a cancel request `cancelled`).
 async fn run_one(
     shared: Arc<Shared>,
     mut fut: Stoppable<CatchPanic>,
@@ -238,7 +239,12 @@ async fn run_one(
             tracing::info!(error = %error, "handler stopped early; job returned");
             return Outcome::Return;
         }
-        Some(CancelReason::Requested) | None => {}
+        Some(CancelReason::Requested) => {
+            // Returned, the backend ends it `cancelled` without using an attempt.
+            tracing::info!(error = %error, "handler stopped on request; job cancelled");
+            return Outcome::Return;
+        }
+        None => {}
     }
     match error {
         JobError::Retry(e) => {

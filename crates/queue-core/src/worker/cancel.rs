@@ -26,8 +26,9 @@ pub enum CancelReason {
     /// shortly, before anyone else can claim the job. A handler that returns an error
     /// first has its job returned to the queue without using an attempt.
     LeaseLost,
-    /// Someone asked for this job to be cancelled. For now the handler's result is
-    /// recorded as it is.
+    /// Someone asked for this job to be cancelled ([`Queue::cancel`](crate::Queue::cancel)
+    /// on the running job). Unless the handler still returns `Ok`, the job ends
+    /// `cancelled`; a handler still running after the grace period is dropped.
     Requested,
 }
 

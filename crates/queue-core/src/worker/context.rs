@@ -169,6 +169,7 @@ mod tests {
             last_error: None,
             lease: None,
             output: None,
+            cancel_requested: false,
         };
         let cancel = Cancel::default();
         let ctx = JobContext::new(&job, Arc::from("k"), None, cancel.clone(), Arc::default());

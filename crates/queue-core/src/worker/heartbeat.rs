@@ -11,6 +11,9 @@
 //! Before that, the job's cancellation token fires, a grace period early (at most a
 //! quarter of a lease, so a healthy heartbeat, every third of a lease, always renews the
 //! lease first): the handler may still wind down and return while the lease surely holds.
+//!
+//! The same task hears cancel requests for held jobs, from the backend's announcements
+//! and from the heartbeat's answers (see [`super::requested`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,8 +24,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::cancel::CancelReason;
+use super::requested::Requested;
 use super::shared::{Counters, Run, Shared};
-use crate::{Lease, Result};
+use crate::{JobId, Lease, LeaseStatus, Result};
 
 /// How long after a call that set a lease (sent with lease timeout `lease`) the worker
 /// trusts the lease to hold: a tenth less, so the handler is stopped before the server
@@ -48,7 +52,7 @@ struct Beat {
     sent: Instant,
     lease: Duration,
     leases: Vec<Lease>,
-    call: Pin<Box<dyn Future<Output = Result<Vec<bool>>> + Send>>,
+    call: Pin<Box<dyn Future<Output = Result<Vec<LeaseStatus>>> + Send>>,
 }
 
 impl Beat {
@@ -74,14 +78,18 @@ impl Beat {
 
 enum Event {
     BeatDue,
-    Answer(Beat, Result<Vec<bool>>),
+    Answer(Beat, Result<Vec<LeaseStatus>>),
     Overdue,
     Warn,
+    CancelRequested(JobId),
+    StopRequested,
 }
 
 pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
     let mut next_beat = Instant::now() + period(&shared);
     let mut beats: Vec<Beat> = Vec::new();
+    let mut requests = shared.queue.cancel_requests();
+    let mut requested = Requested::default();
     loop {
         let grace = lease_grace(&shared);
         let (overdue_at, warn) = {
@@ -103,6 +111,8 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
             _ = tokio::time::sleep_until(next_beat) => Event::BeatDue,
             _ = sleep_until_some(overdue_at) => Event::Overdue,
             _ = sleep_until_some(warn) => Event::Warn,
+            id = requests.next() => Event::CancelRequested(id),
+            _ = sleep_until_some(requested.next_stop()) => Event::StopRequested,
         };
         match event {
             Event::BeatDue => {
@@ -118,14 +128,21 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
             }
             Event::Answer(beat, Ok(held)) => {
                 let until = beat.sent + trusted(beat.lease);
-                for (lease, ok) in beat.leases.iter().zip(held) {
-                    if ok {
-                        renewed(&shared, lease, until);
-                    } else {
-                        lost(&shared, lease, "lease lost while running; handler stopped");
+                for (lease, status) in beat.leases.iter().zip(held) {
+                    match status {
+                        LeaseStatus::Held => renewed(&shared, lease, until),
+                        LeaseStatus::CancelRequested => {
+                            renewed(&shared, lease, until);
+                            requested.request(&shared, lease.id);
+                        }
+                        LeaseStatus::Lost => {
+                            lost(&shared, lease, "lease lost while running; handler stopped")
+                        }
                     }
                 }
             }
+            Event::CancelRequested(id) => requested.request(&shared, id),
+            Event::StopRequested => requested.stop_due(&shared),
             Event::Answer(_, Err(e)) => tracing::warn!(
                 error = %e,
                 "lease heartbeat failed; jobs whose lease cannot be renewed in time will be \
@@ -172,7 +189,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
 }
 
 /// The first answer of the calls in flight (taken out of `beats`); never, when none are.
-async fn answer(beats: &mut Vec<Beat>) -> (Beat, Result<Vec<bool>>) {
+async fn answer(beats: &mut Vec<Beat>) -> (Beat, Result<Vec<LeaseStatus>>) {
     std::future::poll_fn(|cx| {
         for i in 0..beats.len() {
             if let Poll::Ready(held) = beats[i].call.as_mut().poll(cx) {

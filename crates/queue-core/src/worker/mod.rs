@@ -33,6 +33,7 @@ mod extract;
 mod handle;
 mod handler;
 mod heartbeat;
+mod requested;
 mod settle;
 mod shared;
 #[cfg(feature = "signal")]

@@ -294,19 +294,6 @@ impl Shared {
         }
     }
 
-    /// Fires the cancellation token of held job `id`; whether this worker holds it.
-    #[allow(dead_code)] // For cancels requested from elsewhere, by job id.
-    pub fn cancel_job(&self, id: JobId, reason: CancelReason) -> bool {
-        let cancel = self.lock().held.get(&id).map(|h| h.cancel.clone());
-        match cancel {
-            Some(c) => {
-                c.fire(reason);
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Notes a job's recorded outcome when running to idle.
     pub fn note(&self, s: &Settle) {
         if let Some(log) = &self.log {

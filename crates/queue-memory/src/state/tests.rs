@@ -190,11 +190,11 @@ fn a_heartbeat_moves_the_deadline() {
     let mut st = state();
     let id = add(&mut st, job("k"), t0());
     let j = claim(&mut st, &[], t0()).unwrap();
-    assert!(st.heartbeat(&lease(&j), secs(20), LEASE));
+    assert!(st.heartbeat(&lease(&j), secs(20), LEASE).is_held());
     assert_eq!(st.get(id).unwrap().lease.unwrap().expires_at, secs(50));
     assert_eq!(st.maintain(secs(40)), 0, "the old deadline is gone");
     assert_eq!(st.maintain(secs(50)), 1);
-    assert!(!st.heartbeat(&lease(&j), secs(51), LEASE));
+    assert!(!st.heartbeat(&lease(&j), secs(51), LEASE).is_held());
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn a_stale_token_changes_nothing() {
         st.snooze(&stale, LEASE, t0()),
         Err(QueueError::LeaseLost(_))
     ));
-    assert!(!st.heartbeat(&stale, secs(5), LEASE));
+    assert!(!st.heartbeat(&stale, secs(5), LEASE).is_held());
     assert_eq!(st.get(id).unwrap(), before);
     st.ack(&lease(&j)).unwrap();
     assert!(
@@ -286,17 +286,18 @@ fn discard_fails_at_once_and_snooze_keeps_the_attempt() {
 }
 
 #[test]
-fn cancel_takes_only_pending_jobs() {
+fn cancel_takes_pending_jobs_and_marks_running_ones() {
     let mut st = state();
     let due = add(&mut st, job("k"), t0());
     let later = add(&mut st, job("k").delay(Duration::from_secs(60)), t0());
     let running = add(&mut st, job("r"), t0());
     claim(&mut st, &["r"], t0()).unwrap();
-    assert!(st.cancel(due));
-    assert!(st.cancel(later));
-    assert!(!st.cancel(due), "already cancelled");
-    assert!(!st.cancel(running));
-    assert!(!st.cancel(JobId::new()));
+    assert_eq!(st.cancel(due), CancelOutcome::Cancelled);
+    assert_eq!(st.cancel(later), CancelOutcome::Cancelled);
+    assert!(!st.cancel(due).is_accepted(), "already cancelled");
+    assert_eq!(st.cancel(running), CancelOutcome::Requested);
+    assert_eq!(state_of(&st, running), JobState::Running);
+    assert!(!st.cancel(JobId::new()).is_accepted());
     assert_eq!(state_of(&st, due), JobState::Cancelled);
     assert_eq!(st.next_due(t0()), Some(LEASE), "the delayed entry went too");
     assert!(
@@ -343,7 +344,7 @@ fn unique_key_without_window_is_held_until_the_job_ends() {
     st.discard(&lease(&j), "no").unwrap();
     let b = add(&mut st, job("u").unique("k"), t0());
     assert_ne!(b, a, "freed when failed");
-    assert!(st.cancel(b));
+    assert_eq!(st.cancel(b), CancelOutcome::Cancelled);
     assert!(st.replay(a, t0()));
     assert_eq!(
         add(&mut st, job("u").unique("k"), t0()),
@@ -512,8 +513,8 @@ fn retention_rings_evict_the_oldest() {
     st.ack(&lease(&j)).unwrap();
     let c1 = add(&mut st, job("c"), t0());
     let c2 = add(&mut st, job("c"), t0());
-    assert!(st.cancel(c1));
-    assert!(st.cancel(c2));
+    assert_eq!(st.cancel(c1), CancelOutcome::Cancelled);
+    assert_eq!(st.cancel(c2), CancelOutcome::Cancelled);
     assert!(
         st.get(done).is_none(),
         "cancelled jobs share the completed ring"

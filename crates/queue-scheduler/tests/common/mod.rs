@@ -217,12 +217,15 @@ impl Queue for FakeQueue {
         Err(QueueError::LeaseLost(lease.id))
     }
 
-    async fn heartbeat(&self, leases: &[Lease]) -> queue_core::Result<Vec<bool>> {
-        Ok(vec![false; leases.len()])
+    async fn heartbeat(
+        &self,
+        leases: &[Lease],
+    ) -> queue_core::Result<Vec<queue_core::LeaseStatus>> {
+        Ok(vec![queue_core::LeaseStatus::Lost; leases.len()])
     }
 
-    async fn cancel(&self, _id: JobId) -> queue_core::Result<bool> {
-        Ok(false)
+    async fn cancel(&self, _id: JobId) -> queue_core::Result<queue_core::CancelOutcome> {
+        Ok(queue_core::CancelOutcome::Unchanged)
     }
 
     async fn reclaim(&self) -> queue_core::Result<u64> {

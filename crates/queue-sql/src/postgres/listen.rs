@@ -5,13 +5,16 @@
 //! claims on a small pool. Every queue built on that pool subscribes its channel to the
 //! same task. The task reconnects on its own and, after a reconnect, wakes every queue
 //! once, since notifications sent meanwhile were lost.
+//!
+//! A notification with an empty payload means "jobs may be ready"; one with the payload
+//! `cancel <id>` (see notify_cancel.sql) is a cancel request for a running job.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use queue_core::{Notifier, QueueError, Result};
+use queue_core::{CancelNotifier, JobId, Notifier, QueueError, Result};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
@@ -26,8 +29,20 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// hub keeps alive, so it cannot be reused while the hub lives.
 static HUBS: LazyLock<Mutex<HashMap<usize, Weak<Hub>>>> = LazyLock::new(Default::default);
 
-/// Who to wake per channel, shared by the hub's handles and its task.
-type Routes = Arc<Mutex<HashMap<String, Vec<(u64, Notifier)>>>>;
+/// Who to tell per channel, shared by the hub's handles and its task.
+type Routes = Arc<Mutex<HashMap<String, Vec<(u64, Route)>>>>;
+
+/// Where a queue hears its channel's notifications.
+#[derive(Clone)]
+pub(crate) struct Route {
+    /// Woken when jobs may be ready.
+    pub wake: Notifier,
+    /// Told of cancel requests.
+    pub cancels: CancelNotifier,
+}
+
+/// The payload prefix of a cancel request; the job id follows.
+const CANCEL_PREFIX: &str = "cancel ";
 
 /// One listener task and what it routes.
 struct Hub {
@@ -72,12 +87,12 @@ impl Drop for Listening {
     }
 }
 
-/// Wakes `notifier` on every NOTIFY of `channel`. Returns once the LISTEN is in place, so
+/// Routes every NOTIFY of `channel` to `route`. Returns once the LISTEN is in place, so
 /// no insert after it is missed.
 pub(crate) async fn subscribe(
     pool: &PgPool,
     channel: &str,
-    notifier: Notifier,
+    route: Route,
     connect_timeout: Duration,
 ) -> Result<Listening> {
     // A hub whose task ended with its runtime is replaced, once.
@@ -89,7 +104,7 @@ pub(crate) async fn subscribe(
             .unwrap_or_else(PoisonError::into_inner)
             .entry(channel.to_owned())
             .or_default()
-            .push((id, notifier.clone()));
+            .push((id, route.clone()));
         // From here on, dropping the handle undoes the route (and the LISTEN).
         let listening = Listening {
             hub,
@@ -190,7 +205,10 @@ async fn run(
                 }
             },
             received = next(&mut listener) => match received {
-                Ok(Some(n)) => wake(&routes, Some(n.channel())),
+                Ok(Some(n)) => match n.payload().strip_prefix(CANCEL_PREFIX) {
+                    Some(id) => cancel(&routes, n.channel(), id),
+                    None => wake(&routes, Some(n.channel())),
+                },
                 Ok(None) => {
                     // Reconnected (and re-subscribed): what was sent meanwhile is lost.
                     tracing::warn!(server, "LISTEN connection lost; reconnected");
@@ -229,11 +247,27 @@ async fn next(
 /// Wakes the queues of `channel`, or of every channel.
 fn wake(routes: &Routes, channel: Option<&str>) {
     let routes = routes.lock().unwrap_or_else(PoisonError::into_inner);
-    let lists: Vec<&Vec<(u64, Notifier)>> = match channel {
+    let lists: Vec<&Vec<(u64, Route)>> = match channel {
         Some(c) => routes.get(c).into_iter().collect(),
         None => routes.values().collect(),
     };
-    for (_, notifier) in lists.into_iter().flatten() {
-        notifier.notify();
+    for (_, route) in lists.into_iter().flatten() {
+        route.wake.notify();
+    }
+}
+
+/// Tells the queues of `channel` of a cancel request for job `id`.
+fn cancel(routes: &Routes, channel: &str, id: &str) {
+    let Ok(id) = id.parse::<JobId>() else {
+        tracing::debug!(
+            channel,
+            payload = id,
+            "ignoring a malformed cancel notification"
+        );
+        return;
+    };
+    let routes = routes.lock().unwrap_or_else(PoisonError::into_inner);
+    for (_, route) in routes.get(channel).into_iter().flatten() {
+        route.cancels.notify(id);
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{JobId, NewJob, Notifier, QueueError, Result};
+use queue_core::{CancelNotifier, JobId, NewJob, Notifier, QueueError, Result};
 use sqlx::{PgConnection, PgPool};
 
 use crate::maintenance::{self, Maintain};
@@ -34,6 +34,8 @@ pub(crate) struct PgQueue {
     lease_us: AtomicU64,
     closed: AtomicBool,
     notifier: Notifier,
+    /// Announces cancel requests heard on the table's channel.
+    cancels: CancelNotifier,
     /// Where this process's next claims start.
     resume: resume::ResumePoints,
     /// The LISTEN subscription (with notifications on); dropped with the queue.
@@ -48,10 +50,15 @@ impl PgQueue {
         let sql = Sql::new(&opts.table);
         schema::migrate(&pool, &opts.table, &sql).await?;
         let notifier = Notifier::new();
+        let cancels = CancelNotifier::new();
         let listening = if opts.notifications {
             let channel = &opts.table;
             let timeout = opts.connect_timeout;
-            Some(listen::subscribe(&pool, channel, notifier.clone(), timeout).await?)
+            let route = listen::Route {
+                wake: notifier.clone(),
+                cancels: cancels.clone(),
+            };
+            Some(listen::subscribe(&pool, channel, route, timeout).await?)
         } else {
             None
         };
@@ -61,6 +68,7 @@ impl PgQueue {
             sql,
             closed: AtomicBool::new(false),
             notifier,
+            cancels,
             resume: resume::ResumePoints::default(),
             _listening: listening,
             opts,

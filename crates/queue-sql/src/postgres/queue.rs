@@ -1,13 +1,14 @@
 //! The queue traits on Postgres.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, Browsable, CheckedCompletions, Completion, Job, JobId, JobState, Lease, NewJob,
-    Queue, QueueError, Result, Stats, Subscription, MAX_DELAY,
+    list_limit, Browsable, CancelOutcome, CancelRequests, CheckedCompletions, Completion, Job,
+    JobId, JobState, Lease, LeaseStatus, NewJob, Queue, QueueError, Result, Stats, Subscription,
+    MAX_DELAY,
 };
 use sqlx::Row;
 
@@ -236,34 +237,55 @@ impl Queue for PgQueue {
         Ok(())
     }
 
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
         let (ids, tokens) = Self::pairs(leases);
-        let held: Vec<(String, i64)> = sqlx::query_as(&self.sql.heartbeat)
+        let held: Vec<(String, i64, bool)> = sqlx::query_as(&self.sql.heartbeat)
             .bind(&ids)
             .bind(&tokens)
             .bind(self.lease_s())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let held: HashSet<(String, i64)> = held.into_iter().collect();
+        let held: HashMap<(String, i64), bool> = held
+            .into_iter()
+            .map(|(id, token, requested)| ((id, token), requested))
+            .collect();
         Ok(ids
             .into_iter()
             .zip(tokens)
-            .map(|p| held.contains(&p))
+            .map(|p| match held.get(&p) {
+                Some(true) => LeaseStatus::CancelRequested,
+                Some(false) => LeaseStatus::Held,
+                None => LeaseStatus::Lost,
+            })
             .collect())
     }
 
-    async fn cancel(&self, id: JobId) -> Result<bool> {
-        let n = sqlx::query(&self.sql.cancel)
-            .bind(id.to_string())
-            .execute(&self.pool)
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
+        let id = id.to_string();
+        let state: Option<String> = sqlx::query_scalar(&self.sql.cancel)
+            .bind(&id)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(db_err)?
-            .rows_affected();
-        Ok(n > 0)
+            .map_err(db_err)?;
+        match state.as_deref() {
+            Some("running") => {
+                // Every process listening on the table's channel, this one included, hears
+                // it; a lost notification is made up for by the next heartbeat.
+                sqlx::query(&self.sql.notify_cancel)
+                    .bind(&self.opts.table)
+                    .bind(&id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(CancelOutcome::Requested)
+            }
+            Some(_) => Ok(CancelOutcome::Cancelled),
+            None => Ok(CancelOutcome::Unchanged),
+        }
     }
 
     async fn reclaim(&self) -> Result<u64> {
@@ -281,6 +303,13 @@ impl Queue for PgQueue {
 
     fn subscribe(&self) -> Subscription {
         self.notifier.subscribe()
+    }
+
+    /// Requests announced by NOTIFY on the table's channel, from any process (with
+    /// [`SqlOptions::notifications`](crate::SqlOptions::notifications) on; otherwise the
+    /// heartbeat alone tells workers).
+    fn cancel_requests(&self) -> CancelRequests {
+        self.cancels.listen()
     }
 
     async fn next_due(&self, kinds: &[&str]) -> Option<Duration> {

@@ -151,6 +151,7 @@ mod tests {
             last_error: None,
             lease: None,
             output: None,
+            cancel_requested: false,
         }
     }
 

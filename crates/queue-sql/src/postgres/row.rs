@@ -7,6 +7,8 @@ use time::OffsetDateTime;
 
 /// Where reads that carry it (get.sql, list_*.sql) put the output: after `{columns}`.
 const OUTPUT_COLUMN: usize = 13;
+/// Where the same reads put the cancel request: after the output.
+const CANCEL_COLUMN: usize = 14;
 
 /// Decodes the `{columns}` list (see sql/postgres/columns.sql), and the output after it
 /// when the row has one. On failure returns the raw id, when readable, with the reason.
@@ -31,6 +33,11 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         row.try_get(OUTPUT_COLUMN).map_err(get_err)?
     } else {
         None
+    };
+    let cancel_requested: bool = if row.len() > CANCEL_COLUMN {
+        row.try_get(CANCEL_COLUMN).map_err(get_err)?
+    } else {
+        false
     };
     let output = output_text
         .map(|t| serde_json::from_str(&t))
@@ -59,6 +66,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output,
+        cancel_requested,
     })
 }
 

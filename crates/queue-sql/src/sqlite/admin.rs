@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{JobId, QueueError, Replayable, Result};
+use queue_core::{CancelOutcome, JobId, QueueError, Replayable, Result};
 use sqlx::SqliteConnection;
 
 use super::busy::{self, retry_busy};
@@ -25,23 +25,27 @@ const RECLAIM_BATCH: i64 = 1_000;
 const PRUNE_BATCH: i64 = 5_000;
 
 impl SqliteQueue {
-    /// Cancels a pending job; whether it was pending.
-    pub(super) async fn cancel_pending(&self, id: JobId) -> Result<bool> {
-        self.change_one(&self.sql.cancel, id).await
-    }
-
-    /// Runs a statement on the job `id` at the current time; whether it changed the row.
-    async fn change_one(&self, sql: &str, id: JobId) -> Result<bool> {
+    /// Cancels a pending job, or records a cancel request on a running one and tells this
+    /// process's workers (others learn of it from their heartbeats).
+    pub(super) async fn cancel_job(&self, id: JobId) -> Result<CancelOutcome> {
         let mut turn = self.write_turn().await?;
         let r = retry_busy!(
-            sqlx::query(sql)
+            sqlx::query_scalar::<_, String>(&self.sql.cancel)
                 .bind(id.to_string())
                 .bind(now_us())
-                .execute(&mut *turn)
+                .fetch_optional(&mut *turn)
                 .await
         );
-        let n = self.writer.checked(r.map_err(db_err))?.rows_affected();
-        Ok(n > 0)
+        drop(turn);
+        let state = self.writer.checked(r.map_err(db_err))?;
+        Ok(match state.as_deref() {
+            Some("running") => {
+                self.cancels.notify(id);
+                CancelOutcome::Requested
+            }
+            Some(_) => CancelOutcome::Cancelled,
+            None => CancelOutcome::Unchanged,
+        })
     }
 
     /// Runs a bounded statement again until it changes fewer rows than its bound: big

@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    Completion, Job, JobId, Lease, NewJob, Notifier, Queue, QueueError, Result, Subscription,
-    MAX_DELAY,
+    CancelNotifier, CancelOutcome, CancelRequests, Completion, Job, JobId, Lease, LeaseStatus,
+    NewJob, Notifier, Queue, QueueError, Result, Subscription, MAX_DELAY,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Executor, SqliteConnection, SqlitePool};
@@ -96,6 +96,8 @@ pub(crate) struct SqliteQueue {
     closed: AtomicBool,
     /// Wakes this process's idle workers.
     notifier: Notifier,
+    /// Tells this process's workers of cancel requests made through this queue.
+    cancels: CancelNotifier,
     /// This process's writers take turns here, on one connection.
     writer: Writer,
 }
@@ -135,6 +137,7 @@ impl SqliteQueue {
             sql,
             closed: AtomicBool::new(false),
             notifier: Notifier::new(),
+            cancels: CancelNotifier::new(),
             writer,
             pool,
             opts,
@@ -247,12 +250,12 @@ impl Queue for SqliteQueue {
         self.snooze_lease(lease, delay).await
     }
 
-    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    async fn heartbeat(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         self.extend_leases(leases).await
     }
 
-    async fn cancel(&self, id: JobId) -> Result<bool> {
-        self.cancel_pending(id).await
+    async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
+        self.cancel_job(id).await
     }
 
     async fn reclaim(&self) -> Result<u64> {
@@ -271,6 +274,12 @@ impl Queue for SqliteQueue {
 
     fn subscribe(&self) -> Subscription {
         self.notifier.subscribe()
+    }
+
+    /// Requests made through this queue handle. Workers on other handles or processes
+    /// learn of a request from their next heartbeat (a third of a lease at most).
+    fn cancel_requests(&self) -> CancelRequests {
+        self.cancels.listen()
     }
 
     async fn pause_kind(&self, kind: &str) -> Result<()> {

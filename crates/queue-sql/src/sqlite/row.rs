@@ -54,6 +54,8 @@ pub(crate) struct Undecodable {
 
 /// Where reads that carry it (get.sql, list_*.sql) put the output: after `{columns}`.
 const OUTPUT_COLUMN: usize = 14;
+/// Where the same reads put the cancel request: after the output.
+const CANCEL_COLUMN: usize = 15;
 
 /// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order), and the
 /// output after it when the row has one.
@@ -98,6 +100,11 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     } else {
         None
     };
+    let cancel_requested: bool = if row.len() > CANCEL_COLUMN {
+        row.try_get(CANCEL_COLUMN).map_err(get_err)?
+    } else {
+        false
+    };
     let output = output_text
         .map(|t| serde_json::from_str(&t))
         .transpose()
@@ -125,6 +132,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output,
+        cancel_requested,
     })
 }
 

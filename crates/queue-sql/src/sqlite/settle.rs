@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use queue_core::{
-    CheckedCompletions, Completion, JobId, JobState, Lease, QueueError, Result, MAX_DELAY,
+    CheckedCompletions, Completion, JobId, JobState, Lease, LeaseStatus, QueueError, Result,
+    MAX_DELAY,
 };
 use sqlx::SqliteConnection;
 
@@ -230,14 +231,40 @@ impl SqliteQueue {
         Ok(checked.merge(written))
     }
 
-    /// Extends the leases still held by the lease timeout, from now.
-    pub(super) async fn extend_leases(&self, leases: &[Lease]) -> Result<Vec<bool>> {
+    /// Extends the leases still held by the lease timeout, from now, saying which jobs
+    /// have a cancel request. Rounds as in [`Self::per_lease`]; nothing to count.
+    pub(super) async fn extend_leases(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
         let deadline = now_us().saturating_add(duration_us(self.lease()));
-        self.per_lease(&self.sql.heartbeat, deadline, leases, &[], None)
-            .await
+        let rounds = Rounds::new(leases);
+        let mut status = vec![LeaseStatus::Lost; rounds.pairs.len()];
+        for round in &rounds.rounds {
+            let json = rounds.json(round);
+            let mut turn = self.write_turn().await?;
+            let r = retry_busy!(
+                sqlx::query_as::<_, (String, bool)>(&self.sql.heartbeat)
+                    .bind(deadline)
+                    .bind(&json)
+                    .fetch_all(&mut *turn)
+                    .await
+            );
+            drop(turn);
+            let held: HashMap<String, bool> = self
+                .writer
+                .checked(r.map_err(db_err))?
+                .into_iter()
+                .collect();
+            for &i in round {
+                status[i] = match held.get(&rounds.pairs[i].0.to_string()) {
+                    Some(true) => LeaseStatus::CancelRequested,
+                    Some(false) => LeaseStatus::Held,
+                    None => LeaseStatus::Lost,
+                };
+            }
+        }
+        Ok(rounds.of_lease.iter().map(|&i| status[i]).collect())
     }
 
     /// Runs a single-lease statement (`?1` id, `?2` token, then what `bind` adds); no
@@ -298,12 +325,12 @@ impl SqliteQueue {
         .await
     }
 
-    /// Back to pending after `delay`, attempt given back.
+    /// Back to pending after `delay`, attempt given back (cancelled, with a cancel request).
     pub(super) async fn snooze_lease(&self, lease: &Lease, delay: Duration) -> Result<()> {
         // Capped like a delay at enqueue: snooze(Duration::MAX) means "as late as allowed",
         // and stays a time that reads back.
         let at = now_us().saturating_add(duration_us(delay.min(MAX_DELAY)));
-        self.guarded(&self.sql.snooze, lease, |q| q.bind(at))
+        self.guarded(&self.sql.snooze, lease, |q| q.bind(at).bind(now_us()))
             .await?;
         if delay.is_zero() {
             self.notifier.notify();

@@ -126,6 +126,7 @@ impl Sql {
                 (3, r(load!("migrate_3.sql"))),
                 (4, r(load!("migrate_4.sql"))),
                 (5, r(load!("migrate_5.sql"))),
+                (6, r(load!("migrate_6.sql"))),
             ],
             enqueue: std::array::from_fn(|_| OnceLock::new()),
             enqueue_template,

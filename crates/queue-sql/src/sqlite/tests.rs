@@ -102,7 +102,7 @@ async fn prune_keeps_what_is_retained_and_held() {
         .enqueue(Job::new("later", serde_json::json!(5)))
         .await
         .unwrap();
-    assert!(q.cancel(cancelled).await.unwrap());
+    assert!(q.cancel(cancelled).await.unwrap().is_accepted());
     for job in q.dequeue_batch(&["k"], 10).await.unwrap() {
         let lease = job.lease.unwrap();
         if job.id == failed {

@@ -9,7 +9,10 @@
 
 use std::collections::HashMap;
 
-use queue_core::{ClaimToken, JobId, JobState, Lease, Stats, DEFAULT_MAX_ATTEMPTS, LEASE_EXPIRED};
+use queue_core::{
+    CancelOutcome, ClaimToken, JobId, JobState, Lease, LeaseStatus, Stats, DEFAULT_MAX_ATTEMPTS,
+    LEASE_EXPIRED,
+};
 
 use super::ops::{JobSpec, KEYS, KINDS};
 
@@ -35,6 +38,9 @@ pub struct MJob {
     pub last_error: Option<Option<String>>,
     /// The output stored when it completed.
     pub output: Option<serde_json::Value>,
+    /// Whether a cancel was requested while it ran: anything but success ends it
+    /// `cancelled`.
+    pub cancel_requested: bool,
 }
 
 /// What an enqueue of one job must return.
@@ -140,6 +146,7 @@ impl Model {
                 token: None,
                 last_error: Some(None),
                 output: None,
+                cancel_requested: false,
             });
         }
     }
@@ -169,6 +176,20 @@ impl Model {
     pub fn holds(&self, lease: &Lease) -> bool {
         self.job(lease.id)
             .is_some_and(|j| j.state == JobState::Running && j.token == Some(lease.token))
+    }
+
+    /// What a heartbeat of `lease` must say.
+    pub fn lease_status(&self, lease: &Lease) -> LeaseStatus {
+        match self.job(lease.id) {
+            Some(j) if self.holds(lease) && j.cancel_requested => LeaseStatus::CancelRequested,
+            Some(_) if self.holds(lease) => LeaseStatus::Held,
+            _ => LeaseStatus::Lost,
+        }
+    }
+
+    /// Whether running job `id` has a cancel request (so ends `cancelled` but on success).
+    fn cancel_requested(&self, id: JobId) -> bool {
+        self.job(id).is_some_and(|j| j.cancel_requested)
     }
 
     /// Moves a job into a final state and frees a key held until it ends.
@@ -210,7 +231,9 @@ impl Model {
     pub fn nack(&mut self, id: JobId, error: &str, stamp: u64) {
         let Some(j) = self.job_mut(id) else { return };
         j.last_error = Some(Some(error.to_owned()));
-        if j.attempts >= j.max_attempts {
+        if j.cancel_requested {
+            self.finish(id, JobState::Cancelled);
+        } else if j.attempts >= j.max_attempts {
             self.finish(id, JobState::Failed);
         } else {
             self.make_due(id, stamp, true);
@@ -222,11 +245,20 @@ impl Model {
         if let Some(j) = self.job_mut(id) {
             j.last_error = Some(Some(reason.to_owned()));
         }
-        self.finish(id, JobState::Failed);
+        if self.cancel_requested(id) {
+            self.finish(id, JobState::Cancelled);
+        } else {
+            self.finish(id, JobState::Failed);
+        }
     }
 
     /// `snooze` of a held lease: the attempt is given back.
     pub fn snooze(&mut self, id: JobId, later: bool, stamp: u64) {
+        if self.cancel_requested(id) {
+            // The attempt it used stays counted.
+            self.finish(id, JobState::Cancelled);
+            return;
+        }
         if let Some(j) = self.job_mut(id) {
             j.attempts = j.attempts.saturating_sub(1);
         }
@@ -236,7 +268,9 @@ impl Model {
     /// The lease of running job `id` ran out and was reclaimed.
     pub fn expire(&mut self, id: JobId, stamp: u64) {
         let Some(j) = self.job_mut(id) else { return };
-        if j.attempts >= j.max_attempts {
+        if j.cancel_requested {
+            self.finish(id, JobState::Cancelled);
+        } else if j.attempts >= j.max_attempts {
             j.last_error = Some(Some(LEASE_EXPIRED.to_owned()));
             self.finish(id, JobState::Failed);
         } else {
@@ -244,13 +278,19 @@ impl Model {
         }
     }
 
-    /// `cancel`: whether it must succeed (and its effect when it does).
-    pub fn cancel(&mut self, id: JobId) -> bool {
-        if self.job(id).map(|j| j.state) != Some(JobState::Pending) {
-            return false;
+    /// `cancel`: what it must return (and its effect).
+    pub fn cancel(&mut self, id: JobId) -> CancelOutcome {
+        match self.job_mut(id) {
+            Some(j) if j.state == JobState::Pending => {
+                self.finish(id, JobState::Cancelled);
+                CancelOutcome::Cancelled
+            }
+            Some(j) if j.state == JobState::Running => {
+                j.cancel_requested = true;
+                CancelOutcome::Requested
+            }
+            _ => CancelOutcome::Unchanged,
         }
-        self.finish(id, JobState::Cancelled);
-        true
     }
 
     /// `replay`: whether it must succeed (and its effect when it does). A key held until

@@ -5,7 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use queue_core::{Backend, Completion, Job, JobId, JobState, Lease, NewJob, QueueError, Result};
+use queue_core::{
+    Backend, Completion, Job, JobId, JobState, Lease, LeaseStatus, NewJob, QueueError, Result,
+};
 use serde_json::json;
 
 use super::ops::{IdChoice, JobSpec, Op, Ref, FILTERS, KEYS, KINDS};
@@ -351,7 +353,8 @@ impl Run<'_> {
                     .filter_map(|r| self.lease(*r))
                     .map(|l| l.1)
                     .collect();
-                let want: Vec<bool> = leases.iter().map(|l| self.model.holds(l)).collect();
+                let want: Vec<LeaseStatus> =
+                    leases.iter().map(|l| self.model.lease_status(l)).collect();
                 let got = q
                     .heartbeat(&leases)
                     .await
@@ -369,8 +372,11 @@ impl Run<'_> {
                     .cancel(id)
                     .await
                     .map_err(|e| format!("cancel failed: {e}"))?;
-                ensure!(got == want, "cancel returned {got}, the model says {want}");
-                Ok(format!("{got}"))
+                ensure!(
+                    got == want,
+                    "cancel returned {got:?}, the model says {want:?}"
+                );
+                Ok(format!("{got:?}"))
             }
             Op::Replay(r) => {
                 let id = self.job_ref(*r).unwrap_or_default();
@@ -743,6 +749,12 @@ fn compare_job(m: &MJob, j: &Job) -> std::result::Result<(), String> {
         "unique key is {:?}, enqueued with {:?}",
         j.unique_key,
         m.unique_key
+    );
+    ensure!(
+        j.cancel_requested == m.cancel_requested,
+        "cancel_requested is {}, the model says {}",
+        j.cancel_requested,
+        m.cancel_requested
     );
     ensure!(
         j.output == m.output,

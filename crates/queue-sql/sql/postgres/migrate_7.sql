@@ -1,0 +1,4 @@
+-- Version 7: cancel requests. `Queue::cancel` of a running job sets the flag (cancel.sql);
+-- a nack, discard, snooze or reclaim of a flagged job ends it 'cancelled' rather than
+-- retrying or failing it. Acks leave it alone: a job that succeeded stays 'completed'.
+ALTER TABLE {table} ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;
