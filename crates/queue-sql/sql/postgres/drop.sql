@@ -6,7 +6,6 @@ DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8, bigint, timestampt
 DROP FUNCTION IF EXISTS {table}_next_due(text[]);
 DROP FUNCTION IF EXISTS {table}_rank_between(bigint, bigint);
 DROP TABLE IF EXISTS {table}_counts;
-DROP FUNCTION IF EXISTS {table}_count_inserted();
 DROP FUNCTION IF EXISTS {table}_count_deleted();
 DROP FUNCTION IF EXISTS {table}_count_updated();
 DROP FUNCTION IF EXISTS {table}_count_truncated();
