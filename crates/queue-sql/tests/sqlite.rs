@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use queue_core::{
     Backend, Browsable, Completion, Job, JobId, JobState, LeaseStatus, Queue, QueueError,
-    Replayable, RetryPolicy, Worker, LEASE_EXPIRED,
+    RetryPolicy, Worker, LEASE_EXPIRED,
 };
 use queue_sql::{SqlOptions, SqlQueue};
 use queue_testkit::{Factory, Setup};
@@ -246,7 +246,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -257,7 +257,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]
@@ -853,12 +853,9 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
     sqlx::raw_sql(
         "CREATE INDEX queue_jobs_state_idx ON queue_jobs (state, id);
          DROP TABLE queue_jobs_paused;
-         DROP TABLE queue_jobs_counts;
-         DROP TRIGGER queue_jobs_count_update;
-         DROP TRIGGER queue_jobs_count_delete;
          ALTER TABLE queue_jobs DROP COLUMN output;
          ALTER TABLE queue_jobs DROP COLUMN cancel_requested;
-         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4, 5, 6);",
+         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4, 5);",
     )
     .execute(&pool)
     .await
@@ -878,8 +875,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
-    // The counts start from the rows already there.
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     assert_eq!(q.stats().await.unwrap().pending, 1);
     let job = q.dequeue(&["k"]).await.unwrap().unwrap();
     assert_eq!(job.id, id);
@@ -887,64 +883,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
     assert_eq!(q.stats().await.unwrap().completed, 1);
 }
 
-/// Stats read counts that the queue's statements and triggers keep: they must agree with
-/// the rows after every kind of change, including a delete of the user's own, a reclaimed
-/// lease and a replay.
-#[tokio::test]
-async fn stats_agree_with_the_rows_after_every_change() {
-    let db = TempDb::new();
-    let pool = user_pool(&db).await;
-    let opts = SqlOptions::default()
-        .retry(RetryPolicy::immediate())
-        .lease_timeout(Duration::from_millis(300))
-        // Leases are reclaimed below, by hand, after they ran out.
-        .maintenance_every(Duration::from_secs(3_600));
-    let q = SqlQueue::from_sqlite_pool(pool.clone(), opts)
-        .await
-        .unwrap();
-    let jobs = (0..30)
-        .map(|i| Job::new("k", serde_json::json!(i)).max_attempts(2))
-        .collect();
-    let ids = q.enqueue_batch(jobs).await.unwrap();
-    let claimed = q.dequeue_batch(&["k"], 12).await.unwrap();
-    let leases: Vec<_> = claimed.iter().map(|j| j.lease.unwrap()).collect();
-    q.ack_batch(&leases[..5]).await.unwrap();
-    q.nack(&leases[5], "again").await.unwrap();
-    q.discard(&leases[6], "no").await.unwrap();
-    q.snooze(&leases[7], Duration::from_secs(60)).await.unwrap();
-    let failed = claimed[6].id;
-    assert!(q.replay(failed).await.unwrap());
-    let mut pending = ids
-        .iter()
-        .filter(|id| !claimed.iter().any(|j| j.id == **id));
-    for id in pending.by_ref().take(3) {
-        assert!(q.cancel(*id).await.unwrap().is_accepted());
-    }
-    sqlx::query(
-        "DELETE FROM queue_jobs WHERE id IN \
-         (SELECT id FROM queue_jobs WHERE state = 'completed' LIMIT 2)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    // The four still running lose their leases and go back to pending.
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(q.reclaim().await.unwrap(), 4);
-
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, count(*) FROM queue_jobs GROUP BY state")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    let mut expected = queue_core::Stats::default();
-    for (state, n) in rows {
-        *expected.get_mut(state.parse().unwrap()) = n as u64;
-    }
-    assert_eq!(expected.completed, 3);
-    assert_eq!(q.stats().await.unwrap(), expected);
-}
-
-/// A database from before outputs gains the column (migration 5) and keeps its jobs; a
+/// A database from before outputs gains the column (migration 4) and keeps its jobs; a
 /// configured output limit replaces the default.
 #[tokio::test]
 async fn a_database_without_outputs_gains_the_column() {
@@ -965,7 +904,7 @@ async fn a_database_without_outputs_gains_the_column() {
     drop(q);
     sqlx::raw_sql(
         "ALTER TABLE queue_jobs DROP COLUMN output;
-         DELETE FROM queue_jobs_migrations WHERE version = 5;",
+         DELETE FROM queue_jobs_migrations WHERE version = 4;",
     )
     .execute(&pool)
     .await

@@ -1,4 +1,4 @@
--- Version 5: the output a handler returned, JSON text stored with its completed job by
--- `complete_batch` (complete.sql). NULL for every other job; pruning removes it with
--- the row.
-ALTER TABLE {table} ADD COLUMN output TEXT;
+-- Version 5: cancel requests. `Queue::cancel` of a running job sets the flag (cancel.sql);
+-- a nack, discard, snooze or reclaim of a flagged job ends it 'cancelled' rather than
+-- retrying or failing it. Acks leave it alone: a job that succeeded stays 'completed'.
+ALTER TABLE {table} ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;

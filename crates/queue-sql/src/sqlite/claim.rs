@@ -1,16 +1,14 @@
 //! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first,
 //! skipping paused kinds; undecodable rows are set aside and their slots claimed again.
 
-use queue_core::{Job, JobState, Result};
+use queue_core::{Job, Result};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
-use super::busy::{self, retry_busy};
-use super::counts::count_move;
+use super::busy::retry_busy;
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
 use crate::text::stored_error;
-use crate::BoxFuture;
 
 impl SqliteQueue {
     /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
@@ -28,18 +26,11 @@ impl SqliteQueue {
     async fn claim_once(&self, kinds_json: &str, max: usize) -> Result<(Vec<Job>, usize)> {
         let now = now_us();
         let deadline = now.saturating_add(duration_us(self.lease()));
-        let step = ClaimStep {
-            q: self,
-            kinds_json,
-            max,
-            now,
-            deadline,
-        };
         // The turn ends before a corrupt row is set aside, which takes its own.
         let rows = {
             let mut turn = self.write_turn().await?;
-            let r = busy::immediate(&mut turn, &step, claim_step).await;
-            self.writer.checked(r)?
+            self.claim_by_priority(&mut turn, kinds_json, max, now, deadline)
+                .await?
         };
 
         let mut jobs = Vec::with_capacity(rows.len());
@@ -134,36 +125,4 @@ impl SqliteQueue {
             );
         }
     }
-}
-
-/// What one claim transaction needs.
-struct ClaimStep<'a> {
-    q: &'a SqliteQueue,
-    kinds_json: &'a str,
-    max: usize,
-    now: i64,
-    deadline: i64,
-}
-
-/// The claim transaction: the claim statements, and the claimed jobs moved from pending
-/// to running in the counts. Run again from the start if it comes back busy.
-fn claim_step<'c>(
-    conn: &'c mut SqliteConnection,
-    s: &'c ClaimStep<'_>,
-) -> BoxFuture<'c, Result<Vec<SqliteRow>>> {
-    Box::pin(async move {
-        let rows =
-            s.q.claim_by_priority(conn, s.kinds_json, s.max, s.now, s.deadline)
-                .await?;
-        let n = rows.len() as u64;
-        count_move(
-            conn,
-            &s.q.sql,
-            Some(JobState::Pending),
-            JobState::Running,
-            n,
-        )
-        .await?;
-        Ok(rows)
-    })
 }

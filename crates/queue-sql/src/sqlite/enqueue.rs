@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
-use queue_core::{JobId, JobState, NewJob, QueueError, Result, RunAt};
+use queue_core::{JobId, NewJob, QueueError, Result, RunAt};
 use sqlx::SqliteConnection;
 
 use super::busy::retry_busy;
-use super::counts::count_move;
 use super::row::{db_err, duration_us, to_us};
 use super::sql::{Sql, CHUNK, VALUES_PER_ROW};
 use crate::BoxFuture;
@@ -105,6 +104,12 @@ impl Batch {
         })
     }
 
+    /// True when the insert is one statement and needs no transaction around it: no
+    /// unique keys to free and resolve, and one chunk.
+    pub(crate) fn is_one_statement(&self) -> bool {
+        self.keys_json.is_none() && self.rows.len() <= CHUNK
+    }
+
     /// True when there is nothing to insert.
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
@@ -168,10 +173,9 @@ async fn write_inner(
         )
         .map_err(db_err)?;
     }
-    let mut inserted = 0;
     for chunk in batch.rows.chunks(CHUNK) {
         let (text, size) = sql.enqueue(chunk.len());
-        inserted += retry_busy!({
+        retry_busy!({
             let mut q = sqlx::query(text);
             for r in chunk {
                 q = q
@@ -191,10 +195,8 @@ async fn write_inner(
             }
             q.execute(&mut *conn).await
         })
-        .map_err(db_err)?
-        .rows_affected();
+        .map_err(db_err)?;
     }
-    count_move(conn, sql, None, JobState::Pending, inserted).await?;
     let mut holders = HashMap::new();
     if let Some(keys) = &batch.keys_json {
         let rows: Vec<(String, String)> = retry_busy!(

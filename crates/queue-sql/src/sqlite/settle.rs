@@ -6,52 +6,17 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use queue_core::{
-    CheckedCompletions, Completion, JobId, JobState, Lease, LeaseStatus, QueueError, Result,
-    MAX_DELAY,
+    CheckedCompletions, Completion, JobId, Lease, LeaseStatus, QueueError, Result, MAX_DELAY,
 };
-use sqlx::SqliteConnection;
 
-use super::busy::{self, retry_busy};
-use super::counts::count_move;
+use super::busy::retry_busy;
 use super::row::{db_err, duration_us, now_us};
-use super::sql::Sql;
 use super::SqliteQueue;
 use crate::text::stored_error;
-use crate::BoxFuture;
 
 /// The longest retry delay (100 years in µs): keeps `now + delay` a valid stored time
 /// whatever the policy's base and cap.
 const MAX_DELAY_US: i64 = 100 * 365 * 24 * 3600 * 1_000_000;
-
-/// One round of a batch statement: see [`SqliteQueue::per_lease`].
-struct Step<'a> {
-    sql: &'a str,
-    first: i64,
-    json: String,
-    counts: &'a Sql,
-    moved: Option<(JobState, JobState)>,
-}
-
-/// Runs one round; returns the ids whose claim held.
-fn run_step<'c>(
-    conn: &'c mut SqliteConnection,
-    step: &'c Step<'_>,
-) -> BoxFuture<'c, Result<Vec<String>>> {
-    Box::pin(async move {
-        let ids: Vec<String> = retry_busy!(
-            sqlx::query_scalar(step.sql)
-                .bind(step.first)
-                .bind(&step.json)
-                .fetch_all(&mut *conn)
-                .await
-        )
-        .map_err(db_err)?;
-        if let Some((from, to)) = step.moved {
-            count_move(conn, step.counts, Some(from), to, ids.len() as u64).await?;
-        }
-        Ok(ids)
-    })
-}
 
 /// A statement with its leading values and its lease guard bound.
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
@@ -157,15 +122,13 @@ fn lost_unless_held(held: Vec<bool>, leases: &[Lease]) -> Vec<Result<()>> {
 impl SqliteQueue {
     /// Runs a batch statement (`?1` = `first`, `?2` = the pairs, with `outputs`, one per
     /// lease, unless empty) over `leases`; returns for each lease whether its claim was
-    /// still held. With `moved`, the jobs it changed move between those states in the
-    /// counts, in the same transaction.
+    /// still held.
     async fn per_lease(
         &self,
         sql: &str,
         first: i64,
         leases: &[Lease],
         outputs: &[Option<&str>],
-        moved: Option<(JobState, JobState)>,
     ) -> Result<Vec<bool>> {
         let rounds = Rounds::new(leases);
         let mut held = vec![false; rounds.pairs.len()];
@@ -175,20 +138,16 @@ impl SqliteQueue {
             } else {
                 rounds.json_with_outputs(round, outputs)
             };
-            let step = Step {
-                sql,
-                first,
-                json,
-                counts: &self.sql,
-                moved,
-            };
             let mut turn = self.write_turn().await?;
-            let r = match moved {
-                Some(_) => busy::immediate(&mut turn, &step, run_step).await,
-                None => run_step(&mut turn, &step).await,
-            };
+            let r = retry_busy!(
+                sqlx::query_scalar(sql)
+                    .bind(first)
+                    .bind(&json)
+                    .fetch_all(&mut *turn)
+                    .await
+            );
             drop(turn);
-            let ids: Vec<String> = self.writer.checked(r)?;
+            let ids: Vec<String> = self.writer.checked(r.map_err(db_err))?;
             let ids: HashSet<String> = ids.into_iter().collect();
             for &i in round {
                 held[i] = ids.contains(&rounds.pairs[i].0.to_string());
@@ -202,10 +161,7 @@ impl SqliteQueue {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        let moved = Some((JobState::Running, JobState::Completed));
-        let held = self
-            .per_lease(&self.sql.ack, now_us(), leases, &[], moved)
-            .await?;
+        let held = self.per_lease(&self.sql.ack, now_us(), leases, &[]).await?;
         Ok(lost_unless_held(held, leases))
     }
 
@@ -216,15 +172,12 @@ impl SqliteQueue {
             let written = self.ack_leases(&checked.leases).await?;
             return Ok(checked.merge(written));
         }
-        // Counted like an ack: running to completed, in the statement's transaction.
-        let moved = Some((JobState::Running, JobState::Completed));
         let held = self
             .per_lease(
                 &self.sql.complete,
                 now_us(),
                 &checked.leases,
                 &checked.outputs,
-                moved,
             )
             .await?;
         let written = lost_unless_held(held, &checked.leases);
@@ -232,7 +185,7 @@ impl SqliteQueue {
     }
 
     /// Extends the leases still held by the lease timeout, from now, saying which jobs
-    /// have a cancel request. Rounds as in [`Self::per_lease`]; nothing to count.
+    /// have a cancel request. Rounds as in [`Self::per_lease`].
     pub(super) async fn extend_leases(&self, leases: &[Lease]) -> Result<Vec<LeaseStatus>> {
         if leases.is_empty() {
             return Ok(Vec::new());

@@ -100,8 +100,6 @@ pub(crate) struct Sql {
     pub list_state: String,
     /// Counts per state.
     pub stats: String,
-    /// Moves jobs between states in the counts (see count_move.sql).
-    pub count_move: String,
     /// Removes the table and its migration record.
     pub drop: String,
     /// Tells whether another connection committed (see `watch`).
@@ -126,7 +124,6 @@ impl Sql {
                 (3, r(load!("migrate_3.sql"))),
                 (4, r(load!("migrate_4.sql"))),
                 (5, r(load!("migrate_5.sql"))),
-                (6, r(load!("migrate_6.sql"))),
             ],
             enqueue: std::array::from_fn(|_| OnceLock::new()),
             enqueue_template,
@@ -153,7 +150,6 @@ impl Sql {
             list_all: r(load!("list_all.sql")),
             list_state: r(load!("list_state.sql")),
             stats: r(load!("stats.sql")),
-            count_move: r(load!("count_move.sql")),
             drop: r(load!("drop.sql")),
             data_version: r(load!("data_version.sql")),
             main_file: r(load!("main_file.sql")),
