@@ -119,7 +119,9 @@ pub(crate) fn spawn(target: Weak<Inner>, retimed: Arc<Notify>) {
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = retimed.notified() => continue,
+                // A pass now learns the next lease deadline from the server; the new
+                // period alone could sleep past a lease already running out.
+                _ = retimed.notified() => {}
             }
             let Some(q) = target.upgrade() else { return };
             if q.is_closed() {
