@@ -24,8 +24,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Handlers take the job, or its typed arguments (a [`JobArgs`] type, usually
+//! `#[derive(JobArgs)]`), then any of [`JobContext`] (attempt, deadline, a cancellation
+//! token) and [`Data<T>`] (state shared through [`Worker::data`]); a value they return is
+//! stored with the completed job ([`Job::output`]). [`Worker::run_until_idle`] runs what
+//! is due, for tests.
+//!
 //! The rules every backend follows (ordering, leases, fencing, backoff, dead-lettering,
-//! unique keys) are checked by `queue-testkit`.
+//! unique keys, pause, cancel requests) are checked by `queue-testkit`.
 
 mod args;
 mod cancel_request;

@@ -282,16 +282,19 @@ impl Shared {
 
     /// Fires the cancellation tokens of every running handler.
     pub fn cancel_running(&self, reason: CancelReason) {
-        let cancels: Vec<Cancel> = self
-            .lock()
+        for c in self.started() {
+            c.fire(reason);
+        }
+    }
+
+    /// The cancel states of the running handlers, taken out of the lock.
+    fn started(&self) -> Vec<Cancel> {
+        self.lock()
             .held
             .values()
             .filter(|h| matches!(h.run, Run::Started))
             .map(|h| h.cancel.clone())
-            .collect();
-        for c in cancels {
-            c.fire(reason);
-        }
+            .collect()
     }
 
     /// Notes a job's recorded outcome when running to idle.
@@ -313,14 +316,7 @@ impl Shared {
     /// Stops every running handler (they return their jobs as they end, see
     /// `batch::run`). The switches are taken out of the lock first.
     pub fn abort_running(&self) {
-        let running: Vec<Cancel> = self
-            .lock()
-            .held
-            .values()
-            .filter(|h| matches!(h.run, Run::Started))
-            .map(|h| h.cancel.clone())
-            .collect();
-        for c in running {
+        for c in self.started() {
             c.stop();
         }
     }
