@@ -3,17 +3,15 @@
 //! a lost lease, and `run_until_idle` as tests use it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use queue_core::{
     Browsable, CancelReason, Data, DrainOutcome, Job, JobArgs, JobContext, JobError, JobState,
     Queue, QueueError, Worker,
 };
 use queue_memory::MemoryQueue;
-use queue_testkit::intercept::{Hooks, Intercepted};
+use queue_testkit::intercept::{HangingHeartbeats, Intercepted};
 use queue_testkit::support::{wait_until, Counter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -171,28 +169,16 @@ async fn run_until_idle_tests_code_that_enqueues() {
     assert_eq!(*sent.lock().unwrap(), ["a@example.com", "b@example.com"]);
 }
 
-/// Heartbeats that hang while `down`, as calls to a vanished server do.
-#[derive(Default)]
-struct HangingBeats {
-    down: AtomicBool,
-}
-
-#[async_trait]
-impl Hooks for HangingBeats {
-    async fn heartbeat(&self) {
-        while self.down.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
 /// A handler that gives up when its token fires for a lease that cannot be renewed has
 /// its job handed back without using an attempt, while the lease still holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn giving_up_on_lease_loss_returns_the_job() {
     let lease = Duration::from_millis(400);
     let memory = Arc::new(MemoryQueue::builder().lease_timeout(lease).build());
-    let cut = Arc::new(Intercepted::new(memory.clone(), HangingBeats::default()));
+    let cut = Arc::new(Intercepted::new(
+        memory.clone(),
+        HangingHeartbeats::default(),
+    ));
     let id = memory
         .enqueue(Job::new("long", json!(1)).max_attempts(1))
         .await
@@ -213,13 +199,13 @@ async fn giving_up_on_lease_loss_returns_the_job() {
         .start()
         .unwrap();
     wait_until("the job to start", WAIT, || async { started.get() == 1 }).await;
-    cut.hooks().down.store(true, Ordering::SeqCst);
+    cut.hooks().set_down(true);
     worker.pause("long");
     wait_until("the job to be handed back", WAIT, || async {
         memory.get_job(id).await.unwrap().unwrap().state == JobState::Pending
     })
     .await;
-    cut.hooks().down.store(false, Ordering::SeqCst);
+    cut.hooks().set_down(false);
     let stats = worker.stats();
     worker.shutdown(Duration::from_secs(5)).await;
     assert_eq!(*reason.lock().unwrap(), Some(CancelReason::LeaseLost));

@@ -3,14 +3,14 @@
 //! the worker last knew it held, and a claim that answers too late is handed back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{Browsable, Job, JobState, Queue, Worker};
 use queue_memory::MemoryQueue;
-use queue_testkit::intercept::{Hooks, Intercepted};
+use queue_testkit::intercept::{HangingHeartbeats, Hooks, Intercepted};
 use queue_testkit::support::{wait_until, Counter, InFlight};
 use serde_json::json;
 
@@ -18,10 +18,10 @@ const LEASE: Duration = Duration::from_millis(400);
 /// Bound of the waits; a working worker needs about a lease.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Heartbeats hang while `down` (as calls to a vanished server do until they time out),
+/// Heartbeats hang while `beats` is down (as calls to a vanished server do until they time out),
 /// and the next `slow_claims` claims answer only after `delay`.
 struct Outage {
-    down: AtomicBool,
+    beats: HangingHeartbeats,
     slow_claims: AtomicU32,
     delay: Duration,
 }
@@ -29,7 +29,7 @@ struct Outage {
 /// `inner` behind an outage switched off.
 fn outage(inner: Arc<MemoryQueue>) -> Intercepted<Outage> {
     let hooks = Outage {
-        down: AtomicBool::new(false),
+        beats: HangingHeartbeats::default(),
         slow_claims: AtomicU32::new(0),
         // Past the point where a heartbeat could still renew the leases in time, yet
         // (mostly) before they run out.
@@ -52,9 +52,7 @@ impl Hooks for Outage {
     }
 
     async fn heartbeat(&self) {
-        while self.down.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.beats.wait_while_down().await;
     }
 }
 
@@ -96,7 +94,7 @@ async fn a_handler_stops_when_its_lease_cannot_be_renewed() {
     };
     let cut_off = worker(outage.clone());
     wait_until("the job to start", WAIT, || async { starts.get() == 1 }).await;
-    outage.hooks().down.store(true, Ordering::SeqCst);
+    outage.hooks().beats.set_down(true);
     // Cut off, it cannot claim either; the other worker takes the job.
     cut_off.pause("long");
 
@@ -111,7 +109,7 @@ async fn a_handler_stops_when_its_lease_cannot_be_renewed() {
         1,
         "the cut-off worker should have given the job up"
     );
-    outage.hooks().down.store(false, Ordering::SeqCst);
+    outage.hooks().beats.set_down(false);
     wait_until("the job to complete", WAIT, || async {
         memory.get_job(id).await.unwrap().unwrap().state == JobState::Completed
     })

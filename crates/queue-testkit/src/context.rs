@@ -1,17 +1,15 @@
 //! The handler's side of the worker: the job context, its cancellation token (handler
 //! timeout, shutdown, lost lease) and shared data.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use queue_core::{
     CancelReason, Data, Job, JobArgs, JobContext, JobError, JobState, RetryPolicy, ShutdownReport,
     Worker,
 };
 
-use crate::intercept::{Hooks, Intercepted};
+use crate::intercept::{HangingHeartbeats, Intercepted};
 use crate::support::{
     as_queue, assert_completed, claim, enqueue, gap, get, job, state, wait_until, Counter,
     InFlight, ROUNDING, WAIT,
@@ -325,21 +323,6 @@ pub async fn data_reaches_handler(f: &dyn Factory) {
     assert_eq!(got, vec!["hello 7".to_string(), "hello Bo".to_string()]);
 }
 
-/// Heartbeats that hang while `down`, as calls to a vanished server do.
-#[derive(Default)]
-struct HangingBeats {
-    down: AtomicBool,
-}
-
-#[async_trait]
-impl Hooks for HangingBeats {
-    async fn heartbeat(&self) {
-        while self.down.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
 /// When its lease can no longer be renewed, a handler's token fires with `LeaseLost`
 /// before the handler is dropped, and both happen before another worker reclaims the job.
 pub async fn token_fires_before_lease_is_lost(f: &dyn Factory) {
@@ -351,7 +334,7 @@ pub async fn token_fires_before_lease_is_lost(f: &dyn Factory) {
                 .retry(RetryPolicy::immediate()),
         )
         .await;
-    let cut = Arc::new(Intercepted::new(as_queue(&q), HangingBeats::default()));
+    let cut = Arc::new(Intercepted::new(as_queue(&q), HangingHeartbeats::default()));
     let id = enqueue(&*q, job("long").max_attempts(3)).await;
     let events: Arc<Mutex<Vec<String>>> = Arc::default();
     let in_flight = InFlight::default();
@@ -395,7 +378,7 @@ pub async fn token_fires_before_lease_is_lost(f: &dyn Factory) {
         events.lock().unwrap().len() == 1
     })
     .await;
-    cut.hooks().down.store(true, Ordering::SeqCst);
+    cut.hooks().set_down(true);
     first.pause("long");
 
     let second = Worker::new(as_queue(&q))
@@ -407,7 +390,7 @@ pub async fn token_fires_before_lease_is_lost(f: &dyn Factory) {
             && matches!(state(&*q, id).await, None | Some(JobState::Completed))
     })
     .await;
-    cut.hooks().down.store(false, Ordering::SeqCst);
+    cut.hooks().set_down(false);
     let first_stats = first.stats();
     first.shutdown(SHUTDOWN).await;
     second.shutdown(SHUTDOWN).await;

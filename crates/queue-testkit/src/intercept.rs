@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,34 @@ pub trait Hooks: Send + Sync + 'static {
     async fn claimed(&self, _jobs: &[Job]) {}
     /// Runs before a heartbeat reaches the inner queue.
     async fn heartbeat(&self) {}
+}
+
+/// Heartbeats that hang while the server is "down" ([`HangingHeartbeats::set_down`]), as
+/// calls to a vanished server do until they time out.
+#[derive(Debug, Default)]
+pub struct HangingHeartbeats {
+    down: AtomicBool,
+}
+
+impl HangingHeartbeats {
+    /// Takes the server down (heartbeats hang) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Returns once the server is up.
+    pub async fn wait_while_down(&self) {
+        while self.down.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Hooks for HangingHeartbeats {
+    async fn heartbeat(&self) {
+        self.wait_while_down().await;
+    }
 }
 
 /// `inner` with `hooks` around its claims and heartbeats; every other call is forwarded.
