@@ -298,20 +298,6 @@ async fn a_configured_output_limit_applies() {
         .await
         .unwrap();
     let ids = q.enqueue_batch(numbered(2)).await.unwrap();
-    let jobs = q.dequeue_batch(&["n"], 2).await.unwrap();
-    let done = [
-        Completion::with_output(jobs[0].lease().unwrap(), "123456").unwrap(),
-        Completion::with_output(jobs[1].lease().unwrap(), "1234567").unwrap(),
-    ];
-    let results = q.complete_batch(&done).await.unwrap();
-    assert!(results[0].is_ok(), "{results:?}");
-    assert!(
-        matches!(&results[1], Err(QueueError::InvalidJob(m)) if m.contains("limit is 8")),
-        "{results:?}"
-    );
-    let j = q.get_job(ids[0]).await.unwrap().unwrap();
-    assert_eq!(j.output, Some(json!("123456")));
-    let j = q.get_job(ids[1]).await.unwrap().unwrap();
-    assert_eq!((j.state, j.output), (JobState::Running, None));
+    queue_testkit::output::assert_output_limit_of_eight(&q, "n", [ids[0], ids[1]]).await;
     q.drop_all().await.unwrap();
 }

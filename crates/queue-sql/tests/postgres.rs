@@ -1256,22 +1256,7 @@ async fn a_table_without_outputs_gains_the_column() {
     .unwrap();
 
     let q = SqlQueue::from_pg_pool(pool.clone(), opts()).await.unwrap();
-    let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
-    assert_eq!(jobs.len(), 2);
-    let done = [
-        Completion::with_output(jobs[0].lease().unwrap(), "123456").unwrap(),
-        Completion::with_output(jobs[1].lease().unwrap(), "1234567").unwrap(),
-    ];
-    let results = q.complete_batch(&done).await.unwrap();
-    assert!(results[0].is_ok(), "{results:?}");
-    assert!(
-        matches!(&results[1], Err(QueueError::InvalidJob(m)) if m.contains("limit is 8")),
-        "{results:?}"
-    );
-    let first = q.get_job(ids[0]).await.unwrap().unwrap();
-    assert_eq!(first.output, Some(serde_json::json!("123456")));
-    let second = q.get_job(ids[1]).await.unwrap().unwrap();
-    assert_eq!((second.state, second.output), (JobState::Running, None));
+    queue_testkit::output::assert_output_limit_of_eight(&q, "k", [ids[0], ids[1]]).await;
     q.drop_schema().await.unwrap();
 }
 

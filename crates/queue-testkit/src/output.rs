@@ -294,3 +294,29 @@ pub async fn handler_outputs_are_stored(f: &dyn Factory) {
     assert_output(&*q, plain, None).await;
     assert_output(&*q, huge, None).await;
 }
+
+/// For a queue built with an output limit of 8 bytes (`max_output_bytes(8)`) whose
+/// pending jobs `ids` of `kind` are claimed in that order: an output of 8 bytes of JSON
+/// is stored; one of 9 is refused with `InvalidJob` naming the limit, and its job stays
+/// running with no output.
+pub async fn assert_output_limit_of_eight(q: &dyn Backend, kind: &str, ids: [JobId; 2]) {
+    let jobs = q.dequeue_batch(&[kind], 2).await.expect("claim failed");
+    assert_eq!(
+        jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        ids,
+        "claim order"
+    );
+    let done = [
+        Completion::with_output(lease_of(&jobs[0]), "123456").expect("serialises"),
+        Completion::with_output(lease_of(&jobs[1]), "1234567").expect("serialises"),
+    ];
+    let results = complete(q, &done).await;
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(QueueError::InvalidJob(m)) if m.contains("limit is 8")),
+        "{results:?}"
+    );
+    assert_eq!(get(q, ids[0]).await.output, Some(json!("123456")));
+    let second = get(q, ids[1]).await;
+    assert_eq!((second.state, second.output), (JobState::Running, None));
+}
