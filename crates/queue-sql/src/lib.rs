@@ -46,6 +46,7 @@ mod postgres;
 mod refill;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod tail;
 mod text;
 mod tx;
 

@@ -5,10 +5,9 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-/// Where reads that carry it (get.sql, list_*.sql) put the output: after `{columns}`.
-const OUTPUT_COLUMN: usize = 13;
-/// Where the same reads put the cancel request: after the output.
-const CANCEL_COLUMN: usize = 14;
+/// Where reads that carry them (get.sql, list_*.sql) put the output and the cancel
+/// request: after `{columns}`.
+const TAIL: usize = 13;
 
 /// Decodes the `{columns}` list (see sql/postgres/columns.sql), and the output after it
 /// when the row has one. On failure returns the raw id, when readable, with the reason.
@@ -29,20 +28,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
     let max_attempts: i32 = row.try_get(5).map_err(get_err)?;
     let token: Option<i64> = row.try_get(11).map_err(get_err)?;
     let lease_at: Option<OffsetDateTime> = row.try_get(12).map_err(get_err)?;
-    let output_text: Option<String> = if row.len() > OUTPUT_COLUMN {
-        row.try_get(OUTPUT_COLUMN).map_err(get_err)?
-    } else {
-        None
-    };
-    let cancel_requested: bool = if row.len() > CANCEL_COLUMN {
-        row.try_get(CANCEL_COLUMN).map_err(get_err)?
-    } else {
-        false
-    };
-    let output = output_text
-        .map(|t| serde_json::from_str(&t))
-        .transpose()
-        .map_err(|e| fail(format!("output: {e}")))?;
+    let tail = crate::tail::read(row, TAIL).map_err(fail)?;
     let lease = match (state, token, lease_at) {
         (JobState::Running, Some(t), Some(at)) => Some(Lease {
             id,
@@ -65,8 +51,8 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         unique_key: row.try_get(9).map_err(get_err)?,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
-        output,
-        cancel_requested,
+        output: tail.output,
+        cancel_requested: tail.cancel_requested,
     })
 }
 

@@ -52,10 +52,9 @@ pub(crate) struct Undecodable {
     pub reason: String,
 }
 
-/// Where reads that carry it (get.sql, list_*.sql) put the output: after `{columns}`.
-const OUTPUT_COLUMN: usize = 14;
-/// Where the same reads put the cancel request: after the output.
-const CANCEL_COLUMN: usize = 15;
+/// Where reads that carry them (get.sql, list_*.sql) put the output and the cancel
+/// request: after `{columns}`.
+const TAIL: usize = 14;
 
 /// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order), and the
 /// output after it when the row has one.
@@ -95,20 +94,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     };
     let token: Option<i64> = row.try_get(11).map_err(get_err)?;
     let lease_us: Option<i64> = row.try_get(12).map_err(get_err)?;
-    let output_text: Option<String> = if row.len() > OUTPUT_COLUMN {
-        row.try_get(OUTPUT_COLUMN).map_err(get_err)?
-    } else {
-        None
-    };
-    let cancel_requested: bool = if row.len() > CANCEL_COLUMN {
-        row.try_get(CANCEL_COLUMN).map_err(get_err)?
-    } else {
-        false
-    };
-    let output = output_text
-        .map(|t| serde_json::from_str(&t))
-        .transpose()
-        .map_err(|e| fail(format!("output: {e}")))?;
+    let tail = crate::tail::read(row, TAIL).map_err(fail)?;
     let lease = match (state, token, lease_us) {
         (JobState::Running, Some(t), Some(us)) => Some(Lease {
             id,
@@ -131,8 +117,8 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         unique_key: row.try_get(9).map_err(get_err)?,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
-        output,
-        cancel_requested,
+        output: tail.output,
+        cancel_requested: tail.cancel_requested,
     })
 }
 
