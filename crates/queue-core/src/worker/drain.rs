@@ -155,7 +155,10 @@ pub(crate) async fn run(shared: Arc<Shared>) -> Result<DrainReport> {
     *shared.settle_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
     let _guard = Guard {
         shared: shared.clone(),
-        heartbeat: tokio::spawn(heartbeat_loop(shared.clone())),
+        heartbeat: tokio::spawn(heartbeat_loop(
+            shared.clone(),
+            shared.queue.cancel_requests(),
+        )),
     };
     let mut error: Option<QueueError> = None;
     loop {

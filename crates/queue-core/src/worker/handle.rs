@@ -73,11 +73,13 @@ pub struct ShutdownReport {
 pub(crate) fn start(shared: Arc<Shared>) -> WorkerHandle {
     let (tx, rx) = mpsc::unbounded_channel::<Vec<Settle>>();
     *shared.settle_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    // Before the first claim, so no request for a job this worker holds goes unheard.
+    let requests = shared.queue.cancel_requests();
     WorkerHandle {
         runtime: tokio::runtime::Handle::current(),
         claim: Some(tokio::spawn(claim_loop(shared.clone()))),
         settle: Some(tokio::spawn(settle_loop(shared.clone(), rx))),
-        heartbeat: Some(tokio::spawn(heartbeat_loop(shared.clone()))),
+        heartbeat: Some(tokio::spawn(heartbeat_loop(shared.clone(), requests))),
         shared,
     }
 }

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use super::cancel::CancelReason;
 use super::requested::Requested;
 use super::shared::{Counters, Run, Shared};
-use crate::{JobId, Lease, LeaseStatus, Result};
+use crate::{CancelRequests, JobId, Lease, LeaseStatus, Result};
 
 /// How long after a call that set a lease (sent with lease timeout `lease`) the worker
 /// trusts the lease to hold: a tenth less, so the handler is stopped before the server
@@ -85,10 +85,11 @@ enum Event {
     StopRequested,
 }
 
-pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
+/// `requests` is subscribed by the caller before any job is claimed: a subscription made
+/// when this task first runs would miss the requests announced before that.
+pub(crate) async fn heartbeat_loop(shared: Arc<Shared>, mut requests: CancelRequests) {
     let mut next_beat = Instant::now() + period(&shared);
     let mut beats: Vec<Beat> = Vec::new();
-    let mut requests = shared.queue.cancel_requests();
     let mut requested = Requested::default();
     loop {
         let grace = lease_grace(&shared);
