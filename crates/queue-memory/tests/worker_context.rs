@@ -217,3 +217,40 @@ async fn giving_up_on_lease_loss_returns_the_job() {
     );
     assert_eq!((stats.returned, stats.retried), (1, 0), "{stats:?}");
 }
+
+/// The worker listens for cancel requests before its first claim. It once subscribed
+/// when its heartbeat task first ran, which can be after a claim: a request announced
+/// in between was heard only at the next heartbeat. On this single-threaded runtime the
+/// spawned tasks run in order, so the old order shows every time.
+#[tokio::test]
+async fn cancel_requests_are_heard_from_before_the_first_claim() {
+    #[derive(Default)]
+    struct Order(Mutex<Vec<&'static str>>);
+
+    #[async_trait::async_trait]
+    impl queue_testkit::intercept::Hooks for Order {
+        async fn claimed(&self, jobs: &[Job]) {
+            if !jobs.is_empty() {
+                self.0.lock().unwrap().push("claimed");
+            }
+        }
+        fn listening(&self) {
+            self.0.lock().unwrap().push("listening");
+        }
+    }
+
+    let memory = Arc::new(MemoryQueue::new());
+    let id = memory.enqueue(Job::new("k", json!(1))).await.unwrap();
+    let q = Arc::new(Intercepted::new(memory.clone(), Order::default()));
+    let w = Worker::new(q.clone())
+        .handle("k", |_job: Job| async { Ok(()) })
+        .start()
+        .unwrap();
+    wait_until("the job to complete", Duration::from_secs(10), || async {
+        memory.get_job(id).await.unwrap().map(|j| j.state) == Some(JobState::Completed)
+    })
+    .await;
+    w.shutdown(Duration::from_secs(5)).await;
+    let order = q.hooks().0.lock().unwrap().clone();
+    assert_eq!(order.first(), Some(&"listening"), "{order:?}");
+}

@@ -31,13 +31,15 @@ use queue_core::{
     Result, Subscription,
 };
 
-/// What a test does around the calls it intercepts; both hooks do nothing by default.
+/// What a test does around the calls it intercepts; every hook does nothing by default.
 #[async_trait]
 pub trait Hooks: Send + Sync + 'static {
     /// Runs after a claim took `jobs` from the inner queue, before the caller sees them.
     async fn claimed(&self, _jobs: &[Job]) {}
     /// Runs before a heartbeat reaches the inner queue.
     async fn heartbeat(&self) {}
+    /// Runs when a caller starts listening for cancel requests.
+    fn listening(&self) {}
 }
 
 /// Heartbeats that hang while the server is "down" ([`HangingHeartbeats::set_down`]), as
@@ -152,6 +154,7 @@ impl<H: Hooks> Queue for Intercepted<H> {
     }
 
     fn cancel_requests(&self) -> CancelRequests {
+        self.hooks.listening();
         self.inner.cancel_requests()
     }
 
