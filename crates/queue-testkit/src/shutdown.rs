@@ -35,10 +35,11 @@ fn sleeper(
 /// The worker's heartbeats keep a job alive past its lease: it runs exactly once, never
 /// twice at the same time, and completes.
 pub async fn heartbeat_keeps_long_job(f: &dyn Factory) {
-    // The handler outlives the lease several times over; the worker beats every third of
-    // a lease, so only a stall of two beats could lose it.
+    // The handler outlives the lease more than twice; the worker beats every third of a
+    // lease, so only a stall of two beats (over 600 ms) could lose it. A 250 ms lease was
+    // lost on a loaded CI machine.
     let q = f
-        .make(Setup::default().lease(Duration::from_millis(250)))
+        .make(Setup::default().lease(Duration::from_millis(1000)))
         .await;
     let id = enqueue(&*q, job("long")).await;
     let runs = Counter::default();
@@ -50,7 +51,7 @@ pub async fn heartbeat_keeps_long_job(f: &dyn Factory) {
             async move {
                 r.bump();
                 t.enter();
-                tokio::time::sleep(Duration::from_millis(1000)).await;
+                tokio::time::sleep(Duration::from_millis(2500)).await;
                 t.leave();
                 Ok(())
             }
