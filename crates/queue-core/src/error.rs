@@ -12,6 +12,10 @@ pub enum QueueError {
     /// A configuration value is unusable (unsafe table name, zero lease…).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// A request that cannot be carried out as asked, whatever the jobs: a purge of a
+    /// state jobs do not finish in, a malformed filter. Nothing was changed.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     /// The queue is at its capacity (from a non-waiting enqueue).
     #[error("queue is full")]
     Full,

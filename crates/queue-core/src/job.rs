@@ -60,6 +60,14 @@ pub struct Job {
     /// handler succeeds.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cancel_requested: bool,
+    /// When it reached its final state (`completed`, `failed` or `cancelled`); `None`
+    /// while it is pending or running.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub finished_at: Option<OffsetDateTime>,
 }
 
 impl Job {

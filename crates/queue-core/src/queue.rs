@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::{
     CancelOutcome, CancelRequests, Completion, Job, JobId, JobState, Lease, LeaseStatus, NewJob,
@@ -211,8 +212,38 @@ pub trait Queue: Send + Sync {
 /// Read-only inspection for admin tools.
 #[async_trait]
 pub trait Browsable: Send + Sync {
+    /// The jobs that match `filter`, newest (highest id) first, at most `filter.limit`
+    /// (0 → 100). Page on with [`JobFilter::before`] set to the last id of a page.
+    ///
+    /// ```
+    /// # use queue_core::{Browsable, JobFilter, JobState};
+    /// # async fn demo(queue: &dyn Browsable) -> queue_core::Result<()> {
+    /// let filter = JobFilter::new().state(JobState::Failed).kind("email").limit(50);
+    /// let page = queue.list(&filter).await?;
+    /// if let Some(last) = page.last() {
+    ///     let _next = queue.list(&filter.clone().before(last.id)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        let _ = filter;
+        Err(QueueError::InvalidRequest("list: not yet".into()))
+    }
+
     /// Up to `limit` jobs (0 → 100) in `state`, or in any state when `None`; newest first.
-    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>>;
+    /// Shorthand for [`Browsable::list`].
+    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
+        let mut filter = JobFilter::new().limit(limit);
+        filter.state = state;
+        self.list(&filter).await
+    }
+
+    /// When the longest-waiting due job fell due: the earliest `scheduled_at` of the
+    /// pending jobs that are due now (paused kinds included). `None` when none is due.
+    /// Its age is how far behind the workers are.
+    async fn oldest_due(&self) -> Result<Option<OffsetDateTime>> {
+        Err(QueueError::InvalidRequest("oldest_due: not yet".into()))
+    }
 
     /// One job by id, if it exists (and is still retained).
     async fn get_job(&self, id: JobId) -> Result<Option<Job>>;
@@ -228,6 +259,73 @@ pub trait Replayable: Send + Sync {
     /// Moves a `failed` job back to `pending`, attempts reset, due now. Unknown or
     /// non-failed ids are a no-op returning `Ok(false)`.
     async fn replay(&self, id: JobId) -> Result<bool>;
+
+    /// Makes a pending job that is scheduled for later due now (its priority still
+    /// orders it). Any other job is a no-op returning `Ok(false)`.
+    async fn run_now(&self, id: JobId) -> Result<bool> {
+        let _ = id;
+        Err(QueueError::InvalidRequest("run_now: not yet".into()))
+    }
+
+    /// Deletes one finished job (`completed`, `failed` or `cancelled`). Pending and
+    /// running jobs are left alone (cancel them first): `Ok(false)`, as for unknown ids.
+    async fn delete(&self, id: JobId) -> Result<bool> {
+        let _ = id;
+        Err(QueueError::InvalidRequest("delete: not yet".into()))
+    }
+
+    /// Deletes up to `limit` jobs (0 → 100) in the final `state` that finished more than
+    /// `older_than` ago, oldest first; returns how many. Call again while it returns
+    /// `limit`. A state that is not final is [`QueueError::InvalidRequest`].
+    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64> {
+        let _ = (state, older_than, limit);
+        Err(QueueError::InvalidRequest("purge: not yet".into()))
+    }
+}
+
+/// Which jobs [`Browsable::list`] returns: every field narrows the list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobFilter {
+    /// Only jobs in this state.
+    pub state: Option<JobState>,
+    /// Only jobs of this kind.
+    pub kind: Option<String>,
+    /// Only jobs with a lower id (older): the last id of the previous page.
+    pub before: Option<JobId>,
+    /// At most this many (0 → [`DEFAULT_LIST_LIMIT`]).
+    pub limit: usize,
+}
+
+impl JobFilter {
+    /// Every job, newest first, [`DEFAULT_LIST_LIMIT`] at a time.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only jobs in `state`.
+    pub fn state(mut self, state: JobState) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// Only jobs of `kind`.
+    pub fn kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Only jobs older than `id` (the next page after the one that ended with `id`).
+    pub fn before(mut self, id: JobId) -> Self {
+        self.before = Some(id);
+        self
+    }
+
+    /// At most `n` jobs (0 → [`DEFAULT_LIST_LIMIT`]).
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = n;
+        self
+    }
 }
 
 /// Everything a full backend offers, as one trait object: `Arc<dyn Backend>` coerces to

@@ -334,6 +334,7 @@ impl State {
                 lease: None,
                 output: None,
                 cancel_requested: false,
+                finished_at: None,
             },
             window,
             due,

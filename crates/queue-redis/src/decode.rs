@@ -138,6 +138,7 @@ pub(crate) fn job(f: &impl Source) -> Result<Job, String> {
         lease,
         output,
         cancel_requested: f.field("cancel_requested").is_some(),
+        finished_at: None,
     })
 }
 

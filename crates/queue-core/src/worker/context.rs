@@ -170,6 +170,7 @@ mod tests {
             lease: None,
             output: None,
             cancel_requested: false,
+            finished_at: None,
         };
         let cancel = Cancel::default();
         let ctx = JobContext::new(&job, Arc::from("k"), None, cancel.clone(), Arc::default());

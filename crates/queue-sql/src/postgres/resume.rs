@@ -152,6 +152,7 @@ mod tests {
             lease: None,
             output: None,
             cancel_requested: false,
+            finished_at: None,
         }
     }
 

@@ -53,6 +53,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         lease,
         output: tail.output,
         cancel_requested: tail.cancel_requested,
+        finished_at: None,
     })
 }
 

@@ -119,6 +119,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         lease,
         output: tail.output,
         cancel_requested: tail.cancel_requested,
+        finished_at: None,
     })
 }
 
