@@ -222,6 +222,10 @@ async fn run(
             },
         }
     }
+    // The listener holds the pool's one connection, and `close` waits for every
+    // connection to come back: drop it first, or the task (and its connection) would
+    // wait for ever.
+    drop(listener);
     pool.close().await;
 }
 

@@ -7,8 +7,8 @@
 //! hour, unique keys with and without a window, explicit ids, ids already in use),
 //! dequeue and dequeue_batch with kind filters, ack, ack_batch, complete_batch (with and
 //! without outputs), nack, discard, snooze, heartbeat (with current and stale leases
-//! alike), cancel, replay, get_job, list_jobs, reclaim, close, and a claim with a short
-//! lease that is waited out. Leases are an hour long
+//! alike), cancel, replay, run_now, delete, get_job, list_jobs, reclaim, close, and a
+//! claim with a short lease that is waited out. Leases are an hour long
 //! and retries immediate, so nothing depends on timing except that one waited-out step;
 //! the `reference` module tells how `scheduled_at` order is modelled without a clock.
 //!
@@ -274,6 +274,41 @@ pub fn regressions() -> Vec<(&'static str, Vec<Op>)> {
                 Replay(Some(last)),
                 Reclaim,
                 Dequeue { filter: 0, max: 3 },
+            ],
+        ),
+        (
+            "run_now makes a held-back job due; delete takes finished jobs and their keys",
+            vec![
+                Enqueue(JobSpec {
+                    later: true,
+                    ..job(0)
+                }),
+                Enqueue(JobSpec {
+                    priority: 1,
+                    ..job(0)
+                }),
+                RunNow(Some(Ref::Nth(0))),
+                RunNow(Some(Ref::Nth(0))),
+                RunNow(Some(Ref::Nth(1))),
+                Delete(Some(Ref::Nth(0))),
+                Dequeue { filter: 0, max: 3 },
+                RunNow(Some(Ref::Nth(0))),
+                Enqueue(JobSpec {
+                    unique: Some((0, true)),
+                    ..job(1)
+                }),
+                Cancel(Some(last)),
+                Delete(Some(last)),
+                Delete(Some(Ref::Nth(2))),
+                Enqueue(JobSpec {
+                    unique: Some((0, true)),
+                    ..job(1)
+                }),
+                AckBatch(vec![Ref::Nth(0), Ref::Nth(1)]),
+                Delete(Some(Ref::Nth(0))),
+                Delete(None),
+                Replay(Some(Ref::Nth(0))),
+                Get(Some(Ref::Nth(0))),
             ],
         ),
         (

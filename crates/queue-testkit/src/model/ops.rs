@@ -115,6 +115,10 @@ pub enum Op {
     Cancel(Option<Ref>),
     /// `replay` of the n-th job seen (`None`: an id never used).
     Replay(Option<Ref>),
+    /// `run_now` of the n-th job seen (`None`: an id never used).
+    RunNow(Option<Ref>),
+    /// `delete` of the n-th job seen (`None`: an id never used).
+    Delete(Option<Ref>),
     /// `get_job` of the n-th job seen (`None`: a fresh id, never used).
     Get(Option<Ref>),
     /// `list_jobs` of one state (or every state), with a limit (0: the default).
@@ -243,9 +247,11 @@ impl Gen {
                 let n = self.rng.usize(1..4);
                 Op::CompleteBatch((0..n).map(|_| (self.index(), self.rng.bool())).collect())
             }
-            81..=85 => Op::Cancel(self.job_ref()),
-            86..=91 => Op::Replay(self.job_ref()),
-            92..=93 => Op::Get(self.job_ref()),
+            81..=84 => Op::Cancel(self.job_ref()),
+            85..=88 => Op::Replay(self.job_ref()),
+            89..=90 => Op::RunNow(self.job_ref()),
+            91..=92 => Op::Delete(self.job_ref()),
+            93 => Op::Get(self.job_ref()),
             94..=95 => Op::List(
                 // One past the end: any state.
                 JobState::ALL

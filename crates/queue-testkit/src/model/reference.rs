@@ -41,6 +41,9 @@ pub struct MJob {
     /// Whether a cancel was requested while it ran: anything but success ends it
     /// `cancelled`.
     pub cancel_requested: bool,
+    /// Deleted (by `delete`): gone from the backend, kept here so references to it and
+    /// names in transcripts stay put.
+    pub deleted: bool,
 }
 
 /// What an enqueue of one job must return.
@@ -66,18 +69,29 @@ pub struct Model {
 }
 
 impl Model {
-    /// The job with `id`.
+    /// The job with `id`, unless it was deleted.
     pub fn job(&self, id: JobId) -> Option<&MJob> {
-        self.index.get(&id).map(|&i| &self.jobs[i])
+        self.index
+            .get(&id)
+            .map(|&i| &self.jobs[i])
+            .filter(|j| !j.deleted)
     }
 
     fn job_mut(&mut self, id: JobId) -> Option<&mut MJob> {
-        self.index.get(&id).map(|&i| &mut self.jobs[i])
+        self.index
+            .get(&id)
+            .map(|&i| &mut self.jobs[i])
+            .filter(|j| !j.deleted)
+    }
+
+    /// The jobs still stored, in the order first seen.
+    pub fn stored(&self) -> impl Iterator<Item = &MJob> {
+        self.jobs.iter().filter(|j| !j.deleted)
     }
 
     /// Whether a job with `id` is stored (its id is taken).
     pub fn exists(&self, id: JobId) -> bool {
-        self.index.contains_key(&id)
+        self.job(id).is_some()
     }
 
     fn holder(&self, key: &str) -> Option<JobId> {
@@ -147,6 +161,7 @@ impl Model {
                 last_error: Some(None),
                 output: None,
                 cancel_requested: false,
+                deleted: false,
             });
         }
     }
@@ -313,10 +328,41 @@ impl Model {
         true
     }
 
+    /// `run_now`: whether it must succeed (a pending job held back for later), and its
+    /// effect: due now.
+    pub fn run_now(&mut self, id: JobId, stamp: u64) -> bool {
+        match self.job_mut(id) {
+            Some(j) if j.state == JobState::Pending && !j.due => {
+                j.due = true;
+                j.stamp = stamp;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `delete`: whether it must succeed (a finished job), and its effect: the job is
+    /// gone, and so is its hold on a unique key, a window included.
+    pub fn delete(&mut self, id: JobId) -> bool {
+        let Some(j) = self.job_mut(id) else {
+            return false;
+        };
+        if !j.state.is_final() {
+            return false;
+        }
+        j.deleted = true;
+        if let Some(key) = j.unique_key {
+            if self.holds.get(key).is_some_and(|&(holder, _)| holder == id) {
+                self.holds.remove(key);
+            }
+        }
+        true
+    }
+
     /// Counts per state.
     pub fn stats(&self) -> Stats {
         let mut s = Stats::default();
-        for j in &self.jobs {
+        for j in self.stored() {
             *s.get_mut(j.state) += 1;
         }
         s

@@ -194,6 +194,8 @@ impl Run<'_> {
             Op::Heartbeat(v) => format!("heartbeat[{}]", leases(v)),
             Op::Cancel(r) => format!("cancel({})", self.job_name(*r)),
             Op::Replay(r) => format!("replay({})", self.job_name(*r)),
+            Op::RunNow(r) => format!("run_now({})", self.job_name(*r)),
+            Op::Delete(r) => format!("delete({})", self.job_name(*r)),
             Op::Get(r) => format!("get_job({})", self.job_name(*r)),
             Op::List(Some(s), limit) => format!("list_jobs({s}, {limit})"),
             Op::List(None, limit) => format!("list_jobs(any state, {limit})"),
@@ -212,6 +214,7 @@ impl Run<'_> {
                 | Op::Nack(_)
                 | Op::Snooze { .. }
                 | Op::Replay(_)
+                | Op::RunNow(_)
                 | Op::ExpireClaim
         ) {
             tokio::time::sleep(TICK).await;
@@ -388,6 +391,26 @@ impl Run<'_> {
                 ensure!(got == want, "replay returned {got}, the model says {want}");
                 Ok(format!("{got}"))
             }
+            Op::RunNow(r) => {
+                let id = self.job_ref(*r).unwrap_or_default();
+                let want = self.model.run_now(id, step);
+                let got = q
+                    .run_now(id)
+                    .await
+                    .map_err(|e| format!("run_now failed: {e}"))?;
+                ensure!(got == want, "run_now returned {got}, the model says {want}");
+                Ok(format!("{got}"))
+            }
+            Op::Delete(r) => {
+                let id = self.job_ref(*r).unwrap_or_default();
+                let want = self.model.delete(id);
+                let got = q
+                    .delete(id)
+                    .await
+                    .map_err(|e| format!("delete failed: {e}"))?;
+                ensure!(got == want, "delete returned {got}, the model says {want}");
+                Ok(format!("{got}"))
+            }
             Op::Get(r) => {
                 let id = self.job_ref(*r).unwrap_or_default();
                 let got = q
@@ -415,8 +438,7 @@ impl Run<'_> {
                 // Newest (highest id) first, at most the limit (0: 100).
                 let mut want: Vec<JobId> = self
                     .model
-                    .jobs
-                    .iter()
+                    .stored()
                     .filter(|j| state.is_none_or(|s| j.state == s))
                     .map(|j| j.id)
                     .collect();
@@ -653,8 +675,7 @@ impl Run<'_> {
 
     fn ids_in(&self, state: JobState) -> BTreeSet<JobId> {
         self.model
-            .jobs
-            .iter()
+            .stored()
             .filter(|j| j.state == state)
             .map(|j| j.id)
             .collect()
@@ -679,12 +700,12 @@ impl Run<'_> {
             .map_err(|e| format!("list_jobs failed: {e}"))?;
         let by_id: HashMap<JobId, &Job> = all.iter().map(|j| (j.id, j)).collect();
         ensure!(
-            by_id.len() == all.len() && all.len() == self.model.jobs.len(),
+            by_id.len() == all.len() && all.len() == self.model.stored().count(),
             "list_jobs(None) returned {} jobs, the model has {}",
             all.len(),
-            self.model.jobs.len()
+            self.model.stored().count()
         );
-        for m in &self.model.jobs {
+        for m in self.model.stored() {
             let j = by_id
                 .get(&m.id)
                 .ok_or_else(|| format!("list_jobs(None) misses {}", self.name(m.id)))?;
@@ -696,6 +717,19 @@ impl Run<'_> {
     /// `get_job` of every job and `list_jobs` of every state, at the end of a case.
     async fn compare_final(&self) -> std::result::Result<(), String> {
         for m in &self.model.jobs {
+            if m.deleted {
+                let got = self
+                    .q
+                    .get_job(m.id)
+                    .await
+                    .map_err(|e| format!("get_job failed: {e}"))?;
+                ensure!(
+                    got.is_none(),
+                    "get_job({}) found a deleted job",
+                    self.name(m.id)
+                );
+                continue;
+            }
             let j = self
                 .q
                 .get_job(m.id)
@@ -761,6 +795,12 @@ fn compare_job(m: &MJob, j: &Job) -> std::result::Result<(), String> {
         "output is {:?}, the model says {:?}",
         j.output,
         m.output
+    );
+    ensure!(
+        j.finished_at.is_some() == m.state.is_final(),
+        "finished_at is {:?} on a {} job",
+        j.finished_at,
+        m.state
     );
     if let Some(lease) = j.lease {
         ensure!(
