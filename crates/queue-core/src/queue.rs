@@ -213,7 +213,10 @@ pub trait Queue: Send + Sync {
 #[async_trait]
 pub trait Browsable: Send + Sync {
     /// The jobs that match `filter`, newest (highest id) first, at most `filter.limit`
-    /// (0 → 100). Page on with [`JobFilter::before`] set to the last id of a page.
+    /// (0 → 100). Page on with [`JobFilter::before`] set to the last id of a page: pages
+    /// follow each other without gaps or repeats, and jobs enqueued meanwhile (newer than
+    /// the cursor) never appear on later pages. No backend indexes kinds, so a kind that
+    /// is rare among the jobs listed makes a page read far (see each backend).
     ///
     /// ```
     /// # use queue_core::{Browsable, JobFilter, JobState};
@@ -225,10 +228,7 @@ pub trait Browsable: Send + Sync {
     /// }
     /// # Ok(()) }
     /// ```
-    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
-        let _ = filter;
-        Err(QueueError::InvalidRequest("list: not yet".into()))
-    }
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>>;
 
     /// Up to `limit` jobs (0 → 100) in `state`, or in any state when `None`; newest first.
     /// Shorthand for [`Browsable::list`].
@@ -239,11 +239,10 @@ pub trait Browsable: Send + Sync {
     }
 
     /// When the longest-waiting due job fell due: the earliest `scheduled_at` of the
-    /// pending jobs that are due now (paused kinds included). `None` when none is due.
-    /// Its age is how far behind the workers are.
-    async fn oldest_due(&self) -> Result<Option<OffsetDateTime>> {
-        Err(QueueError::InvalidRequest("oldest_due: not yet".into()))
-    }
+    /// pending jobs that are due now by the backend's clock (paused kinds included).
+    /// `None` when none is due. Its age is how far behind the workers are. Cheap: a few
+    /// index reads per priority in use, not a scan of the pending jobs.
+    async fn oldest_due(&self) -> Result<Option<OffsetDateTime>>;
 
     /// One job by id, if it exists (and is still retained).
     async fn get_job(&self, id: JobId) -> Result<Option<Job>>;
@@ -260,27 +259,42 @@ pub trait Replayable: Send + Sync {
     /// non-failed ids are a no-op returning `Ok(false)`.
     async fn replay(&self, id: JobId) -> Result<bool>;
 
-    /// Makes a pending job that is scheduled for later due now (its priority still
-    /// orders it). Any other job is a no-op returning `Ok(false)`.
-    async fn run_now(&self, id: JobId) -> Result<bool> {
-        let _ = id;
-        Err(QueueError::InvalidRequest("run_now: not yet".into()))
-    }
+    /// Makes a pending job that is scheduled for later due now, by the backend's clock
+    /// (its priority still orders it), and wakes idle workers as an enqueue does, so it
+    /// runs at once. Any other job (unknown, running, finished, or pending and due
+    /// already) is a no-op returning `Ok(false)`.
+    async fn run_now(&self, id: JobId) -> Result<bool>;
 
-    /// Deletes one finished job (`completed`, `failed` or `cancelled`). Pending and
-    /// running jobs are left alone (cancel them first): `Ok(false)`, as for unknown ids.
-    async fn delete(&self, id: JobId) -> Result<bool> {
-        let _ = id;
-        Err(QueueError::InvalidRequest("delete: not yet".into()))
-    }
+    /// Deletes one finished job (`completed`, `failed` or `cancelled`), and frees the
+    /// unique key it still holds: a unique window that outlived the job ends with it.
+    /// Pending and running jobs are left alone (cancel them first): `Ok(false)`, as for
+    /// unknown ids. Counts follow.
+    async fn delete(&self, id: JobId) -> Result<bool>;
 
-    /// Deletes up to `limit` jobs (0 → 100) in the final `state` that finished more than
-    /// `older_than` ago, oldest first; returns how many. Call again while it returns
-    /// `limit`. A state that is not final is [`QueueError::InvalidRequest`].
-    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64> {
-        let _ = (state, older_than, limit);
-        Err(QueueError::InvalidRequest("purge: not yet".into()))
-    }
+    /// Deletes up to `limit` jobs (0 → 100) in the final `state` that finished at least
+    /// `older_than` ago by the backend's clock, the first to finish first; returns how
+    /// many. Bounded per call: call again while it returns `limit`. Frees unique keys like
+    /// [`Replayable::delete`]; a job replayed meanwhile is left alone. A state that is not
+    /// final is [`QueueError::InvalidRequest`] (see [`check_purge_state`]), with nothing
+    /// deleted.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use queue_core::{JobState, Replayable};
+    /// # async fn demo(queue: &dyn Replayable) -> queue_core::Result<()> {
+    /// let week = Duration::from_secs(7 * 24 * 3600);
+    /// let mut purged = 0;
+    /// loop {
+    ///     let n = queue.purge(JobState::Completed, week, 1_000).await?;
+    ///     purged += n;
+    ///     if n < 1_000 {
+    ///         break;
+    ///     }
+    /// }
+    /// # let _ = purged;
+    /// # Ok(()) }
+    /// ```
+    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64>;
 }
 
 /// Which jobs [`Browsable::list`] returns: every field narrows the list.
