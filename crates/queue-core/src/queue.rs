@@ -216,7 +216,8 @@ pub trait Browsable: Send + Sync {
     /// (0 → 100). Page on with [`JobFilter::before`] set to the last id of a page: pages
     /// follow each other without gaps or repeats, and jobs enqueued meanwhile (newer than
     /// the cursor) never appear on later pages. No backend indexes kinds, so a kind that
-    /// is rare among the jobs listed makes a page read far (see each backend).
+    /// is rare among the jobs listed makes a page read far (see each backend). A kind
+    /// filter no job can have is [`QueueError::InvalidRequest`] ([`JobFilter::check`]).
     ///
     /// ```
     /// # use queue_core::{Browsable, JobFilter, JobState};
@@ -339,6 +340,17 @@ impl JobFilter {
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = n;
         self
+    }
+
+    /// Checks the filter before a backend runs it: a kind no job can have (empty, too
+    /// long, control characters; see [`crate::validate_kind`]) is
+    /// [`QueueError::InvalidRequest`], the same on every backend.
+    pub fn check(&self) -> Result<()> {
+        match &self.kind {
+            Some(kind) => crate::validate_kind(kind)
+                .map_err(|e| QueueError::InvalidRequest(format!("kind filter: {e}"))),
+            None => Ok(()),
+        }
     }
 }
 

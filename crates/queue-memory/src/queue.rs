@@ -360,6 +360,7 @@ impl Queue for MemoryQueue {
 impl Browsable for MemoryQueue {
     /// A scan of every retained job (listing is for inspection), O(n log limit).
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        filter.check()?;
         Ok(self.with_state(|st, _| st.list(filter, list_limit(filter.limit))))
     }
 

@@ -124,6 +124,7 @@ async fn load(q: &Inner, ids: &[JobId]) -> Result<Vec<Job>> {
 /// (pipelined, [`CHUNK`] hashes per round trip); without one, a page costs one read per
 /// state plus its hashes.
 pub(crate) async fn list(q: &Inner, filter: &JobFilter) -> Result<Vec<Job>> {
+    filter.check()?;
     let limit = list_limit(filter.limit);
     let states: Vec<JobState> = match filter.state {
         Some(s) => vec![s],

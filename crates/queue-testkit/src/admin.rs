@@ -96,6 +96,12 @@ pub async fn list_filters_by_state_and_kind(f: &dyn Factory) {
         newest_first(&a)[..2]
     );
     assert!(listed(&*q, &JobFilter::new().kind("none")).await.is_empty());
+    for bad in ["", "a\0b", " a"] {
+        match q.list(&JobFilter::new().kind(bad)).await {
+            Err(QueueError::InvalidRequest(_)) => {}
+            other => panic!("a kind filter of {bad:?} must be InvalidRequest, got {other:?}"),
+        }
+    }
     let pending_b: Vec<JobId> = b.iter().copied().filter(|&id| id != b[2]).collect();
     assert_eq!(
         listed(&*q, &JobFilter::new().state(JobState::Pending).kind("b")).await,

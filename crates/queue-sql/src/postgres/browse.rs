@@ -15,6 +15,7 @@ impl Browsable for PgQueue {
     /// cursor. Kind is a filter, not an index (one would cost every enqueue): a kind that
     /// is rare among the jobs listed makes the walk long.
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        filter.check()?;
         let limit = i64::try_from(list_limit(filter.limit)).unwrap_or(i64::MAX);
         let sql = match filter.state {
             None => &self.sql.list_all,

@@ -20,6 +20,7 @@ impl Browsable for SqliteQueue {
     /// that is rare among many retained jobs makes it read far (there is no index by
     /// either, so that enqueue, claim and ack write fewer).
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        filter.check()?;
         let limit = i64::try_from(list_limit(filter.limit)).unwrap_or(i64::MAX);
         let before = filter
             .before
