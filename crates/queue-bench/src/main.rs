@@ -29,6 +29,20 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // For the whole run, so the worker's metrics (when asked for) go where an
+    // application's would: a Prometheus recorder, scraped every 5 s.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let scrape = recorder.handle();
+    if let Err(e) = metrics::set_global_recorder(recorder) {
+        eprintln!("queue-bench: cannot install the metrics recorder: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            drop(scrape.render());
+        }
+    });
     let mut machine = machine::Machine::here();
     let mut rows = Vec::new();
     for backend in backends::selected(&opts.backends) {

@@ -1,4 +1,5 @@
 //! Lifecycle hooks: what a worker tells observers as jobs start and finish.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -121,7 +122,10 @@ async fn hooks_see_every_start_and_recorded_outcome() {
         hook.outcome_of(flaky),
         vec![RunOutcome::Retried("not yet".into())]
     );
-    assert_eq!(hook.outcome_of(bad), vec![RunOutcome::Failed("broken".into())]);
+    assert_eq!(
+        hook.outcome_of(bad),
+        vec![RunOutcome::Failed("broken".into())]
+    );
     assert_eq!(
         hook.outcome_of(discard),
         vec![RunOutcome::Discarded("unwanted".into())]
@@ -154,12 +158,18 @@ async fn a_cancel_request_finishes_the_run_as_cancelled() {
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while hook.started.lock().unwrap().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the job never started");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job never started"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     q.cancel(id).await.unwrap();
     while hook.finished.lock().unwrap().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the run never finished");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never finished"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let stats = worker.stats();

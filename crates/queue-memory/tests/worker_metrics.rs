@@ -1,4 +1,5 @@
 //! The worker's metrics, read back from a Prometheus recorder.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,14 +54,24 @@ fn counters_and_histograms_per_kind() {
         let text = prom.render();
         let ok = ["queue=\"default\"", "kind=\"ok\""];
         let bad = ["queue=\"default\"", "kind=\"bad\""];
-        assert_eq!(sample(&text, "queue_jobs_enqueued_total", &ok), Some(3.0), "{text}");
+        assert_eq!(
+            sample(&text, "queue_jobs_enqueued_total", &ok),
+            Some(3.0),
+            "{text}"
+        );
         assert_eq!(sample(&text, "queue_jobs_enqueued_total", &bad), Some(1.0));
         assert_eq!(sample(&text, "queue_jobs_started_total", &ok), Some(3.0));
         assert_eq!(sample(&text, "queue_jobs_completed_total", &ok), Some(3.0));
         assert_eq!(sample(&text, "queue_jobs_failed_total", &bad), Some(1.0));
         assert_eq!(sample(&text, "queue_jobs_completed_total", &bad), Some(0.0));
-        assert_eq!(sample(&text, "queue_job_duration_seconds_count", &ok), Some(3.0));
-        assert_eq!(sample(&text, "queue_job_wait_seconds_count", &bad), Some(1.0));
+        assert_eq!(
+            sample(&text, "queue_job_duration_seconds_count", &ok),
+            Some(3.0)
+        );
+        assert_eq!(
+            sample(&text, "queue_job_wait_seconds_count", &bad),
+            Some(1.0)
+        );
         assert!(text.contains("# HELP queue_jobs_failed_total"), "{text}");
     });
 }
@@ -76,9 +87,16 @@ fn no_metrics_unless_asked() {
             .await
             .unwrap();
         let text = prom.render();
-        assert_eq!(sample(&text, "queue_jobs_started_total", &[]), None, "{text}");
+        assert_eq!(
+            sample(&text, "queue_jobs_started_total", &[]),
+            None,
+            "{text}"
+        );
         // Enqueues are counted by the backend, with or without a worker.
-        assert_eq!(sample(&text, "queue_jobs_enqueued_total", &["kind=\"ok\""]), Some(1.0));
+        assert_eq!(
+            sample(&text, "queue_jobs_enqueued_total", &["kind=\"ok\""]),
+            Some(1.0)
+        );
     });
 }
 

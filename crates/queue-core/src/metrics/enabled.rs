@@ -185,7 +185,9 @@ pub(crate) async fn sample_gauges(queue: Arc<str>, source: Arc<dyn Browsable>, e
         });
         let due = source.oldest_due().await.map(|due| {
             let age = due.map_or(0.0, |at| {
-                (time::OffsetDateTime::now_utc() - at).as_seconds_f64().max(0.0)
+                (time::OffsetDateTime::now_utc() - at)
+                    .as_seconds_f64()
+                    .max(0.0)
             });
             oldest.set(age);
         });
