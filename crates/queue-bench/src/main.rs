@@ -16,6 +16,11 @@ mod measure;
 mod raw;
 mod report;
 
+/// Histogram buckets, in seconds, as an application would set them for job times.
+const BUCKETS: [f64; 12] = [
+    0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 300.0,
+];
+
 /// Any failure of a measurement, reported and fatal.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -29,6 +34,29 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // For the whole run, so the worker's metrics (when asked for) go where an
+    // application's would: a Prometheus recorder, scraped every 5 s.
+    let recorder = match metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&BUCKETS)
+        .map(|b| b.build_recorder())
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("queue-bench: cannot build the metrics recorder: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let scrape = recorder.handle();
+    if let Err(e) = metrics::set_global_recorder(recorder) {
+        eprintln!("queue-bench: cannot install the metrics recorder: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            drop(scrape.render());
+        }
+    });
     let mut machine = machine::Machine::here();
     let mut rows = Vec::new();
     for backend in backends::selected(&opts.backends) {

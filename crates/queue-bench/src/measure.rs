@@ -86,6 +86,18 @@ pub struct Row {
     /// Latency at each backlog, ascending.
     pub latencies: Vec<Latency>,
     pub idle_calls_per_s: f64,
+    /// The drain of `jobs` with the worker's metrics off and on (a Prometheus recorder
+    /// installed for the whole run), runs alternating.
+    pub metrics: MetricsCost,
+}
+
+/// What recording metrics costs the drain.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MetricsCost {
+    pub off_per_s: f64,
+    pub on_per_s: f64,
+    /// How much slower the drain is with metrics on, in % of off (negative: faster, noise).
+    pub cost_pct: f64,
 }
 
 /// `part` as a percentage of `whole`.
@@ -153,7 +165,7 @@ async fn measure(
     for n in o.drain_sizes() {
         let (mut queue_runs, mut raw_runs) = (Vec::new(), Vec::new());
         for _ in 0..o.repeat {
-            let q = drain(b, o, n).await?;
+            let q = drain(b, o, n, false).await?;
             eprintln!("drain of {n}: {q:.0} jobs/s");
             queue_runs.push(q);
             if let Some(r) = raw {
@@ -194,6 +206,22 @@ async fn measure(
     let idle = idle(b, o).await?;
     eprintln!("idle worker: {idle:.2} calls/s");
 
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..o.repeat {
+        let r = drain(b, o, o.jobs, false).await?;
+        eprintln!("drain of {} without metrics: {r:.0} jobs/s", o.jobs);
+        off.push(r);
+        let r = drain(b, o, o.jobs, true).await?;
+        eprintln!("drain of {} with metrics: {r:.0} jobs/s", o.jobs);
+        on.push(r);
+    }
+    let (off_per_s, on_per_s) = (median(off), median(on));
+    let metrics = MetricsCost {
+        off_per_s,
+        on_per_s,
+        cost_pct: pct(off_per_s - on_per_s, Some(off_per_s)).unwrap_or_default(),
+    };
+
     let rates: Vec<f64> = drains.iter().map(|d| d.per_s).collect();
     let raw_rates: Option<Vec<f64>> = drains.iter().map(|d| d.raw_per_s).collect();
     Ok(Row {
@@ -213,6 +241,7 @@ async fn measure(
         latency_p99_ms: latencies.first().map_or(0.0, |l| l.p99_ms),
         latencies,
         idle_calls_per_s: idle,
+        metrics,
     })
 }
 
@@ -264,15 +293,20 @@ async fn bulk_enqueue(b: &dyn BenchBackend, o: &Options) -> Result<f64, Error> {
     .await
 }
 
-async fn drain(b: &dyn BenchBackend, o: &Options, n: usize) -> Result<f64, Error> {
+/// Drains `n` queued no-op jobs; with `metrics`, the worker records its counters and
+/// histograms (see `main`: the recorder is installed for the whole run).
+async fn drain(b: &dyn BenchBackend, o: &Options, n: usize, metrics: bool) -> Result<f64, Error> {
     on_fresh(b, |q| async move {
         fill(&q, n, b.fill_in_flight(), noop_job).await?;
         let counting = Arc::new(Counting::new(q));
         let t0 = Instant::now();
-        let worker = Worker::new(counting.clone())
+        let mut worker = Worker::new(counting.clone())
             .handle(KIND, |_job| async { Ok(()) })
-            .concurrency(o.concurrency)
-            .start()?;
+            .concurrency(o.concurrency);
+        if metrics {
+            worker = worker.metrics();
+        }
+        let worker = worker.start()?;
         let target = n as u64;
         while worker.stats().completed < target {
             if t0.elapsed() > PATIENCE {

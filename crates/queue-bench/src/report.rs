@@ -246,14 +246,33 @@ pub fn scaling(rows: &[Row]) -> String {
     s
 }
 
+/// One line per backend: the drain with the worker's metrics off and on.
+pub fn metrics_cost(rows: &[Row], o: &Options) -> String {
+    let mut s = String::new();
+    for r in rows {
+        let m = &r.metrics;
+        let _ = writeln!(
+            s,
+            "metrics {}: drain of {} {} jobs/s off, {} on ({:+.1}% cost, target ≤ 5%)",
+            r.backend,
+            count_label(o.jobs),
+            thousands(m.off_per_s),
+            thousands(m.on_per_s),
+            m.cost_pct
+        );
+    }
+    s
+}
+
 /// The whole printed report.
 pub fn render(rows: &[Row], m: &Machine, o: &Options) -> String {
     format!(
-        "{}\n\n{}\n{}\n{}",
+        "{}\n\n{}\n{}\n{}\n{}",
         intro(m, o),
         table(rows, o),
         raw_table(rows, o),
-        scaling(rows)
+        scaling(rows),
+        metrics_cost(rows, o)
     )
 }
 
@@ -343,6 +362,11 @@ mod tests {
                 },
             ],
             idle_calls_per_s: 1.0,
+            metrics: crate::measure::MetricsCost {
+                off_per_s: 20_000.0,
+                on_per_s: 19_600.0,
+                cost_pct: 2.0,
+            },
         }
     }
 
@@ -400,6 +424,15 @@ mod tests {
              | flat (largest / smallest backlog) | enqueue→start p50 / p99 ms | idle calls/s |"
         ));
         assert!(t.contains("| Redis | 79,972 (50%) | 20,000 (50%) | — | 3.25 / 6.10 | 1.0 |"));
+    }
+
+    #[test]
+    fn metrics_cost_line() {
+        let o = opts();
+        assert_eq!(
+            metrics_cost(&[row("postgres", true)], &o),
+            "metrics postgres: drain of 100k 20,000 jobs/s off, 19,600 on (+2.0% cost, target ≤ 5%)\n"
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod completion;
 mod error;
 mod id;
 mod job;
+pub mod metrics;
 mod notify;
 mod queue;
 mod redact;
@@ -64,8 +65,9 @@ pub use redact::redact_url;
 pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use worker::{
-    CancelReason, Data, DrainOutcome, DrainReport, DrainedJob, FromContext, Handler, HandlerFuture,
-    JobContext, JobError, ShutdownReport, Worker, WorkerHandle, WorkerStats, DEFAULT_CANCEL_GRACE,
+    CancelReason, Data, DrainReport, DrainedJob, FromContext, Handler, HandlerFuture, JobContext,
+    JobError, JobFinished, JobStarted, RunOutcome, ShutdownReport, Worker, WorkerHandle,
+    WorkerHook, WorkerStats, DEFAULT_CANCEL_GRACE,
 };
 
 /// Default lease timeout of every backend.

@@ -204,6 +204,12 @@ pub trait Queue: Send + Sync {
     /// The kinds paused with [`Queue::pause_kind`], sorted.
     async fn paused_kinds(&self) -> Result<Vec<String>>;
 
+    /// The queue's name, as metrics and hooks label it: the table of a SQL queue, the
+    /// name of a Redis queue; `"default"` unless the backend says otherwise.
+    fn name(&self) -> &str {
+        "default"
+    }
+
     /// Stops accepting jobs. Nothing already accepted is lost: claimed jobs can still be
     /// acked or nacked, and durable backends keep pending jobs for the next start.
     async fn close(&self) -> Result<()>;

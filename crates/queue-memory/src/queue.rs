@@ -117,12 +117,15 @@ impl MemoryQueue {
     /// # Ok::<(), QueueError>(())
     /// ```
     pub fn try_enqueue(&self, job: NewJob) -> Result<JobId> {
+        let count = queue_core::metrics::Enqueued::of(std::slice::from_ref(&job));
         let batch = self.prepare(vec![job])?;
         match self.with_state(|st, now| st.enqueue(batch, now))? {
-            Enqueued::Stored(ids) => ids
-                .into_iter()
-                .next()
-                .ok_or_else(|| QueueError::InvalidJob("nothing was enqueued".into())),
+            Enqueued::Stored(ids) => {
+                count.record(self.name());
+                ids.into_iter()
+                    .next()
+                    .ok_or_else(|| QueueError::InvalidJob("nothing was enqueued".into()))
+            }
             Enqueued::Full { .. } => Err(QueueError::Full),
         }
     }
@@ -189,13 +192,17 @@ impl Queue for MemoryQueue {
     /// Stores every job or none. A batch larger than the capacity is refused with
     /// [`QueueError::InvalidJob`]; otherwise, like `enqueue`, it waits for room.
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
+        let count = queue_core::metrics::Enqueued::of(&jobs);
         let mut batch = self.prepare(jobs)?;
         loop {
             // Registered before looking, so room freed in between is not missed.
             let mut room = pin!(self.room.notified());
             room.as_mut().enable();
             let retry_in = match self.with_state(|st, now| st.enqueue(batch, now))? {
-                Enqueued::Stored(ids) => return Ok(ids),
+                Enqueued::Stored(ids) => {
+                    count.record(self.name());
+                    return Ok(ids);
+                }
                 Enqueued::Full {
                     batch: back,
                     retry_in,

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use queue_core::{
-    Browsable, CancelReason, Data, DrainOutcome, Job, JobArgs, JobContext, JobError, JobState,
-    Queue, QueueError, Worker,
+    Browsable, CancelReason, Data, Job, JobArgs, JobContext, JobError, JobState, Queue, QueueError,
+    RunOutcome, Worker,
 };
 use queue_memory::MemoryQueue;
 use queue_testkit::intercept::{HangingHeartbeats, Intercepted};
@@ -164,7 +164,7 @@ async fn run_until_idle_tests_code_that_enqueues() {
     assert!(report
         .jobs
         .iter()
-        .all(|j| j.kind == "email" && j.outcome == DrainOutcome::Completed));
+        .all(|j| j.kind == "email" && j.outcome == RunOutcome::Completed));
     sent.lock().unwrap().sort();
     assert_eq!(*sent.lock().unwrap(), ["a@example.com", "b@example.com"]);
 }

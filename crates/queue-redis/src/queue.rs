@@ -131,6 +131,10 @@ impl std::fmt::Debug for RedisQueue {
 
 #[async_trait]
 impl Queue for RedisQueue {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
         queue_core::enqueue_one(self, job).await
     }
@@ -142,7 +146,10 @@ impl Queue for RedisQueue {
     /// any that ran).
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
         self.check_open()?;
-        crate::enqueue::enqueue(&self.inner, jobs).await
+        let count = queue_core::metrics::Enqueued::of(&jobs);
+        let ids = crate::enqueue::enqueue(&self.inner, jobs).await?;
+        count.record(&self.inner.name);
+        Ok(ids)
     }
 
     async fn dequeue_batch(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {

@@ -9,15 +9,26 @@ use queue_core::{
 };
 use time::OffsetDateTime;
 
+use queue_core::metrics::Enqueued;
+
 use crate::SqlQueue;
 
 #[async_trait]
 impl Queue for SqlQueue {
+    fn name(&self) -> &str {
+        self.backend().name()
+    }
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
-        self.backend().enqueue(job).await
+        let count = Enqueued::of(std::slice::from_ref(&job));
+        let id = self.backend().enqueue(job).await?;
+        count.record(self.name());
+        Ok(id)
     }
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
-        self.backend().enqueue_batch(jobs).await
+        let count = Enqueued::of(&jobs);
+        let ids = self.backend().enqueue_batch(jobs).await?;
+        count.record(self.name());
+        Ok(ids)
     }
     async fn dequeue(&self, kinds: &[&str]) -> Result<Option<Job>> {
         self.backend().dequeue(kinds).await

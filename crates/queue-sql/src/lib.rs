@@ -166,7 +166,11 @@ impl SqlQueue {
         conn: &mut C,
         job: queue_core::NewJob,
     ) -> Result<queue_core::JobId> {
-        conn.enqueue_job(self, job).await
+        let count = queue_core::metrics::Enqueued::of(std::slice::from_ref(&job));
+        let id = conn.enqueue_job(self, job).await?;
+        // Counted when the statement succeeds, whether or not the transaction commits.
+        count.record(queue_core::Queue::name(self));
+        Ok(id)
     }
 
     /// Drops the queue's table, its paused kinds and its migration record (and, on

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use queue_core::{DrainOutcome, Job, JobError, JobId, JobState, RetryPolicy, Worker};
+use queue_core::{Job, JobError, JobId, JobState, RetryPolicy, RunOutcome, Worker};
 
 use crate::support::{as_queue, assert_completed, enqueue, get, job};
 use crate::{Factory, Setup};
@@ -67,34 +67,34 @@ pub async fn run_until_idle_runs_every_due_job(f: &dyn Factory) {
     .collect();
     assert_eq!(runs, expected_runs, "attempts run per job");
 
-    let outcomes = |id| -> Vec<(u32, DrainOutcome)> {
+    let outcomes = |id| -> Vec<(u32, RunOutcome)> {
         report
             .runs_of(id)
             .map(|j| (j.attempt, j.outcome.clone()))
             .collect()
     };
-    assert_eq!(outcomes(ok), vec![(1, DrainOutcome::Completed)]);
+    assert_eq!(outcomes(ok), vec![(1, RunOutcome::Completed)]);
     assert_eq!(
         outcomes(flaky),
         vec![
-            (1, DrainOutcome::Retried("first try fails".into())),
-            (2, DrainOutcome::Completed)
+            (1, RunOutcome::Retried("first try fails".into())),
+            (2, RunOutcome::Completed)
         ]
     );
     assert_eq!(
         outcomes(bad),
-        vec![(1, DrainOutcome::Failed("always fails".into()))]
+        vec![(1, RunOutcome::Failed("always fails".into()))]
     );
     assert_eq!(
         outcomes(discard),
-        vec![(1, DrainOutcome::Discarded("not wanted".into()))]
+        vec![(1, RunOutcome::Discarded("not wanted".into()))]
     );
     assert_eq!(
         outcomes(snooze),
-        vec![(1, DrainOutcome::Snoozed(Duration::from_secs(3600)))]
+        vec![(1, RunOutcome::Snoozed(Duration::from_secs(3600)))]
     );
     match outcomes(boom).as_slice() {
-        [(1, DrainOutcome::Failed(e))] if e.contains("blew up") => {}
+        [(1, RunOutcome::Failed(e))] if e.contains("blew up") => {}
         other => panic!("a panicking handler fails its last attempt, got {other:?}"),
     }
     assert!(
@@ -122,9 +122,10 @@ pub async fn run_until_idle_runs_every_due_job(f: &dyn Factory) {
             report.failed,
             report.discarded,
             report.snoozed,
-            report.cancelled
+            report.cancelled,
+            report.returned
         ),
-        (2, 1, 2, 1, 1, 0)
+        (2, 1, 2, 1, 1, 0, 0)
     );
 
     assert_completed(&*q, ok).await;

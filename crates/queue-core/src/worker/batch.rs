@@ -104,6 +104,7 @@ impl Batch {
             kind,
             cancel,
         } = f;
+        self.shared.starting(&job);
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
         let deadline = self
@@ -132,6 +133,8 @@ impl Batch {
             lease,
             job,
             outcome,
+            // Filled in from the held entry as it is taken out (`Shared::finish`).
+            ran: None,
         })
     }
 }
@@ -224,6 +227,9 @@ async fn run_one(
         None => return timed_out(),
         // Stopped by shutdown or drop, or by the heartbeat when the lease was lost (then
         // no longer held: `finish` records nothing).
+        Some(Err(Stopped)) if cancel.reason() == Some(CancelReason::Requested) => {
+            return Outcome::Cancelled
+        }
         Some(Err(Stopped)) => return Outcome::Return,
         Some(Ok(Err(panic))) => {
             Counters::add(&shared.counters.panicked, 1);
@@ -242,7 +248,7 @@ async fn run_one(
         Some(CancelReason::Requested) => {
             // Returned, the backend ends it `cancelled` without using an attempt.
             tracing::info!(error = %error, "handler stopped on request; job cancelled");
-            return Outcome::Return;
+            return Outcome::Cancelled;
         }
         None => {}
     }

@@ -248,6 +248,7 @@ fn accept(shared: &Arc<Shared>, jobs: Vec<Job>, held_until: tokio::time::Instant
             kind,
             attempts: job.attempts,
             run: Run::Waiting,
+            started: None,
             cancel: Cancel::default(),
         };
         if let Some(old) = st.held.get(&job.id).map(|h| h.lease) {
@@ -351,6 +352,7 @@ pub(crate) async fn give_back(shared: &Shared, jobs: Vec<Job>) {
                 lease: job.lease?,
                 job: Claimed::of(job, kind),
                 outcome: Outcome::Return,
+                ran: None,
             })
         })
         .collect();

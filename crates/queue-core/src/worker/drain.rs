@@ -6,7 +6,6 @@
 //! records results itself, so it knows when the last one is recorded.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -14,29 +13,10 @@ use tokio::task::JoinHandle;
 use super::cancel::CancelReason;
 use super::dispatch::{claim, plan};
 use super::heartbeat::heartbeat_loop;
-use super::settle::{record, Outcome, Settle};
+use super::hooks::RunOutcome;
+use super::settle::{record, Settle};
 use super::shared::{Held, Shared};
 use crate::{JobId, Lease, QueueError, Result};
-
-/// How a job's run ended, as recorded by [`Worker::run_until_idle`](super::Worker::run_until_idle).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DrainOutcome {
-    /// The handler succeeded; the job is completed.
-    Completed,
-    /// A failed attempt (an error, a panic, a timeout) with attempts left: the job is
-    /// scheduled again with backoff. Holds the error.
-    Retried(String),
-    /// A failed attempt with no attempt left: the job is dead-lettered. Holds the error.
-    Failed(String),
-    /// The handler discarded the job. Holds the reason.
-    Discarded(String),
-    /// The handler snoozed the job for this long, without using an attempt.
-    Snoozed(Duration),
-    /// The run was cut short (its lease was lost, or its token fired and the handler gave
-    /// up): the job went back to the queue, or waits there for its lease to run out.
-    Cancelled,
-}
 
 /// One run of a job in a [`DrainReport`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,19 +28,12 @@ pub struct DrainedJob {
     /// The attempt this run was (1 on the first run).
     pub attempt: u32,
     /// How it ended.
-    pub outcome: DrainOutcome,
+    pub outcome: RunOutcome,
 }
 
 impl DrainedJob {
     pub(crate) fn of(shared: &Shared, s: &Settle) -> DrainedJob {
-        let outcome = match &s.outcome {
-            Outcome::Done(_) => DrainOutcome::Completed,
-            Outcome::Retry(e) if s.job.last_attempt() => DrainOutcome::Failed(e.clone()),
-            Outcome::Retry(e) => DrainOutcome::Retried(e.clone()),
-            Outcome::Discard(r) => DrainOutcome::Discarded(r.clone()),
-            Outcome::Snooze(d) => DrainOutcome::Snoozed(*d),
-            Outcome::Return => DrainOutcome::Cancelled,
-        };
+        let outcome = s.outcome.public(s.job.last_attempt());
         DrainedJob {
             id: s.lease.id,
             kind: kind_name(shared, s.job.kind),
@@ -74,7 +47,7 @@ impl DrainedJob {
             id: lease.id,
             kind: kind_name(shared, h.kind),
             attempt: h.attempts,
-            outcome: DrainOutcome::Cancelled,
+            outcome: RunOutcome::Returned,
         }
     }
 }
@@ -103,8 +76,10 @@ pub struct DrainReport {
     pub discarded: usize,
     /// Jobs snoozed by their handler.
     pub snoozed: usize,
-    /// Runs cut short.
+    /// Runs stopped by a cancel request (their jobs end `cancelled`).
     pub cancelled: usize,
+    /// Runs cut short with their jobs back in the queue (a lost lease).
+    pub returned: usize,
 }
 
 impl DrainReport {
@@ -112,12 +87,13 @@ impl DrainReport {
         let mut report = DrainReport::default();
         for job in &jobs {
             let count = match job.outcome {
-                DrainOutcome::Completed => &mut report.completed,
-                DrainOutcome::Retried(_) => &mut report.retried,
-                DrainOutcome::Failed(_) => &mut report.failed,
-                DrainOutcome::Discarded(_) => &mut report.discarded,
-                DrainOutcome::Snoozed(_) => &mut report.snoozed,
-                DrainOutcome::Cancelled => &mut report.cancelled,
+                RunOutcome::Completed => &mut report.completed,
+                RunOutcome::Retried(_) => &mut report.retried,
+                RunOutcome::Failed(_) => &mut report.failed,
+                RunOutcome::Discarded(_) => &mut report.discarded,
+                RunOutcome::Snoozed(_) => &mut report.snoozed,
+                RunOutcome::Cancelled => &mut report.cancelled,
+                RunOutcome::Returned => &mut report.returned,
             };
             *count += 1;
         }

@@ -28,6 +28,8 @@ pub struct WorkerHandle {
     claim: Option<JoinHandle<()>>,
     settle: Option<JoinHandle<()>>,
     heartbeat: Option<JoinHandle<()>>,
+    /// The gauge sampler, when asked for (`Worker::gauges`).
+    gauges: Option<JoinHandle<()>>,
 }
 
 /// Counts since the worker started.
@@ -56,6 +58,9 @@ pub struct WorkerStats {
     /// claimed so slowly (a reconnect) that their leases could not be trusted, or given up
     /// by their handler once a shutdown or a lost lease fired its token.
     pub returned: u64,
+    /// Jobs stopped by a cancel request (running, or claimed ahead): handed back, and
+    /// ended `cancelled` by the backend.
+    pub cancelled: u64,
     /// Backend errors seen while claiming or recording results.
     pub errors: u64,
 }
@@ -80,8 +85,23 @@ pub(crate) fn start(shared: Arc<Shared>) -> WorkerHandle {
         claim: Some(tokio::spawn(claim_loop(shared.clone()))),
         settle: Some(tokio::spawn(settle_loop(shared.clone(), rx))),
         heartbeat: Some(tokio::spawn(heartbeat_loop(shared.clone(), requests))),
+        gauges: spawn_gauges(&shared),
         shared,
     }
+}
+
+#[cfg(feature = "metrics")]
+fn spawn_gauges(shared: &Shared) -> Option<JoinHandle<()>> {
+    let (source, every) = shared.gauges.clone()?;
+    let queue = shared.queue_name.clone();
+    Some(tokio::spawn(crate::metrics::sample_gauges(
+        queue, source, every,
+    )))
+}
+
+#[cfg(not(feature = "metrics"))]
+fn spawn_gauges(_: &Shared) -> Option<JoinHandle<()>> {
+    None
 }
 
 impl WorkerHandle {
@@ -118,6 +138,7 @@ impl WorkerHandle {
             timed_out: get(&c.timed_out),
             lease_lost: get(&c.lease_lost),
             returned: get(&c.returned),
+            cancelled: get(&c.cancelled),
             errors: get(&c.errors),
         }
     }
@@ -169,6 +190,10 @@ impl WorkerHandle {
     /// Stops claiming and takes the tasks to wind down; `None` when already stopped.
     fn begin_stop(&mut self) -> Option<Stop> {
         let settle = self.settle.take()?;
+        if let Some(g) = self.gauges.take() {
+            // It holds nothing to flush.
+            g.abort();
+        }
         self.shared.stopping.store(true, Ordering::Release);
         self.shared.wake.notify_one();
         Some(Stop {
@@ -285,6 +310,7 @@ impl Stop {
                     lease: job.lease?,
                     job: Claimed::of(&job, kind),
                     outcome: Outcome::Return,
+                    ran: None,
                 })
             })
             .collect();

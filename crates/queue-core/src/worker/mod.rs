@@ -33,6 +33,7 @@ mod extract;
 mod handle;
 mod handler;
 mod heartbeat;
+mod hooks;
 mod requested;
 mod settle;
 mod shared;
@@ -46,10 +47,11 @@ use std::time::Duration;
 pub use cancel::CancelReason;
 pub use context::JobContext;
 pub use data::Data;
-pub use drain::{DrainOutcome, DrainReport, DrainedJob};
+pub use drain::{DrainReport, DrainedJob};
 pub use extract::{FromContext, Handler};
 pub use handle::{ShutdownReport, WorkerHandle, WorkerStats};
 pub use handler::{HandlerFuture, JobError};
+pub use hooks::{JobFinished, JobStarted, RunOutcome, WorkerHook};
 
 use crate::{validate_kind, Job, JobArgs, Queue, QueueError, Result};
 use data::DataMap;
@@ -90,6 +92,9 @@ pub struct Worker {
     handler_timeout: Option<Duration>,
     cancel_grace: Duration,
     poll_interval: Duration,
+    hooks: Vec<Arc<dyn WorkerHook>>,
+    metrics: bool,
+    gauges: Option<(Arc<dyn crate::Browsable>, Duration)>,
 }
 
 impl Worker {
@@ -107,6 +112,9 @@ impl Worker {
             handler_timeout: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,
             poll_interval: Duration::from_secs(1),
+            hooks: Vec::new(),
+            metrics: false,
+            gauges: None,
         }
     }
 
@@ -218,6 +226,32 @@ impl Worker {
         self
     }
 
+    /// Tells `hook` of every job this worker starts and every outcome it records (see
+    /// [`WorkerHook`]). Hooks run in the order they were added.
+    pub fn hook(mut self, hook: impl WorkerHook) -> Self {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Records counters and histograms of the jobs this worker runs through the
+    /// `metrics` facade (see [`crate::metrics`]): starts, outcomes, run time, and wait
+    /// from due to start, per kind. Install the recorder before [`Worker::start`]. Without
+    /// the `metrics` feature it records nothing.
+    pub fn metrics(mut self) -> Self {
+        self.metrics = true;
+        self
+    }
+
+    /// Samples the job counts per state and the age of the oldest due job from `source`
+    /// (usually the queue itself) every `every`, as gauges (see [`crate::metrics`]),
+    /// while the worker runs. Each sample is two cheap backend calls (`stats` and
+    /// `oldest_due`); keep `every` at several seconds. With several workers over one
+    /// queue, one sampling is enough. Without the `metrics` feature it samples nothing.
+    pub fn gauges(mut self, source: Arc<dyn crate::Browsable>, every: Duration) -> Self {
+        self.gauges = Some((source, every.max(Duration::from_millis(100))));
+        self
+    }
+
     /// Starts claiming and running jobs. Must be called inside a tokio runtime.
     ///
     /// Fails when no handler is registered, a kind or limit is invalid, or a handler asks
@@ -243,7 +277,7 @@ impl Worker {
     ///
     /// ```
     /// # async fn demo(queue: std::sync::Arc<dyn queue_core::Queue>) -> queue_core::Result<()> {
-    /// use queue_core::{DrainOutcome, Job, JobError, Worker};
+    /// use queue_core::{RunOutcome, Job, JobError, Worker};
     ///
     /// let id = queue.enqueue(Job::new("email", serde_json::json!("a@example.com"))).await?;
     /// let report = Worker::new(queue)
@@ -252,7 +286,7 @@ impl Worker {
     ///     .await?;
     /// assert_eq!(report.completed, 1);
     /// assert_eq!(report.jobs[0].id, id);
-    /// assert_eq!(report.jobs[0].outcome, DrainOutcome::Completed);
+    /// assert_eq!(report.jobs[0].outcome, RunOutcome::Completed);
     /// # Ok(()) }
     /// ```
     pub async fn run_until_idle(self) -> Result<DrainReport> {
@@ -306,7 +340,23 @@ impl Worker {
             (false, Some(n)) => n,
             (false, None) => self.batch_size.min(self.concurrency),
         };
+        let queue_name: Arc<str> = Arc::from(self.queue.name());
+        let kinds: Vec<Arc<str>> = kinds.into_iter().map(Arc::from).collect();
+        #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+        let mut hooks = self.hooks;
+        #[cfg(not(feature = "metrics"))]
+        let _ = self.metrics;
+        #[cfg(feature = "metrics")]
+        if self.metrics {
+            hooks.insert(
+                0,
+                Arc::new(crate::metrics::WorkerMetrics::new(&queue_name, &kinds)),
+            );
+        }
         Ok(Arc::new(Shared {
+            gauges: if draining { None } else { self.gauges },
+            queue_name,
+            hooks,
             queue: self.queue,
             kind_index,
             handlers,
@@ -326,7 +376,7 @@ impl Worker {
                 per_kind: vec![0; kinds.len()],
                 paused: HashSet::new(),
             }),
-            kinds: kinds.into_iter().map(Arc::from).collect(),
+            kinds,
             wake: tokio::sync::Notify::new(),
             changed: tokio::sync::Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),

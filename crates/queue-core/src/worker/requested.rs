@@ -54,7 +54,8 @@ impl Requested {
                     shared.send(vec![Settle {
                         lease,
                         job: Claimed::of(&job, kind),
-                        outcome: Outcome::Return,
+                        outcome: Outcome::Cancelled,
+                        ran: None,
                     }]);
                     shared.wake.notify_one();
                     shared.changed.notify_waiters();

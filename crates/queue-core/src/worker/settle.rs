@@ -11,6 +11,7 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 
 use super::handler::HandlerOutput;
+use super::hooks::RunOutcome;
 use super::shared::{Counters, Shared};
 use crate::{Completion, Job, Lease, QueueError};
 
@@ -27,8 +28,27 @@ pub(crate) enum Outcome {
     Retry(String),
     Discard(String),
     Snooze(Duration),
-    /// Back to the queue without using an attempt (shutdown).
+    /// Back to the queue without using an attempt (shutdown, a lost lease).
     Return,
+    /// Stopped by a cancel request: handed back like `Return`, and the backend, which
+    /// holds the request, ends the job `cancelled`.
+    Cancelled,
+}
+
+impl Outcome {
+    /// What hooks and drain reports are told; `last_attempt` tells a dead-lettering
+    /// failure from a retry.
+    pub fn public(&self, last_attempt: bool) -> RunOutcome {
+        match self {
+            Outcome::Done(_) => RunOutcome::Completed,
+            Outcome::Retry(e) if last_attempt => RunOutcome::Failed(e.clone()),
+            Outcome::Retry(e) => RunOutcome::Retried(e.clone()),
+            Outcome::Discard(r) => RunOutcome::Discarded(r.clone()),
+            Outcome::Snooze(d) => RunOutcome::Snoozed(*d),
+            Outcome::Return => RunOutcome::Returned,
+            Outcome::Cancelled => RunOutcome::Cancelled,
+        }
+    }
 }
 
 /// What the worker knows of a claimed job, for the log lines of its settlement.
@@ -61,6 +81,8 @@ pub(crate) struct Settle {
     pub lease: Lease,
     pub job: Claimed,
     pub outcome: Outcome,
+    /// How long its handler ran; `None` for a job handed back before it started.
+    pub ran: Option<Duration>,
 }
 
 pub(crate) async fn settle_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Settle>>) {
@@ -99,6 +121,7 @@ async fn ack_all(shared: &Shared, settles: &[Settle]) {
                 lease: s.lease,
                 job: s.job.clone(),
                 outcome: Outcome::Done(None),
+                ran: s.ran,
             })
             .collect();
         complete(shared, &plain, false).await;
@@ -142,7 +165,7 @@ async fn complete(shared: &Shared, settles: &[Settle], outputs: bool) -> Vec<usi
                     match r {
                         Ok(()) => {
                             Counters::add(&c.completed, 1);
-                            shared.note(s);
+                            shared.recorded(s);
                         }
                         Err(QueueError::InvalidJob(_)) if with_output => refused.push(i),
                         Err(e) => report(shared, s, &e),
@@ -176,7 +199,7 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
             Outcome::Retry(e) => q.nack(&lease, e).await,
             Outcome::Discard(r) => q.discard(&lease, r).await,
             Outcome::Snooze(d) => q.snooze(&lease, *d).await,
-            Outcome::Return => q.snooze(&lease, Duration::ZERO).await,
+            Outcome::Return | Outcome::Cancelled => q.snooze(&lease, Duration::ZERO).await,
         };
         match r {
             Ok(()) => {
@@ -187,9 +210,10 @@ pub(crate) async fn settle_one(shared: &Shared, s: &Settle) {
                     Outcome::Discard(_) => &c.discarded,
                     Outcome::Snooze(_) => &c.snoozed,
                     Outcome::Return => &c.returned,
+                    Outcome::Cancelled => &c.cancelled,
                 };
                 Counters::add(counter, 1);
-                shared.note(s);
+                shared.recorded(s);
                 return;
             }
             Err(e) if e.is_transient() && attempt < TRIES => {
@@ -232,10 +256,11 @@ fn report(shared: &Shared, s: &Settle, e: &QueueError) {
     let (id, job) = (s.lease.id, &s.job);
     if matches!(e, QueueError::LeaseLost(_)) {
         Counters::add(&shared.counters.lease_lost, 1);
-        shared.note(&Settle {
+        shared.recorded(&Settle {
             lease: s.lease,
             job: s.job.clone(),
             outcome: Outcome::Return,
+            ran: s.ran,
         });
         if job.last_attempt() {
             // Reclaimed with no attempt left, the backend failed it as "lease expired".

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
@@ -12,11 +12,19 @@ use super::cancel::{Cancel, CancelReason};
 use super::data::DataMap;
 use super::drain::DrainedJob;
 use super::extract::DynHandler;
+use super::hooks::{JobFinished, JobStarted, RunOutcome, WorkerHook};
 use super::settle::{Outcome, Settle};
 use crate::{Job, JobId, Lease, Queue};
 
 pub(crate) struct Shared {
     pub queue: Arc<dyn Queue>,
+    /// `queue.name()`, for hooks.
+    pub queue_name: Arc<str>,
+    /// Told of every job started and every outcome recorded.
+    pub hooks: Vec<Arc<dyn WorkerHook>>,
+    /// Where and how often a started worker samples the gauges.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub gauges: Option<(Arc<dyn crate::Browsable>, Duration)>,
     /// Handled kinds, sorted; a kind's position is its index everywhere below.
     pub kinds: Vec<Arc<str>>,
     pub kind_index: HashMap<String, usize>,
@@ -67,6 +75,8 @@ pub(crate) struct Held {
     /// Attempts used, this claim included.
     pub attempts: u32,
     pub run: Run,
+    /// When its handler started, once it has.
+    pub started: Option<Instant>,
     /// The token its handler's context holds.
     pub cancel: Cancel,
 }
@@ -137,6 +147,7 @@ impl RunState {
                 continue;
             }
             h.run = Run::Started;
+            h.started = Some(Instant::now());
             self.started += 1;
             out.push(Startable {
                 kind: h.kind,
@@ -235,8 +246,9 @@ impl Shared {
         let mut st = self.lock();
         let mut owned = Vec::with_capacity(done.len());
         let mut stopped = 0;
-        for s in done.drain(..) {
-            if st.remove(&s.lease).is_some() {
+        for mut s in done.drain(..) {
+            if let Some(h) = st.remove(&s.lease) {
+                s.ran = h.started.map(|t| t.elapsed());
                 if matches!(s.outcome, Outcome::Return) && self.is_stopping() {
                     stopped += 1;
                 }
@@ -297,19 +309,59 @@ impl Shared {
             .collect()
     }
 
-    /// Notes a job's recorded outcome when running to idle.
-    pub fn note(&self, s: &Settle) {
+    /// Tells the drain log and the hooks of an outcome the backend recorded.
+    pub fn recorded(&self, s: &Settle) {
         if let Some(log) = &self.log {
             let job = DrainedJob::of(self, s);
             log.lock().unwrap_or_else(|p| p.into_inner()).push(job);
         }
+        if let (false, Some(ran)) = (self.hooks.is_empty(), s.ran) {
+            let outcome = s.outcome.public(s.job.last_attempt());
+            self.finished(s.lease.id, s.job.kind, s.job.attempts, &outcome, ran);
+        }
     }
 
-    /// Notes a job whose lease was lost when running to idle.
+    /// Tells the drain log and the hooks of a job whose lease was lost.
     pub fn note_lost(&self, lease: &Lease, h: &Held) {
         if let Some(log) = &self.log {
             let job = DrainedJob::lost(self, lease, h);
             log.lock().unwrap_or_else(|p| p.into_inner()).push(job);
+        }
+        if let (false, Some(started)) = (self.hooks.is_empty(), h.started) {
+            let outcome = RunOutcome::Returned;
+            self.finished(lease.id, h.kind, h.attempts, &outcome, started.elapsed());
+        }
+    }
+
+    fn finished(&self, id: JobId, kind: usize, attempt: u32, outcome: &RunOutcome, ran: Duration) {
+        let event = JobFinished {
+            queue: &self.queue_name,
+            id,
+            kind: self.kinds.get(kind).map_or("", |k| k),
+            attempt,
+            outcome,
+            ran,
+        };
+        for hook in &self.hooks {
+            hook.job_finished(&event);
+        }
+    }
+
+    /// Tells the hooks that `job`'s handler is about to run.
+    pub fn starting(&self, job: &Job) {
+        if self.hooks.is_empty() {
+            return;
+        }
+        let waited = time::OffsetDateTime::now_utc() - job.scheduled_at;
+        let event = JobStarted {
+            queue: &self.queue_name,
+            id: job.id,
+            kind: &job.kind,
+            attempt: job.attempts,
+            waited: waited.try_into().unwrap_or(Duration::ZERO),
+        };
+        for hook in &self.hooks {
+            hook.job_started(&event);
         }
     }
 
@@ -356,6 +408,7 @@ pub(crate) struct Counters {
     pub timed_out: AtomicU64,
     pub lease_lost: AtomicU64,
     pub returned: AtomicU64,
+    pub cancelled: AtomicU64,
     pub errors: AtomicU64,
 }
 

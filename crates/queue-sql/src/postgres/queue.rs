@@ -116,6 +116,10 @@ type GuardedQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::P
 
 #[async_trait]
 impl Queue for PgQueue {
+    fn name(&self) -> &str {
+        &self.opts.table
+    }
+
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
         queue_core::enqueue_one(self, job).await
     }

@@ -201,6 +201,10 @@ impl SqliteQueue {
 
 #[async_trait]
 impl Queue for SqliteQueue {
+    fn name(&self) -> &str {
+        &self.opts.table
+    }
+
     async fn enqueue(&self, job: NewJob) -> Result<JobId> {
         queue_core::enqueue_one(self, job).await
     }
