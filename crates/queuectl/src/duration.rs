@@ -51,10 +51,13 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(total_ms))
 }
 
-/// A duration in its two largest units, rounded down: `250ms`, `45s`, `3m12s`, `2h5m`,
+/// A duration in its two largest units, rounded down: `0s`, `250ms`, `45s`, `3m12s`, `2h5m`,
 /// `7d`. Meant for people; scripts get seconds in the JSON output.
 pub fn format(d: Duration) -> String {
     let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return "0s".into();
+    }
     if ms < 1_000 {
         return format!("{ms}ms");
     }
@@ -123,7 +126,7 @@ mod tests {
     #[test]
     fn formatting_keeps_the_two_largest_units() {
         for (d, text) in [
-            (Duration::from_millis(0), "0ms"),
+            (Duration::ZERO, "0s"),
             (Duration::from_millis(250), "250ms"),
             (Duration::from_secs(45), "45s"),
             (Duration::from_secs(192), "3m12s"),

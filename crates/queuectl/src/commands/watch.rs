@@ -1,6 +1,7 @@
 //! `watch`: the counts every interval, with rates per second from the change since the
 //! last sample and how long the oldest due job has waited. Redraws in place on a
-//! terminal; one line per sample in a pipe (JSON lines with `--json`). Ends on Ctrl-C.
+//! terminal; one line per sample in a pipe (JSON lines with `--json`). Ends on Ctrl-C
+//! (or after `--count` samples).
 
 use std::time::{Duration, Instant};
 
@@ -17,12 +18,16 @@ use crate::output::{self, Table};
 /// Options of `watch`.
 #[derive(clap::Args)]
 #[command(after_help = after_help!(
-    "  queuectl watch\n  queuectl watch --interval 10s\n  queuectl watch --json | tee queue.log    # one JSON object per sample:\n    {\"at\":\"…\",\"pending\":120,…,\"paused\":[],\"rates\":{\"pending\":-3.5,…},\"oldest_due\":\"…\",\"lag_secs\":2.1}"
+    "  queuectl watch\n  queuectl watch --interval 10s\n  queuectl watch --count 1 --json    # one sample\n  queuectl watch --json | tee queue.log    # one JSON object per sample:\n    {\"at\":\"…\",\"pending\":120,…,\"paused\":[],\"rates\":{\"pending\":-3.5,…},\"oldest_due\":\"…\",\"lag_secs\":2.1}"
 ))]
 pub struct Args {
     /// Time between samples (500ms, 2s, 1m).
     #[arg(long, default_value = "2s", value_parser = duration::parse)]
     interval: Duration,
+    /// Stop after this many samples instead of at Ctrl-C (`--count 1 --json`: one
+    /// sample, with the oldest due job's wait).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
 }
 
 /// One sample.
@@ -98,7 +103,7 @@ struct Line<'a> {
     lag_secs: Option<f64>,
 }
 
-/// Samples until Ctrl-C.
+/// Samples until Ctrl-C, or `--count` samples.
 pub async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     if args.interval.is_zero() {
         return Err(CliError::usage(
@@ -118,7 +123,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let mut ticks = tokio::time::interval(args.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut previous: Option<Sample> = None;
-    loop {
+    let mut shown = 0;
+    while args.count.is_none_or(|count| shown < count) {
         tokio::select! {
             _ = &mut stop => return Ok(()),
             _ = ticks.tick() => {}
@@ -130,7 +136,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
         let rates = previous.as_ref().map(|p| Rates::between(p, &sample));
         mode.show(ctx, &args, &sample, rates)?;
         previous = Some(sample);
+        shown += 1;
     }
+    Ok(())
 }
 
 /// Reads the counts and the oldest due job.
