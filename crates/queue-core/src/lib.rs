@@ -57,8 +57,8 @@ pub use job::{
 };
 pub use notify::{Notifier, Subscription};
 pub use queue::{
-    enqueue_one, list_limit, Backend, Browsable, JobFilter, Queue, Replayable, Stats,
-    DEFAULT_LIST_LIMIT, LEASE_EXPIRED,
+    check_purge_state, enqueue_one, list_limit, Backend, Browsable, JobFilter, Queue, Replayable,
+    Stats, DEFAULT_LIST_LIMIT, LEASE_EXPIRED,
 };
 pub use redact::redact_url;
 pub use retry::RetryPolicy;

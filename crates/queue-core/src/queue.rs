@@ -387,10 +387,23 @@ pub async fn enqueue_one<Q: Queue + ?Sized>(queue: &Q, job: NewJob) -> Result<Jo
         .ok_or_else(|| QueueError::InvalidJob("nothing was enqueued".into()))
 }
 
-/// Limit used when a list call asks for 0 jobs.
+/// Limit used when a list or purge call asks for 0 jobs.
 pub const DEFAULT_LIST_LIMIT: usize = 100;
 
-/// Turns a requested list limit into the one to use.
+/// Checks the state of a [`Replayable::purge`]: only final states can be purged.
+/// Backends call it before touching anything.
+pub fn check_purge_state(state: JobState) -> Result<()> {
+    if state.is_final() {
+        Ok(())
+    } else {
+        Err(QueueError::InvalidRequest(format!(
+            "cannot purge {state} jobs: only completed, failed or cancelled jobs are purged \
+             (cancel pending or running jobs first)"
+        )))
+    }
+}
+
+/// Turns a requested list (or purge) limit into the one to use.
 pub fn list_limit(limit: usize) -> usize {
     if limit == 0 {
         DEFAULT_LIST_LIMIT

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, validate_kind, Browsable, CancelNotifier, CancelOutcome, CancelRequests,
-    Completion, Job, JobId, JobState, Lease, LeaseStatus, NewJob, Notifier, Queue, QueueError,
-    Replayable, Result, Stats, Subscription,
+    check_purge_state, list_limit, validate_kind, Browsable, CancelNotifier, CancelOutcome,
+    CancelRequests, Completion, Job, JobFilter, JobId, JobState, Lease, LeaseStatus, NewJob,
+    Notifier, Queue, QueueError, Replayable, Result, Stats, Subscription,
 };
+use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::builder::MemoryQueueBuilder;
@@ -222,7 +223,7 @@ impl Queue for MemoryQueue {
     }
 
     async fn ack_batch(&self, leases: &[Lease]) -> Result<Vec<Result<()>>> {
-        Ok(self.with_state(|st, _| leases.iter().map(|l| st.ack(l)).collect()))
+        Ok(self.with_state(|st, now| leases.iter().map(|l| st.ack(l, now)).collect()))
     }
 
     /// Outputs are kept on the job, so they last as long as the completed job is retained
@@ -242,10 +243,10 @@ impl Queue for MemoryQueue {
                     .transpose()
             })
             .collect();
-        Ok(self.with_state(|st, _| {
+        Ok(self.with_state(|st, now| {
             done.iter()
                 .zip(outputs)
-                .map(|(c, output)| st.complete(&c.lease, output?))
+                .map(|(c, output)| st.complete(&c.lease, output?, now))
                 .collect()
         }))
     }
@@ -255,7 +256,7 @@ impl Queue for MemoryQueue {
     }
 
     async fn discard(&self, lease: &Lease, reason: &str) -> Result<()> {
-        self.with_state(|st, _| st.discard(lease, reason))
+        self.with_state(|st, now| st.discard(lease, reason, now))
     }
 
     async fn snooze(&self, lease: &Lease, delay: Duration) -> Result<()> {
@@ -273,7 +274,7 @@ impl Queue for MemoryQueue {
     }
 
     async fn cancel(&self, id: JobId) -> Result<CancelOutcome> {
-        let outcome = self.with_state(|st, _| st.cancel(id));
+        let outcome = self.with_state(|st, now| st.cancel(id, now));
         if outcome == CancelOutcome::Requested {
             self.cancels.notify(id);
         }
@@ -357,8 +358,14 @@ impl Queue for MemoryQueue {
 
 #[async_trait]
 impl Browsable for MemoryQueue {
-    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
-        Ok(self.with_state(|st, _| st.list(state, list_limit(limit))))
+    /// A scan of every retained job (listing is for inspection), O(n log limit).
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        Ok(self.with_state(|st, _| st.list(filter, list_limit(filter.limit))))
+    }
+
+    /// One lookup per kind and priority present.
+    async fn oldest_due(&self) -> Result<Option<OffsetDateTime>> {
+        Ok(self.with_state(|st, _| st.oldest_due()))
     }
 
     async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
@@ -376,6 +383,25 @@ impl Replayable for MemoryQueue {
     /// `last_error` is kept as a record of why it had failed.
     async fn replay(&self, id: JobId) -> Result<bool> {
         Ok(self.with_state(|st, now| st.replay(id, now)))
+    }
+
+    /// Wakes idle workers of this queue, as an enqueue does.
+    async fn run_now(&self, id: JobId) -> Result<bool> {
+        Ok(self.with_state(|st, now| st.run_now(id, now)))
+    }
+
+    /// Also frees the job's unique key when it still holds one, a unique window that
+    /// outlived the job included.
+    async fn delete(&self, id: JobId) -> Result<bool> {
+        Ok(self.with_state(|st, _| st.delete(id)))
+    }
+
+    /// Ages are measured on the queue's monotonic clock (or its [`crate::ManualClock`]),
+    /// like every other deadline of the queue. Frees unique keys like
+    /// [`Replayable::delete`].
+    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64> {
+        check_purge_state(state)?;
+        Ok(self.with_state(|st, now| st.purge(state, older_than, list_limit(limit), now)))
     }
 }
 

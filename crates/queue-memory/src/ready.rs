@@ -176,6 +176,28 @@ impl ReadyIndex {
         Some(key)
     }
 
+    /// The due job with the earliest `scheduled_at` of any kind, paused ones included
+    /// (ties: the best in claim order). Each kind's set is in priority order, so the
+    /// earliest of a priority is the first key of that priority: one lookup per kind
+    /// and priority present, not a scan of the jobs.
+    pub fn earliest(&self) -> Option<ReadyKey> {
+        let mut best: Option<ReadyKey> = None;
+        for set in &self.sets {
+            let mut next = set.first();
+            while let Some(&key) = next {
+                if best.is_none_or(|b| (key.1, key) < (b.1, b)) {
+                    best = Some(key);
+                }
+                let Reverse(priority) = key.0;
+                let Some(lower) = priority.checked_sub(1) else {
+                    break;
+                };
+                next = set.first_from(&(Reverse(lower), Nanos::MIN, JobId::from_bytes([0; 16])));
+            }
+        }
+        best
+    }
+
     /// Due jobs of every kind.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -289,6 +311,24 @@ mod tests {
             assert!(r.paused().is_empty());
             assert_eq!(r.pop_any(), Some(best));
         }
+    }
+
+    #[test]
+    fn earliest_walks_every_priority_of_every_kind() {
+        let mut r = ReadyIndex::default();
+        assert_eq!(r.earliest(), None);
+        let (a, b) = (r.intern("a"), r.intern("b"));
+        r.insert(a, key(9, 50));
+        r.insert(a, key(9, 60));
+        r.insert(a, key(i32::MIN, 40));
+        r.insert(b, key(3, 70));
+        let oldest = key(1, 20);
+        r.insert(b, oldest);
+        r.insert(b, key(1, 30));
+        assert!(r.set_paused("b", true));
+        assert_eq!(r.earliest(), Some(oldest), "paused kinds count");
+        assert!(r.remove(b, &oldest));
+        assert_eq!(r.earliest().map(|k| k.1), Some(30));
     }
 
     #[test]

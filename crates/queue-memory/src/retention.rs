@@ -47,6 +47,11 @@ impl Retention {
         self.order.remove(&seq);
     }
 
+    /// The retained jobs, the first to finish first.
+    pub fn oldest_first(&self) -> impl Iterator<Item = JobId> + '_ {
+        self.order.values().copied()
+    }
+
     /// How many jobs are retained.
     #[cfg(test)]
     pub fn len(&self) -> usize {

@@ -106,6 +106,15 @@ impl<K: Ord + Copy> SortedSet<K> {
         self.tree.first().or_else(|| self.tail.front())
     }
 
+    /// The smallest key at or above `bound`.
+    pub fn first_from(&self, bound: &K) -> Option<&K> {
+        // Every key of the tree is below every key of the tail.
+        if let Some(key) = self.tree.range(bound..).next() {
+            return Some(key);
+        }
+        self.tail.get(self.tail.partition_point(|k| k < bound))
+    }
+
     /// Removes and returns the smallest key.
     pub fn pop_first(&mut self) -> Option<K> {
         self.tree.pop_first().or_else(|| self.tail.pop_front())
@@ -158,6 +167,10 @@ mod tests {
                     assert_eq!(set.insert(k), model.insert(k));
                 }
                 5 | 6 => assert_eq!(set.pop_first(), model.pop_first()),
+                9 if r % 20 == 9 => {
+                    let k = (r >> 8) % (top + 2);
+                    assert_eq!(set.first_from(&k), model.range(k..).next());
+                }
                 7 | 8 => {
                     let k = (r >> 8) % (top + 1);
                     assert_eq!(set.remove(&k), model.remove(&k));

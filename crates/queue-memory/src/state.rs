@@ -16,9 +16,12 @@
 //! | maintenance | O(log n) per job promoted or reclaimed, O(log n) when idle |
 //! | list | O(n log limit) (a scan: listing is for inspection) |
 //! | get, stats, next due | O(1), O(1), O(log n) |
+//! | oldest due | O(k p log n), for `p` priorities present |
+//! | run now, delete | O(log n) |
+//! | purge | O(log n) per job purged, plus the jobs of the other state sharing its ring |
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use queue_core::{
@@ -79,6 +82,8 @@ struct Slot {
     deadline: Option<Nanos>,
     /// Its number in the retention ring of its final state.
     retained: Option<u64>,
+    /// When it reached its final state (monotonic): what purge measures ages by.
+    finished: Option<Nanos>,
 }
 
 impl Slot {
@@ -233,10 +238,10 @@ impl State {
         let job = &mut slot.job;
         tracing::debug!(job.id = %id, job.kind = %job.kind, job.attempt = job.attempts, "lease expired");
         if job.cancel_requested {
-            self.finish(id, JobState::Cancelled);
+            self.finish(id, JobState::Cancelled, now);
         } else if job.attempts >= job.max_attempts {
             job.last_error = Some(LEASE_EXPIRED.to_owned());
-            self.finish(id, JobState::Failed);
+            self.finish(id, JobState::Failed, now);
         } else {
             self.reschedule(id, now, Duration::ZERO);
         }
@@ -340,6 +345,7 @@ impl State {
             due,
             deadline: None,
             retained: None,
+            finished: None,
         };
         // Filed before it goes in the table: one lookup less.
         file(&mut self.ready, &mut self.delayed, &slot, now.mono);
@@ -380,7 +386,9 @@ impl State {
             return;
         };
         slot.job.scheduled_at = after(now.wall, delay);
+        slot.job.finished_at = None;
         slot.due = mono_after(now.mono, delay);
+        slot.finished = None;
         self.set_state(id, JobState::Pending);
         self.schedule(id, now.mono);
     }
@@ -441,34 +449,40 @@ impl State {
         Ok(&mut slot.job)
     }
 
-    pub fn ack(&mut self, lease: &Lease) -> Result<()> {
-        self.complete(lease, None)
+    pub fn ack(&mut self, lease: &Lease, now: impl Into<Now>) -> Result<()> {
+        self.complete(lease, None, now)
     }
 
     /// An ack that keeps the handler's output on the completed job.
-    pub fn complete(&mut self, lease: &Lease, output: Option<serde_json::Value>) -> Result<()> {
+    pub fn complete(
+        &mut self,
+        lease: &Lease,
+        output: Option<serde_json::Value>,
+        now: impl Into<Now>,
+    ) -> Result<()> {
         let job = self.release(lease)?;
         job.output = output;
-        self.finish(lease.id, JobState::Completed);
+        self.finish(lease.id, JobState::Completed, now.into());
         Ok(())
     }
 
     pub fn nack(&mut self, lease: &Lease, error: &str, now: impl Into<Now>) -> Result<()> {
+        let now = now.into();
         let retry = self.retry;
         let job = self.release(lease)?;
         job.last_error = Some(error.to_owned());
         if job.cancel_requested {
-            self.finish(lease.id, JobState::Cancelled);
+            self.finish(lease.id, JobState::Cancelled, now);
         } else if job.attempts >= job.max_attempts {
-            self.finish(lease.id, JobState::Failed);
+            self.finish(lease.id, JobState::Failed, now);
         } else {
             let delay = retry.delay(job.attempts);
-            self.reschedule(lease.id, now.into(), delay);
+            self.reschedule(lease.id, now, delay);
         }
         Ok(())
     }
 
-    pub fn discard(&mut self, lease: &Lease, reason: &str) -> Result<()> {
+    pub fn discard(&mut self, lease: &Lease, reason: &str, now: impl Into<Now>) -> Result<()> {
         let job = self.release(lease)?;
         job.last_error = Some(reason.to_owned());
         let to = if job.cancel_requested {
@@ -476,18 +490,19 @@ impl State {
         } else {
             JobState::Failed
         };
-        self.finish(lease.id, to);
+        self.finish(lease.id, to, now.into());
         Ok(())
     }
 
     pub fn snooze(&mut self, lease: &Lease, delay: Duration, now: impl Into<Now>) -> Result<()> {
+        let now = now.into();
         let job = self.release(lease)?;
         if job.cancel_requested {
-            self.finish(lease.id, JobState::Cancelled);
+            self.finish(lease.id, JobState::Cancelled, now);
             return Ok(());
         }
         job.attempts = job.attempts.saturating_sub(1);
-        self.reschedule(lease.id, now.into(), delay);
+        self.reschedule(lease.id, now, delay);
         Ok(())
     }
 
@@ -521,14 +536,14 @@ impl State {
     }
 
     /// Cancels a pending job, or records a cancel request on a running one.
-    pub fn cancel(&mut self, id: JobId) -> CancelOutcome {
+    pub fn cancel(&mut self, id: JobId, now: impl Into<Now>) -> CancelOutcome {
         let Some(slot) = self.jobs.get_mut(&id) else {
             return CancelOutcome::Unchanged;
         };
         match slot.job.state {
             JobState::Pending => {
                 self.unschedule(id);
-                self.finish(id, JobState::Cancelled);
+                self.finish(id, JobState::Cancelled, now.into());
                 CancelOutcome::Cancelled
             }
             JobState::Running => {
@@ -566,7 +581,7 @@ impl State {
     }
 
     /// Moves a job into a final state, frees what it held, and applies retention.
-    fn finish(&mut self, id: JobId, to: JobState) {
+    fn finish(&mut self, id: JobId, to: JobState, now: Now) {
         let Some(slot) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -574,25 +589,35 @@ impl State {
             self.events.freed = true;
         }
         slot.job.lease = None;
+        slot.job.finished_at = Some(now.wall);
+        slot.finished = Some(now.mono);
         if let Some(key) = &slot.job.unique_key {
             self.unique.release(key, id);
         }
-        let ring = if to == JobState::Failed {
+        let seq = self.ring_mut(to).admit(id);
+        if let Some(slot) = self.jobs.get_mut(&id) {
+            slot.retained = Some(seq);
+        }
+        while let Some(old) = self.ring_mut(to).evict() {
+            self.forget(old);
+        }
+    }
+
+    /// The retention ring of jobs that finished in `state`.
+    fn ring(&self, state: JobState) -> &Retention {
+        if state == JobState::Failed {
+            &self.dead
+        } else {
+            &self.finished
+        }
+    }
+
+    /// [`State::ring`], to change.
+    fn ring_mut(&mut self, state: JobState) -> &mut Retention {
+        if state == JobState::Failed {
             &mut self.dead
         } else {
             &mut self.finished
-        };
-        slot.retained = Some(ring.admit(id));
-        loop {
-            let evicted = if to == JobState::Failed {
-                self.dead.evict()
-            } else {
-                self.finished.evict()
-            };
-            match evicted {
-                Some(old) => self.forget(old),
-                None => break,
-            }
         }
     }
 
@@ -605,31 +630,6 @@ impl State {
 
     pub fn get(&self, id: JobId) -> Option<Job> {
         self.jobs.get(&id).map(|s| s.job.clone())
-    }
-
-    /// Up to `limit` jobs, newest (highest id) first: one scan, keeping the newest so far.
-    pub fn list(&self, state: Option<JobState>, limit: usize) -> Vec<Job> {
-        let mut newest: BinaryHeap<Reverse<JobId>> = BinaryHeap::with_capacity(limit + 1);
-        for slot in self.jobs.values() {
-            if state.is_some_and(|s| s != slot.job.state) {
-                continue;
-            }
-            if newest.len() < limit {
-                newest.push(Reverse(slot.job.id));
-            } else if newest
-                .peek()
-                .is_some_and(|Reverse(oldest)| *oldest < slot.job.id)
-            {
-                newest.pop();
-                newest.push(Reverse(slot.job.id));
-            }
-        }
-        // Ascending `Reverse` order is descending id order.
-        newest
-            .into_sorted_vec()
-            .into_iter()
-            .filter_map(|Reverse(id)| self.jobs.get(&id).map(|s| s.job.clone()))
-            .collect()
     }
 
     /// Pauses or resumes `kind`. A resume files nothing anew (the kind's due jobs stayed
@@ -666,5 +666,6 @@ impl State {
     }
 }
 
+mod admin;
 #[cfg(test)]
 mod tests;

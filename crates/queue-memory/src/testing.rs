@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use queue_core::{Job, JobArgs, JobState};
+use queue_core::{Job, JobArgs, JobFilter, JobState};
 
 use crate::MemoryQueue;
 
@@ -125,7 +125,7 @@ impl MemoryQueue {
             if n == 0 {
                 Vec::new()
             } else {
-                st.list(Some(JobState::Pending), n)
+                st.list(&JobFilter::new().state(JobState::Pending), n)
             }
         })
     }

@@ -63,6 +63,18 @@ impl UniqueIndex {
         }
     }
 
+    /// Frees `key` if `id` holds it, a window included: the job is gone for good.
+    pub fn release_any(&mut self, key: &str, id: JobId) {
+        if self.holds.get(key).is_some_and(|h| h.id == id) {
+            if let Some(Hold {
+                until: Some(until), ..
+            }) = self.holds.remove(key)
+            {
+                self.windows.remove(&(until, key.to_owned()));
+            }
+        }
+    }
+
     /// Forgets windowed holds that lapsed at or before `now`.
     pub fn expire(&mut self, now: Nanos) {
         while let Some((at, _)) = self.windows.first() {
@@ -114,6 +126,21 @@ mod tests {
         u.expire(100);
         assert_eq!(u.len(), 0);
         assert!(u.windows.is_empty());
+    }
+
+    #[test]
+    fn release_any_frees_a_window_too() {
+        let mut u = UniqueIndex::default();
+        let (a, b) = (JobId::new(), JobId::new());
+        u.hold("w".into(), a, Some(100));
+        u.release_any("w", b);
+        assert_eq!(u.holder("w", 0), Some(a), "only the holder releases");
+        u.release_any("w", a);
+        assert_eq!(u.holder("w", 0), None);
+        assert!(u.windows.is_empty());
+        u.hold("k".into(), a, None);
+        u.release_any("k", a);
+        assert_eq!(u.len(), 0);
     }
 
     #[test]

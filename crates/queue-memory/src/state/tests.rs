@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use queue_core::JobFilter;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -159,7 +160,7 @@ fn an_expired_lease_makes_the_job_due_again() {
     assert_eq!(second.attempts, 2);
     assert_ne!(lease(&first).token, lease(&second).token);
     assert!(matches!(
-        st.ack(&lease(&first)),
+        st.ack(&lease(&first), t0()),
         Err(QueueError::LeaseLost(x)) if x == id
     ));
     assert_eq!(
@@ -167,7 +168,7 @@ fn an_expired_lease_makes_the_job_due_again() {
         JobState::Running,
         "a stale ack changed the job"
     );
-    st.ack(&lease(&second)).unwrap();
+    st.ack(&lease(&second), t0()).unwrap();
     assert_eq!(state_of(&st, id), JobState::Completed);
 }
 
@@ -207,13 +208,16 @@ fn a_stale_token_changes_nothing() {
         ..lease(&j)
     };
     let before = st.get(id).unwrap();
-    assert!(matches!(st.ack(&stale), Err(QueueError::LeaseLost(_))));
+    assert!(matches!(
+        st.ack(&stale, t0()),
+        Err(QueueError::LeaseLost(_))
+    ));
     assert!(matches!(
         st.nack(&stale, "x", t0()),
         Err(QueueError::LeaseLost(_))
     ));
     assert!(matches!(
-        st.discard(&stale, "x"),
+        st.discard(&stale, "x", t0()),
         Err(QueueError::LeaseLost(_))
     ));
     assert!(matches!(
@@ -222,9 +226,9 @@ fn a_stale_token_changes_nothing() {
     ));
     assert!(!st.heartbeat(&stale, secs(5), LEASE).is_held());
     assert_eq!(st.get(id).unwrap(), before);
-    st.ack(&lease(&j)).unwrap();
+    st.ack(&lease(&j), t0()).unwrap();
     assert!(
-        matches!(st.ack(&lease(&j)), Err(QueueError::LeaseLost(_))),
+        matches!(st.ack(&lease(&j), t0()), Err(QueueError::LeaseLost(_))),
         "a second ack"
     );
 }
@@ -262,7 +266,7 @@ fn discard_fails_at_once_and_snooze_keeps_the_attempt() {
     let mut st = state();
     let d = add(&mut st, job("d").max_attempts(5), t0());
     let j = claim(&mut st, &["d"], t0()).unwrap();
-    st.discard(&lease(&j), "bad input").unwrap();
+    st.discard(&lease(&j), "bad input", t0()).unwrap();
     let stored = st.get(d).unwrap();
     assert_eq!(stored.state, JobState::Failed);
     assert_eq!(stored.last_error.as_deref(), Some("bad input"));
@@ -292,12 +296,12 @@ fn cancel_takes_pending_jobs_and_marks_running_ones() {
     let later = add(&mut st, job("k").delay(Duration::from_secs(60)), t0());
     let running = add(&mut st, job("r"), t0());
     claim(&mut st, &["r"], t0()).unwrap();
-    assert_eq!(st.cancel(due), CancelOutcome::Cancelled);
-    assert_eq!(st.cancel(later), CancelOutcome::Cancelled);
-    assert!(!st.cancel(due).is_accepted(), "already cancelled");
-    assert_eq!(st.cancel(running), CancelOutcome::Requested);
+    assert_eq!(st.cancel(due, t0()), CancelOutcome::Cancelled);
+    assert_eq!(st.cancel(later, t0()), CancelOutcome::Cancelled);
+    assert!(!st.cancel(due, t0()).is_accepted(), "already cancelled");
+    assert_eq!(st.cancel(running, t0()), CancelOutcome::Requested);
     assert_eq!(state_of(&st, running), JobState::Running);
-    assert!(!st.cancel(JobId::new()).is_accepted());
+    assert!(!st.cancel(JobId::new(), t0()).is_accepted());
     assert_eq!(state_of(&st, due), JobState::Cancelled);
     assert_eq!(st.next_due(t0()), Some(LEASE), "the delayed entry went too");
     assert!(
@@ -341,10 +345,10 @@ fn unique_key_without_window_is_held_until_the_job_ends() {
         a,
         "held while running"
     );
-    st.discard(&lease(&j), "no").unwrap();
+    st.discard(&lease(&j), "no", t0()).unwrap();
     let b = add(&mut st, job("u").unique("k"), t0());
     assert_ne!(b, a, "freed when failed");
-    assert_eq!(st.cancel(b), CancelOutcome::Cancelled);
+    assert_eq!(st.cancel(b, t0()), CancelOutcome::Cancelled);
     assert!(st.replay(a, t0()));
     assert_eq!(
         add(&mut st, job("u").unique("k"), t0()),
@@ -360,7 +364,7 @@ fn unique_window_outlives_the_job_then_lapses() {
     let w = Duration::from_secs(10);
     let a = add(&mut st, job("u").unique_for("w", w), t0());
     let j = claim(&mut st, &[], t0()).unwrap();
-    st.ack(&lease(&j)).unwrap();
+    st.ack(&lease(&j), t0()).unwrap();
     assert_eq!(add(&mut st, job("u").unique_for("w", w), secs(9)), a);
     st.maintain(secs(10));
     assert_eq!(st.unique.len(), 0, "a lapsed window is forgotten");
@@ -459,7 +463,7 @@ fn capacity_refuses_new_jobs_but_not_duplicates() {
         Enqueued::Stored(_) => panic!("over capacity"),
     }
     st.take_events();
-    st.ack(&lease(&j)).unwrap();
+    st.ack(&lease(&j), t0()).unwrap();
     assert!(st.take_events().freed);
     add(&mut st, job("k"), t0());
     assert_eq!(st.live(), 2);
@@ -482,7 +486,7 @@ fn close_refuses_jobs_but_settles_claims() {
     let j = claim(&mut st, &[], t0()).unwrap();
     st.nack(&lease(&j), "later", t0()).unwrap();
     let j = claim(&mut st, &[], t0()).unwrap();
-    st.ack(&lease(&j)).unwrap();
+    st.ack(&lease(&j), t0()).unwrap();
     assert_eq!(st.stats().pending, 1);
 }
 
@@ -497,24 +501,24 @@ fn retention_rings_evict_the_oldest() {
     for _ in 0..3 {
         let id = add(&mut st, job("f").max_attempts(1), t0());
         let j = claim(&mut st, &[], t0()).unwrap();
-        st.discard(&lease(&j), "no").unwrap();
+        st.discard(&lease(&j), "no", t0()).unwrap();
         failed.push(id);
     }
     // Replaying the oldest and failing it again makes it the newest.
     assert!(st.replay(failed[1], t0()));
     let j = claim(&mut st, &[], t0()).unwrap();
-    st.discard(&lease(&j), "no").unwrap();
+    st.discard(&lease(&j), "no", t0()).unwrap();
     assert!(st.get(failed[0]).is_none(), "evicted");
     assert_eq!(state_of(&st, failed[1]), JobState::Failed);
     assert_eq!(state_of(&st, failed[2]), JobState::Failed);
 
     let done = add(&mut st, job("c"), t0());
     let j = claim(&mut st, &[], t0()).unwrap();
-    st.ack(&lease(&j)).unwrap();
+    st.ack(&lease(&j), t0()).unwrap();
     let c1 = add(&mut st, job("c"), t0());
     let c2 = add(&mut st, job("c"), t0());
-    assert_eq!(st.cancel(c1), CancelOutcome::Cancelled);
-    assert_eq!(st.cancel(c2), CancelOutcome::Cancelled);
+    assert_eq!(st.cancel(c1, t0()), CancelOutcome::Cancelled);
+    assert_eq!(st.cancel(c2, t0()), CancelOutcome::Cancelled);
     assert!(
         st.get(done).is_none(),
         "cancelled jobs share the completed ring"
@@ -535,7 +539,7 @@ fn keep_zero_forgets_at_once() {
     });
     let id = add(&mut st, job("k").unique("u"), t0());
     let j = claim(&mut st, &[], t0()).unwrap();
-    st.ack(&lease(&j)).unwrap();
+    st.ack(&lease(&j), t0()).unwrap();
     assert!(st.get(id).is_none());
     assert_eq!(st.stats(), Stats::default());
     assert_ne!(add(&mut st, job("k").unique("u"), t0()), id);
@@ -547,18 +551,24 @@ fn lists_newest_first_by_state() {
     let ids: Vec<JobId> = (0..5).map(|_| add(&mut st, job("k"), t0())).collect();
     let j = claim(&mut st, &[], t0()).unwrap();
     assert_eq!(j.id, ids[0]);
-    let all: Vec<JobId> = st.list(None, 100).into_iter().map(|j| j.id).collect();
+    let all: Vec<JobId> = st
+        .list(&JobFilter::new(), 100)
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
     assert_eq!(all, ids.iter().rev().copied().collect::<Vec<_>>());
     let pending: Vec<JobId> = st
-        .list(Some(JobState::Pending), 2)
+        .list(&JobFilter::new().state(JobState::Pending), 2)
         .into_iter()
         .map(|j| j.id)
         .collect();
     assert_eq!(pending, vec![ids[4], ids[3]]);
-    let running = st.list(Some(JobState::Running), 10);
+    let running = st.list(&JobFilter::new().state(JobState::Running), 10);
     assert_eq!(running.len(), 1);
     assert_eq!(running[0].id, ids[0]);
-    assert!(st.list(Some(JobState::Failed), 10).is_empty());
+    assert!(st
+        .list(&JobFilter::new().state(JobState::Failed), 10)
+        .is_empty());
     let s = st.stats();
     assert_eq!((s.pending, s.running), (4, 1));
 }
@@ -580,7 +590,7 @@ fn state_indexes_stay_consistent_through_a_life() {
     while let Some(j) = claim(&mut st, &[], secs(t)) {
         t += 1;
         match j.attempts % 3 {
-            0 => st.ack(&lease(&j)).unwrap(),
+            0 => st.ack(&lease(&j), t0()).unwrap(),
             1 => st.nack(&lease(&j), "x", secs(t)).unwrap(),
             _ => {} // left to expire
         }
@@ -594,4 +604,121 @@ fn state_indexes_stay_consistent_through_a_life() {
     assert_eq!(total as usize, st.jobs.len());
     assert_eq!(st.ready.len() + st.delayed.len(), s.pending as usize);
     assert_eq!(st.leases.len(), s.running as usize);
+}
+
+fn ids(jobs: Vec<Job>) -> Vec<JobId> {
+    jobs.into_iter().map(|j| j.id).collect()
+}
+
+#[test]
+fn list_filters_by_kind_and_pages_with_the_cursor() {
+    let mut st = state();
+    let all: Vec<JobId> = (0..7)
+        .map(|i| add(&mut st, job(["a", "b"][i % 2]), t0()))
+        .collect();
+    let a: Vec<JobId> = all.iter().rev().step_by(2).copied().collect();
+    assert_eq!(ids(st.list(&JobFilter::new().kind("a"), 100)), a);
+    assert!(st.list(&JobFilter::new().kind("never"), 100).is_empty());
+    let first = ids(st.list(&JobFilter::new().kind("a"), 3));
+    assert_eq!(first, a[..3]);
+    let rest = ids(st.list(&JobFilter::new().kind("a").before(first[2]), 3));
+    assert_eq!(rest, a[3..]);
+    claim(&mut st, &["b"], t0()).unwrap();
+    let running = JobFilter::new().kind("b").state(JobState::Running);
+    assert_eq!(ids(st.list(&running, 100)), vec![all[1]]);
+}
+
+#[test]
+fn finished_at_is_set_at_the_end_and_cleared_by_replay() {
+    let mut st = state();
+    let id = add(&mut st, job("k").max_attempts(1), t0());
+    assert_eq!(st.get(id).unwrap().finished_at, None);
+    let j = claim(&mut st, &[], t0()).unwrap();
+    assert_eq!(st.get(id).unwrap().finished_at, None, "running");
+    st.nack(&lease(&j), "x", secs(3)).unwrap();
+    assert_eq!(st.get(id).unwrap().finished_at, Some(secs(3)));
+    assert!(st.replay(id, secs(4)));
+    assert_eq!(st.get(id).unwrap().finished_at, None);
+    assert_eq!(st.cancel(id, secs(5)), CancelOutcome::Cancelled);
+    assert_eq!(st.get(id).unwrap().finished_at, Some(secs(5)));
+}
+
+#[test]
+fn oldest_due_ignores_future_jobs_and_looks_across_priorities() {
+    let mut st = state();
+    assert_eq!(st.oldest_due(), None);
+    add(&mut st, job("k").delay(Duration::from_secs(60)), t0());
+    st.maintain(t0());
+    assert_eq!(st.oldest_due(), None, "only a future job");
+    add(&mut st, job("k").priority(9), secs(5));
+    add(&mut st, job("p").priority(-2).run_at(secs(-7)), secs(5));
+    st.set_paused("p", true);
+    st.maintain(secs(5));
+    assert_eq!(st.oldest_due(), Some(secs(-7)), "a paused kind counts");
+    st.maintain(secs(60));
+    assert_eq!(st.oldest_due(), Some(secs(-7)));
+}
+
+#[test]
+fn run_now_makes_a_delayed_job_due() {
+    let mut st = state();
+    let later = add(&mut st, job("k").delay(Duration::from_secs(3600)), t0());
+    let due = add(&mut st, job("k"), t0());
+    st.take_events();
+    assert!(!st.run_now(due, secs(1)), "already due");
+    assert!(!st.run_now(JobId::new(), secs(1)));
+    assert!(st.run_now(later, secs(1)));
+    assert!(st.take_events().ready);
+    assert!(!st.run_now(later, secs(1)), "twice");
+    assert_eq!(st.get(later).unwrap().scheduled_at, secs(1));
+    assert_eq!(claim(&mut st, &[], secs(1)).unwrap().id, due);
+    let j = claim(&mut st, &[], secs(1)).unwrap();
+    assert_eq!(j.id, later);
+    assert!(!st.run_now(later, secs(1)), "running");
+    assert_eq!(st.next_due(secs(1)), Some(LEASE), "the delayed entry went");
+}
+
+#[test]
+fn delete_takes_only_finished_jobs_and_frees_their_keys() {
+    let mut st = state();
+    let window = Duration::from_secs(600);
+    let a = add(&mut st, job("u").unique_for("w", window), t0());
+    assert!(!st.delete(a), "pending");
+    let j = claim(&mut st, &[], t0()).unwrap();
+    assert!(!st.delete(a), "running");
+    st.ack(&lease(&j), t0()).unwrap();
+    assert_eq!(add(&mut st, job("u").unique_for("w", window), t0()), a);
+    assert!(st.delete(a));
+    assert!(st.get(a).is_none());
+    assert!(!st.delete(a), "twice");
+    assert_ne!(add(&mut st, job("u").unique_for("w", window), t0()), a);
+    assert_eq!(st.stats().completed, 0);
+    assert_eq!(st.finished.len(), 0);
+}
+
+#[test]
+fn purge_takes_the_oldest_finished_of_a_state() {
+    let mut st = state();
+    let mut cancelled = Vec::new();
+    for i in 0..4 {
+        let id = add(&mut st, job("k"), t0());
+        assert_eq!(st.cancel(id, secs(i)), CancelOutcome::Cancelled);
+        cancelled.push(id);
+    }
+    let done = add(&mut st, job("k"), t0());
+    let j = claim(&mut st, &[], t0()).unwrap();
+    st.ack(&lease(&j), secs(4)).unwrap();
+
+    let hour = Duration::from_secs(3600);
+    assert_eq!(st.purge(JobState::Cancelled, hour, 100, secs(10)), 0);
+    let age = Duration::from_secs(8);
+    assert_eq!(st.purge(JobState::Cancelled, age, 1, secs(10)), 1);
+    assert!(st.get(cancelled[0]).is_none(), "the oldest first");
+    assert_eq!(st.purge(JobState::Cancelled, age, 100, secs(10)), 2);
+    assert!(st.get(cancelled[3]).is_some(), "finished 7 s before");
+    assert_eq!(state_of(&st, done), JobState::Completed, "another state");
+    assert_eq!(st.purge(JobState::Completed, Duration::ZERO, 5, secs(3)), 0);
+    assert_eq!(st.purge(JobState::Completed, Duration::ZERO, 5, secs(4)), 1);
+    let s = st.stats();
+    assert_eq!((s.completed, s.cancelled), (0, 1));
 }
