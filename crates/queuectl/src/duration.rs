@@ -52,7 +52,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 }
 
 /// A duration in its two largest units, rounded down: `0s`, `250ms`, `45s`, `3m12s`, `2h5m`,
-/// `7d`. Meant for people; scripts get seconds in the JSON output.
+/// `7d`, `30d`. Meant for people; scripts get seconds in the JSON output.
 pub fn format(d: Duration) -> String {
     let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if ms == 0 {
@@ -63,7 +63,8 @@ pub fn format(d: Duration) -> String {
     }
     let mut parts = Vec::new();
     let mut rest = ms;
-    for &(name, unit_ms) in UNITS[1..].iter().rev() {
+    // Up to days: `7d` reads better than `1w`.
+    for &(name, unit_ms) in UNITS[1..5].iter().rev() {
         let n = rest / unit_ms;
         rest %= unit_ms;
         if n > 0 || !parts.is_empty() {
@@ -133,8 +134,8 @@ mod tests {
             (Duration::from_secs(3_600), "1h"),
             (Duration::from_secs(7_530), "2h5m"),
             (Duration::from_secs(3_601), "1h"),
-            (Duration::from_secs(604_800), "1w"),
-            (Duration::from_secs(8 * 86_400 + 3_600), "1w1d"),
+            (Duration::from_secs(604_800), "7d"),
+            (Duration::from_secs(8 * 86_400 + 3_600), "8d1h"),
         ] {
             assert_eq!(format(d), text, "{d:?}");
         }

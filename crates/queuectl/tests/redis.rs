@@ -32,7 +32,11 @@ async fn commands_work_on_a_named_queue() {
         migrated,
         serde_json::json!({"backend": "redis", "queue": name, "found": [], "applied": [], "version": null})
     );
-    assert!(cli.run(&["migrate"]).ok().stdout.contains("Redis keeps no schema"));
+    assert!(cli
+        .run(&["migrate"])
+        .ok()
+        .stdout
+        .contains("Redis keeps no schema"));
 
     let id = support::id_of(&cli.json(&["enqueue", "email", r#"{"to":"a"}"#, "--priority", "2"]));
     let job = queue.get_job(id).await.unwrap().expect("enqueued");
@@ -40,19 +44,36 @@ async fn commands_work_on_a_named_queue() {
     assert_eq!(cli.json(&["get", &id.to_string()])["payload"]["to"], "a");
     assert_eq!(cli.json(&["stats"])["pending"], 1);
     cli.json(&["pause", "email"]);
-    assert_eq!(cli.json(&["paused"])["paused"], serde_json::json!(["email"]));
+    assert_eq!(
+        cli.json(&["paused"])["paused"],
+        serde_json::json!(["email"])
+    );
     cli.json(&["resume", "email"]);
-    assert_eq!(cli.json(&["cancel", &id.to_string()])["outcome"], "cancelled");
-    assert_eq!(queue.get_job(id).await.unwrap().map(|j| j.state), Some(JobState::Cancelled));
+    assert_eq!(
+        cli.json(&["cancel", &id.to_string()])["outcome"],
+        "cancelled"
+    );
+    assert_eq!(
+        queue.get_job(id).await.unwrap().map(|j| j.state),
+        Some(JobState::Cancelled)
+    );
     let failed = support::failed(&queue, "sms").await;
     assert_eq!(cli.json(&["replay", "--all-failed"])["replayed"], 1);
-    assert_eq!(queue.get_job(failed).await.unwrap().map(|j| j.state), Some(JobState::Pending));
+    assert_eq!(
+        queue.get_job(failed).await.unwrap().map(|j| j.state),
+        Some(JobState::Pending)
+    );
     let listed = cli.json(&["list"]);
     assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(2), "{listed}");
     let sample = cli.json(&["watch", "--count", "1"]);
-    assert_eq!((&sample["pending"], &sample["cancelled"]), (&1.into(), &1.into()), "{sample}");
+    assert_eq!(
+        (&sample["pending"], &sample["cancelled"]),
+        (&1.into(), &1.into()),
+        "{sample}"
+    );
 
-    cli.run(&["--table", "t", "stats"]).fails(2, "--table is for SQL");
+    cli.run(&["--table", "t", "stats"])
+        .fails(2, "--table is for SQL");
     queue.drop_all().await.unwrap();
 }
 

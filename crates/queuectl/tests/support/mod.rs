@@ -45,7 +45,10 @@ impl Run {
     #[track_caller]
     pub fn fails(self, code: i32, needle: &str) -> Run {
         assert_eq!(self.code, code, "expected exit code {code}: {self:#?}");
-        assert!(self.stderr.contains(needle), "expected {needle:?} in stderr: {self:#?}");
+        assert!(
+            self.stderr.contains(needle),
+            "expected {needle:?} in stderr: {self:#?}"
+        );
         self
     }
 
@@ -204,7 +207,10 @@ pub fn fresh_name() -> String {
 pub fn skip_servers() -> bool {
     let skip = queue_servers::skip_requested();
     if skip {
-        eprintln!("note: {}=1: skipping a test that needs a server", queue_servers::SKIP_VAR);
+        eprintln!(
+            "note: {}=1: skipping a test that needs a server",
+            queue_servers::SKIP_VAR
+        );
     }
     skip
 }

@@ -59,29 +59,56 @@ pub async fn enqueue_get_stats_list(place: Place) {
     assert_eq!(delayed["enqueued"], true, "{delayed}");
     let delayed = id_of(&delayed);
     let job = queue.get_job(delayed).await.unwrap().expect("enqueued");
-    assert_eq!((job.kind.as_str(), job.priority, job.max_attempts), ("report", -5, 7));
-    assert!(job.scheduled_at - job.created_at >= time::Duration::minutes(119), "{job:?}");
+    assert_eq!(
+        (job.kind.as_str(), job.priority, job.max_attempts),
+        ("report", -5, 7)
+    );
+    assert!(
+        job.scheduled_at - job.created_at >= time::Duration::minutes(119),
+        "{job:?}"
+    );
 
     // Plain text output is the id alone, for `id=$(queuectl enqueue …)`.
     let out = cli
-        .run_with_stdin(&["enqueue", "email", "-"], "{\"to\": [\"a@example.com\"]}\n")
+        .run_with_stdin(
+            &["enqueue", "email", "-"],
+            "{\"to\": [\"a@example.com\"]}\n",
+        )
         .ok()
         .stdout;
-    let email: JobId = out.trim().parse().unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let email: JobId = out
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}: {out:?}"));
     let job = queue.get_job(email).await.unwrap().expect("enqueued");
     assert_eq!(job.payload, serde_json::json!({"to": ["a@example.com"]}));
 
     // A held unique key gives the holder's id back and adds nothing.
     let first = cli.json(&["enqueue", "sync", "{}", "--unique", "sync:all"]);
-    let second = cli.run(&["enqueue", "sync", "{}", "--unique", "sync:all"]).ok();
+    let second = cli
+        .run(&["enqueue", "sync", "{}", "--unique", "sync:all"])
+        .ok();
     assert_eq!(second.stdout.trim(), id_of(&first).to_string());
     assert!(second.stderr.contains("nothing was added"), "{second:#?}");
-    let third = cli.json(&["enqueue", "sync", "{}", "--unique", "sync:all", "--unique-for", "1h"]);
-    assert_eq!((id_of(&third), &third["enqueued"]), (id_of(&first), &Value::Bool(false)));
+    let third = cli.json(&[
+        "enqueue",
+        "sync",
+        "{}",
+        "--unique",
+        "sync:all",
+        "--unique-for",
+        "1h",
+    ]);
+    assert_eq!(
+        (id_of(&third), &third["enqueued"]),
+        (id_of(&first), &Value::Bool(false))
+    );
 
     cli.run(&["enqueue", "k", "{not json"]).fails(2, "not JSON");
-    cli.run(&["enqueue", " k", "1"]).fails(2, "surrounding spaces");
-    cli.run(&["enqueue", "k", "1", "--delay", "soon"]).fails(2, "30s");
+    cli.run(&["enqueue", " k", "1"])
+        .fails(2, "surrounding spaces");
+    cli.run(&["enqueue", "k", "1", "--delay", "soon"])
+        .fails(2, "30s");
     cli.run(&["enqueue", "k", "1", "--unique-for", "1h"])
         .fails(2, "--unique");
 
@@ -92,7 +119,10 @@ pub async fn enqueue_get_stats_list(place: Place) {
     assert_eq!(got["payload"], serde_json::json!({"day": "2026-11-29"}));
     let text = cli.run(&["get", &delayed.to_string()]).ok().stdout;
     assert!(text.contains("attempts  0 of 7"), "{text}");
-    assert!(text.contains("payload:\n{\n  \"day\": \"2026-11-29\"\n}"), "{text}");
+    assert!(
+        text.contains("payload:\n{\n  \"day\": \"2026-11-29\"\n}"),
+        "{text}"
+    );
     cli.run(&["get", &JobId::new().to_string()])
         .fails(1, "no job with id");
     cli.run(&["get", "12345"]).fails(2, "ULID");
@@ -104,7 +134,10 @@ pub async fn enqueue_get_stats_list(place: Place) {
         "{stats}"
     );
     let text = cli.run(&["stats"]).ok().stdout;
-    assert!(text.starts_with("STATE      JOBS\npending       3\n"), "{text}");
+    assert!(
+        text.starts_with("STATE      JOBS\npending       3\n"),
+        "{text}"
+    );
 
     // Pages of two, newest first, joined by the printed cursor.
     failed(&queue, "bounce").await;
@@ -142,10 +175,14 @@ pub async fn enqueue_get_stats_list(place: Place) {
 
     let text = cli.run(&["list", "--limit", "1"]).ok().stdout;
     assert!(text.starts_with("ID "), "{text}");
-    assert!(text.contains("next page: queuectl list --limit 1 --before "), "{text}");
+    assert!(
+        text.contains("next page: queuectl list --limit 1 --before "),
+        "{text}"
+    );
     let none = cli.run(&["list", "--kind", "nothing"]).ok().stdout;
     assert_eq!(none, "no jobs match\n");
-    cli.run(&["list", "--state", "done"]).fails(2, "pending, running");
+    cli.run(&["list", "--state", "done"])
+        .fails(2, "pending, running");
     cli.run(&["list", "--limit", "0"]).fails(2, "--limit");
 
     place.cleanup(queue).await;
@@ -164,27 +201,38 @@ pub async fn single_job_actions(place: Place) {
     let moved = cli.json(&["run-now", &later]);
     assert_eq!(moved["outcome"], "due_now", "{moved}");
     let job = queue.get_job(id_of(&moved)).await.unwrap().expect("job");
-    assert!(job.scheduled_at <= time::OffsetDateTime::now_utc(), "{job:?}");
+    assert!(
+        job.scheduled_at <= time::OffsetDateTime::now_utc(),
+        "{job:?}"
+    );
     let again = cli.run(&["run-now", &later]).ok().stdout;
     assert!(again.contains("is due already"), "{again}");
     cli.run(&["run-now", &unknown]).fails(1, "no job with id");
 
     // A running job: cancel asks its worker; delete and run-now refuse.
     let running = running(&queue, "busy").await.id.to_string();
-    cli.run(&["delete", &running])
-        .fails(1, "is running, and only finished jobs are deleted (cancel it first");
-    cli.run(&["run-now", &running]).fails(1, "is running, not pending");
-    cli.run(&["replay", &running]).fails(1, "is running, not failed");
+    cli.run(&["delete", &running]).fails(
+        1,
+        "is running, and only finished jobs are deleted (cancel it first",
+    );
+    cli.run(&["run-now", &running])
+        .fails(1, "is running, not pending");
+    cli.run(&["replay", &running])
+        .fails(1, "is running, not failed");
     let asked = cli.json(&["cancel", &running]);
     assert_eq!(asked["outcome"], "requested", "{asked}");
     let job = queue.get_job(id_of(&asked)).await.unwrap().expect("job");
-    assert!(job.cancel_requested && job.state == JobState::Running, "{job:?}");
+    assert!(
+        job.cancel_requested && job.state == JobState::Running,
+        "{job:?}"
+    );
 
     // A pending job is cancelled at once; a second cancel has nothing to do.
     let waiting = pending(&queue, "idle").await.to_string();
     let text = cli.run(&["cancel", &waiting]).ok().stdout;
     assert!(text.contains("will never run"), "{text}");
-    cli.run(&["cancel", &waiting]).fails(1, "is cancelled already");
+    cli.run(&["cancel", &waiting])
+        .fails(1, "is cancelled already");
     cli.run(&["cancel", &unknown]).fails(1, "no job with id");
 
     // replay: a failed job runs again, once.
@@ -193,10 +241,12 @@ pub async fn single_job_actions(place: Place) {
     assert_eq!(replayed["outcome"], "replayed", "{replayed}");
     let job = queue.get_job(id_of(&replayed)).await.unwrap().expect("job");
     assert_eq!((job.state, job.attempts), (JobState::Pending, 0), "{job:?}");
-    cli.run(&["replay", &dead]).fails(1, "is pending, not failed");
+    cli.run(&["replay", &dead])
+        .fails(1, "is pending, not failed");
     cli.run(&["replay", &unknown]).fails(1, "no job with id");
     cli.run(&["replay"]).fails(2, "--all-failed");
-    cli.run(&["replay", &dead, "--all-failed"]).fails(2, "cannot be used with");
+    cli.run(&["replay", &dead, "--all-failed"])
+        .fails(2, "cannot be used with");
     cli.run(&["replay", "--kind", "x"]).fails(2, "--all-failed");
 
     // delete: finished jobs only; afterwards it is gone.
@@ -224,7 +274,10 @@ pub async fn bulk_replay(place: Place) {
     let other = failed(&queue, "push").await;
 
     let done = cli.json(&["replay", "--all-failed", "--kind", "email", "--batch", "2"]);
-    assert_eq!((&done["replayed"], &done["skipped"]), (&Value::from(5), &Value::from(0)));
+    assert_eq!(
+        (&done["replayed"], &done["skipped"]),
+        (&Value::from(5), &Value::from(0))
+    );
     for id in &emails {
         let job = queue.get_job(*id).await.unwrap().expect("job");
         assert_eq!(job.state, JobState::Pending, "{job:?}");
@@ -260,10 +313,25 @@ pub async fn purge(place: Place) {
     assert_eq!(queue.stats().await.unwrap().completed, 5);
 
     wait_until_older(&queue, JobState::Completed, Duration::from_millis(1)).await;
-    let purged = cli.json(&["purge", "--state", "completed", "--older-than", "1ms", "--batch", "2"]);
-    assert_eq!((&purged["state"], &purged["deleted"]), (&Value::from("completed"), &Value::from(5)));
+    let purged = cli.json(&[
+        "purge",
+        "--state",
+        "completed",
+        "--older-than",
+        "1ms",
+        "--batch",
+        "2",
+    ]);
+    assert_eq!(
+        (&purged["state"], &purged["deleted"]),
+        (&Value::from("completed"), &Value::from(5))
+    );
     let stats = queue.stats().await.unwrap();
-    assert_eq!((stats.completed, stats.failed, stats.pending), (0, 1, 1), "{stats:?}");
+    assert_eq!(
+        (stats.completed, stats.failed, stats.pending),
+        (0, 1, 1),
+        "{stats:?}"
+    );
     assert!(queue.get_job(kept_failed).await.unwrap().is_some());
     assert!(queue.get_job(kept_pending).await.unwrap().is_some());
 
@@ -271,11 +339,15 @@ pub async fn purge(place: Place) {
         .run(&["purge", "--state", "failed", "--older-than", "0s"])
         .ok()
         .stdout;
-    assert_eq!(text, "deleted 1 failed jobs that finished more than 0s ago\n");
+    assert_eq!(
+        text,
+        "deleted 1 failed jobs that finished more than 0s ago\n"
+    );
 
     cli.run(&["purge", "--state", "pending", "--older-than", "1d"])
         .fails(2, "never purged");
-    cli.run(&["purge", "--state", "failed"]).fails(2, "--older-than");
+    cli.run(&["purge", "--state", "failed"])
+        .fails(2, "--older-than");
     place.cleanup(queue).await;
 }
 
@@ -304,13 +376,19 @@ pub async fn pause_and_resume(place: Place) {
     assert_eq!(paused, serde_json::json!({"kind": "email", "paused": true}));
     cli.run(&["pause", "sms"]).ok();
     assert_eq!(queue.paused_kinds().await.unwrap(), ["email", "sms"]);
-    assert_eq!(cli.json(&["paused"]), serde_json::json!({"paused": ["email", "sms"]}));
+    assert_eq!(
+        cli.json(&["paused"]),
+        serde_json::json!({"paused": ["email", "sms"]})
+    );
     assert_eq!(cli.run(&["paused"]).ok().stdout, "email\nsms\n");
     let stats = cli.run(&["stats"]).ok().stdout;
     assert!(stats.ends_with("paused kinds: email, sms\n"), "{stats}");
 
     let resumed = cli.json(&["resume", "email"]);
-    assert_eq!(resumed, serde_json::json!({"kind": "email", "paused": false}));
+    assert_eq!(
+        resumed,
+        serde_json::json!({"kind": "email", "paused": false})
+    );
     cli.run(&["resume", "sms"]).ok();
     assert!(queue.paused_kinds().await.unwrap().is_empty());
     assert_eq!(cli.run(&["paused"]).ok().stdout, "no kind is paused\n");
@@ -333,7 +411,10 @@ pub async fn watch(place: Place) {
     assert_eq!(first["paused"], serde_json::json!(["email"]), "{first}");
     assert_eq!(first["rates"], Value::Null, "{first}");
     assert!(first["oldest_due"].is_string(), "{first}");
-    assert!(first["lag_secs"].as_f64().is_some_and(|s| s >= 0.0), "{first}");
+    assert!(
+        first["lag_secs"].as_f64().is_some_and(|s| s >= 0.0),
+        "{first}"
+    );
     for state in ["running", "completed", "failed", "cancelled"] {
         assert_eq!(first[state], 0, "{first}");
     }
@@ -346,7 +427,10 @@ pub async fn watch(place: Place) {
         if sample["pending"] == 2 {
             break;
         }
-        assert!(start.elapsed() < DEADLINE, "the enqueue never showed: {sample}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the enqueue never showed: {sample}"
+        );
     }
     assert_eq!(interrupt(child), 0);
 
@@ -359,7 +443,8 @@ pub async fn watch(place: Place) {
     assert!(second.contains(" pending=2 (0/s) "), "{second}");
     assert_eq!(interrupt(child), 0);
 
-    cli.run(&["watch", "--interval", "0s"]).fails(2, "longer than zero");
+    cli.run(&["watch", "--interval", "0s"])
+        .fails(2, "longer than zero");
     place.cleanup(queue).await;
 }
 
@@ -380,9 +465,19 @@ pub async fn terminal(place: Place) {
     }
     let no = run_in_terminal(&shell("purge --state completed --older-than 0s"), "n\n");
     assert_eq!(no.code, 1, "{no:#?}");
-    assert!(no.stdout.contains("Delete the completed jobs that finished more than 0s ago from"), "{no:#?}");
-    assert!(no.stdout.contains("(3 completed jobs in all) [y/N]"), "{no:#?}");
-    assert!(no.stdout.contains("not confirmed, nothing deleted"), "{no:#?}");
+    assert!(
+        no.stdout
+            .contains("Delete the completed jobs that finished more than 0s ago from"),
+        "{no:#?}"
+    );
+    assert!(
+        no.stdout.contains("(3 completed jobs in all) [y/N]"),
+        "{no:#?}"
+    );
+    assert!(
+        no.stdout.contains("not confirmed, nothing deleted"),
+        "{no:#?}"
+    );
     assert_eq!(queue.stats().await.unwrap().completed, 3);
 
     let yes = run_in_terminal(&shell("purge --state completed --older-than 0s"), "y\n");
@@ -393,11 +488,17 @@ pub async fn terminal(place: Place) {
     failed(&queue, "dead").await;
     let replay = run_in_terminal(&shell("replay --all-failed"), "");
     assert_eq!(replay.code, 0, "{replay:#?}");
-    assert!(replay.stdout.contains("replayed 1 failed jobs"), "{replay:#?}");
+    assert!(
+        replay.stdout.contains("replayed 1 failed jobs"),
+        "{replay:#?}"
+    );
 
     let watch = run_in_terminal(&shell("watch --interval 100ms --count 3"), "");
     assert_eq!(watch.code, 0, "{watch:#?}");
-    assert!(watch.stdout.contains("every 100ms, Ctrl-C to stop"), "{watch:#?}");
+    assert!(
+        watch.stdout.contains("every 100ms, Ctrl-C to stop"),
+        "{watch:#?}"
+    );
     assert!(watch.stdout.contains("\x1b[2K"), "{watch:#?}");
     // Redrawn: the cursor moves up over the previous drawing.
     assert!(watch.stdout.contains("\x1b[10A"), "{watch:#?}");
