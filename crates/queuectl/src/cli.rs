@@ -63,7 +63,8 @@ pub struct Cli {
 #[derive(Args, Clone)]
 pub struct Target {
     /// The queue's URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, sqlite:FILE, or
-    /// redis://[:PASSWORD@]HOST[:PORT][/DB] (rediss:// when built with the `tls` feature).
+    /// redis://[:PASSWORD@]HOST[:PORT][/DB] (also redis-cluster://, redis-sentinel:// and
+    /// valkey://; their TLS forms, rediss:// and so on, when built with the `tls` feature).
     #[arg(
         long,
         env = "QUEUE_URL",

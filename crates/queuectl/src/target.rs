@@ -28,7 +28,8 @@ pub enum Location {
     },
     /// A named queue on a Redis server.
     Redis {
-        /// `redis://…` (or `rediss://…` with the `tls` feature).
+        /// `redis://…`, `redis-cluster://…`, `redis-sentinel://…` (their `rediss` forms
+        /// with the `tls` feature), or the same with `valkey`.
         url: String,
         /// The queue's name.
         name: String,
@@ -65,13 +66,15 @@ impl Location {
                     url,
                 })
             }
-            "redis" | "rediss" => {
-                if scheme == "rediss" && !cfg!(feature = "tls") {
-                    return Err(CliError::usage(
-                        "rediss:// needs TLS, and this queuectl was built without it: rebuild \
+            "redis" | "rediss" | "redis-cluster" | "rediss-cluster" | "redis-sentinel"
+            | "rediss-sentinel" | "valkey" | "valkeys" | "valkey-cluster" | "valkeys-cluster" => {
+                let tls = scheme.starts_with("rediss") || scheme.starts_with("valkeys");
+                if tls && !cfg!(feature = "tls") {
+                    return Err(CliError::usage(format!(
+                        "{scheme}:// needs TLS, and this queuectl was built without it: rebuild \
                          with `cargo install queuectl --features tls` (or use redis:// on a \
-                         trusted network)",
-                    ));
+                         trusted network)"
+                    )));
                 }
                 if target.table.is_some() {
                     return Err(CliError::usage(

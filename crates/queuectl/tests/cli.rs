@@ -43,13 +43,17 @@ fn every_command_has_help_with_examples_and_exit_codes() {
 
 #[test]
 fn usage_errors_exit_with_2() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["stats"], "pass --url URL or set QUEUE_URL"),
         (
             &["--url", "mysql://u:s3cret-Pw@h/db", "stats"],
             "mysql://u:***@h/db",
         ),
         (&["--url", "redis://h", "stats"], "needs --queue NAME"),
+        (
+            &["--url", "sqlite:x.db?password=s3cret-Pw", "stats"],
+            "bad SQLite URL",
+        ),
         (
             &["--url", "sqlite:x.db", "--table", "Jobs", "stats"],
             "\"jobs\"",
