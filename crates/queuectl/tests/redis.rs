@@ -72,6 +72,18 @@ async fn commands_work_on_a_named_queue() {
         "{sample}"
     );
 
+    let later = support::id_of(&cli.json(&["enqueue", "later", "1", "--delay", "1h"]));
+    assert_eq!(
+        cli.json(&["run-now", &later.to_string()])["outcome"],
+        "due_now"
+    );
+    cli.run(&["delete", &later.to_string()])
+        .fails(1, "is pending");
+    assert_eq!(cli.json(&["delete", &id.to_string()])["outcome"], "deleted");
+    support::completed(&queue, "done").await;
+    let purged = cli.json(&["purge", "--state", "completed", "--older-than", "0s"]);
+    assert_eq!(purged["deleted"], 1, "{purged}");
+
     cli.run(&["--table", "t", "stats"])
         .fails(2, "--table is for SQL");
     queue.drop_all().await.unwrap();
