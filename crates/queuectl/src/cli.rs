@@ -62,16 +62,18 @@ pub struct Cli {
 /// The queue to open. Not `Debug`: it holds the URL, password and all.
 #[derive(Args, Clone)]
 pub struct Target {
-    /// The queue's URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, sqlite:FILE, or
-    /// redis://[:PASSWORD@]HOST[:PORT][/DB] (also redis-cluster://, redis-sentinel:// and
-    /// valkey://; their TLS forms, rediss:// and so on, when built with the `tls` feature).
+    /// The queue's URL (the help text spells out the forms).
     #[arg(
         long,
         env = "QUEUE_URL",
         hide_env_values = true,
         global = true,
         value_name = "URL",
-        help_heading = QUEUE
+        help_heading = QUEUE,
+        help = "The queue's URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, sqlite:FILE, or \
+                redis://[:PASSWORD@]HOST[:PORT][/DB] (also redis-cluster://, redis-sentinel:// \
+                and valkey://; their TLS forms, rediss:// and so on, when built with the `tls` \
+                feature)"
     )]
     pub url: Option<String>,
 
