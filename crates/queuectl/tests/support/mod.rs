@@ -227,7 +227,7 @@ pub fn redis_url() -> String {
 }
 
 /// A SQL queue for one test: its URL and table, and the file it lives in for SQLite
-/// (removed on drop).
+/// (removed on drop, with its WAL files).
 pub struct Place {
     /// The database URL.
     pub url: String,
@@ -287,10 +287,16 @@ impl Place {
             })
     }
 
-    /// Drops the table (Postgres) and the file (SQLite).
+    /// Drops the table; the SQLite file goes with the place.
     pub async fn cleanup(self, queue: SqlQueue) {
         let _ = queue.drop_schema().await;
-        drop(queue);
+    }
+}
+
+/// Removes the SQLite file, also when a test failed (a Postgres table left by a failed
+/// test is removed by the queue-sql tests' sweep of old `qt_` tables).
+impl Drop for Place {
+    fn drop(&mut self) {
         if let Some(file) = &self.file {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
