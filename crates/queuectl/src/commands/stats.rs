@@ -1,0 +1,38 @@
+//! `stats`: how many jobs are in each state, and which kinds are paused.
+
+use queue_core::JobState;
+
+use super::Ctx;
+use crate::cli::after_help;
+use crate::error::CliError;
+use crate::output::{self, Table};
+
+/// Options of `stats` (none of its own).
+#[derive(clap::Args)]
+#[command(after_help = after_help!(
+    "  queuectl stats\n  queuectl stats --json    # {\"pending\":12,\"running\":3,\"completed\":40,\"failed\":2,\"cancelled\":0,\"paused\":[]}"
+))]
+pub struct Args {}
+
+/// Prints the counts: a table, or the queue's `Stats` as JSON.
+pub async fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
+    let stats = ctx
+        .queue
+        .stats()
+        .await
+        .map_err(|e| CliError::from(e).context("stats"))?;
+    if ctx.json {
+        return output::json(&stats);
+    }
+    let mut table = Table::new(&["STATE", "JOBS"]).align_right(&[1]);
+    for state in JobState::ALL {
+        table.row(vec![state.to_string(), stats.get(state).to_string()]);
+    }
+    let paused = if stats.paused.is_empty() {
+        "none".to_owned()
+    } else {
+        stats.paused.join(", ")
+    };
+    let text = format!("{}\npaused kinds: {paused}\n", table.render());
+    output::write_out(text.as_bytes())
+}
