@@ -1,4 +1,4 @@
--- Claims up to ARGV[1] jobs, best first, across the ready sets KEYS[14..] (every kind in
+-- Claims up to ARGV[1] jobs, best first, across the ready sets KEYS[17..] (every kind in
 -- {name}:kinds when none are given), except those of paused kinds: one read of the small
 -- paused set per call, and a paused kind's ready set is not even looked at.
 --
@@ -28,8 +28,8 @@ for _, kind in ipairs(redis.call('SMEMBERS', PAUSED)) do
     paused[READY .. kind] = true
 end
 local sets = {}
-if #KEYS > 13 then
-    for i = 14, #KEYS do
+if #KEYS > 16 then
+    for i = 17, #KEYS do
         if not paused[KEYS[i]] then
             sets[#sets + 1] = KEYS[i]
         end
@@ -61,7 +61,7 @@ local heads, pos, taken = {}, {}, {}
 for i, key in ipairs(sets) do
     heads[i] = redis.call('ZRANGE', key, 0, max - 1, 'WITHSCORES')
     pos[i], taken[i] = 1, 0
-    if #heads[i] == 0 and #KEYS == 13 then
+    if #heads[i] == 0 and #KEYS == 16 then
         -- Nothing ready of this kind: forget it until a job of it becomes ready again.
         redis.call('SREM', KINDS, string.sub(key, #READY + 1))
     end

@@ -41,5 +41,6 @@ end
 if page[1] ~= '0' then
     return page[1]
 end
-redis.call('DEL', DELAYED, RUNNING, PAUSED)
+redis.call('DEL', DELAYED, RUNNING, PAUSED, FINISHED.completed, FINISHED.failed,
+    FINISHED.cancelled)
 return 'done'

@@ -7,7 +7,7 @@
 --   checked both, the script still keeps them within MAX_DELAY_MS / years 1 to 9999),
 --   unique spec ('' none, '0' held until the job ends, else the window in ms), unique key
 --
--- KEYS[14], when given, is the stop flag of a call sent as several chunks in one
+-- KEYS[17], when given, is the stop flag of a call sent as several chunks in one
 -- pipeline: a chunk that finds it set stores nothing and returns { 'skipped' }, and a
 -- chunk refused for a duplicate id sets it (for a minute; the caller deletes it), so the
 -- chunks after a refused one store nothing, as if they had been sent one by one.
@@ -15,7 +15,7 @@
 -- Returns { 'ok', id1, id2, ... } (a duplicate gets its holder's id),
 -- { 'exists', id } when a job with that id is already stored, or { 'skipped' }.
 
-local STOP = KEYS[14]
+local STOP = KEYS[17]
 if STOP and redis.call('EXISTS', STOP) == 1 then
     return { 'skipped' }
 end

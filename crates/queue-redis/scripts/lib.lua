@@ -1,6 +1,6 @@
 -- Shared prelude, prepended to every script of this crate.
 --
--- Every script receives the same first thirteen KEYS, all carrying the queue's `{name}` hash
+-- Every script receives the same first sixteen KEYS, all carrying the queue's `{name}` hash
 -- tag so that one script only ever touches one Redis Cluster slot:
 --
 --   KEYS[1]  {name}:job:        prefix of the job hashes ({name}:job:<id>)
@@ -20,6 +20,11 @@
 --   KEYS[11] {name}:kinds       SET   kinds that may have ready jobs
 --   KEYS[12] {name}:wake        pub/sub channel that wakes idle workers
 --   KEYS[13] {name}:paused      SET   kinds paused by pause_kind: no claim takes their jobs
+--   KEYS[14] {name}:finished:completed  \  ZSETs of the ids in the matching state:* index,
+--   KEYS[15] {name}:finished:failed      |  scored by finished_at (ms): purge takes the
+--   KEYS[16] {name}:finished:cancelled  /   first to finish first. Kept in step with the
+--                                           state index by every script that moves a job
+--                                           into or out of a final state
 --
 -- Keys derived from the three prefixes (a job hash, a ready set, a unique key) keep the
 -- same hash tag, so they live in the same slot as the declared keys.
@@ -39,6 +44,11 @@ local IDX = {
     cancelled = KEYS[10],
 }
 local KINDS, WAKE, PAUSED = KEYS[11], KEYS[12], KEYS[13]
+local FINISHED = {
+    completed = KEYS[14],
+    failed = KEYS[15],
+    cancelled = KEYS[16],
+}
 
 -- The server clock in whole milliseconds.
 local function now_ms()
@@ -113,6 +123,26 @@ local function unique_holder(uk)
     return current
 end
 
+-- Deletes the unique key `key` of job `id` whenever this job holds it, a window that
+-- outlived the job included: the job is being deleted. `key` may be false.
+local function drop_key(id, key)
+    if key then
+        local uk = UNIQUE .. key
+        if redis.call('GET', uk) == id then
+            redis.call('DEL', uk)
+        end
+    end
+end
+
+-- Deletes the finished job `id` in `state` (final) from its hash, its indexes and the
+-- unique key it still holds. `key` is its unique_key field (may be false).
+local function delete_finished(id, state, key)
+    drop_key(id, key)
+    redis.call('ZREM', IDX[state], id)
+    redis.call('ZREM', FINISHED[state], id)
+    redis.call('DEL', JOB .. id)
+end
+
 -- Deletes the unique key `key` of job `id` when it is held until the job ends (`hold` is
 -- 'final') and this job still holds it. `key` and `hold` are the job's fields (may be
 -- false).
@@ -150,20 +180,24 @@ local function bulk(cmd, key, values)
     end
 end
 
--- Keeps at most `keep` jobs in a final-state index: pops the oldest (lowest ids), at
--- most 100 more than the `added` jobs this call put there, and deletes their hashes.
-local function evict(index, keep, added)
+-- Keeps at most `keep` jobs in the index of the final `state`: pops the oldest (lowest
+-- ids), at most 100 more than the `added` jobs this call put there, and deletes their
+-- hashes and their entries in FINISHED.
+local function evict(state, keep, added)
+    local index = IDX[state]
     local over = redis.call('ZCARD', index) - keep
     if over > 0 then
         if over > added + 100 then
             over = added + 100
         end
         local gone = redis.call('ZPOPMIN', index, over)
-        local keys = {}
+        local keys, ids = {}, {}
         for i = 1, #gone, 2 do
             keys[#keys + 1] = JOB .. gone[i]
+            ids[#ids + 1] = gone[i]
         end
         bulk('DEL', nil, keys)
+        bulk('ZREM', FINISHED[state], ids)
     end
 end
 
@@ -235,7 +269,7 @@ local function finish_all(ids, from, to, now, err, keep)
         return
     end
     local at = int(now)
-    local scored = {}
+    local scored, by_time = {}, {}
     for _, id in ipairs(ids) do
         local jk = JOB .. id
         if err then
@@ -246,9 +280,12 @@ local function finish_all(ids, from, to, now, err, keep)
         redis.call('HDEL', jk, 'token', 'lease_expires_at')
         scored[#scored + 1] = 0
         scored[#scored + 1] = id
+        by_time[#by_time + 1] = at
+        by_time[#by_time + 1] = id
     end
     bulk('ZADD', IDX[to], scored)
-    evict(IDX[to], keep, #ids)
+    bulk('ZADD', FINISHED[to], by_time)
+    evict(to, keep, #ids)
 end
 
 -- Moves one job from state `from` to the final state `to` (see finish_all).
@@ -273,12 +310,16 @@ local function set_aside(id, jk, reason, now, keep_failed)
     for _, index in pairs(IDX) do
         redis.call('ZREM', index, id)
     end
+    for _, index in pairs(FINISHED) do
+        redis.call('ZREM', index, id)
+    end
     redis.call('ZREM', DELAYED, id)
     redis.call('HSET', jk, 'id', id, 'state', 'failed', 'finished_at', int(now),
         'last_error', 'corrupt job: ' .. reason)
     redis.call('HDEL', jk, 'token', 'lease_expires_at')
     redis.call('ZADD', IDX.failed, 0, id)
-    evict(IDX.failed, keep_failed, 1)
+    redis.call('ZADD', FINISHED.failed, now, id)
+    evict('failed', keep_failed, 1)
 end
 
 -- Why a job hash cannot be scheduled or claimed, or nil when it can. `f` holds the

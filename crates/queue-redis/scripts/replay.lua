@@ -23,6 +23,7 @@ if f[4] and f[5] == 'final' then
     end
 end
 redis.call('ZREM', IDX.failed, id)
+redis.call('ZREM', FINISHED.failed, id)
 redis.call('ZADD', IDX.pending, 0, id)
 schedule(id, f[2], priority, now, now)
 redis.call('PUBLISH', WAKE, '')

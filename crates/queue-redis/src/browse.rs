@@ -1,33 +1,23 @@
 //! Inspection: jobs by state from the per-state indexes (ordered by id, so newest first
-//! is a reverse range; running jobs, indexed by lease deadline, are sorted here), one job
-//! by id, and counts from the indexes' sizes.
+//! is a reverse range from a cursor; running jobs, indexed by lease deadline, are sorted
+//! here), the oldest due job, one job by id, and counts from the indexes' sizes.
 
 use fred::prelude::{HashesInterface, SortedSetsInterface, Value};
-use queue_core::{list_limit, Job, JobId, JobState, QueueError, Result, Stats};
+use queue_core::{list_limit, Job, JobFilter, JobId, JobState, QueueError, Result, Stats};
+use time::OffsetDateTime;
 
-use crate::decode::{fields, int, job, string};
+use crate::decode::{fields, from_ms, int, job, string};
 use crate::queue::Inner;
 
 /// Job hashes read per pipeline.
 const CHUNK: usize = 1_000;
 
-/// The newest `limit` ids of one state.
-async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> {
-    // Running jobs are indexed by lease deadline only: read them all, sort by id here.
-    let running = state == JobState::Running;
-    let stop = if running {
-        -1
-    } else {
-        i64::try_from(limit).unwrap_or(i64::MAX).saturating_sub(1)
-    };
-    let raw: Vec<String> = q
-        .conns
-        .other()
-        .zrevrange(q.keys.state(state), 0, stop, false)
-        .await
-        .map_err(QueueError::backend)?;
-    let mut ids: Vec<JobId> = raw
-        .into_iter()
+/// Ids read per step of a listing with a kind filter, at least.
+const KIND_CHUNK: usize = 500;
+
+/// Parses index members into ids, skipping (with a warning) what is not one.
+fn parse_ids(q: &Inner, raw: Vec<String>) -> Vec<JobId> {
+    raw.into_iter()
         .filter_map(|s| match s.parse() {
             Ok(id) => Some(id),
             Err(_) => {
@@ -35,11 +25,66 @@ async fn newest(q: &Inner, state: JobState, limit: usize) -> Result<Vec<JobId>> 
                 None
             }
         })
-        .collect();
-    if running {
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.truncate(limit);
+        .collect()
+}
+
+/// The ids of every running job, newest first. Running jobs are indexed by lease
+/// deadline only, so this reads them all (as many as the workers hold).
+async fn running_ids(q: &Inner) -> Result<Vec<JobId>> {
+    let raw: Vec<String> = q
+        .conns
+        .other()
+        .zrange(
+            q.keys.state(JobState::Running),
+            0,
+            -1,
+            None,
+            false,
+            None,
+            false,
+        )
+        .await
+        .map_err(QueueError::backend)?;
+    let mut ids = parse_ids(q, raw);
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(ids)
+}
+
+/// The newest `n` ids below `before` (all when `None`) of the `states`, newest first.
+/// `running` holds the running ids when `states` has that state. The other state
+/// indexes are scored alike, so ordered by id: a reverse range by member from the
+/// cursor.
+async fn newest_below(
+    q: &Inner,
+    states: &[JobState],
+    running: &[JobId],
+    before: Option<JobId>,
+    n: usize,
+) -> Result<Vec<JobId>> {
+    let max = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
+    let count = i64::try_from(n).unwrap_or(i64::MAX);
+    let mut ids: Vec<JobId> = Vec::new();
+    for &state in states {
+        if state == JobState::Running {
+            ids.extend(
+                running
+                    .iter()
+                    .filter(|id| before.is_none_or(|b| **id < b))
+                    .take(n),
+            );
+            continue;
+        }
+        let raw: Vec<String> = q
+            .conns
+            .other()
+            .zrevrangebylex(q.keys.state(state), max.as_str(), "-", Some((0, count)))
+            .await
+            .map_err(QueueError::backend)?;
+        ids.extend(parse_ids(q, raw));
     }
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    ids.truncate(n);
     Ok(ids)
 }
 
@@ -72,27 +117,68 @@ async fn load(q: &Inner, ids: &[JobId]) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-pub(crate) async fn list(q: &Inner, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
-    let limit = list_limit(limit);
-    let ids = match state {
-        Some(s) => newest(q, s, limit).await?,
-        None => {
-            let mut all = Vec::new();
-            for s in JobState::ALL {
-                all.extend(newest(q, s, limit).await?);
-            }
-            all.sort_unstable_by(|a, b| b.cmp(a));
-            all.dedup();
-            all.truncate(limit);
-            all
-        }
+/// The jobs that match `filter`, newest first. Reads the state indexes from the cursor
+/// in chunks of ids, loads their hashes and keeps the matches, until it has `limit` of
+/// them or the indexes end. No index holds kinds, so with a kind filter a chunk is at
+/// least [`KIND_CHUNK`] ids and a rare kind costs reading every job of the states listed
+/// (pipelined, [`CHUNK`] hashes per round trip); without one, a page costs one read per
+/// state plus its hashes.
+pub(crate) async fn list(q: &Inner, filter: &JobFilter) -> Result<Vec<Job>> {
+    let limit = list_limit(filter.limit);
+    let states: Vec<JobState> = match filter.state {
+        Some(s) => vec![s],
+        None => JobState::ALL.to_vec(),
     };
-    let mut jobs = load(q, &ids).await?;
-    if let Some(s) = state {
-        // A job may have moved on between the two reads.
-        jobs.retain(|j| j.state == s);
+    let running = if states.contains(&JobState::Running) {
+        running_ids(q).await?
+    } else {
+        Vec::new()
+    };
+    let chunk = if filter.kind.is_some() {
+        limit.max(KIND_CHUNK)
+    } else {
+        limit
+    };
+    let mut out = Vec::new();
+    let mut before = filter.before;
+    loop {
+        let ids = newest_below(q, &states, &running, before, chunk).await?;
+        let Some(&last) = ids.last() else {
+            return Ok(out);
+        };
+        for job in load(q, &ids).await? {
+            // A job may have moved on between the two reads.
+            if filter.state.is_some_and(|s| job.state != s)
+                || filter.kind.as_ref().is_some_and(|k| job.kind != *k)
+            {
+                continue;
+            }
+            out.push(job);
+            if out.len() == limit {
+                return Ok(out);
+            }
+        }
+        if ids.len() < chunk {
+            return Ok(out);
+        }
+        before = Some(last);
     }
-    Ok(jobs)
+}
+
+/// The earliest `scheduled_at` of the due pending jobs (see `scripts/oldest_due.lua`).
+pub(crate) async fn oldest_due(q: &Inner) -> Result<Option<OffsetDateTime>> {
+    let reply = q
+        .scripts
+        .oldest_due
+        .run(q.conns.other(), q.keys.common(), Vec::new())
+        .await?;
+    match int(&reply) {
+        -1 => Ok(None),
+        ms => from_ms(ms).map(Some).ok_or_else(|| QueueError::Corrupt {
+            id: None,
+            reason: format!("oldest due time {ms} ms is out of range"),
+        }),
+    }
 }
 
 pub(crate) async fn get(q: &Inner, id: JobId) -> Result<Option<Job>> {

@@ -138,7 +138,15 @@ pub(crate) fn job(f: &impl Source) -> Result<Job, String> {
         lease,
         output,
         cancel_requested: f.field("cancel_requested").is_some(),
-        finished_at: None,
+        // Written by every move into a final state; an unreadable one shows as unknown
+        // rather than hiding the job.
+        finished_at: if state.is_final() {
+            f.field("finished_at")
+                .and_then(|ms| ms.parse().ok())
+                .and_then(from_ms)
+        } else {
+            None
+        },
     })
 }
 

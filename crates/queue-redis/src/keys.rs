@@ -26,12 +26,15 @@ pub(crate) fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// How many keys every script receives first (see `scripts/lib.lua`).
+pub(crate) const COMMON: usize = 16;
+
 /// Key names of one queue (see the crate documentation for the schema).
 #[derive(Clone, Debug)]
 pub(crate) struct Keys {
     /// `{name}`: the hash tag every key starts with.
     tag: String,
-    /// The thirteen keys every script receives first, in the order `scripts/lib.lua` reads.
+    /// The [`COMMON`] keys every script receives first, in the order `scripts/lib.lua` reads.
     common: Vec<String>,
 }
 
@@ -55,11 +58,14 @@ impl Keys {
             k("kinds"),
             k("wake"),
             k("paused"),
+            k("finished:completed"),
+            k("finished:failed"),
+            k("finished:cancelled"),
         ];
         Keys { tag, common }
     }
 
-    /// The thirteen keys every script takes first.
+    /// The [`COMMON`] keys every script takes first.
     pub(crate) fn common(&self) -> Vec<String> {
         self.common.clone()
     }
@@ -69,7 +75,7 @@ impl Keys {
         let mut keys = self.common();
         for kind in kinds {
             let key = self.ready(kind);
-            if !keys[13..].contains(&key) {
+            if !keys[COMMON..].contains(&key) {
                 keys.push(key);
             }
         }
@@ -100,6 +106,17 @@ impl Keys {
     /// The stop flag of one pipelined `enqueue_batch` call (see `scripts/enqueue.lua`).
     pub(crate) fn enqueue_stop(&self, call: u64) -> String {
         format!("{}:enqueue-stop:{call:016x}", self.tag)
+    }
+
+    /// The index of the jobs that finished in the final `state`, by when they finished.
+    #[cfg(test)]
+    pub(crate) fn finished(&self, state: JobState) -> Option<&str> {
+        match state {
+            JobState::Completed => Some(&self.common[13]),
+            JobState::Failed => Some(&self.common[14]),
+            JobState::Cancelled => Some(&self.common[15]),
+            JobState::Pending | JobState::Running => None,
+        }
     }
 
     /// The wake-up channel.
@@ -138,7 +155,8 @@ mod tests {
         for key in k.with_ready(&["a", "b", "a"]) {
             assert!(key.starts_with("{q}:"), "{key}");
         }
-        assert_eq!(k.with_ready(&["a", "b", "a"]).len(), 15);
+        assert_eq!(k.common().len(), COMMON);
+        assert_eq!(k.with_ready(&["a", "b", "a"]).len(), COMMON + 2);
         assert_eq!(
             k.job(JobId::from_bytes([0; 16])),
             "{q}:job:00000000000000000000000000"

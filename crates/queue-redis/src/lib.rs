@@ -35,6 +35,7 @@
 //! | `{name}:delayed` | zset | pending jobs not yet due, by due time (ms) |
 //! | `{name}:running` | zset | running (claimed) jobs by lease deadline (ms): also their state index |
 //! | `{name}:state:<state>` | zset | ids of every pending, completed, failed or cancelled job, all scored 0 (so ordered by id) |
+//! | `{name}:finished:<state>` | zset | ids of the completed, failed or cancelled jobs, by `finished_at` (ms): what `purge` reads, oldest first |
 //! | `{name}:kinds` | set | kinds that may have ready jobs |
 //! | `{name}:unique:<key>` | string | id of the job holding a unique key (with `PX` for a window) |
 //! | `{name}:wake` | channel | published after enqueue, replay, reclaim, promotion and `resume_kind` |
@@ -50,10 +51,15 @@
 //!
 //! **Counts** come from the sizes of the `state:*` indexes and of `running` (`ZCARD`,
 //! O(1)), which the scripts keep in step with the job hashes, so they cannot drift like
-//! a separate counter could. The same indexes serve `list_jobs` (a reverse range is
-//! newest first; running jobs, ordered by deadline, are sorted by id on the client, so
-//! listing them reads them all) and retention (the oldest completed, cancelled and failed jobs are popped and deleted
-//! beyond [`RedisQueueBuilder::keep_completed`] / [`RedisQueueBuilder::keep_failed`]).
+//! a separate counter could. The same indexes serve `list` (a reverse range by id from
+//! the cursor is newest first; running jobs, ordered by deadline, are sorted by id on the
+//! client, so listing them reads them all; a kind filter reads on in chunks until the page
+//! is full, as no index holds kinds) and retention (the oldest completed, cancelled and
+//! failed jobs are popped and deleted beyond [`RedisQueueBuilder::keep_completed`] /
+//! [`RedisQueueBuilder::keep_failed`]). `purge` reads the `finished:*` indexes, kept in
+//! step with the state indexes by the same scripts (one more write per batch of jobs
+//! retained; none when nothing is kept). Jobs that finished under a version of this crate
+//! without them are not in them: `delete` and retention still remove those.
 //!
 //! **Bounded work.** Every script handles at most 1,000 jobs per call (claim, enqueue,
 //! ack, heartbeat, reclaim, promotion) and the Rust side chunks larger calls, so a
@@ -86,6 +92,7 @@
 //! [`queue_core::MAX_DELAY`] by the scripts themselves, and a backoff that is not a finite
 //! number never becomes a score.
 
+mod admin;
 mod browse;
 mod builder;
 mod claim;

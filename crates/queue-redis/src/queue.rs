@@ -8,10 +8,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::Pool;
 use queue_core::{
-    Browsable, CancelNotifier, CancelOutcome, CancelRequests, Completion, Job, JobId, JobState,
-    Lease, LeaseStatus, NewJob, Notifier, Queue, QueueError, Replayable, Result, RetryPolicy,
-    Stats, Subscription,
+    Browsable, CancelNotifier, CancelOutcome, CancelRequests, Completion, Job, JobFilter, JobId,
+    JobState, Lease, LeaseStatus, NewJob, Notifier, Queue, QueueError, Replayable, Result,
+    RetryPolicy, Stats, Subscription,
 };
+use time::OffsetDateTime;
 
 use crate::builder::{duration_ms, RedisQueueBuilder};
 use crate::conns::Conns;
@@ -227,8 +228,19 @@ impl Queue for RedisQueue {
 
 #[async_trait]
 impl Browsable for RedisQueue {
-    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
-        crate::browse::list(&self.inner, state, limit).await
+    /// Reads the state indexes from the cursor in chunks and loads the jobs' hashes. No
+    /// index holds kinds: with a kind filter it reads on (pipelined, in chunks) until it
+    /// has the page or the indexes end, so a kind that is rare among the jobs of the
+    /// states listed costs reading them all. Running jobs are indexed by lease deadline,
+    /// so a list that includes them reads every running id.
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        crate::browse::list(&self.inner, filter).await
+    }
+
+    /// One script: the first delayed entry, then a loose walk over each kind's ready set,
+    /// one read per priority in use.
+    async fn oldest_due(&self) -> Result<Option<OffsetDateTime>> {
+        crate::browse::oldest_due(&self.inner).await
     }
 
     async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
@@ -244,5 +256,25 @@ impl Browsable for RedisQueue {
 impl Replayable for RedisQueue {
     async fn replay(&self, id: JobId) -> Result<bool> {
         crate::settle::replay(&self.inner, id).await
+    }
+
+    /// Due now by the server clock; idle workers of every process are woken through the
+    /// wake channel.
+    async fn run_now(&self, id: JobId) -> Result<bool> {
+        crate::admin::run_now(&self.inner, id).await
+    }
+
+    /// Also frees the unique key the job still holds (a unique window that outlived the
+    /// job).
+    async fn delete(&self, id: JobId) -> Result<bool> {
+        crate::admin::delete(&self.inner, id).await
+    }
+
+    /// Ages are measured on the server clock, from the `{name}:finished:<state>` index.
+    /// Frees unique keys like [`Replayable::delete`]. Jobs that finished before that
+    /// index existed (an older version of this crate) are not in it: `delete` and
+    /// retention still remove them.
+    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64> {
+        crate::admin::purge(&self.inner, state, older_than, limit).await
     }
 }

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use fred::prelude::{HashesInterface, SortedSetsInterface};
-use queue_core::{Browsable, Job, JobId, JobState, Queue, MAX_DELAY};
+use queue_core::{Browsable, Job, JobId, JobState, Queue, Replayable, MAX_DELAY};
 use time::OffsetDateTime;
 
 use crate::decode::int;
@@ -188,5 +188,96 @@ async fn snooze_and_enqueue_keep_due_times_in_range() {
             assert_scheduled(&q, id, &kind, latest, &what).await;
         }
     }
+    q.drop_all().await.unwrap();
+}
+
+/// The ids in a final state's index and in its by-finish-time index, sorted.
+async fn final_indexes(q: &RedisQueue, state: JobState) -> (Vec<String>, Vec<String>) {
+    let inner = &q.inner;
+    let read = |key: String| async move {
+        let mut ids: Vec<String> = inner
+            .conns
+            .other()
+            .zrange(key, 0, -1, None, false, None, false)
+            .await
+            .unwrap();
+        ids.sort();
+        ids
+    };
+    let finished = inner.keys.finished(state).expect("a final state");
+    (
+        read(inner.keys.state(state).to_owned()).await,
+        read(finished.to_owned()).await,
+    )
+}
+
+/// Every move into or out of a final state (finish, retention, replay, set aside, delete,
+/// purge) keeps the by-finish-time index purge reads holding exactly the ids of the state
+/// index stats count.
+#[tokio::test]
+async fn finished_index_follows_the_state_index() {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let name = format!("qt-{}", JobId::new().to_string().to_lowercase());
+    let q = RedisQueue::builder(name)
+        .url(&url)
+        .keep_completed(3)
+        .keep_failed(3)
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("Redis is not reachable at {url}: {e}"));
+    let mut failed = Vec::new();
+    for i in 0..6 {
+        let id = q
+            .enqueue(Job::new("k", serde_json::json!(i)).max_attempts(1))
+            .await
+            .unwrap();
+        let j = q.dequeue(&[]).await.unwrap().expect("due");
+        let lease = j.lease().unwrap();
+        if i % 2 == 0 {
+            q.ack(&lease).await.unwrap();
+        } else {
+            q.nack(&lease, "no").await.unwrap();
+            failed.push(id);
+        }
+    }
+    for i in 0..5 {
+        let id = q
+            .enqueue(Job::new("c", serde_json::json!(i)))
+            .await
+            .unwrap();
+        assert!(q.cancel(id).await.unwrap().is_accepted());
+    }
+    // Retention evicted the oldest completed job; replay takes one failed job out.
+    assert!(q.replay(failed[0]).await.unwrap());
+    assert!(q.delete(failed[1]).await.unwrap());
+    // A corrupt job claimed is set aside as failed.
+    let bad = q
+        .enqueue(Job::new("bad", serde_json::json!(null)))
+        .await
+        .unwrap();
+    let _: i64 = q
+        .inner
+        .conns
+        .other()
+        .hset(q.inner.keys.job(bad), ("attempts", "x"))
+        .await
+        .unwrap();
+    assert!(q.dequeue(&["bad"]).await.unwrap().is_none());
+    assert_eq!(
+        q.get_job(bad).await.unwrap().unwrap().state,
+        JobState::Failed
+    );
+    assert_eq!(
+        q.purge(JobState::Cancelled, Duration::ZERO, 2)
+            .await
+            .unwrap(),
+        2
+    );
+    for state in [JobState::Completed, JobState::Failed, JobState::Cancelled] {
+        let (by_id, by_time) = final_indexes(&q, state).await;
+        assert_eq!(by_id, by_time, "{state}");
+    }
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.completed, stats.failed, stats.cancelled), (3, 2, 1));
     q.drop_all().await.unwrap();
 }

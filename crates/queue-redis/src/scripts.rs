@@ -139,6 +139,10 @@ pub(crate) struct Scripts {
     pub(crate) stats: Script,
     pub(crate) drop: Script,
     pub(crate) resume: Script,
+    pub(crate) run_now: Script,
+    pub(crate) delete: Script,
+    pub(crate) purge: Script,
+    pub(crate) oldest_due: Script,
 }
 
 impl Scripts {
@@ -165,10 +169,14 @@ impl Scripts {
             stats: script!("stats"),
             drop: script!("drop"),
             resume: script!("resume"),
+            run_now: script!("run_now"),
+            delete: script!("delete"),
+            purge: script!("purge"),
+            oldest_due: script!("oldest_due"),
         }
     }
 
-    fn all(&self) -> [&Script; 16] {
+    fn all(&self) -> [&Script; 20] {
         [
             &self.enqueue,
             &self.claim,
@@ -186,6 +194,10 @@ impl Scripts {
             &self.stats,
             &self.drop,
             &self.resume,
+            &self.run_now,
+            &self.delete,
+            &self.purge,
+            &self.oldest_due,
         ]
     }
 

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    Browsable, CancelOutcome, CancelRequests, Completion, Job, JobId, JobState, Lease, LeaseStatus,
-    NewJob, Queue, Replayable, Result, Stats, Subscription,
+    Browsable, CancelOutcome, CancelRequests, Completion, Job, JobFilter, JobId, JobState, Lease,
+    LeaseStatus, NewJob, Queue, Replayable, Result, Stats, Subscription,
 };
+use time::OffsetDateTime;
 
 use crate::SqlQueue;
 
@@ -82,8 +83,11 @@ impl Queue for SqlQueue {
 
 #[async_trait]
 impl Browsable for SqlQueue {
-    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
-        self.backend().list_jobs(state, limit).await
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        self.backend().list(filter).await
+    }
+    async fn oldest_due(&self) -> Result<Option<OffsetDateTime>> {
+        self.backend().oldest_due().await
     }
     async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
         self.backend().get_job(id).await
@@ -97,5 +101,14 @@ impl Browsable for SqlQueue {
 impl Replayable for SqlQueue {
     async fn replay(&self, id: JobId) -> Result<bool> {
         self.backend().replay(id).await
+    }
+    async fn run_now(&self, id: JobId) -> Result<bool> {
+        self.backend().run_now(id).await
+    }
+    async fn delete(&self, id: JobId) -> Result<bool> {
+        self.backend().delete(id).await
+    }
+    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64> {
+        self.backend().purge(state, older_than, limit).await
     }
 }

@@ -44,6 +44,7 @@ mod factory;
 pub mod intercept;
 pub mod support;
 
+pub mod admin;
 pub mod batch;
 pub mod browse;
 pub mod cancel;
@@ -136,6 +137,17 @@ macro_rules! __with_checks {
                 list_jobs_per_state_newest_first,
                 list_jobs_limit,
                 stats_counts_every_state,
+            }
+            admin {
+                list_filters_by_state_and_kind,
+                list_pages_with_the_cursor,
+                run_now_makes_a_delayed_job_due,
+                run_now_wakes_idle_worker,
+                delete_only_finished_jobs,
+                delete_frees_unique_key,
+                purge_by_state_and_age,
+                oldest_due_is_the_earliest_due_job,
+                finished_at_follows_the_final_states,
             }
             unique {
                 duplicate_returns_holder,

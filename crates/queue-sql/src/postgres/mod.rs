@@ -1,11 +1,12 @@
 //! The Postgres dialect.
 
+mod admin;
+mod browse;
 mod connect;
 mod enqueue;
 mod listen;
 mod pause;
 mod queue;
-mod replay;
 mod resume;
 mod row;
 mod schema;

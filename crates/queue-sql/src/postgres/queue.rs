@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use queue_core::{
-    list_limit, Browsable, CancelOutcome, CancelRequests, CheckedCompletions, Completion, Job,
-    JobId, JobState, Lease, LeaseStatus, NewJob, Queue, QueueError, Result, Stats, Subscription,
-    MAX_DELAY,
+    CancelOutcome, CancelRequests, CheckedCompletions, Completion, Job, JobId, Lease, LeaseStatus,
+    NewJob, Queue, QueueError, Result, Subscription, MAX_DELAY,
 };
 use sqlx::Row;
 
-use super::row::{db_err, decode, decode_all};
+use super::row::{db_err, decode};
 use super::{enqueue, PgQueue};
 use crate::maintenance::Maintain;
 use crate::text::stored_error;
@@ -337,55 +336,5 @@ impl Queue for PgQueue {
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         Ok(())
-    }
-}
-
-#[async_trait]
-impl Browsable for PgQueue {
-    async fn list_jobs(&self, state: Option<JobState>, limit: usize) -> Result<Vec<Job>> {
-        let limit = i64::try_from(list_limit(limit)).unwrap_or(i64::MAX);
-        let rows = match state {
-            None => sqlx::query(&self.sql.list_all).bind(limit),
-            Some(s) => sqlx::query(self.sql.list_state(s)).bind(limit),
-        }
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(decode_all(&rows))
-    }
-
-    async fn get_job(&self, id: JobId) -> Result<Option<Job>> {
-        let row = sqlx::query(&self.sql.get)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        match row {
-            None => Ok(None),
-            Some(row) => decode(&row)
-                .map(Some)
-                .map_err(|(_, reason)| QueueError::Corrupt {
-                    id: Some(id),
-                    reason,
-                }),
-        }
-    }
-
-    async fn stats(&self) -> Result<Stats> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(&self.sql.stats)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut stats = Stats {
-            paused: self.paused().await?,
-            ..Stats::default()
-        };
-        for (state, n) in rows {
-            match state.parse::<JobState>() {
-                Ok(s) => *stats.get_mut(s) = u64::try_from(n).unwrap_or(0),
-                Err(_) => tracing::warn!(state, rows = n, "rows with an unknown state"),
-            }
-        }
-        Ok(stats)
     }
 }

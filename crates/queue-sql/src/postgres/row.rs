@@ -5,12 +5,12 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-/// Where reads that carry them (get.sql, list_*.sql) put the output and the cancel
-/// request: after `{columns}`.
+/// Where reads that carry them (get.sql, list_*.sql) put the output, the cancel request
+/// and the finish time: after `{columns}`.
 const TAIL: usize = 13;
 
-/// Decodes the `{columns}` list (see sql/postgres/columns.sql), and the output after it
-/// when the row has one. On failure returns the raw id, when readable, with the reason.
+/// Decodes the `{columns}` list (see sql/postgres/columns.sql), and the tail after it
+/// (see [`crate::tail`]) when the row has one. On failure returns the raw id, when readable, with the reason.
 pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, String)> {
     let raw_id: String = row.try_get(0).map_err(|e| (None, e.to_string()))?;
     let fail = |e: String| (Some(raw_id.clone()), e);
@@ -28,7 +28,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
     let max_attempts: i32 = row.try_get(5).map_err(get_err)?;
     let token: Option<i64> = row.try_get(11).map_err(get_err)?;
     let lease_at: Option<OffsetDateTime> = row.try_get(12).map_err(get_err)?;
-    let tail = crate::tail::read(row, TAIL).map_err(fail)?;
+    let tail = crate::tail::read::<_, OffsetDateTime>(row, TAIL).map_err(fail)?;
     let lease = match (state, token, lease_at) {
         (JobState::Running, Some(t), Some(at)) => Some(Lease {
             id,
@@ -53,7 +53,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         lease,
         output: tail.output,
         cancel_requested: tail.cancel_requested,
-        finished_at: None,
+        finished_at: tail.finished_at,
     })
 }
 

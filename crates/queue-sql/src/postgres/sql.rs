@@ -33,6 +33,10 @@ pub(crate) struct Sql {
     pub retake_unique: String,
     pub prune: String,
     pub list_all: String,
+    pub oldest_due: String,
+    pub run_now: String,
+    pub delete: String,
+    pub purge: String,
     /// One statement per state, in `JobState::ALL` order (see list_state.sql).
     pub list_state: Vec<String>,
     pub get: String,
@@ -80,6 +84,10 @@ impl Sql {
             retake_unique: r(load!("retake_unique.sql")),
             prune: r(load!("prune.sql")),
             list_all: r(load!("list_all.sql")),
+            oldest_due: r(load!("oldest_due.sql")),
+            run_now: r(load!("run_now.sql")),
+            delete: r(load!("delete.sql")),
+            purge: r(load!("purge.sql")),
             list_state: JobState::ALL
                 .iter()
                 .map(|s| r(load!("list_state.sql")).replace("{state}", s.as_str()))

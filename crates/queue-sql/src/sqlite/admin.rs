@@ -1,5 +1,6 @@
-//! State changes made without a lease: cancel and replay (admin calls), and lease
-//! reclaim and retention pruning (the maintenance timer, or `Queue::reclaim`).
+//! State changes made without a lease: cancel, replay, run now, delete and purge (admin
+//! calls), and lease reclaim and retention pruning (the maintenance timer, or
+//! `Queue::reclaim`).
 //!
 //! Each maintenance statement picks its rows and changes them in one statement, under
 //! SQLite's single write lock: nothing can change a row between the pick and the change,
@@ -9,7 +10,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{CancelOutcome, JobId, QueueError, Replayable, Result};
+use queue_core::{
+    check_purge_state, list_limit, CancelOutcome, JobId, JobState, QueueError, Replayable, Result,
+};
 use sqlx::SqliteConnection;
 
 use super::busy::{self, retry_busy};
@@ -46,6 +49,14 @@ impl SqliteQueue {
             Some(_) => CancelOutcome::Cancelled,
             None => CancelOutcome::Unchanged,
         })
+    }
+
+    /// Runs one write statement in this process's turn; returns the rows it changed.
+    async fn write_one(&self, bind: impl Fn(Query<'_>) -> Query<'_>, sql: &str) -> Result<u64> {
+        let mut turn = self.write_turn().await?;
+        let r = retry_busy!(bind(sqlx::query(sql)).execute(&mut *turn).await);
+        drop(turn);
+        Ok(self.writer.checked(r.map_err(db_err))?.rows_affected())
     }
 
     /// Runs a bounded statement again until it changes fewer rows than its bound: big
@@ -128,6 +139,43 @@ impl Replayable for SqliteQueue {
             self.notifier.notify();
         }
         Ok(replayed)
+    }
+
+    /// Wakes this process's idle workers at once; those of other processes notice the
+    /// commit within about 25 ms (see `watch`).
+    async fn run_now(&self, id: JobId) -> Result<bool> {
+        let id = id.to_string();
+        let now = now_us();
+        let n = self
+            .write_one(|q| q.bind(id.clone()).bind(now), &self.sql.run_now)
+            .await?;
+        if n > 0 {
+            self.notifier.notify();
+        }
+        Ok(n > 0)
+    }
+
+    /// Also frees the unique key the job may still hold (a unique window that outlived
+    /// the job): it goes with the row.
+    async fn delete(&self, id: JobId) -> Result<bool> {
+        let id = id.to_string();
+        let n = self
+            .write_one(|q| q.bind(id.clone()), &self.sql.delete)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Ages are measured on this process's clock, as every SQLite time is. Frees unique
+    /// keys like [`Replayable::delete`].
+    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64> {
+        check_purge_state(state)?;
+        let cutoff = now_us().saturating_sub(duration_us(older_than));
+        let limit = i64::try_from(list_limit(limit)).unwrap_or(i64::MAX);
+        self.write_one(
+            |q| q.bind(state.as_str()).bind(cutoff).bind(limit),
+            &self.sql.purge,
+        )
+        .await
     }
 }
 

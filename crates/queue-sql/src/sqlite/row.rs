@@ -52,12 +52,12 @@ pub(crate) struct Undecodable {
     pub reason: String,
 }
 
-/// Where reads that carry them (get.sql, list_*.sql) put the output and the cancel
-/// request: after `{columns}`.
+/// Where reads that carry them (get.sql, list.sql) put the output, the cancel request and
+/// the finish time: after `{columns}`.
 const TAIL: usize = 14;
 
-/// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order), and the
-/// output after it when the row has one.
+/// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order), and the tail
+/// after it (see [`crate::tail`]) when the row has one.
 pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     let rowid: Option<i64> = row.try_get(13).ok();
     let raw_id: Option<String> = row.try_get(0).ok();
@@ -94,7 +94,12 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     };
     let token: Option<i64> = row.try_get(11).map_err(get_err)?;
     let lease_us: Option<i64> = row.try_get(12).map_err(get_err)?;
-    let tail = crate::tail::read(row, TAIL).map_err(fail)?;
+    let tail = crate::tail::read::<_, i64>(row, TAIL).map_err(fail)?;
+    let finished_at = tail
+        .finished_at
+        .map(from_us)
+        .transpose()
+        .map_err(|e| fail(format!("finished_at: {e}")))?;
     let lease = match (state, token, lease_us) {
         (JobState::Running, Some(t), Some(us)) => Some(Lease {
             id,
@@ -119,7 +124,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         lease,
         output: tail.output,
         cancel_requested: tail.cancel_requested,
-        finished_at: None,
+        finished_at,
     })
 }
 

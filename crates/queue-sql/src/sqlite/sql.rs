@@ -94,10 +94,16 @@ pub(crate) struct Sql {
     pub prune: String,
     /// One job.
     pub get: String,
-    /// Newest jobs of any state.
-    pub list_all: String,
-    /// Newest jobs of one state.
-    pub list_state: String,
+    /// Newest jobs, filtered, from a cursor.
+    pub list: String,
+    /// The earliest due time of the due pending jobs.
+    pub oldest_due: String,
+    /// A pending job scheduled for later, due now.
+    pub run_now: String,
+    /// Deletes one finished job.
+    pub delete: String,
+    /// Deletes old finished jobs of one state.
+    pub purge: String,
     /// Counts per state.
     pub stats: String,
     /// Removes the table and its migration record.
@@ -147,8 +153,11 @@ impl Sql {
             reclaim: r(load!("reclaim.sql")),
             prune: r(load!("prune.sql")),
             get: r(load!("get.sql")),
-            list_all: r(load!("list_all.sql")),
-            list_state: r(load!("list_state.sql")),
+            list: r(load!("list.sql")),
+            oldest_due: r(load!("oldest_due.sql")),
+            run_now: r(load!("run_now.sql")),
+            delete: r(load!("delete.sql")),
+            purge: r(load!("purge.sql")),
             stats: r(load!("stats.sql")),
             drop: r(load!("drop.sql")),
             data_version: r(load!("data_version.sql")),
@@ -218,6 +227,11 @@ mod tests {
             &sql.replay,
             &sql.retake_unique,
             &sql.fail_corrupt,
+            &sql.list,
+            &sql.oldest_due,
+            &sql.run_now,
+            &sql.delete,
+            &sql.purge,
         ];
         for s in all {
             assert!(!s.contains('{'), "{s}");

@@ -64,8 +64,20 @@ async fn hot_statements_walk_their_partial_indexes() {
         let p = plan(&q, sql).await;
         assert!(p.contains("sqlite_autoindex_plans_1 (id=?)"), "{p}");
     }
-    let list = plan(&q, &q.sql.list_state).await;
+    let list = plan(&q, &q.sql.list).await;
     assert!(!list.contains("TEMP B-TREE"), "{list}");
+    assert!(list.contains("sqlite_autoindex_plans_1 (id<?)"), "{list}");
+    // Admin calls: the loose walk over priorities, and purge by age, stay on their indexes.
+    let oldest = plan(&q, &q.sql.oldest_due).await;
+    assert!(!oldest.contains("SCAN plans"), "{oldest}");
+    assert!(!oldest.contains("TEMP B-TREE"), "{oldest}");
+    let purge = plan(&q, &q.sql.purge).await;
+    assert!(purge.contains("plans_finished_idx"), "{purge}");
+    assert!(!purge.contains("TEMP B-TREE"), "{purge}");
+    for sql in [&q.sql.run_now, &q.sql.delete] {
+        let p = plan(&q, sql).await;
+        assert!(p.contains("sqlite_autoindex_plans_1 (id=?)"), "{p}");
+    }
     // Migration 2 dropped the index by state, which every claim and ack had to move.
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'plans'",

@@ -1,7 +1,10 @@
-//! Replay: a failed job back to pending, taking its unique key again when it is free.
+//! Admin changes: replay (a failed job back to pending, taking its unique key again when
+//! it is free), run now, delete and purge.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
-use queue_core::{JobId, Replayable, Result};
+use queue_core::{check_purge_state, list_limit, JobId, JobState, Replayable, Result, MAX_DELAY};
 use sqlx::{Connection, PgConnection};
 
 use super::row::db_err;
@@ -38,6 +41,53 @@ impl Replayable for PgQueue {
         tx.commit().await.map_err(db_err)?;
         self.notifier.notify();
         Ok(true)
+    }
+
+    /// Due now by the database clock. Idle workers of every process are woken through
+    /// NOTIFY on the table's channel, as for an insert; this process's at once.
+    async fn run_now(&self, id: JobId) -> Result<bool> {
+        let moved = sqlx::query(&self.sql.run_now)
+            .bind(id.to_string())
+            .bind(&self.opts.table)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .is_some();
+        if moved {
+            self.notifier.notify();
+        }
+        Ok(moved)
+    }
+
+    /// Also frees the unique key the job may still hold (a unique window that outlived
+    /// the job): it goes with the row.
+    async fn delete(&self, id: JobId) -> Result<bool> {
+        let n = sqlx::query(&self.sql.delete)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Ages are measured on the database clock. Rows locked by a change in flight (a
+    /// replay) are skipped, not waited for. Frees unique keys like
+    /// [`Replayable::delete`].
+    async fn purge(&self, state: JobState, older_than: Duration, limit: usize) -> Result<u64> {
+        check_purge_state(state)?;
+        // Capped so the interval stays one Postgres can hold; no job is that old.
+        let older_than = older_than.min(MAX_DELAY).as_secs_f64();
+        let limit = i64::try_from(list_limit(limit)).unwrap_or(i64::MAX);
+        let n = sqlx::query(&self.sql.purge)
+            .bind(state.as_str())
+            .bind(older_than)
+            .bind(limit)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        Ok(n)
     }
 }
 
