@@ -15,9 +15,13 @@
   const HISTORY_MS = 5 * 60 * 1000;
   const FINAL = ["completed", "failed", "cancelled"];
 
-  // A URL relative to the router's root, with the queue parameter.
+  // A URL relative to the router's root, with the queue parameter. Credentials typed into
+  // the address bar (http://user:token@host/) stay out: fetch refuses URLs holding them,
+  // and the browser sends the cached ones anyway.
   function apiUrl(path) {
     const url = new URL(ROOT + path, document.baseURI);
+    url.username = "";
+    url.password = "";
     if (QUEUE) url.searchParams.set("queue", QUEUE);
     return url;
   }
@@ -82,7 +86,8 @@
   function relative(date) {
     const secs = (date.getTime() - Date.now()) / 1000;
     if (Math.abs(secs) < 1) return "just now";
-    return secs > 0 ? "in " + span(secs) : span(-secs) + " ago";
+    const whole = Math.floor(Math.abs(secs));
+    return secs > 0 ? "in " + span(whole) : span(whole) + " ago";
   }
 
   function refreshTimes() {
@@ -156,8 +161,13 @@
     }
     const W = 300, H = 48, PAD = 3;
     const max = Math.max(1, ...pts.map((p) => p[key]));
-    const x = (t) => ((t - (now - HISTORY_MS)) / HISTORY_MS) * W;
-    const y = (v) => H - PAD - (v / max) * (H - 2 * PAD);
+    // The chart spans the history it has (up to five minutes), so a fresh page draws across
+    // its width rather than as a sliver at the right edge.
+    const end = pts[pts.length - 1].t;
+    const span = Math.max(1, end - pts[0].t);
+    const x = (t) => ((t - pts[0].t) / span) * W;
+    // Headroom above the highest point, so a steady line does not run along the top.
+    const y = (v) => H - PAD - (v / (max * 1.2)) * (H - 2 * PAD);
     const coords = pts.map((p) => x(p.t).toFixed(1) + "," + y(p[key]).toFixed(1));
     const area = document.createElementNS(SVG, "path");
     area.setAttribute("class", "area");
@@ -171,8 +181,9 @@
     line.setAttribute("points", coords.join(" "));
     svg.appendChild(area);
     svg.appendChild(line);
-    const minutes = Math.max(1, Math.round((now - pts[0].t) / 60000));
-    note.textContent = "last " + minutes + " min · max " + formatNumber(max, key === "rate");
+    const seconds = Math.round((now - pts[0].t) / 1000);
+    const window = seconds < 90 ? seconds + " s" : Math.round(seconds / 60) + " min";
+    note.textContent = "last " + window + " · max " + formatNumber(max, key === "rate");
   }
 
   function formatNumber(v, fractional) {

@@ -38,80 +38,106 @@ pub(crate) async fn render(ctx: &Ctx<'_>, q: &NamedQueue, id: &str) -> PageResul
         facts = facts(ctx, &job),
     );
     if let Some(error) = &job.last_error {
-        main.push_str(&block("Last error", "code error", error));
+        let title = if job.state == JobState::Failed {
+            "Last error"
+        } else {
+            "Last error (of an earlier attempt)"
+        };
+        main.push_str(&block(title, "error", "code error", error));
     }
-    main.push_str(&block("Payload", "code", &pretty(&job.payload)));
+    main.push_str(&block("Payload", "payload", "code", &pretty(&job.payload)));
     match &job.output {
-        Some(output) => main.push_str(&block("Output", "code", &pretty(output))),
+        Some(output) => main.push_str(&block("Output", "output", "code", &pretty(output))),
         None if job.state == JobState::Completed => {
-            main.push_str(&block("Output", "code muted", "(none)"));
+            main.push_str(&block("Output", "output", "code muted", "(none)"));
         }
         None => {}
     }
     Ok(page(ctx, &format!("{} {id}", job.kind), "job", &main))
 }
 
-/// The buttons the job's state allows; the script sends them with the CSRF token and asks
-/// first where `data-confirm` says so.
-fn actions(ctx: &Ctx, job: &Job) -> String {
-    let id = job.id;
-    let mut out = String::new();
-    let mut button = |class: &str,
-                      url: String,
-                      method: &str,
-                      text: &str,
-                      confirm: &str,
-                      after: &str| {
+/// One action button; the script sends it with the CSRF token, asks first when `confirm`
+/// is set, then reloads or goes to `after`.
+struct Action<'a> {
+    class: &'a str,
+    method: &'a str,
+    url: String,
+    text: &'a str,
+    confirm: &'a str,
+    done: &'a str,
+    after: &'a str,
+}
+
+impl Action<'_> {
+    fn render(&self, out: &mut String) {
         let _ = write!(
             out,
-            r#"<button class="btn {class}" type="button" data-method="{method}" data-url="{url}" data-confirm="{confirm}" data-after="{after}" data-done="{text}: done">{text}</button>"#,
-            url = html(&url),
-            confirm = html(confirm),
-            text = html(text),
+            r#"<button class="btn {}" type="button" data-method="{}" data-url="{}" data-confirm="{}" data-done="{}" data-after="{}">{}</button>"#,
+            self.class,
+            self.method,
+            html(&self.url),
+            html(self.confirm),
+            html(self.done),
+            html(self.after),
+            html(self.text),
         );
-    };
+    }
+}
+
+/// The buttons the job's state allows.
+fn actions(ctx: &Ctx, job: &Job) -> String {
+    let id = job.id;
+    let list = ctx.link(&[]);
+    let mut buttons = Vec::new();
     match job.state {
-        JobState::Failed => button(
-            "btn-primary",
-            format!("api/jobs/{id}/replay"),
-            "POST",
-            "Replay",
-            "Replay this job? It goes back to pending with its attempts reset.",
-            "reload",
-        ),
-        JobState::Pending if job.scheduled_at > ctx.now => button(
-            "btn-primary",
-            format!("api/jobs/{id}/run-now"),
-            "POST",
-            "Run now",
-            "",
-            "reload",
-        ),
+        JobState::Failed => buttons.push(Action {
+            class: "btn-primary",
+            method: "POST",
+            url: format!("api/jobs/{id}/replay"),
+            text: "Replay",
+            confirm: "Replay this job? It goes back to pending with its attempts reset.",
+            done: "Replayed",
+            after: "reload",
+        }),
+        JobState::Pending if job.scheduled_at > ctx.now => buttons.push(Action {
+            class: "btn-primary",
+            method: "POST",
+            url: format!("api/jobs/{id}/run-now"),
+            text: "Run now",
+            confirm: "",
+            done: "Due now",
+            after: "reload",
+        }),
         _ => {}
     }
-    if !job.state.is_final() {
-        let confirm = if job.state == JobState::Running {
-            "Cancel this job? Its worker is asked to stop it; it ends cancelled unless it succeeds first."
-        } else {
-            "Cancel this job? It will never run."
-        };
-        button(
-            "btn-danger",
-            format!("api/jobs/{id}/cancel"),
-            "POST",
-            "Cancel",
-            confirm,
-            "reload",
-        );
+    if job.state.is_final() {
+        buttons.push(Action {
+            class: "btn-danger",
+            method: "DELETE",
+            url: format!("api/jobs/{id}"),
+            text: "Delete",
+            confirm: "Delete this job for good?",
+            done: "Deleted",
+            after: &list,
+        });
     } else {
-        button(
-            "btn-danger",
-            format!("api/jobs/{id}"),
-            "DELETE",
-            "Delete",
-            "Delete this job for good?",
-            &ctx.link(&[]),
-        );
+        buttons.push(Action {
+            class: "btn-danger",
+            method: "POST",
+            url: format!("api/jobs/{id}/cancel"),
+            text: "Cancel",
+            confirm: if job.state == JobState::Running {
+                "Cancel this job? Its worker is asked to stop it; it ends cancelled unless it succeeds first."
+            } else {
+                "Cancel this job? It will never run."
+            },
+            done: "Cancelled",
+            after: "reload",
+        });
+    }
+    let mut out = String::new();
+    for b in &buttons {
+        b.render(&mut out);
     }
     out
 }
@@ -156,10 +182,10 @@ fn facts(ctx: &Ctx, job: &Job) -> String {
     out
 }
 
-/// A titled panel holding `text` preformatted (escaped here).
-fn block(title: &str, class: &str, text: &str) -> String {
+/// A titled panel holding `text` preformatted (escaped here); `name` tells it apart.
+fn block(title: &str, name: &str, class: &str, text: &str) -> String {
     format!(
-        r#"<section class="panel"><header class="panel-head"><h2>{title}</h2><button class="btn btn-small btn-quiet" type="button" data-copy>Copy</button></header><pre class="{class}">{}</pre></section>"#,
+        r#"<section class="panel" data-block="{name}"><header class="panel-head"><h2>{title}</h2><button class="btn btn-small btn-quiet" type="button" data-copy>Copy</button></header><pre class="{class}">{}</pre></section>"#,
         html(text)
     )
 }

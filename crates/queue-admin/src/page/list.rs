@@ -146,7 +146,7 @@ fn bulk_actions(state: Option<JobState>, kind: &str) -> String {
 
 fn table(ctx: &Ctx, state: Option<JobState>, kind: &str, jobs: &Page) -> String {
     let mut out = String::from(
-        r#"<div class="table-wrap"><table class="jobs"><thead><tr><th>Job</th><th>Kind</th><th>State</th><th class="num">Attempts</th><th>Created</th><th>Due / finished</th><th class="wide">Last error</th></tr></thead><tbody>"#,
+        r#"<div class="table-wrap"><table class="jobs"><thead><tr><th>Job</th><th>Kind</th><th>State</th><th class="num">Attempts</th><th>Created</th><th>Due / finished</th><th>Last error</th></tr></thead><tbody>"#,
     );
     for job in &jobs.jobs {
         out.push_str(&row(ctx, job));
@@ -182,7 +182,7 @@ fn row(ctx: &Ctx, job: &Job) -> String {
         ""
     };
     format!(
-        r#"<tr data-href="{href}"><td class="mono id"><a href="{href}">{id}</a></td><td class="kind">{kind}</td><td>{badge}{cancel}</td><td class="num">{attempts}/{max}</td><td>{created}</td><td>{when}</td><td class="wide error" title="{error_title}">{error_text}</td></tr>"#,
+        r#"<tr data-href="{href}"><td class="mono id"><a href="{href}">{id}</a></td><td class="kind">{kind}</td><td class="state">{badge}{cancel}</td><td class="num">{attempts}/{max}</td><td class="created">{created}</td><td class="when">{when}</td><td class="error" title="{error_title}">{error_text}</td></tr>"#,
         href = html(&href),
         kind = html(&job.kind),
         badge = badge(job.state),

@@ -31,7 +31,8 @@ pub(crate) fn exact(t: OffsetDateTime) -> String {
 /// "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago"; "in 5 min" for the future.
 pub(crate) fn relative(now: OffsetDateTime, t: OffsetDateTime) -> String {
     let secs = (t - now).as_seconds_f64();
-    let span = span(secs.abs());
+    // Whole seconds: "1.7 s ago" is more precision than a list needs.
+    let span = span(secs.abs().floor());
     if secs.abs() < 1.0 {
         "just now".to_owned()
     } else if secs > 0.0 {
@@ -76,6 +77,7 @@ mod tests {
         let cases = [
             (datetime!(2026-11-29 12:00:00.4 UTC), "just now"),
             (datetime!(2026-11-29 11:59:18 UTC), "42 s ago"),
+            (datetime!(2026-11-29 11:59:58.3 UTC), "1 s ago"),
             (datetime!(2026-11-29 11:54:30 UTC), "5 min ago"),
             (datetime!(2026-11-29 09:00:00 UTC), "3 h ago"),
             (datetime!(2026-11-27 11:00:00 UTC), "2 d ago"),
