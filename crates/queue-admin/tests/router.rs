@@ -187,6 +187,7 @@ async fn the_script_writes_no_markup_from_data() {
     assert!(js.contains("textContent"));
 }
 
+#[cfg(feature = "prometheus")]
 #[tokio::test]
 async fn metrics_serve_what_the_recorder_holds() {
     use metrics_exporter_prometheus::PrometheusBuilder;

@@ -283,6 +283,7 @@ async fn a_taken_port_is_a_bind_error() {
     }
 }
 
+#[cfg(feature = "prometheus")]
 #[tokio::test]
 async fn the_server_serves_prometheus_metrics() {
     let server = start(Auth::Bearer("t".into())).await;
