@@ -299,11 +299,16 @@
     const copy = target.closest("button[data-copy]");
     if (copy) {
       const pre = copy.closest("section").querySelector("pre");
-      if (pre && navigator.clipboard) {
-        navigator.clipboard.writeText(pre.textContent).then(
-          () => toast("Copied", false),
-          () => toast("Copy failed", true)
-        );
+      if (!pre) return;
+      const select = () => {
+        // Plain http on another host has no clipboard API: select the text instead.
+        window.getSelection().selectAllChildren(pre);
+        toast("Selected: press Ctrl+C (⌘C) to copy", false);
+      };
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(pre.textContent).then(() => toast("Copied", false), select);
+      } else {
+        select();
       }
       return;
     }
