@@ -70,6 +70,10 @@
 //! | `GET api/csrf` | `{"header": "x-csrf-token", "token": ...}` |
 //! | `GET metrics` | Prometheus text, with [`Admin::metrics`] (feature `prometheus`, on by default) |
 //!
+//! The one-job actions answer `{"id", "outcome"}`, the outcome one of `replayed`,
+//! `cancelled`, `cancel_requested`, `due_now`, `deleted`. The bulk actions handle at most
+//! [`MAX_BATCH`] jobs per call; call again while `more` is true.
+//!
 //! Errors are `{"error": {"code", "message"}}`: 400 `invalid_request`, 403 `csrf` or
 //! `cross_site`, 404 `not_found` or `unknown_queue`, 409 `conflict` (the job's state does
 //! not allow the action: replay of a job that has not failed, delete of a running one…),
