@@ -1,18 +1,22 @@
-//! The dashboard over a demo queue: a `MemoryQueue`, a worker, and a steady trickle of jobs
-//! of which some fail, served without authentication on a loopback address.
+//! The dashboard over a demo queue: a worker with metrics and a steady trickle of jobs of
+//! which some fail, served without authentication on a loopback address.
 //!
 //! ```sh
-//! cargo run -p queue-admin --example dashboard   # then open http://127.0.0.1:8080/
+//! cargo run -p queue-admin --example dashboard   # a MemoryQueue; open http://127.0.0.1:8080/
+//! cargo run -p queue-admin --example dashboard -- sqlite:jobs.db   # or a SQL queue
 //! ```
 //!
-//! `ADMIN_BIND=127.0.0.1:9000` picks another address.
+//! With a SQL URL the jobs live in that database, so `queuectl --url sqlite:jobs.db serve
+//! --token …` (from another terminal) shows the same queue. `ADMIN_BIND=127.0.0.1:9000`
+//! picks another address.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use queue_admin::{Admin, Auth, ServeOptions};
-use queue_core::{Job, JobError, Queue, Worker};
+use queue_admin::{Admin, Auth, ServeOptions, Server};
+use queue_core::{Backend, Job, JobError, Worker};
 use queue_memory::MemoryQueue;
+use queue_sql::{SqlOptions, SqlQueue};
 use serde_json::{json, Value};
 
 const KINDS: [&str; 4] = [
@@ -34,8 +38,25 @@ async fn work(job: Job) -> Result<Value, JobError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let queue = Arc::new(MemoryQueue::new());
-    let mut worker = Worker::new(queue.clone()).concurrency(8);
+    let queue: Arc<dyn Backend> = match std::env::args().nth(1) {
+        Some(url) => Arc::new(
+            SqlQueue::connect_with(
+                &url,
+                SqlOptions::default().retain_completed(Duration::from_secs(600)),
+            )
+            .await?,
+        ),
+        None => Arc::new(MemoryQueue::new()),
+    };
+    // Bound first: it installs the Prometheus recorder the worker's metrics go to.
+    let bind = std::env::var("ADMIN_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let options = ServeOptions::new(bind.parse()?, Auth::None);
+    let server = Server::bind(Admin::new().queue("demo", queue.clone()), options).await?;
+
+    let mut worker = Worker::new(queue.clone())
+        .concurrency(8)
+        .metrics()
+        .gauges(queue.clone(), Duration::from_secs(5));
     for kind in KINDS {
         worker = worker.handle(kind, work);
     }
@@ -56,9 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    let bind = std::env::var("ADMIN_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let options = ServeOptions::new(bind.parse()?, Auth::None);
-    println!("queue admin on http://{bind}/");
-    queue_admin::serve(Admin::new().queue("demo", queue), options).await?;
+    println!("queue admin on http://{}/", server.local_addr());
+    server.run().await?;
     Ok(())
 }

@@ -44,7 +44,9 @@ use crate::NewJob;
 mod enabled;
 
 #[cfg(feature = "metrics")]
-pub(crate) use enabled::{sample_gauges, WorkerMetrics};
+pub use enabled::sample_gauges;
+#[cfg(feature = "metrics")]
+pub(crate) use enabled::WorkerMetrics;
 
 /// The kinds of a batch a backend is about to store, counted as
 /// `queue_jobs_enqueued_total` once it is stored. For backend crates:

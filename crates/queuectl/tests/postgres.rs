@@ -149,3 +149,11 @@ async fn passwords_never_show_in_output_or_errors() {
     let queue = place.open().await;
     place.cleanup(queue).await;
 }
+
+#[tokio::test]
+async fn serve() {
+    let Some(place) = Place::postgres() else {
+        return;
+    };
+    scenarios::serve(place).await;
+}

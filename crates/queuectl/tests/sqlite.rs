@@ -41,6 +41,11 @@ async fn watch() {
 }
 
 #[tokio::test]
+async fn serve() {
+    scenarios::serve(Place::sqlite()).await;
+}
+
+#[tokio::test]
 async fn terminal() {
     scenarios::terminal(Place::sqlite()).await;
 }

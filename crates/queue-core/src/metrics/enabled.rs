@@ -160,9 +160,20 @@ impl WorkerHook for WorkerMetrics {
     }
 }
 
-/// Samples the counts per state and the oldest due job's age from `source` every
-/// `every`, until aborted (the worker aborts it as it stops).
-pub(crate) async fn sample_gauges(queue: Arc<str>, source: Arc<dyn Browsable>, every: Duration) {
+/// Samples the counts per state and the oldest due job's age from `source` every `every`
+/// into the gauges `queue_jobs` and `queue_oldest_due_age_seconds`, labelled `queue`;
+/// never returns (drop or abort it to stop). [`Worker::gauges`](crate::Worker::gauges)
+/// runs it beside a worker; a process with no worker (a dashboard, say) can run it on its
+/// own. A failing read is logged once per outage and sampled again at the next tick.
+///
+/// ```no_run
+/// # async fn demo(queue: std::sync::Arc<dyn queue_core::Backend>) {
+/// use std::time::Duration;
+/// let name = queue.name().to_owned();
+/// tokio::spawn(queue_core::metrics::sample_gauges(name.into(), queue, Duration::from_secs(15)));
+/// # }
+/// ```
+pub async fn sample_gauges(queue: Arc<str>, source: Arc<dyn Browsable>, every: Duration) {
     describe();
     let per_state: Vec<(JobState, Gauge)> = JobState::ALL
         .into_iter()

@@ -13,6 +13,7 @@ mod purge;
 mod replay;
 mod resume;
 mod run_now;
+mod serve;
 mod stats;
 mod watch;
 
@@ -57,6 +58,9 @@ pub enum Command {
     Migrate(migrate::Args),
     /// Show live counts, rates and the oldest due job's wait, until Ctrl-C.
     Watch(watch::Args),
+    /// Serve the web dashboard and its JSON API (and Prometheus gauges at /metrics),
+    /// until Ctrl-C.
+    Serve(serve::Args),
 }
 
 /// What every command that works on an open queue gets.
@@ -113,6 +117,7 @@ async fn on_queue(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Paused(args) => paused::run(ctx, args).await,
         Command::Purge(args) => purge::run(ctx, args).await,
         Command::Watch(args) => watch::run(ctx, args).await,
+        Command::Serve(args) => serve::run(ctx, args).await,
         Command::Migrate(args) => migrate::run(&ctx.location, ctx.json, args).await,
     }
 }

@@ -504,3 +504,136 @@ pub async fn terminal(place: Place) {
     assert!(watch.stdout.contains("\x1b[10A"), "{watch:#?}");
     place.cleanup(queue).await;
 }
+
+/// One HTTP/1.1 request to the server at `addr`; returns the status and the body.
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to queuectl serve");
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("Content-Length: 0\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The decoded body of a chunked HTTP/1.1 response (what axum sends for JSON).
+fn unchunk(body: &str) -> String {
+    if !body.contains("\r\n") {
+        return body.to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_owned();
+        };
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// `serve`: the dashboard and its API behind the token, the gauges at /metrics, CSRF on
+/// actions, and a clean stop at Ctrl-C.
+pub async fn serve(place: Place) {
+    let queue = place.open().await;
+    let cli = place.cli();
+    let failed_id = failed(&queue, "email").await;
+    pending(&queue, "email").await;
+
+    let refused = cli.run(&["serve", "--bind", "0.0.0.0:0"]);
+    let refused = refused.fails(1, "without authentication");
+    assert!(refused.stderr.contains("loopback"), "{}", refused.stderr);
+
+    let mut child = cli.spawn(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--token",
+        "s3cret",
+        "--gauges-every",
+        "100ms",
+    ]);
+    let lines = lines_of(&mut child);
+    let first = next_line(&lines);
+    let addr = first
+        .strip_prefix("listening on http://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    let auth = [("Authorization", "Bearer s3cret")];
+
+    assert_eq!(http(&addr, "GET", "/api/stats", &[]).0, 401);
+    assert_eq!(
+        http(
+            &addr,
+            "GET",
+            "/api/stats",
+            &[("Authorization", "Bearer wrong")]
+        )
+        .0,
+        401
+    );
+    let (status, body) = http(&addr, "GET", "/api/stats", &auth);
+    assert_eq!(status, 200, "{body}");
+    let stats: Value = serde_json::from_str(&unchunk(&body)).unwrap();
+    assert_eq!(
+        (&stats["pending"], &stats["failed"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "{stats}"
+    );
+
+    let (status, page) = http(&addr, "GET", "/", &auth);
+    assert_eq!(status, 200);
+    assert!(unchunk(&page).contains("<html"), "{page}");
+
+    // Actions need the CSRF token as well as the credentials.
+    let replay = format!("/api/jobs/{failed_id}/replay");
+    assert_eq!(http(&addr, "POST", &replay, &auth).0, 403);
+    let (_, body) = http(&addr, "GET", "/api/csrf", &auth);
+    let csrf: Value = serde_json::from_str(&unchunk(&body)).unwrap();
+    let token = csrf["token"].as_str().unwrap_or_else(|| panic!("{csrf}"));
+    let (status, body) = http(&addr, "POST", &replay, &[auth[0], ("x-csrf-token", token)]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        queue.get_job(failed_id).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
+
+    // This process runs no worker: /metrics holds the sampled gauges of the queue.
+    let start = std::time::Instant::now();
+    loop {
+        let (status, body) = http(&addr, "GET", "/metrics", &auth);
+        assert_eq!(status, 200);
+        let body = unchunk(&body);
+        if body.contains(&format!(
+            "queue_jobs{{queue=\"{}\",state=\"pending\"}} 2",
+            place.table
+        )) {
+            assert!(body.contains("queue_oldest_due_age_seconds"), "{body}");
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "no gauges in /metrics: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(interrupt(child), 0);
+    place.cleanup(queue).await;
+}
