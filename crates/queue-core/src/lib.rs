@@ -61,7 +61,7 @@ pub use queue::{
     check_purge_state, enqueue_one, list_limit, Backend, Browsable, JobFilter, Queue, Replayable,
     Stats, DEFAULT_LIST_LIMIT, LEASE_EXPIRED,
 };
-pub use redact::redact_url;
+pub use redact::{redact_url, scrub_secrets, url_secrets};
 pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use worker::{

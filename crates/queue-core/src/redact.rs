@@ -77,9 +77,86 @@ fn redact_params(text: &str) -> String {
     out
 }
 
+/// The passwords in `url` (user info and `password=`-like parameters, read as
+/// [`redact_url`] reads them), as written and percent-decoded, longest first: what to
+/// hide with [`scrub_secrets`] in text a driver built from the URL, which may show a
+/// password in any of its forms.
+///
+/// ```
+/// use queue_core::{scrub_secrets, url_secrets};
+/// let secrets = url_secrets("postgres://app:p%40ss@db/jobs");
+/// assert_eq!(scrub_secrets("auth failed for app (p@ss)", &secrets), "auth failed for app (***)");
+/// ```
+pub fn url_secrets(url: &str) -> Vec<String> {
+    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let mut found = Vec::new();
+    // The user info ends at the last `@`, as `redact_url` reads it.
+    if let Some(at) = rest.rfind('@') {
+        if let Some((_, password)) = rest[..at].split_once(':') {
+            found.push(password.to_owned());
+        }
+    }
+    // Parameters read as `redact_url` reads them: the key back to a separator, the value
+    // on to `&`, `;`, `#` or a space.
+    let mut text = url;
+    while let Some(eq) = text.find('=') {
+        let (before, after) = (&text[..eq], &text[eq + 1..]);
+        let key = before
+            .rsplit(|c: char| matches!(c, '&' | ';' | '?' | '/') || c.is_whitespace())
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let end = after
+            .find(|c: char| matches!(c, '&' | ';' | '#') || c.is_whitespace())
+            .unwrap_or(after.len());
+        if key.contains("password") || SECRET_KEYS.contains(&key.as_str()) {
+            found.push(after[..end].to_owned());
+        }
+        text = &after[end..];
+    }
+    let decoded: Vec<String> = found.iter().map(|s| percent_decode(s)).collect();
+    found.extend(decoded);
+    found.retain(|s| !s.is_empty() && s != HIDDEN);
+    found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    found.dedup();
+    found
+}
+
+/// `%XX` escapes decoded; anything malformed is kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `text` with every occurrence of each of `secrets` replaced by `***`, longest first (a
+/// secret that holds another is hidden whole).
+pub fn scrub_secrets(text: &str, secrets: &[String]) -> String {
+    let mut ordered: Vec<&String> = secrets.iter().collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_owned();
+    for secret in ordered {
+        out = out.replace(secret.as_str(), HIDDEN);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, scrub_secrets, url_secrets};
 
     #[test]
     fn passwords_are_hidden_and_the_rest_kept() {
@@ -136,5 +213,20 @@ mod tests {
         ] {
             assert!(!redact_url(url).contains("s3cret"), "{url}");
         }
+    }
+
+    #[test]
+    fn secrets_are_found_written_and_decoded() {
+        let found = url_secrets("redis://:a%41%@h/0?sentinelPassword=p%2Fw&pwd=x");
+        for secret in ["a%41%", "aA%", "p%2Fw", "p/w", "x"] {
+            assert!(found.iter().any(|s| s == secret), "{secret} in {found:?}");
+        }
+        assert!(url_secrets("postgres://app@db/jobs").is_empty());
+        // Malformed escapes are kept as written.
+        assert!(url_secrets("redis://:%zz%@h").iter().all(|s| s == "%zz%"));
+        assert_eq!(
+            scrub_secrets("k3y2 or k3y", &["k3y".into(), "k3y2".into()]),
+            "*** or ***"
+        );
     }
 }

@@ -202,9 +202,9 @@ impl RedisQueueBuilder {
                 ))
             }
             Some(Source::Url(url)) => {
-                let secrets = redact::secrets(&url);
+                let secrets = queue_core::url_secrets(&url);
                 let bad_url = |why: &dyn std::fmt::Display| {
-                    QueueError::InvalidConfig(redact::scrub(
+                    QueueError::InvalidConfig(queue_core::scrub_secrets(
                         &format!("bad Redis URL {:?}: {why}", redact::url(&url)),
                         &secrets,
                     ))

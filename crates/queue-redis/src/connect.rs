@@ -9,8 +9,6 @@ use fred::prelude::{Builder, ClientLike, Config, Error, Pool, ReconnectPolicy};
 use fred::types::config::Options;
 use queue_core::{QueueError, Result};
 
-use crate::redact;
-
 /// How to open the connections.
 pub(crate) struct Connect<'a> {
     /// Connections in the pool.
@@ -60,13 +58,13 @@ pub(crate) async fn connect(config: Config, how: &Connect<'_>) -> Result<Pool> {
         .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
         .build_pool(how.size)
         .map_err(|e| {
-            QueueError::InvalidConfig(redact::scrub(
+            QueueError::InvalidConfig(queue_core::scrub_secrets(
                 &format!("Redis configuration: {e}"),
                 how.secrets,
             ))
         })?;
     let failed = |e: Error| {
-        QueueError::backend(ConnectError(redact::scrub(
+        QueueError::backend(ConnectError(queue_core::scrub_secrets(
             &describe(&servers, &e, connect_timeout),
             how.secrets,
         )))

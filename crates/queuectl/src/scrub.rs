@@ -4,10 +4,7 @@
 //! different matter: a driver may build its message from any part of the URL, percent
 //! escapes decoded or not, so every error text is scrubbed of the URL's secrets as well.
 
-use queue_core::redact_url;
-
-/// What a hidden secret reads as (the same as `redact_url`'s).
-const HIDDEN: &str = "***";
+use queue_core::{redact_url, scrub_secrets, url_secrets};
 
 /// The URL the tool was given, and the secrets in it.
 #[derive(Clone, Debug, Default)]
@@ -21,80 +18,19 @@ impl Scrubber {
     pub fn new(url: &str) -> Scrubber {
         Scrubber {
             url: url.to_owned(),
-            secrets: secrets(url),
+            secrets: url_secrets(url),
         }
     }
 
     /// `text` with the URL shown redacted and every secret of it replaced by `***`.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = if self.url.is_empty() {
+        let out = if self.url.is_empty() {
             text.to_owned()
         } else {
             text.replace(&self.url, &redact_url(&self.url))
         };
-        // Longest first, so a secret holding a shorter one is hidden whole.
-        for secret in &self.secrets {
-            out = out.replace(secret.as_str(), HIDDEN);
-        }
-        out
+        scrub_secrets(&out, &self.secrets)
     }
-}
-
-/// The passwords in `url` (user info and `password=`-like parameters), as written and
-/// percent-decoded, longest first.
-fn secrets(url: &str) -> Vec<String> {
-    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
-    let mut found = Vec::new();
-    // The user info ends at the last `@`, as `redact_url` reads it.
-    if let Some(at) = rest.rfind('@') {
-        if let Some((_, password)) = rest[..at].split_once(':') {
-            found.push(password.to_owned());
-        }
-    }
-    // Parameters read as `redact_url` reads them: the key back to a separator, the value
-    // on to `&`, `;`, `#` or a space.
-    let mut text = url;
-    while let Some(eq) = text.find('=') {
-        let (before, after) = (&text[..eq], &text[eq + 1..]);
-        let key = before
-            .rsplit(|c: char| matches!(c, '&' | ';' | '?' | '/') || c.is_whitespace())
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let end = after
-            .find(|c: char| matches!(c, '&' | ';' | '#') || c.is_whitespace())
-            .unwrap_or(after.len());
-        if key.contains("password") || key == "pass" || key == "pwd" {
-            found.push(after[..end].to_owned());
-        }
-        text = &after[end..];
-    }
-    let decoded: Vec<String> = found.iter().map(|s| percent_decode(s)).collect();
-    found.extend(decoded);
-    found.retain(|s| !s.is_empty() && s != HIDDEN);
-    found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    found.dedup();
-    found
-}
-
-/// `%XX` escapes decoded; anything malformed is kept as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -160,6 +96,5 @@ mod tests {
             let s = Scrubber::new(url);
             let _ = s.scrub("text");
         }
-        assert_eq!(percent_decode("a%41%"), "aA%");
     }
 }
