@@ -109,6 +109,7 @@ mod redact;
 mod script_tests;
 mod scripts;
 mod settle;
+mod tls;
 mod wake;
 
 pub use builder::{RedisQueueBuilder, DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED};
