@@ -48,8 +48,16 @@ impl TlsCerts {
         let mut ca = CertificateParams::new(Vec::new()).map_err(bad)?;
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        ca.distinguished_name
-            .push(rcgen::DnType::CommonName, "queue-servers test CA");
+        // A name of its own, so a client holding another such CA does not take it for
+        // this one's issuer.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        ca.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("queue-servers test CA {}-{nanos}", std::process::id()),
+        );
         let ca_cert = ca.self_signed(&ca_key).map_err(bad)?;
         let issuer = Issuer::new(ca, ca_key);
 
