@@ -52,7 +52,9 @@ fn uses_tls(_: &Config) -> bool {
 /// A bad CA, as a configuration error.
 #[cfg(any(feature = "tls-rustls", feature = "tls-native"))]
 fn bad_ca(why: impl std::fmt::Display) -> QueueError {
-    QueueError::InvalidConfig(format!("tls_ca_pem is not a usable PEM CA certificate: {why}"))
+    QueueError::InvalidConfig(format!(
+        "tls_ca_pem is not a usable PEM CA certificate: {why}"
+    ))
 }
 
 /// native-tls (OpenSSL on Linux) when compiled in, as fred itself prefers it.
@@ -63,7 +65,9 @@ fn set_connector(config: &mut Config, ca_pem: &[u8]) -> Result<()> {
 
     let ca = Certificate::from_pem(ca_pem).map_err(bad_ca)?;
     let mut builder = Native::builder();
-    builder.disable_built_in_roots(true).add_root_certificate(ca);
+    builder
+        .disable_built_in_roots(true)
+        .add_root_certificate(ca);
     let connector = TlsConnector::try_from(builder).map_err(bad_ca)?;
     config.tls = Some(connector.into());
     Ok(())
@@ -120,7 +124,10 @@ mod tests {
             assert!(got.is_ok());
         } else {
             let e = got.err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(e.contains("rediss:// needs the tls-rustls or tls-native feature"), "{e}");
+            assert!(
+                e.contains("rediss:// needs the tls-rustls or tls-native feature"),
+                "{e}"
+            );
             assert!(!e.contains("secret"), "{e}");
         }
         assert!(check_url("redis://:secret@h:6379").is_ok());

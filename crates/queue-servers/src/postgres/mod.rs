@@ -113,9 +113,7 @@ impl PostgresServer {
     pub fn start_with_unless_skipped(
         opts: PostgresOptions,
     ) -> Result<Option<PostgresServer>, String> {
-        crate::skip::unless_skipped("Postgres", Self::is_available(), || {
-            Self::start_with(opts)
-        })
+        crate::skip::unless_skipped("Postgres", Self::is_available(), || Self::start_with(opts))
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/test`; with [`PostgresOptions::tls`], followed
