@@ -234,6 +234,20 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "certs")]
+    #[test]
+    fn a_tls_server_speaks_only_tls_and_comes_back_after_a_restart() {
+        let opts = RedisOptions::default().tls(TlsCerts::generate().unwrap());
+        let Some(redis) = RedisServer::start_unless_skipped(opts).unwrap() else {
+            return;
+        };
+        assert_eq!(redis.url(), format!("rediss://127.0.0.1:{}", redis.port()));
+        assert!(host::listening(redis.port()));
+        assert!(!ping(redis.port()), "plain RESP answered on the TLS port");
+        redis.restart().unwrap();
+        assert!(host::listening(redis.port()));
+    }
+
     #[test]
     fn a_plain_server_starts_empty_after_a_restart() {
         if let Some(got) = restarted_value(RedisOptions::default()) {

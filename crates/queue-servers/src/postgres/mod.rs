@@ -280,6 +280,28 @@ mod tests {
         assert!(!dir.exists(), "the temp dir is left behind");
     }
 
+    #[cfg(feature = "certs")]
+    #[test]
+    fn a_tls_server_names_its_ca_in_its_url_and_keeps_its_key_private() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let certs = TlsCerts::generate().unwrap();
+        let opts = PostgresOptions::default().tls(certs.clone());
+        let Some(pg) = PostgresServer::start_with_unless_skipped(opts).unwrap() else {
+            return;
+        };
+        let ca = pg.ca_file().unwrap();
+        assert_eq!(std::fs::read_to_string(ca).unwrap(), certs.ca_pem);
+        assert!(pg.url().ends_with(&format!(
+            "?sslmode=verify-full&sslrootcert={}",
+            ca.display()
+        )));
+        let key = std::fs::metadata(pg.process.dir().join("server.key")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+        // Plain connections still work: the readiness check and this one use them.
+        wire::Conn::open(pg.port(), USER, DATABASE).unwrap();
+    }
+
     #[test]
     fn versions_sort_numerically_newest_first() {
         let got = newest_first(
