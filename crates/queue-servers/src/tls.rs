@@ -7,7 +7,7 @@ use crate::process::set_mode;
 
 /// A server's TLS material in PEM: the CA that signed it, its certificate and its key.
 ///
-/// With the `certs` feature, [`TlsCerts::generate`] makes a fresh set; otherwise bring
+/// With the `certs` feature, `TlsCerts::generate` makes a fresh set; otherwise bring
 /// your own.
 ///
 /// ```
