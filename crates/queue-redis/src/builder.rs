@@ -15,7 +15,7 @@ use crate::conns::Conns;
 use crate::keys::{validate_name, Keys};
 use crate::queue::Inner;
 use crate::scripts::Scripts;
-use crate::{maintenance, redact, wake, RedisQueue};
+use crate::{maintenance, redact, tls, wake, RedisQueue};
 
 /// Completed (and cancelled) jobs kept by default for inspection.
 pub const DEFAULT_KEEP_COMPLETED: u64 = 1_000;
@@ -74,6 +74,16 @@ pub struct RedisQueueBuilder {
     command_timeout: Duration,
     connect_timeout: Duration,
     wake_ups: bool,
+    tls_ca: Option<CaPem>,
+}
+
+/// A CA certificate in PEM; its `Debug` shows only its size.
+struct CaPem(Vec<u8>);
+
+impl std::fmt::Debug for CaPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaPem({} bytes)", self.0.len())
+    }
 }
 
 impl RedisQueueBuilder {
@@ -90,11 +100,15 @@ impl RedisQueueBuilder {
             command_timeout: Duration::from_secs(10),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             wake_ups: true,
+            tls_ca: None,
         }
     }
 
-    /// Connect to this URL: `redis://host:port/db`, `rediss://…` (needs a TLS feature of
-    /// fred), or `redis-cluster://host:port?node=host2:port2` for Redis Cluster.
+    /// Connect to this URL: `redis://host:port/db`, `rediss://…` for TLS (needs the
+    /// `tls-rustls` or `tls-native` feature, else [`build`](Self::build) refuses it), or
+    /// `redis-cluster://host:port?node=host2:port2` (`rediss-cluster://…`) for Redis
+    /// Cluster. TLS verifies the server's certificate against the system's roots, or
+    /// against [`tls_ca_pem`](Self::tls_ca_pem).
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.source = Some(Source::Url(url.into()));
         self
@@ -179,6 +193,15 @@ impl RedisQueueBuilder {
         self
     }
 
+    /// Trust only this CA (one or more PEM certificates) for a `rediss://` URL, instead
+    /// of the system's roots: for a private CA. The server's name is still checked.
+    /// [`build`](Self::build) fails with [`QueueError::InvalidConfig`] when the PEM holds
+    /// no certificate, when the URL is not a TLS one, or when no TLS feature is on.
+    pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_ca = Some(CaPem(pem.into()));
+        self
+    }
+
     /// Subscribe to the queue's wake-up channel so idle workers start at once (default
     /// on). Off, workers poll.
     pub fn wake_ups(mut self, on: bool) -> Self {
@@ -210,7 +233,11 @@ impl RedisQueueBuilder {
                     ))
                 };
                 check_scheme(&url).map_err(|why| bad_url(&why))?;
-                let config = Config::from_url(&url).map_err(|e| bad_url(&e))?;
+                tls::check_url(&url)?;
+                let mut config = Config::from_url(&url).map_err(|e| bad_url(&e))?;
+                if let Some(ca) = &self.tls_ca {
+                    tls::use_ca(&mut config, &ca.0)?;
+                }
                 connect(config, &self.connect_with(&secrets)).await?
             }
             Some(Source::Cluster(nodes)) => {
@@ -221,14 +248,22 @@ impl RedisQueueBuilder {
                 if hosts.is_empty() {
                     return Err(QueueError::InvalidConfig("no cluster nodes given".into()));
                 }
-                let config = Config {
+                let mut config = Config {
                     server: ServerConfig::Clustered {
                         hosts,
                         policy: Default::default(),
                     },
                     ..Config::default()
                 };
+                if let Some(ca) = &self.tls_ca {
+                    tls::use_ca(&mut config, &ca.0)?;
+                }
                 connect(config, &self.connect_with(&[])).await?
+            }
+            Some(Source::Client(_) | Source::Pool(_)) if self.tls_ca.is_some() => {
+                return Err(QueueError::InvalidConfig(
+                    "tls_ca_pem applies to url(): a client or pool brings its own TLS".into(),
+                ))
             }
             Some(Source::Client(client)) => {
                 Pool::from_clients(vec![client]).map_err(QueueError::backend)?

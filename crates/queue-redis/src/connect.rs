@@ -88,7 +88,13 @@ pub(crate) async fn connect(config: Config, how: &Connect<'_>) -> Result<Pool> {
 /// Why connecting to `servers` failed, in words.
 fn describe(servers: &str, e: &Error, timeout: Duration) -> String {
     let details = e.details().to_ascii_lowercase();
-    if details.contains("refused") {
+    if is_tls(e) || details.contains("certificate") {
+        format!(
+            "TLS to Redis at {servers} failed, a certificate problem: the server's certificate \
+             is not trusted (signed by another CA, or for another host name? give its CA with \
+             tls_ca_pem): {e}"
+        )
+    } else if details.contains("refused") {
         format!("Redis at {servers} refused the connection (is it running, on that port?): {e}")
     } else if *e.kind() == ErrorKind::Timeout || details.contains("timed out") {
         format!("Redis at {servers} is unreachable: no answer within {timeout:?} ({e})")
@@ -97,4 +103,15 @@ fn describe(servers: &str, e: &Error, timeout: Duration) -> String {
     } else {
         format!("could not connect to Redis at {servers}: {e}")
     }
+}
+
+/// Whether fred classed `e` as a TLS error (a kind it has only with a TLS feature).
+#[cfg(any(feature = "tls-rustls", feature = "tls-native"))]
+fn is_tls(e: &Error) -> bool {
+    *e.kind() == ErrorKind::Tls
+}
+
+#[cfg(not(any(feature = "tls-rustls", feature = "tls-native")))]
+fn is_tls(_: &Error) -> bool {
+    false
 }

@@ -87,6 +87,13 @@
 //! [`RedisQueueBuilder::connect_timeout`], fails construction at once with an error
 //! naming it; no error or `Debug` output shows a password (URLs show `user:***@`).
 //!
+//! **TLS.** `rediss://` URLs need the `tls-rustls` feature (default; rustls on ring) or
+//! `tls-native` (native-tls, OpenSSL on Linux); without either they are refused with
+//! [`queue_core::QueueError::InvalidConfig`] rather than sent in clear text. The server's
+//! certificate is checked against the system's roots, or the CA given to
+//! [`RedisQueueBuilder::tls_ca_pem`]; a certificate not trusted fails construction with an
+//! error that says so.
+//!
 //! **Time range.** Due times and lease deadlines are whole ms within the years 1 to 9999,
 //! exact as Lua numbers and as scores; delays, snoozes, backoffs and leases are cut to
 //! [`queue_core::MAX_DELAY`] by the scripts themselves, and a backoff that is not a finite
@@ -109,6 +116,7 @@ mod redact;
 mod script_tests;
 mod scripts;
 mod settle;
+mod tls;
 mod wake;
 
 pub use builder::{RedisQueueBuilder, DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED};

@@ -19,6 +19,10 @@
 //! # Ok::<(), String>(())
 //! ```
 //!
+//! Either server can serve TLS ([`RedisOptions::tls`], [`PostgresOptions::tls`]) with a
+//! [`TlsCerts`]; the `certs` feature generates those (a CA of its own and a certificate
+//! for `127.0.0.1` and `localhost`).
+//!
 //! A test that needs a server but may run where there is none uses the
 //! `start_unless_skipped` forms: they fail naming what to install, unless
 //! `QUEUE_SKIP_SERVERS=1`, when they print a note and return `None`. A program that
@@ -29,11 +33,13 @@ pub mod postgres;
 mod process;
 pub mod redis;
 mod skip;
+mod tls;
 
-pub use postgres::PostgresServer;
+pub use postgres::{PostgresOptions, PostgresServer};
 pub use process::stop_all;
 pub use redis::{RedisOptions, RedisServer};
 pub use skip::{skip_requested, SKIP_VAR};
+pub use tls::TlsCerts;
 
 /// The error for missing server binaries: what they are and how to install them.
 fn missing(what: &str, binaries: &str, debian: &str, brew: &str) -> String {

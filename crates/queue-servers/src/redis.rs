@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::host;
 use crate::process::{reserve_port, Process};
+use crate::tls::{self, TlsCerts};
 
 /// How long a server gets to answer PING after a start or restart (loading a large
 /// append-only file included).
@@ -29,6 +30,7 @@ pub const BREW_PACKAGE: &str = "redis";
 #[derive(Clone, Debug, Default)]
 pub struct RedisOptions {
     persistent: bool,
+    tls: Option<TlsCerts>,
 }
 
 impl RedisOptions {
@@ -37,6 +39,13 @@ impl RedisOptions {
     /// nothing is written to disk, and a restart starts empty.
     pub fn persistent(mut self, on: bool) -> Self {
         self.persistent = on;
+        self
+    }
+
+    /// Serve TLS only, with these certificates (clients need not show one of their own);
+    /// [`RedisServer::url`] is then `rediss://`. Off by default: plain TCP.
+    pub fn tls(mut self, certs: TlsCerts) -> Self {
+        self.tls = Some(certs);
         self
     }
 }
@@ -83,9 +92,14 @@ impl RedisServer {
         crate::skip::unless_skipped("Redis", Self::is_available(), || Self::start_with(opts))
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT`, or `rediss://127.0.0.1:PORT` with [`RedisOptions::tls`].
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.opts.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The port it listens on, the same across restarts.
@@ -104,9 +118,10 @@ impl RedisServer {
     pub fn start_again(&self) -> Result<(), String> {
         let dir = self.process.dir();
         let log = dir.join("redis.log");
+        let port = self.port.to_string();
         let mut server = Command::new(&self.bin);
         server
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--bind", "127.0.0.1"])
             .args(["--daemonize", "no", "--save", ""])
             .arg("--dir")
             .arg(dir)
@@ -117,12 +132,36 @@ impl RedisServer {
             // Nothing on disk (no RDB snapshots, no AOF): the data is thrown away.
             server.args(["--appendonly", "no"]);
         }
+        let Some(certs) = &self.opts.tls else {
+            server.args(["--port", &port]);
+            self.process.spawn(&mut server, &log)?;
+            return self.process.wait_ready(START_TIMEOUT, &log, || {
+                if ping(self.port) {
+                    Ok(())
+                } else {
+                    Err("no PONG yet".into())
+                }
+            });
+        };
+        let files = tls::write(certs, dir, None)?;
+        server
+            .args(["--port", "0", "--tls-port", &port])
+            .arg("--tls-cert-file")
+            .arg(&files.cert)
+            .arg("--tls-key-file")
+            .arg(&files.key)
+            .arg("--tls-ca-cert-file")
+            .arg(&files.ca)
+            .args(["--tls-auth-clients", "no"]);
+        // PING needs a TLS client here; the log says when the data is loaded and the
+        // server accepts connections (it is appended to, so count this start's line).
+        let before = ready_lines(&log);
         self.process.spawn(&mut server, &log)?;
         self.process.wait_ready(START_TIMEOUT, &log, || {
-            if ping(self.port) {
+            if ready_lines(&log) > before && host::listening(self.port) {
                 Ok(())
             } else {
-                Err("no PONG yet".into())
+                Err("not accepting connections yet".into())
             }
         })
     }
@@ -132,6 +171,13 @@ impl RedisServer {
         self.stop()?;
         self.start_again()
     }
+}
+
+/// How many times the log at `log` says the server is ready.
+fn ready_lines(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .map(|text| text.matches("Ready to accept connections").count())
+        .unwrap_or(0)
 }
 
 /// Whether a Redis on 127.0.0.1:`port` answers PING (plain RESP, so no redis-cli needed).
@@ -186,6 +232,20 @@ mod tests {
         if let Some(got) = restarted_value(RedisOptions::default().persistent(true)) {
             assert_eq!(got, "$4\r\nkept\r\n");
         }
+    }
+
+    #[cfg(feature = "certs")]
+    #[test]
+    fn a_tls_server_speaks_only_tls_and_comes_back_after_a_restart() {
+        let opts = RedisOptions::default().tls(TlsCerts::generate().unwrap());
+        let Some(redis) = RedisServer::start_unless_skipped(opts).unwrap() else {
+            return;
+        };
+        assert_eq!(redis.url(), format!("rediss://127.0.0.1:{}", redis.port()));
+        assert!(host::listening(redis.port()));
+        assert!(!ping(redis.port()), "plain RESP answered on the TLS port");
+        redis.restart().unwrap();
+        assert!(host::listening(redis.port()));
     }
 
     #[test]

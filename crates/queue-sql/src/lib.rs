@@ -32,6 +32,11 @@
 //! tx.commit().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! **TLS to Postgres** comes with the `tls-rustls` feature (default; rustls on ring) or
+//! `tls-native` (native-tls, OpenSSL on Linux): `sslmode=require`, `verify-ca` or
+//! `verify-full` in the URL, with `sslrootcert=FILE` for a private CA. Without either, such
+//! a URL is refused with [`queue_core::QueueError::InvalidConfig`].
 
 #[cfg(not(any(feature = "postgres", feature = "sqlite")))]
 compile_error!("queue-sql needs the `postgres` or the `sqlite` feature");

@@ -72,8 +72,7 @@ pub struct Target {
         help_heading = QUEUE,
         help = "The queue's URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, sqlite:FILE, or \
                 redis://[:PASSWORD@]HOST[:PORT][/DB] (also redis-cluster://, redis-sentinel:// \
-                and valkey://; their TLS forms, rediss:// and so on, when built with the `tls` \
-                feature)"
+                and valkey://; their TLS forms, rediss:// and so on, unless built without TLS)"
     )]
     pub url: Option<String>,
 

@@ -106,6 +106,13 @@ async fn connect_postgres(url: &str) -> Result<SchemaConn, CliError> {
                 "connection refused (is the server running at {server}?)"
             )))
         }
+        Ok(Err(sqlx::Error::Io(e)))
+            if e.kind() == std::io::ErrorKind::InvalidData
+                && e.to_string().to_lowercase().contains("certificate") =>
+        {
+            Err(cannot(untrusted(&e)))
+        }
+        Ok(Err(sqlx::Error::Tls(e))) => Err(cannot(untrusted(&e))),
         Ok(Err(sqlx::Error::Io(e))) => Err(cannot(format!(
             "unreachable: {e} (is the host right, and the server up?)"
         ))),
@@ -120,6 +127,14 @@ async fn connect_postgres(url: &str) -> Result<SchemaConn, CliError> {
         }
         Ok(Err(e)) => Err(cannot(e.to_string())),
     }
+}
+
+/// The words for a TLS handshake that failed on the server's certificate.
+fn untrusted(e: &dyn std::fmt::Display) -> String {
+    format!(
+        "TLS failed, a certificate problem: the server's certificate is not trusted (signed \
+         by another CA than sslrootcert's, or for another host name?): {e}"
+    )
 }
 
 /// Opens an existing SQLite file; `None` when there is no file there yet.

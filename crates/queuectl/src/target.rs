@@ -9,6 +9,25 @@ use crate::error::CliError;
 /// The table a SQL queue uses unless `--table` says otherwise (queue-sql's default).
 pub const DEFAULT_TABLE: &str = "queue_jobs";
 
+/// Whether this build speaks TLS (to Postgres and Redis alike).
+const TLS: bool = cfg!(any(feature = "tls-rustls", feature = "tls-native"));
+
+/// How to get a build that does.
+const REBUILD: &str = "rebuild it with its default features, or with `cargo install queuectl \
+                       --features tls-rustls` (or tls-native)";
+
+/// The `sslmode` of a Postgres URL when it requires TLS; a URL that does not parse is
+/// left to the connection, which says what is wrong with it.
+fn tls_sslmode(url: &str) -> Option<&'static str> {
+    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+    match url.parse::<PgConnectOptions>().ok()?.get_ssl_mode() {
+        PgSslMode::Require => Some("require"),
+        PgSslMode::VerifyCa => Some("verify-ca"),
+        PgSslMode::VerifyFull => Some("verify-full"),
+        PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer => None,
+    }
+}
+
 /// A queue to open.
 #[derive(Clone)]
 pub enum Location {
@@ -29,7 +48,7 @@ pub enum Location {
     /// A named queue on a Redis server.
     Redis {
         /// `redis://…`, `redis-cluster://…`, `redis-sentinel://…` (their `rediss` forms
-        /// with the `tls` feature), or the same with `valkey`.
+        /// with a TLS feature), or the same with `valkey`.
         url: String,
         /// The queue's name.
         name: String,
@@ -50,10 +69,18 @@ impl Location {
             .map(|(s, _)| s.to_ascii_lowercase())
             .unwrap_or_default();
         match scheme.as_str() {
-            "postgres" | "postgresql" => Ok(Location::Postgres {
-                table: sql_table(target, "Postgres")?,
-                url,
-            }),
+            "postgres" | "postgresql" => {
+                if let Some(mode) = tls_sslmode(&url).filter(|_| !TLS) {
+                    return Err(CliError::usage(format!(
+                        "sslmode={mode} needs TLS, and this queuectl was built without it: \
+                         {REBUILD}"
+                    )));
+                }
+                Ok(Location::Postgres {
+                    table: sql_table(target, "Postgres")?,
+                    url,
+                })
+            }
             "sqlite" => {
                 if url.contains(":memory:") || url.contains("mode=memory") {
                     return Err(CliError::usage(
@@ -69,11 +96,10 @@ impl Location {
             "redis" | "rediss" | "redis-cluster" | "rediss-cluster" | "redis-sentinel"
             | "rediss-sentinel" | "valkey" | "valkeys" | "valkey-cluster" | "valkeys-cluster" => {
                 let tls = scheme.starts_with("rediss") || scheme.starts_with("valkeys");
-                if tls && !cfg!(feature = "tls") {
+                if tls && !TLS {
                     return Err(CliError::usage(format!(
-                        "{scheme}:// needs TLS, and this queuectl was built without it: rebuild \
-                         with `cargo install queuectl --features tls` (or use redis:// on a \
-                         trusted network)"
+                        "{scheme}:// needs TLS, and this queuectl was built without it: \
+                         {REBUILD} (or use redis:// on a trusted network)"
                     )));
                 }
                 if target.table.is_some() {
@@ -186,8 +212,16 @@ mod tests {
             bad.contains("mysql://u:***@h/db") && !bad.contains("s3cret"),
             "{bad}"
         );
-        if !cfg!(feature = "tls") {
-            assert!(usage_error(target("rediss://h", None, Some("q"))).contains("--features tls"));
+        let rediss = target("rediss://h", None, Some("q"));
+        let verified = target("postgres://h/db?sslmode=verify-full", None, None);
+        if TLS {
+            assert!(Location::from_args(&rediss).is_ok());
+            assert!(Location::from_args(&verified).is_ok());
+        } else {
+            assert!(usage_error(rediss).contains("--features tls-rustls"));
+            assert!(usage_error(verified).contains("sslmode=verify-full needs TLS"));
         }
+        let prefer = target("postgres://h/db?sslmode=prefer", None, None);
+        assert!(Location::from_args(&prefer).is_ok());
     }
 }

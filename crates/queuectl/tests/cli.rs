@@ -100,7 +100,7 @@ fn usage_errors_exit_with_2() {
 }
 
 #[test]
-fn rediss_needs_the_tls_feature() {
+fn rediss_needs_a_tls_feature() {
     let mut cmd = binary();
     cmd.args([
         "--url",
@@ -110,10 +110,10 @@ fn rediss_needs_the_tls_feature() {
         "stats",
     ]);
     let run = run_command(cmd, "");
-    if cfg!(feature = "tls") {
+    if cfg!(any(feature = "tls-rustls", feature = "tls-native")) {
         run.fails(1, "127.0.0.1:1");
     } else {
-        run.fails(2, "--features tls");
+        run.fails(2, "--features tls-rustls");
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::host;
 use crate::process::{log_tail, reserve_port, Process};
+use crate::tls::{self, TlsCerts, TlsFiles};
 
 /// Where Debian and Ubuntu keep the server binaries, one directory per major version.
 const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
@@ -27,6 +28,27 @@ const USER: &str = "postgres";
 /// The database made on the first start, named in [`PostgresServer::url`].
 const DATABASE: &str = "test";
 
+/// How a [`PostgresServer`] is set up.
+///
+/// ```
+/// use queue_servers::PostgresOptions;
+/// let opts = PostgresOptions::default();
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PostgresOptions {
+    tls: Option<TlsCerts>,
+}
+
+impl PostgresOptions {
+    /// Serve TLS too (`ssl=on`) with these certificates; [`PostgresServer::url`] then asks
+    /// for it, verified against their CA. Off by default. Plain connections are still
+    /// accepted, as with a default `pg_hba.conf`.
+    pub fn tls(mut self, certs: TlsCerts) -> Self {
+        self.tls = Some(certs);
+        self
+    }
+}
+
 /// A Postgres server of our own on a free loopback port, with trust authentication for
 /// user `postgres` and a database `test`. Its data lives in a temp dir until it is
 /// dropped, so it can be stopped and started again with everything kept.
@@ -37,6 +59,7 @@ pub struct PostgresServer {
     bin: PathBuf,
     owner: Option<(u32, u32)>,
     port: u16,
+    tls: Option<TlsFiles>,
 }
 
 impl PostgresServer {
@@ -48,6 +71,11 @@ impl PostgresServer {
     /// Makes a new cluster (initdb), starts it, waits until it accepts connections, and
     /// creates database `test`.
     pub fn start() -> Result<PostgresServer, String> {
+        Self::start_with(PostgresOptions::default())
+    }
+
+    /// Like [`PostgresServer::start`], set up as `opts` say.
+    pub fn start_with(opts: PostgresOptions) -> Result<PostgresServer, String> {
         let bin = bindir()
             .ok_or_else(|| crate::missing("Postgres", BINARIES, DEBIAN_PACKAGE, BREW_PACKAGE))?;
         let owner = host::server_user(USER)?;
@@ -56,11 +84,16 @@ impl PostgresServer {
             host::chown(process.dir(), ids)?;
         }
         init(&bin, process.dir(), owner)?;
+        let tls = match &opts.tls {
+            Some(certs) => Some(tls::write(certs, process.dir(), owner)?),
+            None => None,
+        };
         let server = PostgresServer {
             process,
             bin,
             owner,
             port: reserve_port()?,
+            tls,
         };
         server.start_again()?;
         wire::Conn::open(server.port, USER, "postgres")
@@ -73,12 +106,32 @@ impl PostgresServer {
     /// `QUEUE_SKIP_SERVERS=1` asks to leave out what needs them: then prints a note and
     /// returns `None`. Missing binaries are an error naming what to install otherwise.
     pub fn start_unless_skipped() -> Result<Option<PostgresServer>, String> {
-        crate::skip::unless_skipped("Postgres", Self::is_available(), Self::start)
+        Self::start_with_unless_skipped(PostgresOptions::default())
     }
 
-    /// `postgres://postgres@127.0.0.1:PORT/test`.
+    /// [`PostgresServer::start_unless_skipped`] with `opts`.
+    pub fn start_with_unless_skipped(
+        opts: PostgresOptions,
+    ) -> Result<Option<PostgresServer>, String> {
+        crate::skip::unless_skipped("Postgres", Self::is_available(), || Self::start_with(opts))
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/test`; with [`PostgresOptions::tls`], followed
+    /// by `?sslmode=verify-full&sslrootcert=` and [`PostgresServer::ca_file`].
     pub fn url(&self) -> String {
-        format!("postgres://{USER}@127.0.0.1:{}/{DATABASE}", self.port)
+        let url = format!("postgres://{USER}@127.0.0.1:{}/{DATABASE}", self.port);
+        match &self.tls {
+            Some(files) => format!(
+                "{url}?sslmode=verify-full&sslrootcert={}",
+                files.ca.display()
+            ),
+            None => url,
+        }
+    }
+
+    /// The CA certificate file of a TLS server (see [`PostgresOptions::tls`]).
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|files| files.ca.as_path())
     }
 
     /// The port it listens on, the same across restarts.
@@ -108,6 +161,14 @@ impl PostgresServer {
             .args(["-p", &self.port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1", "-F"])
             .current_dir(dir);
+        if let Some(files) = &self.tls {
+            server
+                .args(["-c", "ssl=on"])
+                .arg("-c")
+                .arg(format!("ssl_cert_file={}", files.cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", files.key.display()));
+        }
         host::run_as(&mut server, self.owner);
         self.process.spawn(&mut server, &log)?;
         self.process.wait_ready(START_TIMEOUT, &log, || {
@@ -217,6 +278,28 @@ mod tests {
 
         drop(pg);
         assert!(!dir.exists(), "the temp dir is left behind");
+    }
+
+    #[cfg(feature = "certs")]
+    #[test]
+    fn a_tls_server_names_its_ca_in_its_url_and_keeps_its_key_private() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let certs = TlsCerts::generate().unwrap();
+        let opts = PostgresOptions::default().tls(certs.clone());
+        let Some(pg) = PostgresServer::start_with_unless_skipped(opts).unwrap() else {
+            return;
+        };
+        let ca = pg.ca_file().unwrap();
+        assert_eq!(std::fs::read_to_string(ca).unwrap(), certs.ca_pem);
+        assert!(pg.url().ends_with(&format!(
+            "?sslmode=verify-full&sslrootcert={}",
+            ca.display()
+        )));
+        let key = std::fs::metadata(pg.process.dir().join("server.key")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+        // Plain connections still work: the readiness check and this one use them.
+        wire::Conn::open(pg.port(), USER, DATABASE).unwrap();
     }
 
     #[test]

@@ -8,17 +8,36 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use queue_core::{redact_url, QueueError, Result};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection};
 
 use crate::classify::{is_transient, sqlstate_is_transient};
 
 /// Parses a `postgres://` URL; a bad one is a configuration error that shows the URL
-/// with its password hidden.
+/// with its password hidden. So is one that demands TLS from a build without it.
 pub(crate) fn parse_url(url: &str) -> Result<PgConnectOptions> {
-    PgConnectOptions::from_str(url).map_err(|e| {
+    let opts = PgConnectOptions::from_str(url).map_err(|e| {
         QueueError::InvalidConfig(format!("bad Postgres URL {}: {e}", redact_url(url)))
-    })
+    })?;
+    check_tls(&opts)?;
+    Ok(opts)
+}
+
+/// Refuses an `sslmode` that requires TLS when no TLS feature is compiled in, with the
+/// fix, rather than the driver's message at the first connection.
+pub(crate) fn check_tls(opts: &PgConnectOptions) -> Result<()> {
+    let mode = match opts.get_ssl_mode() {
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+        PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer => return Ok(()),
+    };
+    if cfg!(any(feature = "tls-rustls", feature = "tls-native")) {
+        return Ok(());
+    }
+    Err(QueueError::InvalidConfig(format!(
+        "sslmode={mode} needs the tls-rustls or tls-native feature of queue-sql"
+    )))
 }
 
 /// Where `opts` connect to, for messages: `host:port` (or the socket) and the database.
@@ -83,10 +102,26 @@ impl fmt::Display for ConnectError {
             Cause::Driver(sqlx::Error::Io(e)) if e.kind() == ErrorKind::ConnectionRefused => {
                 write!(f, "connection refused (is the server running there?)")
             }
+            Cause::Driver(sqlx::Error::Io(e)) if is_certificate(e) => untrusted(f, e),
             Cause::Driver(sqlx::Error::Io(e)) => write!(f, "unreachable: {e}"),
+            Cause::Driver(sqlx::Error::Tls(e)) => untrusted(f, e),
             Cause::Driver(e) => write!(f, "{e}"),
         }
     }
+}
+
+/// Whether an I/O error is a refused certificate (rustls reports it as invalid data).
+fn is_certificate(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::InvalidData && e.to_string().to_lowercase().contains("certificate")
+}
+
+/// The words for a TLS handshake that failed on the server's certificate.
+fn untrusted(f: &mut fmt::Formatter<'_>, e: &dyn fmt::Display) -> fmt::Result {
+    write!(
+        f,
+        "TLS failed, a certificate problem: the server's certificate is not trusted (signed \
+         by another CA than sslrootcert's, or for another host name?): {e}"
+    )
 }
 
 impl std::error::Error for ConnectError {

@@ -47,6 +47,7 @@ impl PgQueue {
     pub(crate) async fn open(pool: PgPool, opts: SqlOptions) -> Result<Arc<PgQueue>> {
         // One connection of our own first: a pool would retry a refused connection until
         // its acquire timeout and then say only "pool timed out".
+        connect::check_tls(&pool.connect_options())?;
         connect::probe(&pool.connect_options(), opts.connect_timeout).await?;
         let sql = Sql::new(&opts.table);
         schema::migrate(&pool, &opts.table, &sql).await?;
