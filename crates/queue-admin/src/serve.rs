@@ -41,7 +41,7 @@ pub enum ServeError {
     #[error("unusable credentials for the queue admin: {0}")]
     BadCredentials(&'static str),
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -50,7 +50,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// Serving failed after it started.
-    #[error("the queue admin server failed: {0}")]
+    #[error("the queue admin server failed")]
     Io(#[source] std::io::Error),
     /// The Prometheus recorder could not be installed (another recorder is installed).
     #[cfg(feature = "prometheus")]

@@ -24,7 +24,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
-//! # async fn demo(queue: queue_sql::SqlQueue, pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo(queue: queue_sql::SqlQueue, pool: queue_sql::sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
 //! use queue_core::Job;
 //! let mut tx = pool.begin().await?;
 //! // … your own writes on `tx` …
@@ -32,6 +32,11 @@
 //! tx.commit().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! `enqueue_tx` takes a connection of the sqlx version this crate is built on, which a
+//! different sqlx release in your own `Cargo.toml` would not be: use the re-exported
+//! [`queue_sql::sqlx`](crate::sqlx) (`use queue_sql::sqlx;`) for your pool and
+//! transactions, or pin the same version.
 
 #[cfg(not(any(feature = "postgres", feature = "sqlite")))]
 compile_error!("queue-sql needs the `postgres` or the `sqlite` feature");
@@ -57,6 +62,10 @@ pub use options::{SqlOptions, DEFAULT_CONNECT_TIMEOUT};
 use queue_core::{Backend, QueueError, Result};
 pub use text::MAX_ERROR_LEN;
 pub use tx::TxConnection;
+
+/// The sqlx crate this backend is built on, for the pools and transactions passed to
+/// `enqueue_tx` (see the crate docs).
+pub use sqlx;
 
 /// A boxed `Send` future, used where sqlx's lifetimes need a helping hand.
 pub(crate) type BoxFuture<'a, T> =

@@ -77,14 +77,15 @@ enum Cause {
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot connect to Postgres at {}: ", self.target)?;
+        // The driver's error is the source, printed after this by whoever walks the chain.
+        write!(f, "cannot connect to Postgres at {}", self.target)?;
         match &self.cause {
-            Cause::Timeout(t) => write!(f, "no answer within {t:?} (unreachable?)"),
+            Cause::Timeout(t) => write!(f, ": no answer within {t:?} (unreachable?)"),
             Cause::Driver(sqlx::Error::Io(e)) if e.kind() == ErrorKind::ConnectionRefused => {
-                write!(f, "connection refused (is the server running there?)")
+                write!(f, " (is the server running there?)")
             }
-            Cause::Driver(sqlx::Error::Io(e)) => write!(f, "unreachable: {e}"),
-            Cause::Driver(e) => write!(f, "{e}"),
+            Cause::Driver(sqlx::Error::Io(_)) => write!(f, " (unreachable?)"),
+            Cause::Driver(_) => Ok(()),
         }
     }
 }

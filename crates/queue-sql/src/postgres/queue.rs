@@ -107,7 +107,7 @@ impl PgQueue {
             .execute(&self.pool)
             .await;
         if let Err(e) = r {
-            tracing::error!(id = raw_id, error = %e, "could not mark the corrupt row failed");
+            tracing::error!(id = raw_id, error = %queue_core::ErrorChain(&e), "could not mark the corrupt row failed");
         }
     }
 }
