@@ -1062,7 +1062,7 @@ async fn acks_delete_when_completed_jobs_are_not_kept() {
     let table = fresh_table();
     let opts = SqlOptions::default()
         .table(&table)
-        .retain_completed(Duration::ZERO);
+        .keep_completed_for(Duration::ZERO);
     let q = SqlQueue::from_pg_pool(pool, opts).await.unwrap();
     let plain = q
         .enqueue(Job::new("k", serde_json::json!(1)))
@@ -1221,14 +1221,14 @@ async fn stats_agree_with_the_rows_after_every_change() {
     q.drop_schema().await.unwrap();
 }
 
-/// With `retain_completed` of zero the ack deletes the row, so a completion with an output
+/// With `keep_completed_for` of zero the ack deletes the row, so a completion with an output
 /// keeps nothing, and reports success like the ack.
 #[tokio::test]
 async fn outputs_are_not_kept_when_completed_jobs_are_not() {
     let table = fresh_table();
     let opts = SqlOptions::default()
         .table(&table)
-        .retain_completed(Duration::ZERO);
+        .keep_completed_for(Duration::ZERO);
     let q = SqlQueue::from_pg_pool(pg_pool(2).await, opts)
         .await
         .unwrap();

@@ -169,8 +169,8 @@ impl Maintain for PgQueue {
     }
 
     async fn prune(&self) -> Result<u64> {
-        let completed = self.opts.retain_completed.as_secs_f64();
-        let failed = self.opts.retain_failed.map(|d| d.as_secs_f64());
+        let completed = self.opts.keep_completed_for.as_secs_f64();
+        let failed = self.opts.keep_failed_for.map(|d| d.as_secs_f64());
         self.in_batches(PRUNE_BATCH, || {
             sqlx::query(&self.sql.prune).bind(completed).bind(failed)
         })
