@@ -183,7 +183,10 @@ impl SqlQueue {
     }
 
     /// Drops the queue's table, its paused kinds and its migration record (and, on
-    /// Postgres, its functions). Meant for tests and uninstalls.
+    /// Postgres, its functions, and the `queue_notify_insert()` function every queue table
+    /// of the schema shares once no table's trigger calls it any more). Meant for tests
+    /// and uninstalls. On Postgres it waits for migrations running meanwhile (they share
+    /// one advisory lock), so a queue created at the same time never loses the function.
     pub async fn drop_schema(&self) -> Result<()> {
         match &self.inner {
             #[cfg(feature = "postgres")]

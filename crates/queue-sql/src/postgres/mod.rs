@@ -97,12 +97,10 @@ impl PgQueue {
             .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
     }
 
-    pub(crate) async fn drop_schema(&self) -> Result<()> {
-        sqlx::raw_sql(&self.sql.drop)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+    pub(crate) fn drop_schema(&self) -> crate::BoxFuture<'_, Result<()>> {
+        // Boxed as `Send` here: sqlx's executor lifetimes otherwise defeat the Send check
+        // of callers that spawn this future.
+        Box::pin(drop_schema(&self.pool, &self.sql.drop))
     }
 
     fn check_open(&self) -> Result<()> {
@@ -116,6 +114,17 @@ impl PgQueue {
     fn lease(&self) -> Duration {
         Duration::from_micros(self.lease_us.load(Ordering::Relaxed))
     }
+}
+
+/// Runs the drop script in one transaction, so the migration lock it takes first is held
+/// until every drop, the shared function's included, is committed.
+async fn drop_schema(pool: &PgPool, script: &str) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    // A plain string runs over the simple protocol, which allows several statements.
+    sqlx::Executor::execute(&mut *tx, script)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
 }
 
 /// A lease timeout in µs as the queue keeps it: at most `MAX_DELAY`, so a claim's
