@@ -747,7 +747,7 @@ async fn refused_connection_fails_at_once_naming_the_server_without_the_password
         .await
         .expect("connecting to a closed port must fail at once, not wait out the pool");
     let e = r.expect_err("nothing listens on port 1");
-    let (shown, debug) = (e.to_string(), format!("{e:?}"));
+    let (shown, debug) = (queue_core::ErrorChain(&e).to_string(), format!("{e:?}"));
     assert!(shown.contains("127.0.0.1:1"), "{shown}");
     assert!(shown.to_lowercase().contains("refused"), "{shown}");
     assert!(
@@ -956,7 +956,7 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
         .await
         .expect("the connect timeout bounds the wait");
     let e = r.expect_err("nothing answers");
-    let shown = e.to_string();
+    let shown = queue_core::ErrorChain(&e).to_string();
     assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
     assert!(shown.contains("no answer"), "{shown}");
     assert!(
