@@ -234,6 +234,26 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn error_texts_leave_the_cause_to_the_source() {
+        let addr: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let cause = || std::io::Error::other("address in use");
+        for e in [
+            ServeError::Bind {
+                addr,
+                source: cause(),
+            },
+            ServeError::Io(cause()),
+        ] {
+            let text = e.to_string();
+            assert!(!text.contains("address in use"), "{text}");
+            assert_eq!(
+                queue_core::ErrorChain(&e).to_string(),
+                format!("{text}: address in use")
+            );
+        }
+    }
+
     fn opts(bind: &str, auth: Auth) -> ServeOptions {
         ServeOptions::new(bind.parse().unwrap(), auth)
     }
