@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => Arc::new(
             SqlQueue::connect_with(
                 &url,
-                SqlOptions::default().retain_completed(Duration::from_secs(600)),
+                SqlOptions::default().keep_completed_for(Duration::from_secs(600)),
             )
             .await?,
         ),

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use queue_core::QueueError;
+use queue_core::{ErrorChain, QueueError};
 use serde::Serialize;
 
 /// An API error: its HTTP status, a stable machine-readable code and a message for people.
@@ -58,21 +58,25 @@ impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
         match &e {
             QueueError::InvalidJob(m) | QueueError::InvalidRequest(m) => ApiError::invalid(m),
-            QueueError::LeaseLost(_) => ApiError::conflict(e.to_string()),
+            QueueError::LeaseLost(_) | QueueError::NotClaimed(_) => {
+                ApiError::conflict(e.to_string())
+            }
             _ if e.is_transient() => {
-                tracing::warn!(error = %e, "queue admin: transient backend error");
+                let text = ErrorChain(&e).to_string();
+                tracing::warn!(error = %text, "queue admin: transient backend error");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
-                    hide_secrets(&e.to_string()),
+                    hide_secrets(&text),
                 )
             }
             _ => {
-                tracing::error!(error = %e, "queue admin: backend error");
+                let text = ErrorChain(&e).to_string();
+                tracing::error!(error = %text, "queue admin: backend error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
-                    hide_secrets(&e.to_string()),
+                    hide_secrets(&text),
                 )
             }
         }

@@ -41,7 +41,7 @@ pub enum ServeError {
     #[error("unusable credentials for the queue admin: {0}")]
     BadCredentials(&'static str),
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -50,7 +50,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// Serving failed after it started.
-    #[error("the queue admin server failed: {0}")]
+    #[error("the queue admin server failed")]
     Io(#[source] std::io::Error),
     /// The Prometheus recorder could not be installed (another recorder is installed).
     #[cfg(feature = "prometheus")]
@@ -233,6 +233,26 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn error_texts_leave_the_cause_to_the_source() {
+        let addr: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let cause = || std::io::Error::other("address in use");
+        for e in [
+            ServeError::Bind {
+                addr,
+                source: cause(),
+            },
+            ServeError::Io(cause()),
+        ] {
+            let text = e.to_string();
+            assert!(!text.contains("address in use"), "{text}");
+            assert_eq!(
+                queue_core::ErrorChain(&e).to_string(),
+                format!("{text}: address in use")
+            );
+        }
+    }
 
     fn opts(bind: &str, auth: Auth) -> ServeOptions {
         ServeOptions::new(bind.parse().unwrap(), auth)

@@ -48,7 +48,9 @@ impl BenchBackend for Memory {
         "memory"
     }
     async fn fresh(&self) -> Result<Arc<dyn Queue>> {
-        Ok(Arc::new(MemoryQueue::builder().keep_completed(0).build()))
+        Ok(Arc::new(
+            MemoryQueue::builder().keep_last_completed(0).build(),
+        ))
     }
 }
 
@@ -75,10 +77,10 @@ impl BenchBackend for Sql {
 
     async fn fresh(&self) -> Result<Arc<dyn Queue>> {
         let table = format!("bench_{}", JobId::new().to_string().to_lowercase());
-        // Completed jobs are not kept, as on the other backends (`keep_completed(0)`).
+        // Completed jobs are not kept, as on the other backends (`keep_last_completed(0)`).
         let opts = SqlOptions::default()
             .table(&table)
-            .retain_completed(std::time::Duration::ZERO);
+            .keep_completed_for(std::time::Duration::ZERO);
         let (q, file) = if self.name == "postgres" {
             (SqlQueue::connect_with(&postgres_url(), opts).await?, None)
         } else {
@@ -142,7 +144,7 @@ impl BenchBackend for Redis {
         let name = format!("bench_{}", JobId::new().to_string().to_lowercase());
         let q = RedisQueue::builder(name)
             .url(url)
-            .keep_completed(0)
+            .keep_last_completed(0)
             .build()
             .await?;
         let q = Arc::new(q);

@@ -72,11 +72,19 @@ async fn main() -> std::process::ExitCode {
                 rows.push(row);
             }
             (Err(e), _) => {
-                eprintln!("queue-bench: {}: {e}", backend.name());
+                eprintln!(
+                    "queue-bench: {}: {}",
+                    backend.name(),
+                    queue_core::ErrorChain(&*e)
+                );
                 return std::process::ExitCode::FAILURE;
             }
             (Ok(_), Err(e)) => {
-                eprintln!("queue-bench: {}: cleanup: {e}", backend.name());
+                eprintln!(
+                    "queue-bench: {}: cleanup: {}",
+                    backend.name(),
+                    queue_core::ErrorChain(&e)
+                );
                 return std::process::ExitCode::FAILURE;
             }
         }

@@ -31,7 +31,7 @@ pub async fn open(
         SqlOptions::default()
             .table(table)
             .lease_timeout(lease)
-            .retain_completed(RETAIN)
+            .keep_completed_for(RETAIN)
     };
     match target {
         Target::Postgres { url, table } => {
@@ -62,7 +62,7 @@ pub async fn open(
             RedisQueue::builder(name.as_str())
                 .url(url.as_str())
                 .lease_timeout(lease)
-                .keep_completed(1_000_000)
+                .keep_last_completed(1_000_000)
                 .build()
                 .await?,
         )),

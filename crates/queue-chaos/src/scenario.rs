@@ -296,7 +296,7 @@ async fn run_inner(
     let target = target(scn, servers, dir)?;
     let queue = open(&target, settings.lease, None, Role::Harness)
         .await
-        .map_err(|e| format!("cannot open the queue: {e}"))?;
+        .map_err(|e| format!("cannot open the queue: {}", queue_core::ErrorChain(&e)))?;
     let enqueued = enqueue(&*queue, settings).await?;
     let template = WorkerConfig {
         target: target.clone(),
@@ -480,7 +480,7 @@ async fn enqueue(queue: &dyn Backend, settings: &Settings) -> Result<Vec<String>
         let got = queue
             .enqueue_batch(batch)
             .await
-            .map_err(|e| format!("enqueue failed: {e}"))?;
+            .map_err(|e| format!("enqueue failed: {}", queue_core::ErrorChain(&e)))?;
         ids.extend(got.iter().map(|id| id.to_string()));
     }
     Ok(ids)
@@ -526,7 +526,7 @@ where
     for _ in 0..5 {
         match tokio::time::timeout(CALL_TIMEOUT, call()).await {
             Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) => last = e.to_string(),
+            Ok(Err(e)) => last = queue_core::ErrorChain(&e).to_string(),
             Err(_) => last = format!("no answer within {CALL_TIMEOUT:?}"),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

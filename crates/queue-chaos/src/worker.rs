@@ -64,10 +64,16 @@ async fn connect(config: &WorkerConfig) -> Result<Arc<dyn queue_core::Queue>, St
         match open(&config.target, config.lease, config.pool, Role::Worker).await {
             Ok(q) => return Ok(q),
             Err(e) if began.elapsed() < CONNECT_FOR => {
-                eprintln!("chaos-worker: cannot connect yet ({e}); trying again");
+                eprintln!(
+                    "chaos-worker: cannot connect yet ({}); trying again",
+                    queue_core::ErrorChain(&e)
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(e) => return Err(format!("cannot connect within {CONNECT_FOR:?}: {e}")),
+            Err(e) => {
+                let e = queue_core::ErrorChain(&e);
+                return Err(format!("cannot connect within {CONNECT_FOR:?}: {e}"));
+            }
         }
     }
 }

@@ -1,6 +1,13 @@
 //! The one error type of the queue API.
+//!
+//! Each variant's `Display` says what failed; the cause, when there is one, is its
+//! [`std::error::Error::source`] and is never repeated in the text. Print the whole chain
+//! with [`crate::ErrorChain`] (or anyhow's `{:#}`).
 
 use crate::JobId;
+
+/// A driver's error, kept whole so that callers can downcast it.
+type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything a queue operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +33,13 @@ pub enum QueueError {
     /// (or finished) meanwhile. Nothing was changed.
     #[error("lease lost for job {0}")]
     LeaseLost(JobId),
-    /// A payload could not be turned into (or from) the expected type.
-    #[error("payload does not fit: {source}")]
+    /// The job was not handed out by a claim (it came from `get_job` or `list_jobs`), so
+    /// it holds no lease to settle with.
+    #[error("job {0} was not claimed: it holds no lease")]
+    NotClaimed(JobId),
+    /// A payload (or a job's output) could not be serialised to JSON, or deserialised
+    /// into the expected type.
+    #[error("payload (de)serialisation failed{}", for_job(*.id))]
     Payload {
         /// The job, when known.
         id: Option<JobId>,
@@ -45,13 +57,29 @@ pub enum QueueError {
     },
     /// The backend (database, Redis, …) failed in a way that may pass: a lost
     /// connection, a timeout, a server shutting down, a deadlock. Transient.
-    #[error("backend error: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    #[error("backend error")]
+    Backend(#[source] Cause),
     /// The backend refused the operation for a reason that trying again cannot fix: the
     /// data broke a rule of the store (an invalid byte, a constraint), or a statement
     /// cannot run there. Not transient: retrying it would loop.
-    #[error("backend rejected the operation: {0}")]
-    Rejected(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    #[error("backend rejected the operation")]
+    Rejected(#[source] Cause),
+    /// A schema migration script failed (the store's schema is not what this version of
+    /// the crate expects, or the user lacks the rights to change it). Nothing of that
+    /// migration was kept. Not transient: someone has to look.
+    #[error("schema migration {version} failed")]
+    Migration {
+        /// The migration that failed.
+        version: u32,
+        /// What the store said.
+        #[source]
+        source: Cause,
+    },
+}
+
+/// " for job <id>" when the job is known.
+fn for_job(id: Option<JobId>) -> String {
+    id.map(|id| format!(" for job {id}")).unwrap_or_default()
 }
 
 impl QueueError {
@@ -65,10 +93,33 @@ impl QueueError {
         QueueError::Rejected(Box::new(e))
     }
 
+    /// Wraps the error of a failed migration script as [`QueueError::Migration`].
+    pub fn migration<E: std::error::Error + Send + Sync + 'static>(version: u32, e: E) -> Self {
+        QueueError::Migration {
+            version,
+            source: Box::new(e),
+        }
+    }
+
     /// True when retrying the same call later may succeed (connection trouble and the
-    /// like): [`QueueError::Backend`] only.
+    /// like): [`QueueError::Backend`] only. Bad input, bad configuration, a failed
+    /// migration, a lost lease or a closed queue stay as they are however often the call
+    /// is repeated.
     pub fn is_transient(&self) -> bool {
-        matches!(self, QueueError::Backend(_))
+        match self {
+            QueueError::Backend(_) => true,
+            QueueError::InvalidJob(_)
+            | QueueError::InvalidConfig(_)
+            | QueueError::InvalidRequest(_)
+            | QueueError::Full
+            | QueueError::Closed
+            | QueueError::LeaseLost(_)
+            | QueueError::NotClaimed(_)
+            | QueueError::Payload { .. }
+            | QueueError::Corrupt { .. }
+            | QueueError::Rejected(_)
+            | QueueError::Migration { .. } => false,
+        }
     }
 }
 

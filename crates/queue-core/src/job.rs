@@ -23,7 +23,6 @@ pub struct Job {
     /// Its id; ULIDs sort by creation.
     pub id: JobId,
     /// What kind of work it is; workers pick a handler by it.
-    #[serde(rename = "type")]
     pub kind: String,
     /// The arguments, as JSON.
     pub payload: serde_json::Value,
@@ -98,9 +97,9 @@ impl Job {
 
     /// The lease this claim holds.
     ///
-    /// Fails with [`QueueError::LeaseLost`] for a job that was not handed out by a claim.
+    /// Fails with [`QueueError::NotClaimed`] for a job that was not handed out by a claim.
     pub fn lease(&self) -> Result<Lease> {
-        self.lease.ok_or(QueueError::LeaseLost(self.id))
+        self.lease.ok_or(QueueError::NotClaimed(self.id))
     }
 }
 

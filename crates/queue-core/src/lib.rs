@@ -37,6 +37,7 @@ mod args;
 mod cancel_request;
 mod completion;
 mod error;
+mod error_chain;
 mod id;
 mod job;
 pub mod metrics;
@@ -51,6 +52,7 @@ pub use args::JobArgs;
 pub use cancel_request::{CancelNotifier, CancelOutcome, CancelRequests, LeaseStatus};
 pub use completion::{CheckedCompletions, Completion, MAX_OUTPUT_BYTES};
 pub use error::{QueueError, Result};
+pub use error_chain::ErrorChain;
 pub use id::{ClaimToken, JobId};
 pub use job::{
     validate_kind, validate_run_at, Job, Lease, NewJob, Prepared, RunAt, Unique,

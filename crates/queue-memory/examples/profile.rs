@@ -26,7 +26,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let q = Arc::new(MemoryQueue::builder().keep_completed(0).build());
+        let q = Arc::new(MemoryQueue::builder().keep_last_completed(0).build());
         let t0 = Instant::now();
         let mut left = jobs;
         while left > 0 {

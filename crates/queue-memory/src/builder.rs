@@ -14,7 +14,7 @@ use crate::{ManualClock, MemoryQueue};
 /// let q = MemoryQueue::builder()
 ///     .lease_timeout(Duration::from_secs(60))
 ///     .capacity(10_000)
-///     .keep_failed(1_000)
+///     .keep_last_failed(1_000)
 ///     .build();
 /// ```
 #[derive(Clone, Debug)]
@@ -66,14 +66,14 @@ impl MemoryQueueBuilder {
 
     /// How many failed jobs are kept for inspection and replay (default 10,000; the
     /// oldest to fail go first; 0 forgets them at once).
-    pub fn keep_failed(mut self, n: usize) -> Self {
+    pub fn keep_last_failed(mut self, n: usize) -> Self {
         self.keep_failed = n;
         self
     }
 
     /// How many completed and cancelled jobs are kept (default 1,000; the oldest to finish
     /// go first; 0 forgets them at once).
-    pub fn keep_completed(mut self, n: usize) -> Self {
+    pub fn keep_last_completed(mut self, n: usize) -> Self {
         self.keep_completed = n;
         self
     }

@@ -234,7 +234,7 @@ impl Queue for MemoryQueue {
     }
 
     /// Outputs are kept on the job, so they last as long as the completed job is retained
-    /// (see [`MemoryQueueBuilder::keep_completed`]).
+    /// (see [`MemoryQueueBuilder::keep_last_completed`]).
     async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
         // Checked and parsed before the lock is taken.
         let outputs: Vec<Result<Option<serde_json::Value>>> = done

@@ -12,7 +12,7 @@ use serde_json::json;
 /// would take hours with a scan per claim. It asserts only the outcome, never the time.
 #[tokio::test]
 async fn claims_from_a_million_jobs() {
-    let q = MemoryQueue::builder().keep_completed(0).build();
+    let q = MemoryQueue::builder().keep_last_completed(0).build();
     let kinds = ["a", "b", "c", "d"];
     for _ in 0..100 {
         let jobs = (0..10_000)
@@ -134,8 +134,8 @@ async fn a_lease_running_out_frees_room_for_a_waiter() {
 #[tokio::test]
 async fn retention_is_bounded_and_oldest_go_first() {
     let q = MemoryQueue::builder()
-        .keep_completed(2)
-        .keep_failed(2)
+        .keep_last_completed(2)
+        .keep_last_failed(2)
         .build();
     let mut failed = Vec::new();
     for i in 0..4 {
@@ -249,19 +249,19 @@ fn builds_without_a_runtime() {
         .lease_timeout(Duration::from_secs(5))
         .retry(queue_core::RetryPolicy::immediate())
         .capacity(10)
-        .keep_failed(1)
-        .keep_completed(1)
+        .keep_last_failed(1)
+        .keep_last_completed(1)
         .build();
     q.try_enqueue(Job::new("k", json!(1))).unwrap();
     let _ = MemoryQueue::default();
 }
 
 /// Outputs live on the retained completed jobs: evicted with them (none kept with
-/// `keep_completed(0)`), and bounded by `max_output_bytes`.
+/// `keep_last_completed(0)`), and bounded by `max_output_bytes`.
 #[tokio::test]
 async fn outputs_follow_retention_and_the_configured_limit() {
     let q = MemoryQueue::builder()
-        .keep_completed(1)
+        .keep_last_completed(1)
         .max_output_bytes(8)
         .build();
     let ids = q
@@ -295,7 +295,7 @@ async fn outputs_follow_retention_and_the_configured_limit() {
         Some(json!("x"))
     );
 
-    let none_kept = MemoryQueue::builder().keep_completed(0).build();
+    let none_kept = MemoryQueue::builder().keep_last_completed(0).build();
     let id = none_kept.enqueue(Job::new("k", json!(1))).await.unwrap();
     let job = none_kept.dequeue(&[]).await.unwrap().unwrap();
     let done = Completion::with_output(job.lease().unwrap(), &json!({"a": 1})).unwrap();

@@ -18,9 +18,9 @@ use crate::scripts::Scripts;
 use crate::{maintenance, redact, tls, wake, RedisQueue};
 
 /// Completed (and cancelled) jobs kept by default for inspection.
-pub const DEFAULT_KEEP_COMPLETED: u64 = 1_000;
+pub const DEFAULT_KEEP_LAST_COMPLETED: u64 = 1_000;
 /// Failed jobs kept by default for inspection and replay.
-pub const DEFAULT_KEEP_FAILED: u64 = 10_000;
+pub const DEFAULT_KEEP_LAST_FAILED: u64 = 10_000;
 
 /// Connect timeout by default.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,7 +53,7 @@ impl std::fmt::Debug for Source {
 /// let queue = RedisQueue::builder("emails")
 ///     .url("redis://127.0.0.1:6379")
 ///     .lease_timeout(Duration::from_secs(60))
-///     .keep_completed(100)
+///     .keep_last_completed(100)
 ///     .build()
 ///     .await?;
 /// # Ok(()) }
@@ -93,8 +93,8 @@ impl RedisQueueBuilder {
             source: None,
             lease_timeout: DEFAULT_LEASE_TIMEOUT,
             retry: RetryPolicy::default(),
-            keep_completed: DEFAULT_KEEP_COMPLETED,
-            keep_failed: DEFAULT_KEEP_FAILED,
+            keep_completed: DEFAULT_KEEP_LAST_COMPLETED,
+            keep_failed: DEFAULT_KEEP_LAST_FAILED,
             max_output: MAX_OUTPUT_BYTES,
             pool_size: 4,
             command_timeout: Duration::from_secs(10),
@@ -148,7 +148,7 @@ impl RedisQueueBuilder {
 
     /// How many completed jobs are kept, newest ones, for inspection (default 1,000; 0
     /// deletes a job as soon as it completes). Cancelled jobs are bounded the same way.
-    pub fn keep_completed(mut self, n: u64) -> Self {
+    pub fn keep_last_completed(mut self, n: u64) -> Self {
         self.keep_completed = n;
         self
     }
@@ -163,7 +163,7 @@ impl RedisQueueBuilder {
 
     /// How many failed jobs are kept, newest ones, for inspection and replay (default
     /// 10,000). Older ones are deleted as new ones fail.
-    pub fn keep_failed(mut self, n: u64) -> Self {
+    pub fn keep_last_failed(mut self, n: u64) -> Self {
         self.keep_failed = n;
         self
     }

@@ -85,7 +85,7 @@ pub(crate) async fn enqueue(q: &Inner, jobs: Vec<NewJob>) -> Result<Vec<JobId>> 
         // A refused chunk set the flag (or may have): it has done its job.
         let deleted: std::result::Result<i64, _> = client.del(stop.as_str()).await;
         if let Err(e) = deleted {
-            tracing::warn!(queue = %q.name, key = %stop, error = %e, "could not delete an enqueue stop flag; it expires within a minute");
+            tracing::warn!(queue = %q.name, key = %stop, error = %queue_core::ErrorChain(&e), "could not delete an enqueue stop flag; it expires within a minute");
         }
     }
     stored?;

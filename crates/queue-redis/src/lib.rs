@@ -55,8 +55,8 @@
 //! the cursor is newest first; running jobs, ordered by deadline, are sorted by id on the
 //! client, so listing them reads them all; a kind filter reads on in chunks until the page
 //! is full, as no index holds kinds) and retention (the oldest completed, cancelled and
-//! failed jobs are popped and deleted beyond [`RedisQueueBuilder::keep_completed`] /
-//! [`RedisQueueBuilder::keep_failed`]). `purge` reads the `finished:*` indexes, kept in
+//! failed jobs are popped and deleted beyond [`RedisQueueBuilder::keep_last_completed`] /
+//! [`RedisQueueBuilder::keep_last_failed`]). `purge` reads the `finished:*` indexes, kept in
 //! step with the state indexes by the same scripts (one more write per batch of jobs
 //! retained; none when nothing is kept). Jobs that finished under a version of this crate
 //! without them are not in them: `delete` and retention still remove those.
@@ -119,7 +119,7 @@ mod settle;
 mod tls;
 mod wake;
 
-pub use builder::{RedisQueueBuilder, DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED};
+pub use builder::{RedisQueueBuilder, DEFAULT_KEEP_LAST_COMPLETED, DEFAULT_KEEP_LAST_FAILED};
 pub use keys::MAX_NAME_LEN;
 pub use queue::RedisQueue;
 

@@ -145,7 +145,7 @@ pub(crate) fn spawn(target: Weak<Inner>, retimed: Arc<Notify>) {
                 Err(e) => {
                     if last_warn.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
                         last_warn = Some(Instant::now());
-                        tracing::warn!(queue = %q.name, error = %e, "queue maintenance failed; will retry");
+                        tracing::warn!(queue = %q.name, error = %queue_core::ErrorChain(&e), "queue maintenance failed; will retry");
                     }
                 }
             }

@@ -161,7 +161,7 @@ impl Queue for RedisQueue {
     }
 
     /// Outputs live in the job hashes, so they go with the completed jobs that
-    /// `keep_completed` evicts; with `keep_completed(0)` none is kept.
+    /// `keep_last_completed` evicts; with `keep_last_completed(0)` none is kept.
     async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
         crate::settle::complete(&self.inner, done).await
     }

@@ -220,8 +220,8 @@ async fn finished_index_follows_the_state_index() {
     let name = format!("qt-{}", JobId::new().to_string().to_lowercase());
     let q = RedisQueue::builder(name)
         .url(&url)
-        .keep_completed(3)
-        .keep_failed(3)
+        .keep_last_completed(3)
+        .keep_last_failed(3)
         .build()
         .await
         .unwrap_or_else(|e| panic!("Redis is not reachable at {url}: {e}"));

@@ -150,7 +150,7 @@ async fn run_discard(q: &Inner, id: &str, token: ClaimToken, reason: &str) -> Re
 /// logged: the lease then simply runs out and the reclaimer sees the job again.
 pub(crate) async fn set_aside(q: &Inner, id: &str, token: ClaimToken, reason: &str) {
     if let Err(e) = run_discard(q, id, token, &format!("corrupt job: {reason}")).await {
-        tracing::error!(queue = %q.name, id, error = %e, "could not set the corrupt job aside");
+        tracing::error!(queue = %q.name, id, error = %queue_core::ErrorChain(&e), "could not set the corrupt job aside");
     }
 }
 

@@ -140,7 +140,7 @@ async fn a_lease_given_twice_in_one_ack_counts_once() {
 async fn retention_holds_for_large_ack_batches() {
     let q = RedisQueue::builder(fresh_name())
         .url(redis_url())
-        .keep_completed(10)
+        .keep_last_completed(10)
         .build()
         .await
         .unwrap();
@@ -269,7 +269,7 @@ async fn large_outputs_split_a_batch_across_calls() {
 async fn outputs_go_with_completed_jobs_that_are_not_kept() {
     let q = RedisQueue::builder(fresh_name())
         .url(redis_url())
-        .keep_completed(0)
+        .keep_last_completed(0)
         .build()
         .await
         .unwrap();

@@ -28,7 +28,7 @@ fn jobs_survive_a_server_restart() {
             RedisQueue::builder("restart")
                 .url(&url)
                 .lease_timeout(Duration::from_secs(1))
-                .keep_completed(10_000)
+                .keep_last_completed(10_000)
                 .build()
         };
         let worker_queue = open().await.unwrap();

@@ -18,10 +18,10 @@ pub enum ScheduleError {
     MissingJob,
     /// The job would be rejected by every queue: bad kind (empty, too long, control
     /// characters, surrounding spaces), oversized payload, over-long unique key…
-    #[error("invalid scheduled job: {0}")]
+    #[error("invalid scheduled job")]
     InvalidJob(#[source] QueueError),
     /// The payload could not be turned into JSON.
-    #[error("payload does not serialise to JSON: {0}")]
+    #[error("payload serialisation to JSON failed")]
     Payload(#[source] serde_json::Error),
     /// `every(Duration::ZERO)`.
     #[error("interval must be longer than zero")]

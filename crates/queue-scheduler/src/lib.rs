@@ -76,6 +76,16 @@
 //!
 //! [`Scheduler::with_clock`] with a [`ManualClock`] makes a scheduler fully
 //! deterministic: it only sees time pass when the test advances the clock.
+//!
+//! # Dates and times: chrono here, `time` in `queue-core`
+//!
+//! `queue-core` and the backends use the `time` crate (`Job::created_at`,
+//! `RunAt::At`…). This crate uses `chrono`, and its [`Clock`] speaks
+//! `chrono::DateTime<Utc>`, because cron needs it: `croner` parses and walks cron
+//! expressions on chrono types, and `chrono-tz` ([`Tz`]) carries the IANA zones with
+//! their daylight-saving rules; `time` has neither. Rewriting either would be a cron and
+//! time-zone library of our own. A tick is turned into the queue's `time` type once, when
+//! its job is built (`run_at = tick`), by its Unix nanoseconds, so no instant changes.
 
 mod builder;
 mod clock;

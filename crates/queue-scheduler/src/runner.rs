@@ -106,14 +106,14 @@ async fn enqueue_fire(inner: Arc<Inner>, fire: Fire, mut stop: watch::Receiver<b
                                 "the next tick is due"
                             };
                             tracing::error!(
-                                schedule = %def.id, %tick, attempt, %error, reason,
+                                schedule = %def.id, %tick, attempt, error = %queue_core::ErrorChain(&error), reason,
                                 "scheduler: tick not enqueued; giving up"
                             );
                             break false;
                         }
                     };
                     tracing::warn!(
-                        schedule = %def.id, %tick, attempt, %error, retry_in = ?backoff,
+                        schedule = %def.id, %tick, attempt, error = %queue_core::ErrorChain(&error), retry_in = ?backoff,
                         "scheduler: enqueue failed; retrying"
                     );
                     tokio::select! {

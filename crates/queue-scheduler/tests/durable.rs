@@ -216,7 +216,7 @@ async fn redis(keep_completed: u64) -> Option<Arc<RedisQueue>> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let queue = RedisQueue::builder(fresh_name())
         .url(&url)
-        .keep_completed(keep_completed)
+        .keep_last_completed(keep_completed)
         .build()
         .await
         .unwrap_or_else(|e| {

@@ -42,6 +42,7 @@ fn invalid_kinds() {
             matches!(err, ScheduleError::InvalidJob(QueueError::InvalidJob(_))),
             "{kind:?}: {err:?}"
         );
+        assert_chain_does_not_repeat(&err);
     }
     assert!(s.schedules().is_empty());
 }
@@ -57,6 +58,20 @@ fn payload_that_does_not_serialise() {
         .register()
         .unwrap_err();
     assert!(matches!(err, ScheduleError::Payload(_)), "{err:?}");
+    assert_chain_does_not_repeat(&err);
+}
+
+/// The error's text says what failed; the cause is its source, not repeated in the text.
+fn assert_chain_does_not_repeat(err: &ScheduleError) {
+    let text = err.to_string();
+    let cause = std::error::Error::source(err)
+        .map(ToString::to_string)
+        .unwrap_or_else(|| panic!("{err:?} has no source"));
+    assert!(!text.contains(&cause), "{text:?} repeats {cause:?}");
+    assert_eq!(
+        queue_core::ErrorChain(err).to_string(),
+        format!("{text}: {cause}")
+    );
 }
 
 #[test]

@@ -18,6 +18,20 @@ pub(crate) fn classify(e: sqlx::Error, code_rule: CodeRule) -> QueueError {
     }
 }
 
+/// Maps the failure of migration `version`'s script (already classified): trouble that
+/// may pass stays [`QueueError::Backend`], so the next start tries again; anything else
+/// is [`QueueError::Migration`], which someone has to look at.
+pub(crate) fn migration_failed(version: impl Into<i64>, e: QueueError) -> QueueError {
+    match e {
+        QueueError::Rejected(source) => QueueError::Migration {
+            // Our own versions: small and positive.
+            version: u32::try_from(version.into()).unwrap_or(u32::MAX),
+            source,
+        },
+        other => other,
+    }
+}
+
 /// True for errors that a later try may not meet: the connection, the pool and the
 /// server's state, as opposed to the statement or its data.
 pub(crate) fn is_transient(e: &sqlx::Error, code_rule: CodeRule) -> bool {
@@ -114,5 +128,18 @@ mod tests {
             classify(sqlx::Error::Decode("bad".into()), rule),
             QueueError::Rejected(_)
         ));
+    }
+
+    #[test]
+    fn a_failed_migration_is_its_own_error_unless_it_may_pass() {
+        let rule: CodeRule = |_| false;
+        let broken = migration_failed(3, classify(sqlx::Error::Decode("bad".into()), rule));
+        assert!(
+            matches!(broken, QueueError::Migration { version: 3, .. }),
+            "{broken:?}"
+        );
+        assert!(!broken.is_transient());
+        let lost = migration_failed(3, classify(sqlx::Error::PoolTimedOut, rule));
+        assert!(lost.is_transient(), "{lost:?}");
     }
 }

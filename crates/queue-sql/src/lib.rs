@@ -24,7 +24,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
-//! # async fn demo(queue: queue_sql::SqlQueue, pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo(queue: queue_sql::SqlQueue, pool: queue_sql::sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
 //! use queue_core::Job;
 //! let mut tx = pool.begin().await?;
 //! // … your own writes on `tx` …
@@ -37,6 +37,11 @@
 //! `tls-native` (native-tls, OpenSSL on Linux): `sslmode=require`, `verify-ca` or
 //! `verify-full` in the URL, with `sslrootcert=FILE` for a private CA. Without either, such
 //! a URL is refused with [`queue_core::QueueError::InvalidConfig`].
+//!
+//! `enqueue_tx` takes a connection of the sqlx version this crate is built on, which a
+//! different sqlx release in your own `Cargo.toml` would not be: use the re-exported
+//! [`queue_sql::sqlx`](crate::sqlx) (`use queue_sql::sqlx;`) for your pool and
+//! transactions, or pin the same version.
 
 #[cfg(not(any(feature = "postgres", feature = "sqlite")))]
 compile_error!("queue-sql needs the `postgres` or the `sqlite` feature");
@@ -62,6 +67,10 @@ pub use options::{SqlOptions, DEFAULT_CONNECT_TIMEOUT};
 use queue_core::{Backend, QueueError, Result};
 pub use text::MAX_ERROR_LEN;
 pub use tx::TxConnection;
+
+/// The sqlx crate this backend is built on, for the pools and transactions passed to
+/// `enqueue_tx` (see the crate docs).
+pub use sqlx;
 
 /// A boxed `Send` future, used where sqlx's lifetimes need a helping hand.
 pub(crate) type BoxFuture<'a, T> =
@@ -179,7 +188,10 @@ impl SqlQueue {
     }
 
     /// Drops the queue's table, its paused kinds and its migration record (and, on
-    /// Postgres, its functions). Meant for tests and uninstalls.
+    /// Postgres, its functions, and the `queue_notify_insert()` function every queue table
+    /// of the schema shares once no table's trigger calls it any more). Meant for tests
+    /// and uninstalls. On Postgres it waits for migrations running meanwhile (they share
+    /// one advisory lock), so a queue created at the same time never loses the function.
     pub async fn drop_schema(&self) -> Result<()> {
         match &self.inner {
             #[cfg(feature = "postgres")]

@@ -62,7 +62,7 @@ pub(crate) fn spawn<M: Maintain>(target: Weak<M>) {
             if let Err(e) = result {
                 if last_warn.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
                     last_warn = Some(Instant::now());
-                    tracing::warn!(error = %e, "queue maintenance failed; will retry");
+                    tracing::warn!(error = %queue_core::ErrorChain(&e), "queue maintenance failed; will retry");
                 }
             }
         }

@@ -15,7 +15,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// let opts = SqlOptions::default()
 ///     .table("billing_jobs")
 ///     .lease_timeout(Duration::from_secs(60))
-///     .retain_completed(Duration::from_secs(3600));
+///     .keep_completed_for(Duration::from_secs(3600));
 /// assert_eq!(opts.table_name(), "billing_jobs");
 /// ```
 ///
@@ -35,8 +35,8 @@ pub struct SqlOptions {
     pub(crate) table: String,
     pub(crate) lease_timeout: Duration,
     pub(crate) retry: RetryPolicy,
-    pub(crate) retain_completed: Duration,
-    pub(crate) retain_failed: Option<Duration>,
+    pub(crate) keep_completed_for: Duration,
+    pub(crate) keep_failed_for: Option<Duration>,
     pub(crate) notifications: bool,
     pub(crate) maintenance_every: Option<Duration>,
     pub(crate) connect_timeout: Duration,
@@ -49,8 +49,8 @@ impl Default for SqlOptions {
             table: "queue_jobs".into(),
             lease_timeout: DEFAULT_LEASE_TIMEOUT,
             retry: RetryPolicy::default(),
-            retain_completed: Duration::from_secs(24 * 3600),
-            retain_failed: None,
+            keep_completed_for: Duration::from_secs(24 * 3600),
+            keep_failed_for: None,
             notifications: true,
             maintenance_every: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -90,14 +90,14 @@ impl SqlOptions {
     /// the next pruning), outputs with them. With zero, Postgres deletes a completed job
     /// in its ack, the cheapest way through the queue (a job holding its unique key for a
     /// window stays until the window lapses), and so keeps no output at all.
-    pub fn retain_completed(mut self, d: Duration) -> Self {
-        self.retain_completed = d;
+    pub fn keep_completed_for(mut self, d: Duration) -> Self {
+        self.keep_completed_for = d;
         self
     }
 
     /// How long failed jobs are kept (default: forever, so they can be replayed).
-    pub fn retain_failed(mut self, d: Duration) -> Self {
-        self.retain_failed = Some(d);
+    pub fn keep_failed_for(mut self, d: Duration) -> Self {
+        self.keep_failed_for = Some(d);
         self
     }
 

@@ -747,7 +747,7 @@ async fn refused_connection_fails_at_once_naming_the_server_without_the_password
         .await
         .expect("connecting to a closed port must fail at once, not wait out the pool");
     let e = r.expect_err("nothing listens on port 1");
-    let (shown, debug) = (e.to_string(), format!("{e:?}"));
+    let (shown, debug) = (queue_core::ErrorChain(&e).to_string(), format!("{e:?}"));
     assert!(shown.contains("127.0.0.1:1"), "{shown}");
     assert!(shown.to_lowercase().contains("refused"), "{shown}");
     assert!(
@@ -956,7 +956,7 @@ async fn a_server_that_never_answers_fails_within_the_connect_timeout() {
         .await
         .expect("the connect timeout bounds the wait");
     let e = r.expect_err("nothing answers");
-    let shown = e.to_string();
+    let shown = queue_core::ErrorChain(&e).to_string();
     assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
     assert!(shown.contains("no answer"), "{shown}");
     assert!(
@@ -1062,7 +1062,7 @@ async fn acks_delete_when_completed_jobs_are_not_kept() {
     let table = fresh_table();
     let opts = SqlOptions::default()
         .table(&table)
-        .retain_completed(Duration::ZERO);
+        .keep_completed_for(Duration::ZERO);
     let q = SqlQueue::from_pg_pool(pool, opts).await.unwrap();
     let plain = q
         .enqueue(Job::new("k", serde_json::json!(1)))
@@ -1221,14 +1221,14 @@ async fn stats_agree_with_the_rows_after_every_change() {
     q.drop_schema().await.unwrap();
 }
 
-/// With `retain_completed` of zero the ack deletes the row, so a completion with an output
+/// With `keep_completed_for` of zero the ack deletes the row, so a completion with an output
 /// keeps nothing, and reports success like the ack.
 #[tokio::test]
 async fn outputs_are_not_kept_when_completed_jobs_are_not() {
     let table = fresh_table();
     let opts = SqlOptions::default()
         .table(&table)
-        .retain_completed(Duration::ZERO);
+        .keep_completed_for(Duration::ZERO);
     let q = SqlQueue::from_pg_pool(pg_pool(2).await, opts)
         .await
         .unwrap();

@@ -56,7 +56,11 @@ pub async fn concurrent_consumers_get_each_job_once(f: &dyn Factory) {
                     assert_eq!(results.len(), leases.len(), "one ack result per lease");
                     for (lease, r) in leases.iter().zip(results) {
                         if let Err(e) = r {
-                            panic!("ack of job {} failed: {e}", lease.id);
+                            panic!(
+                                "ack of job {} failed: {}",
+                                lease.id,
+                                queue_core::ErrorChain(&e)
+                            );
                         }
                         acked.bump();
                     }

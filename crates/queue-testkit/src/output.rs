@@ -131,7 +131,12 @@ pub async fn mixed_batch_stores_each_output(f: &dyn Factory) {
         })
         .collect();
     for (i, r) in complete(&*q, &done).await.into_iter().enumerate() {
-        r.unwrap_or_else(|e| panic!("completion {i} of the batch failed: {e}"));
+        r.unwrap_or_else(|e| {
+            panic!(
+                "completion {i} of the batch failed: {}",
+                queue_core::ErrorChain(&e)
+            )
+        });
     }
     for (id, output) in ids.iter().zip(outputs) {
         assert_output(&*q, *id, output).await;

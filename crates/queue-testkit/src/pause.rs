@@ -13,16 +13,22 @@ use crate::{Factory, Setup};
 
 /// Pauses `kind`, which must succeed.
 async fn pause(q: &dyn Backend, kind: &str) {
-    q.pause_kind(kind)
-        .await
-        .unwrap_or_else(|e| panic!("pause_kind({kind:?}) failed: {e}"));
+    q.pause_kind(kind).await.unwrap_or_else(|e| {
+        panic!(
+            "pause_kind({kind:?}) failed: {}",
+            queue_core::ErrorChain(&e)
+        )
+    });
 }
 
 /// Resumes `kind`, which must succeed.
 async fn resume(q: &dyn Backend, kind: &str) {
-    q.resume_kind(kind)
-        .await
-        .unwrap_or_else(|e| panic!("resume_kind({kind:?}) failed: {e}"));
+    q.resume_kind(kind).await.unwrap_or_else(|e| {
+        panic!(
+            "resume_kind({kind:?}) failed: {}",
+            queue_core::ErrorChain(&e)
+        )
+    });
 }
 
 /// The paused kinds, which must be readable.

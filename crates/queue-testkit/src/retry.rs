@@ -172,7 +172,12 @@ pub async fn retry_forever_survives_many_attempts(f: &dyn Factory) {
         assert_eq!(j.attempts, attempt);
         q.nack(&lease_of(&j), &format!("boom {attempt}"))
             .await
-            .unwrap_or_else(|e| panic!("nack of attempt {attempt} failed: {e}"));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "nack of attempt {attempt} failed: {}",
+                    queue_core::ErrorChain(&e)
+                )
+            });
     }
     let j = get(&*q, id).await;
     assert_eq!(

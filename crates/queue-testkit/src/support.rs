@@ -57,9 +57,12 @@ pub fn job(kind: &str) -> NewJob {
 /// Enqueues `job`, which must be accepted.
 pub async fn enqueue(q: &dyn Backend, job: NewJob) -> JobId {
     let kind = job.kind.clone();
-    q.enqueue(job)
-        .await
-        .unwrap_or_else(|e| panic!("enqueue of a valid {kind:?} job failed: {e}"))
+    q.enqueue(job).await.unwrap_or_else(|e| {
+        panic!(
+            "enqueue of a valid {kind:?} job failed: {}",
+            queue_core::ErrorChain(&e)
+        )
+    })
 }
 
 /// Claims a job of `kinds`, which must be there now.

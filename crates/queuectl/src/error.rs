@@ -4,7 +4,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use queue_core::{JobId, QueueError};
+use queue_core::{ErrorChain, JobId, QueueError};
 
 /// How a command ended badly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl fmt::Display for CliError {
 
 impl From<QueueError> for CliError {
     fn from(e: QueueError) -> CliError {
-        let text = e.to_string();
+        let text = ErrorChain(&e).to_string();
         match &e {
             QueueError::InvalidConfig(_) => CliError::usage(text),
             QueueError::InvalidRequest(why) if why.ends_with("not yet") => CliError::failed(

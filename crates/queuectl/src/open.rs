@@ -8,7 +8,7 @@
 //! - Redis (`queue-redis`): wake-ups off (no subscriber connection), one connection. The
 //!   crate's maintenance timer (reclaiming expired leases, promoting due delayed jobs,
 //!   every 5 s at most) cannot be switched off; both steps are safe from any process.
-//!   The tool keeps every finished job (`keep_completed` / `keep_failed` unbounded), so
+//!   The tool keeps every finished job (`keep_last_completed` / `keep_last_failed` unbounded), so
 //!   a cancel or replay from here never trims the history the workers' settings keep.
 
 use std::sync::Arc;
@@ -64,8 +64,8 @@ pub async fn open(location: &Location) -> Result<Arc<dyn Backend>, CliError> {
                 .url(url)
                 .wake_ups(false)
                 .pool_size(1)
-                .keep_completed(u64::MAX)
-                .keep_failed(u64::MAX)
+                .keep_last_completed(u64::MAX)
+                .keep_last_failed(u64::MAX)
                 .build()
                 .await?,
         ),

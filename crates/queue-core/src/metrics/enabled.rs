@@ -208,7 +208,7 @@ pub async fn sample_gauges(queue: Arc<str>, source: Arc<dyn Browsable>, every: D
             // log at every tick.
             Err(e) if !failing => {
                 failing = true;
-                tracing::warn!(%queue, error = %e, "sampling the queue's gauges failed");
+                tracing::warn!(%queue, error = %crate::ErrorChain(&e), "sampling the queue's gauges failed");
             }
             Err(_) => {}
         }

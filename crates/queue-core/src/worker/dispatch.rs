@@ -123,7 +123,7 @@ pub(crate) async fn claim_loop(shared: Arc<Shared>) {
                 }
                 Err(e) => {
                     Counters::add(&shared.counters.errors, 1);
-                    tracing::warn!(error = %e, kinds = ?kinds, "claiming jobs failed; backing off");
+                    tracing::warn!(error = %crate::ErrorChain(&e), kinds = ?kinds, "claiming jobs failed; backing off");
                     failed = true;
                     break;
                 }

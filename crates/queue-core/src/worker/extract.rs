@@ -165,9 +165,9 @@ where
         run: Arc::new(move |job: Job, ctx| match job.args::<T>() {
             Ok(args) => f.call(args, ctx),
             // A payload that does not decode will not decode on retry either.
-            Err(e) => Box::pin(std::future::ready(Err(JobError::Discard(format!(
-                "malformed payload: {e}"
-            ))))),
+            Err(e) => Box::pin(std::future::ready(Err(JobError::Discard(
+                crate::ErrorChain(&e).to_string(),
+            )))),
         }),
     }
 }

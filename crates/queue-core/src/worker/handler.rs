@@ -52,7 +52,8 @@ impl JobError {
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for JobError {
     fn from(e: E) -> Self {
-        JobError::Retry(e.to_string())
+        // With its causes: the job's last error is all an operator sees of it later.
+        JobError::Retry(crate::ErrorChain(&e).to_string())
     }
 }
 

@@ -145,7 +145,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>, mut requests: CancelRequ
             Event::CancelRequested(id) => requested.request(&shared, id),
             Event::StopRequested => requested.stop_due(&shared),
             Event::Answer(_, Err(e)) => tracing::warn!(
-                error = %e,
+                error = %crate::ErrorChain(&e),
                 "lease heartbeat failed; jobs whose lease cannot be renewed in time will be \
                  stopped"
             ),

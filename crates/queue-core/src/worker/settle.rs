@@ -174,13 +174,13 @@ async fn complete(shared: &Shared, settles: &[Settle], outputs: bool) -> Vec<usi
                 return refused;
             }
             Err(e) if attempt < TRIES => {
-                tracing::warn!(error = %e, "ack failed; retrying");
+                tracing::warn!(error = %crate::ErrorChain(&e), "ack failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
             Err(e) => {
                 Counters::add(&c.errors, leases.len() as u64);
-                tracing::error!(error = %e, jobs = leases.len(), "ack failed; the leases will expire and the jobs run again");
+                tracing::error!(error = %crate::ErrorChain(&e), jobs = leases.len(), "ack failed; the leases will expire and the jobs run again");
             }
         }
     }
@@ -275,6 +275,6 @@ fn report(shared: &Shared, s: &Settle, e: &QueueError) {
         }
     } else {
         Counters::add(&shared.counters.errors, 1);
-        tracing::error!(id = %id, error = %e, "recording the job's result failed");
+        tracing::error!(id = %id, error = %crate::ErrorChain(e), "recording the job's result failed");
     }
 }

@@ -1,4 +1,4 @@
--- The ack of a queue that keeps no completed jobs (`retain_completed` of zero): completes
+-- The ack of a queue that keeps no completed jobs (`keep_completed_for` of zero): completes
 -- the jobs whose (id, token) pairs still hold their claim by deleting them, which writes
 -- no new row version and no index entries. A job whose unique key is held for a window
 -- past its end stays, completed, until the window lapses and pruning removes it.

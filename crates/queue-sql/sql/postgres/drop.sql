@@ -1,3 +1,10 @@
+-- Drops a queue's table and everything its migrations made. Runs as one transaction.
+--
+-- The same advisory lock as the migrations: a table migrating meanwhile has either
+-- committed its trigger before the check at the end sees pg_trigger, or starts after this
+-- commits and creates the shared function again (migration 1 runs CREATE OR REPLACE).
+SELECT pg_advisory_xact_lock(hashtext('queue-migrate'));
+
 DROP TABLE IF EXISTS {table};
 DROP TABLE IF EXISTS {table}_migrations;
 DROP TABLE IF EXISTS {table}_paused;
@@ -9,3 +16,16 @@ DROP TABLE IF EXISTS {table}_counts;
 DROP FUNCTION IF EXISTS {table}_count_deleted();
 DROP FUNCTION IF EXISTS {table}_count_updated();
 DROP FUNCTION IF EXISTS {table}_count_truncated();
+
+-- The NOTIFY function is shared by every queue table of the schema: it goes with the last
+-- table whose trigger calls it.
+DO $$
+DECLARE
+    notify regprocedure := to_regprocedure('queue_notify_insert()');
+BEGIN
+    IF notify IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgfoid = notify) THEN
+        DROP FUNCTION queue_notify_insert();
+    END IF;
+END;
+$$;

@@ -96,16 +96,17 @@ enum Cause {
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot connect to Postgres at {}: ", self.target)?;
+        // The driver's error is the source, printed after this by whoever walks the chain.
+        write!(f, "cannot connect to Postgres at {}", self.target)?;
         match &self.cause {
-            Cause::Timeout(t) => write!(f, "no answer within {t:?} (unreachable?)"),
+            Cause::Timeout(t) => write!(f, ": no answer within {t:?} (unreachable?)"),
             Cause::Driver(sqlx::Error::Io(e)) if e.kind() == ErrorKind::ConnectionRefused => {
-                write!(f, "connection refused (is the server running there?)")
+                write!(f, " (is the server running there?)")
             }
-            Cause::Driver(sqlx::Error::Io(e)) if is_certificate(e) => untrusted(f, e),
-            Cause::Driver(sqlx::Error::Io(e)) => write!(f, "unreachable: {e}"),
-            Cause::Driver(sqlx::Error::Tls(e)) => untrusted(f, e),
-            Cause::Driver(e) => write!(f, "{e}"),
+            Cause::Driver(sqlx::Error::Io(e)) if is_certificate(e) => untrusted(f),
+            Cause::Driver(sqlx::Error::Tls(_)) => untrusted(f),
+            Cause::Driver(sqlx::Error::Io(_)) => write!(f, " (unreachable?)"),
+            Cause::Driver(_) => Ok(()),
         }
     }
 }
@@ -116,11 +117,11 @@ fn is_certificate(e: &std::io::Error) -> bool {
 }
 
 /// The words for a TLS handshake that failed on the server's certificate.
-fn untrusted(f: &mut fmt::Formatter<'_>, e: &dyn fmt::Display) -> fmt::Result {
+fn untrusted(f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(
         f,
-        "TLS failed, a certificate problem: the server's certificate is not trusted (signed \
-         by another CA than sslrootcert's, or for another host name?): {e}"
+        ": TLS failed, a certificate problem: the server's certificate is not trusted (signed \
+         by another CA than sslrootcert's, or for another host name?)"
     )
 }
 

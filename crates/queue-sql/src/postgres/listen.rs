@@ -215,7 +215,7 @@ async fn run(
                     wake(&routes, None);
                 }
                 Err(e) => {
-                    tracing::warn!(server, error = %e, "LISTEN connection lost; reconnecting");
+                    tracing::warn!(server, error = %queue_core::ErrorChain(&e), "LISTEN connection lost; reconnecting");
                     tokio::time::sleep(RETRY_PAUSE).await;
                     wake(&routes, None);
                 }

@@ -98,12 +98,10 @@ impl PgQueue {
             .ok_or_else(|| QueueError::InvalidJob("nothing to enqueue".into()))
     }
 
-    pub(crate) async fn drop_schema(&self) -> Result<()> {
-        sqlx::raw_sql(&self.sql.drop)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
+    pub(crate) fn drop_schema(&self) -> crate::BoxFuture<'_, Result<()>> {
+        // Boxed as `Send` here: sqlx's executor lifetimes otherwise defeat the Send check
+        // of callers that spawn this future.
+        Box::pin(drop_schema(&self.pool, &self.sql.drop))
     }
 
     fn check_open(&self) -> Result<()> {
@@ -117,6 +115,17 @@ impl PgQueue {
     fn lease(&self) -> Duration {
         Duration::from_micros(self.lease_us.load(Ordering::Relaxed))
     }
+}
+
+/// Runs the drop script in one transaction, so the migration lock it takes first is held
+/// until every drop, the shared function's included, is committed.
+async fn drop_schema(pool: &PgPool, script: &str) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    // A plain string runs over the simple protocol, which allows several statements.
+    sqlx::Executor::execute(&mut *tx, script)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
 }
 
 /// A lease timeout in µs as the queue keeps it: at most `MAX_DELAY`, so a claim's
@@ -170,8 +179,8 @@ impl Maintain for PgQueue {
     }
 
     async fn prune(&self) -> Result<u64> {
-        let completed = self.opts.retain_completed.as_secs_f64();
-        let failed = self.opts.retain_failed.map(|d| d.as_secs_f64());
+        let completed = self.opts.keep_completed_for.as_secs_f64();
+        let failed = self.opts.keep_failed_for.map(|d| d.as_secs_f64());
         self.in_batches(PRUNE_BATCH, || {
             sqlx::query(&self.sql.prune).bind(completed).bind(failed)
         })

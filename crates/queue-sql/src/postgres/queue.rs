@@ -107,7 +107,7 @@ impl PgQueue {
             .execute(&self.pool)
             .await;
         if let Err(e) = r {
-            tracing::error!(id = raw_id, error = %e, "could not mark the corrupt row failed");
+            tracing::error!(id = raw_id, error = %queue_core::ErrorChain(&e), "could not mark the corrupt row failed");
         }
     }
 }
@@ -145,7 +145,7 @@ impl Queue for PgQueue {
             return Ok(Vec::new());
         }
         let (ids, tokens) = Self::pairs(leases);
-        let sql = if self.opts.retain_completed.is_zero() {
+        let sql = if self.opts.keep_completed_for.is_zero() {
             &self.sql.ack_delete
         } else {
             &self.sql.ack
@@ -171,10 +171,10 @@ impl Queue for PgQueue {
             .collect())
     }
 
-    /// With `retain_completed` of zero the ack deletes the row, so no output is kept.
+    /// With `keep_completed_for` of zero the ack deletes the row, so no output is kept.
     async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
         let checked = CheckedCompletions::new(done, self.opts.max_output);
-        if !checked.any_output() || self.opts.retain_completed.is_zero() {
+        if !checked.any_output() || self.opts.keep_completed_for.is_zero() {
             let written = self.ack_batch(&checked.leases).await?;
             return Ok(checked.merge(written));
         }

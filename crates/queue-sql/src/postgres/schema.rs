@@ -5,6 +5,7 @@ use sqlx::{Connection, Executor, PgPool};
 
 use super::row::db_err;
 use super::sql::Sql;
+use crate::classify::migration_failed;
 use crate::BoxFuture;
 
 /// Applies every missing migration under a transaction-scoped advisory lock, so concurrent
@@ -41,7 +42,10 @@ async fn migrate_inner(pool: &PgPool, table: &str, sql: &Sql) -> Result<()> {
             continue;
         }
         // A plain string runs over the simple protocol, which allows several statements.
-        (&mut *tx).execute(script.as_str()).await.map_err(db_err)?;
+        (&mut *tx)
+            .execute(script.as_str())
+            .await
+            .map_err(|e| migration_failed(*version, db_err(e)))?;
         sqlx::query(&format!(
             "INSERT INTO {table}_migrations (version) VALUES ($1)"
         ))

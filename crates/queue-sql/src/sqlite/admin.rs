@@ -104,8 +104,8 @@ impl Maintain for SqliteQueue {
     async fn prune(&self) -> Result<u64> {
         let now = now_us();
         let cutoff = |d: Duration| now.saturating_sub(duration_us(d));
-        let completed = cutoff(self.opts.retain_completed);
-        let failed = self.opts.retain_failed.map(cutoff);
+        let completed = cutoff(self.opts.keep_completed_for);
+        let failed = self.opts.keep_failed_for.map(cutoff);
         let latest = failed.map_or(completed, |f| f.max(completed));
         self.in_batches(&self.sql.prune, PRUNE_BATCH, |q| {
             q.bind(now).bind(completed).bind(failed).bind(latest)

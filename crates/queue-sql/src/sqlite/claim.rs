@@ -120,7 +120,7 @@ impl SqliteQueue {
             tracing::error!(
                 id = ?bad.raw_id,
                 rowid,
-                error = %e,
+                error = %queue_core::ErrorChain(&e),
                 "could not mark the corrupt row failed; its lease will run out"
             );
         }

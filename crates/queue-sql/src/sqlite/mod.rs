@@ -240,7 +240,7 @@ impl Queue for SqliteQueue {
         self.ack_leases(leases).await
     }
 
-    /// Outputs are pruned with their completed jobs (`retain_completed`).
+    /// Outputs are pruned with their completed jobs (`keep_completed_for`).
     async fn complete_batch(&self, done: &[Completion]) -> Result<Vec<Result<()>>> {
         self.complete_leases(done).await
     }

@@ -8,6 +8,7 @@ use sqlx::{Executor, SqliteConnection, SqlitePool};
 use super::busy::{self, retry_busy};
 use super::row::{db_err, now_us};
 use super::sql::Sql;
+use crate::classify::migration_failed;
 use crate::BoxFuture;
 
 /// Applies every migration not yet recorded, in one transaction.
@@ -38,7 +39,9 @@ async fn apply_inner(conn: &mut SqliteConnection, sql: &Sql) -> Result<()> {
             continue;
         }
         // A plain string runs as a script of several statements.
-        conn.execute(script.as_str()).await.map_err(db_err)?;
+        conn.execute(script.as_str())
+            .await
+            .map_err(|e| migration_failed(*version, db_err(e)))?;
         sqlx::query(&sql.migrations_record)
             .bind(version)
             .bind(now_us())

@@ -93,7 +93,7 @@ async fn hot_statements_walk_their_partial_indexes() {
 
 #[tokio::test]
 async fn prune_keeps_what_is_retained_and_held() {
-    let (q, _file) = queue(SqlOptions::default().retain_completed(Duration::ZERO)).await;
+    let (q, _file) = queue(SqlOptions::default().keep_completed_for(Duration::ZERO)).await;
     let plain = q
         .enqueue(Job::new("k", serde_json::json!(1)))
         .await
@@ -139,8 +139,8 @@ async fn prune_keeps_what_is_retained_and_held() {
 
     let (q2, _file2) = queue(
         SqlOptions::default()
-            .retain_completed(Duration::from_secs(3600))
-            .retain_failed(Duration::ZERO),
+            .keep_completed_for(Duration::from_secs(3600))
+            .keep_failed_for(Duration::ZERO),
     )
     .await;
     let failed = q2

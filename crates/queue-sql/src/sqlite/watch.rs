@@ -62,7 +62,7 @@ async fn run(target: Weak<SqliteQueue>, mut last: i64) {
             Err(e) => {
                 if last_warn.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
                     last_warn = Some(Instant::now());
-                    tracing::warn!(error = %e, "watching the SQLite file for other processes' jobs failed; will retry");
+                    tracing::warn!(error = %queue_core::ErrorChain(&e), "watching the SQLite file for other processes' jobs failed; will retry");
                 }
                 // `last` stays: the first read that works again tells whether commits
                 // were missed meanwhile.

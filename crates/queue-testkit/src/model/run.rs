@@ -230,7 +230,8 @@ impl Run<'_> {
                 } else {
                     q.dequeue_batch(kinds, *max).await
                 };
-                let got = got.map_err(|e| format!("dequeue failed: {e}"))?;
+                let got =
+                    got.map_err(|e| format!("dequeue failed: {}", queue_core::ErrorChain(&e)))?;
                 self.claimed(kinds, *max, got)
             }
             Op::Ack(r) => {
@@ -254,10 +255,12 @@ impl Run<'_> {
                         leases.push(l);
                     }
                 }
-                let got = q
-                    .ack_batch(&leases)
-                    .await
-                    .map_err(|e| format!("ack_batch failed as a whole: {e}"))?;
+                let got = q.ack_batch(&leases).await.map_err(|e| {
+                    format!(
+                        "ack_batch failed as a whole: {}",
+                        queue_core::ErrorChain(&e)
+                    )
+                })?;
                 ensure!(
                     got.len() == leases.len(),
                     "ack_batch of {} leases returned {} results",
@@ -286,16 +289,22 @@ impl Run<'_> {
                     }
                     let output = with_output.then(|| json!({"step": step, "n": done.len()}));
                     done.push(match &output {
-                        Some(o) => Completion::with_output(l, o)
-                            .map_err(|e| format!("an output did not serialise: {e}"))?,
+                        Some(o) => Completion::with_output(l, o).map_err(|e| {
+                            format!(
+                                "an output did not serialise: {}",
+                                queue_core::ErrorChain(&e)
+                            )
+                        })?,
                         None => Completion::new(l),
                     });
                     outputs.push(output);
                 }
-                let got = q
-                    .complete_batch(&done)
-                    .await
-                    .map_err(|e| format!("complete_batch failed as a whole: {e}"))?;
+                let got = q.complete_batch(&done).await.map_err(|e| {
+                    format!(
+                        "complete_batch failed as a whole: {}",
+                        queue_core::ErrorChain(&e)
+                    )
+                })?;
                 ensure!(
                     got.len() == done.len(),
                     "complete_batch of {} leases returned {} results",
@@ -361,7 +370,7 @@ impl Run<'_> {
                 let got = q
                     .heartbeat(&leases)
                     .await
-                    .map_err(|e| format!("heartbeat failed: {e}"))?;
+                    .map_err(|e| format!("heartbeat failed: {}", queue_core::ErrorChain(&e)))?;
                 ensure!(
                     got == want,
                     "heartbeat returned {got:?}, the model says {want:?}"
@@ -374,7 +383,7 @@ impl Run<'_> {
                 let got = q
                     .cancel(id)
                     .await
-                    .map_err(|e| format!("cancel failed: {e}"))?;
+                    .map_err(|e| format!("cancel failed: {}", queue_core::ErrorChain(&e)))?;
                 ensure!(
                     got == want,
                     "cancel returned {got:?}, the model says {want:?}"
@@ -387,7 +396,7 @@ impl Run<'_> {
                 let got = q
                     .replay(id)
                     .await
-                    .map_err(|e| format!("replay failed: {e}"))?;
+                    .map_err(|e| format!("replay failed: {}", queue_core::ErrorChain(&e)))?;
                 ensure!(got == want, "replay returned {got}, the model says {want}");
                 Ok(format!("{got}"))
             }
@@ -397,7 +406,7 @@ impl Run<'_> {
                 let got = q
                     .run_now(id)
                     .await
-                    .map_err(|e| format!("run_now failed: {e}"))?;
+                    .map_err(|e| format!("run_now failed: {}", queue_core::ErrorChain(&e)))?;
                 ensure!(got == want, "run_now returned {got}, the model says {want}");
                 Ok(format!("{got}"))
             }
@@ -407,7 +416,7 @@ impl Run<'_> {
                 let got = q
                     .delete(id)
                     .await
-                    .map_err(|e| format!("delete failed: {e}"))?;
+                    .map_err(|e| format!("delete failed: {}", queue_core::ErrorChain(&e)))?;
                 ensure!(got == want, "delete returned {got}, the model says {want}");
                 Ok(format!("{got}"))
             }
@@ -416,7 +425,7 @@ impl Run<'_> {
                 let got = q
                     .get_job(id)
                     .await
-                    .map_err(|e| format!("get_job failed: {e}"))?;
+                    .map_err(|e| format!("get_job failed: {}", queue_core::ErrorChain(&e)))?;
                 match (self.model.job(id), &got) {
                     (None, None) => Ok("None".into()),
                     (Some(m), Some(j)) => {
@@ -434,7 +443,7 @@ impl Run<'_> {
                 let got = q
                     .list_jobs(*state, *limit)
                     .await
-                    .map_err(|e| format!("list_jobs failed: {e}"))?;
+                    .map_err(|e| format!("list_jobs failed: {}", queue_core::ErrorChain(&e)))?;
                 // Newest (highest id) first, at most the limit (0: 100).
                 let mut want: Vec<JobId> = self
                     .model
@@ -462,7 +471,7 @@ impl Run<'_> {
                 let got = q
                     .reclaim()
                     .await
-                    .map_err(|e| format!("reclaim failed: {e}"))?;
+                    .map_err(|e| format!("reclaim failed: {}", queue_core::ErrorChain(&e)))?;
                 ensure!(
                     got == 0,
                     "reclaim returned {got} while every lease is an hour long"
@@ -471,7 +480,9 @@ impl Run<'_> {
             }
             Op::ExpireClaim => self.expire_claim(step).await,
             Op::Close => {
-                q.close().await.map_err(|e| format!("close failed: {e}"))?;
+                q.close()
+                    .await
+                    .map_err(|e| format!("close failed: {}", queue_core::ErrorChain(&e)))?;
                 self.closed = true;
                 Ok("Ok".into())
             }
@@ -541,7 +552,9 @@ impl Run<'_> {
                     "an id in use must be refused with InvalidJob; got {other:?}"
                 ))
             }
-            (Some(_), Err(e)) => return Err(format!("enqueue failed: {e}")),
+            (Some(_), Err(e)) => {
+                return Err(format!("enqueue failed: {}", queue_core::ErrorChain(&e)))
+            }
             (Some(plan), Ok(ids)) => (plan, ids),
         };
         let (plan, ids) = plan;
@@ -639,7 +652,7 @@ impl Run<'_> {
         let got = self.q.dequeue(&[]).await;
         self.q.set_lease_timeout(LONG);
         let got: Vec<Job> = got
-            .map_err(|e| format!("dequeue failed: {e}"))?
+            .map_err(|e| format!("dequeue failed: {}", queue_core::ErrorChain(&e)))?
             .into_iter()
             .collect();
         let Some(lease) = got.first().and_then(|j| j.lease) else {
@@ -651,12 +664,12 @@ impl Run<'_> {
             self.q
                 .reclaim()
                 .await
-                .map_err(|e| format!("reclaim failed: {e}"))?;
+                .map_err(|e| format!("reclaim failed: {}", queue_core::ErrorChain(&e)))?;
             let now = self
                 .q
                 .get_job(lease.id)
                 .await
-                .map_err(|e| format!("get_job failed: {e}"))?;
+                .map_err(|e| format!("get_job failed: {}", queue_core::ErrorChain(&e)))?;
             let still = now.is_some_and(|j| {
                 j.state == JobState::Running && j.lease.is_none_or(|l| l.token == lease.token)
             });
@@ -687,7 +700,7 @@ impl Run<'_> {
             .q
             .stats()
             .await
-            .map_err(|e| format!("stats failed: {e}"))?;
+            .map_err(|e| format!("stats failed: {}", queue_core::ErrorChain(&e)))?;
         let want = self.model.stats();
         ensure!(
             stats == want,
@@ -697,7 +710,7 @@ impl Run<'_> {
             .q
             .list_jobs(None, 1000)
             .await
-            .map_err(|e| format!("list_jobs failed: {e}"))?;
+            .map_err(|e| format!("list_jobs failed: {}", queue_core::ErrorChain(&e)))?;
         let by_id: HashMap<JobId, &Job> = all.iter().map(|j| (j.id, j)).collect();
         ensure!(
             by_id.len() == all.len() && all.len() == self.model.stored().count(),
@@ -722,7 +735,7 @@ impl Run<'_> {
                     .q
                     .get_job(m.id)
                     .await
-                    .map_err(|e| format!("get_job failed: {e}"))?;
+                    .map_err(|e| format!("get_job failed: {}", queue_core::ErrorChain(&e)))?;
                 ensure!(
                     got.is_none(),
                     "get_job({}) found a deleted job",
@@ -734,7 +747,7 @@ impl Run<'_> {
                 .q
                 .get_job(m.id)
                 .await
-                .map_err(|e| format!("get_job failed: {e}"))?
+                .map_err(|e| format!("get_job failed: {}", queue_core::ErrorChain(&e)))?
                 .ok_or_else(|| format!("get_job({}) is None", self.name(m.id)))?;
             compare_job(m, &j).map_err(|e| format!("{}: {e}", self.name(m.id)))?;
         }
@@ -743,7 +756,7 @@ impl Run<'_> {
                 .q
                 .list_jobs(Some(state), 1000)
                 .await
-                .map_err(|e| format!("list_jobs failed: {e}"))?;
+                .map_err(|e| format!("list_jobs failed: {}", queue_core::ErrorChain(&e)))?;
             let ids: BTreeSet<JobId> = got.iter().map(|j| j.id).collect();
             ensure!(
                 ids == self.ids_in(state) && ids.len() == got.len(),

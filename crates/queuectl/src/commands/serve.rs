@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     let admin = Admin::new().queue(name.clone(), ctx.queue.clone());
     let server = Server::bind(admin, ServeOptions::new(args.bind, auth))
         .await
-        .map_err(|e| CliError::failed(format!("serve: {e}")))?;
+        .map_err(|e| CliError::failed(format!("serve: {}", queue_core::ErrorChain(&e))))?;
     // This process runs no worker: the gauges are what it can tell of the queue.
     let gauges = tokio::spawn(queue_core::metrics::sample_gauges(
         name.into(),
@@ -80,5 +80,5 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), CliError> {
     };
     let served = server.run_until(stop).await;
     gauges.abort();
-    served.map_err(|e| CliError::failed(format!("serve: {e}")))
+    served.map_err(|e| CliError::failed(format!("serve: {}", queue_core::ErrorChain(&e))))
 }

@@ -114,7 +114,7 @@ pub async fn enqueue_get_stats_list(place: Place) {
 
     let got = cli.json(&["get", &delayed.to_string()]);
     assert_eq!(got["id"], delayed.to_string());
-    assert_eq!(got["type"], "report");
+    assert_eq!(got["kind"], "report");
     assert_eq!(got["state"], "pending");
     assert_eq!(got["payload"], serde_json::json!({"day": "2026-11-29"}));
     let text = cli.run(&["get", &delayed.to_string()]).ok().stdout;
