@@ -81,7 +81,8 @@ mod with_tls {
             let Err(err) = RedisQueue::builder("tls").url(server.url()).build().await else {
                 panic!("a private CA was trusted by default");
             };
-            assert!(err.to_string().contains("certificate"), "{err}");
+            let text = queue_core::ErrorChain(&err).to_string();
+            assert!(text.contains("certificate"), "{text}");
         });
     }
 
