@@ -77,6 +77,9 @@
 //! [`Scheduler::with_clock`] with a [`ManualClock`] makes a scheduler fully
 //! deterministic: it only sees time pass when the test advances the clock.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod builder;
 mod clock;
 mod cron;
