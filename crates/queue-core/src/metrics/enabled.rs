@@ -11,70 +11,76 @@ use crate::{Browsable, JobState};
 
 static DESCRIBED: Once = Once::new();
 
-/// Gives every metric its help text, once per process.
+/// Gives every metric its help text, once per process: for the enqueue path, which runs
+/// per call and must not pay for descriptions each time.
+fn describe_once() {
+    DESCRIBED.call_once(describe);
+}
+
+/// Gives every metric its help text in the current recorder. Called again by each worker
+/// and gauge sampler as it starts (rare, and cheap), so a recorder installed after the first
+/// enqueue, or a thread-local one, still gets the texts.
 fn describe() {
-    DESCRIBED.call_once(|| {
-        describe_counter!(
-            "queue_jobs_enqueued_total",
-            Unit::Count,
-            "Jobs accepted by the queue."
-        );
-        describe_counter!(
-            "queue_jobs_started_total",
-            Unit::Count,
-            "Handler runs started."
-        );
-        describe_counter!(
-            "queue_jobs_completed_total",
-            Unit::Count,
-            "Runs that completed their job."
-        );
-        describe_counter!(
-            "queue_jobs_retried_total",
-            Unit::Count,
-            "Failed attempts with attempts left (the job runs again after a backoff)."
-        );
-        describe_counter!(
-            "queue_jobs_failed_total",
-            Unit::Count,
-            "Jobs dead-lettered: attempts used up, or discarded by their handler."
-        );
-        describe_counter!(
-            "queue_jobs_cancelled_total",
-            Unit::Count,
-            "Runs stopped by a cancel request."
-        );
-        describe_counter!(
-            "queue_jobs_snoozed_total",
-            Unit::Count,
-            "Runs that snoozed their job."
-        );
-        describe_counter!(
-            "queue_jobs_returned_total",
-            Unit::Count,
-            "Runs cut short (shutdown, lost lease) with the job back in the queue."
-        );
-        describe_histogram!(
-            "queue_job_duration_seconds",
-            Unit::Seconds,
-            "How long handlers ran."
-        );
-        describe_histogram!(
-            "queue_job_wait_seconds",
-            Unit::Seconds,
-            "How long jobs waited from when they fell due to when their handler started."
-        );
-        describe_gauge!("queue_jobs", Unit::Count, "Jobs per state, sampled.");
-        describe_gauge!(
-            "queue_oldest_due_age_seconds",
-            Unit::Seconds,
-            "How long the longest-waiting due job has waited (0 when none), sampled."
-        );
-    });
+    describe_counter!(
+        "queue_jobs_enqueued_total",
+        Unit::Count,
+        "Jobs accepted by the queue."
+    );
+    describe_counter!(
+        "queue_jobs_started_total",
+        Unit::Count,
+        "Handler runs started."
+    );
+    describe_counter!(
+        "queue_jobs_completed_total",
+        Unit::Count,
+        "Runs that completed their job."
+    );
+    describe_counter!(
+        "queue_jobs_retried_total",
+        Unit::Count,
+        "Failed attempts with attempts left (the job runs again after a backoff)."
+    );
+    describe_counter!(
+        "queue_jobs_failed_total",
+        Unit::Count,
+        "Jobs dead-lettered: attempts used up, or discarded by their handler."
+    );
+    describe_counter!(
+        "queue_jobs_cancelled_total",
+        Unit::Count,
+        "Runs stopped by a cancel request."
+    );
+    describe_counter!(
+        "queue_jobs_snoozed_total",
+        Unit::Count,
+        "Runs that snoozed their job."
+    );
+    describe_counter!(
+        "queue_jobs_returned_total",
+        Unit::Count,
+        "Runs cut short (shutdown, lost lease) with the job back in the queue."
+    );
+    describe_histogram!(
+        "queue_job_duration_seconds",
+        Unit::Seconds,
+        "How long handlers ran."
+    );
+    describe_histogram!(
+        "queue_job_wait_seconds",
+        Unit::Seconds,
+        "How long jobs waited from when they fell due to when their handler started."
+    );
+    describe_gauge!("queue_jobs", Unit::Count, "Jobs per state, sampled.");
+    describe_gauge!(
+        "queue_oldest_due_age_seconds",
+        Unit::Seconds,
+        "How long the longest-waiting due job has waited (0 when none), sampled."
+    );
 }
 
 pub(crate) fn record_enqueued(queue: &str, runs: Vec<(String, u64)>) {
-    describe();
+    describe_once();
     for (kind, n) in runs {
         counter!("queue_jobs_enqueued_total", "queue" => queue.to_owned(), "kind" => kind)
             .increment(n);
