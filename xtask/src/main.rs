@@ -6,6 +6,7 @@ mod bench;
 mod cargo;
 mod chaos;
 mod conformance;
+mod package;
 mod postgres;
 // The one redaction of queue-core, compiled in here so xtask builds without the
 // workspace crates (the file uses only std). xtask needs only `redact_url` of it.
@@ -21,9 +22,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test          fmt check, clippy -D warnings, every workspace test, then
-                `chaos --quick` (QUEUE_SKIP_SERVERS=1 leaves out the Postgres and
-                Redis tests and scenarios)
+  test          fmt check, clippy -D warnings, every workspace test (examples
+                and README blocks included), `cargo package` of the published
+                crates (nothing uploaded), then `chaos --quick`
+                (QUEUE_SKIP_SERVERS=1 leaves out the Postgres and Redis tests
+                and scenarios)
   conformance   the queue-testkit suite against every backend, as one table
   bench [--backend NAME] [--jobs N] [--backlog N]... [--sweep] [--repeat K]
         [--concurrency C] [--rate R] [--quick]
@@ -93,10 +96,12 @@ fn test() -> Result<(), String> {
             "queue-redis",
         ])?;
         cargo::run(&["test", "-p", "queue-sql", "--lib", "--test", "sqlite"])?;
+        package::check()?;
         // SQLite needs no server.
         return chaos::run(&["--quick".into(), "--only".into(), "sqlite".into()]);
     }
     cargo::run(&["test", "--workspace"])?;
+    package::check()?;
     chaos::run(&["--quick".to_string()])
 }
 

@@ -62,6 +62,7 @@ impl Admin {
     /// installed the recorder and runs its upkeep; [`crate::serve`] does both itself when
     /// no handle is given.
     #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
     pub fn metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
         self.metrics = Some(handle);
         self

@@ -80,6 +80,9 @@
 //! 503 `unavailable` (a transient backend error), 500 `internal`. Messages never hold a
 //! connection URL or password.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod admin;
 mod api;
 mod assets;

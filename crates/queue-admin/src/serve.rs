@@ -54,6 +54,7 @@ pub enum ServeError {
     Io(#[source] std::io::Error),
     /// The Prometheus recorder could not be installed (another recorder is installed).
     #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
     #[error(
         "cannot install the Prometheus recorder: {0}; if the process installs its own, \
          pass its handle with Admin::metrics"

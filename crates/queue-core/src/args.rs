@@ -9,6 +9,7 @@ use crate::{NewJob, QueueError, Result};
 /// `#[job(kind = "…", …)]` attribute, with the kind and the defaults checked at compile
 /// time. See the `queue-macros` crate for every key.
 #[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use queue_macros::JobArgs;
 
 /// Arguments of one kind of job, as a plain serde type.

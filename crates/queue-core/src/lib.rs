@@ -24,6 +24,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `use queue_core::prelude::*` brings the traits and types most code needs, including
+//! [`EnqueueArgs`] for `queue.enqueue_args(value)`, the one-call enqueue of a typed job.
+//!
 //! Handlers take the job, or its typed arguments (a [`JobArgs`] type, usually
 //! `#[derive(JobArgs)]`), then any of [`JobContext`] (attempt, deadline, a cancellation
 //! token) and [`Data<T>`] (state shared through [`Worker::data`]); a value they return is
@@ -33,15 +36,20 @@
 //! The rules every backend follows (ordering, leases, fencing, backoff, dead-lettering,
 //! unique keys, pause, cancel requests) are checked by `queue-testkit`.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod args;
 mod cancel_request;
 mod completion;
+mod enqueue_args;
 mod error;
 mod error_chain;
 mod id;
 mod job;
 pub mod metrics;
 mod notify;
+pub mod prelude;
 mod queue;
 mod redact;
 mod retry;
@@ -51,6 +59,7 @@ pub mod worker;
 pub use args::JobArgs;
 pub use cancel_request::{CancelNotifier, CancelOutcome, CancelRequests, LeaseStatus};
 pub use completion::{CheckedCompletions, Completion, MAX_OUTPUT_BYTES};
+pub use enqueue_args::EnqueueArgs;
 pub use error::{QueueError, Result};
 pub use error_chain::ErrorChain;
 pub use id::{ClaimToken, JobId};

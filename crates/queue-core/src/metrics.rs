@@ -44,6 +44,7 @@ use crate::NewJob;
 mod enabled;
 
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use enabled::sample_gauges;
 #[cfg(feature = "metrics")]
 pub(crate) use enabled::WorkerMetrics;

@@ -25,6 +25,9 @@
 //!
 //! See [`JobArgs`](derive@JobArgs) for every key.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod attrs;
 mod duration;
 mod expand;

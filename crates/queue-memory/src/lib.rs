@@ -42,6 +42,9 @@
 //! instead of passing (delays, backoff, leases, unique windows), and
 //! [`MemoryQueue::assert_enqueued`] and its siblings check what was enqueued.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod builder;
 mod clock;
 mod id_hash;

@@ -99,6 +99,9 @@
 //! [`queue_core::MAX_DELAY`] by the scripts themselves, and a backoff that is not a finite
 //! number never becomes a score.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod admin;
 mod browse;
 mod builder;

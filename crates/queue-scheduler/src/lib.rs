@@ -87,6 +87,9 @@
 //! time-zone library of our own. A tick is turned into the queue's `time` type once, when
 //! its job is built (`run_at = tick`), by its Unix nanoseconds, so no instant changes.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod builder;
 mod clock;
 mod cron;

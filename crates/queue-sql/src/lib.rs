@@ -43,6 +43,9 @@
 //! [`queue_sql::sqlx`](crate::sqlx) (`use queue_sql::sqlx;`) for your pool and
 //! transactions, or pin the same version.
 
+// docs.rs (`--cfg docsrs`) badges the items behind cargo features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(not(any(feature = "postgres", feature = "sqlite")))]
 compile_error!("queue-sql needs the `postgres` or the `sqlite` feature");
 
@@ -143,6 +146,7 @@ impl SqlQueue {
     /// of its own (within [`SqlOptions::connect_timeout`]), so an unreachable server is
     /// reported at once, by address.
     #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn from_pg_pool(pool: sqlx::PgPool, opts: SqlOptions) -> Result<Self> {
         opts.validate()?;
         Ok(SqlQueue {
@@ -156,6 +160,7 @@ impl SqlQueue {
     /// the pool with the pool's connect options (its `after_connect` hook does not run
     /// there); reads and [`SqlQueue::enqueue_tx`] use the pool.
     #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub async fn from_sqlite_pool(pool: sqlx::SqlitePool, opts: SqlOptions) -> Result<Self> {
         opts.validate()?;
         Ok(SqlQueue {

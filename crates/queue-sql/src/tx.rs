@@ -21,6 +21,7 @@ fn wrong_dialect(queue: &SqlQueue) -> QueueError {
 }
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[async_trait]
 impl TxConnection for sqlx::PgConnection {
     async fn enqueue_job(&mut self, queue: &SqlQueue, job: NewJob) -> Result<JobId> {
@@ -32,6 +33,7 @@ impl TxConnection for sqlx::PgConnection {
 }
 
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[async_trait]
 impl TxConnection for sqlx::SqliteConnection {
     async fn enqueue_job(&mut self, queue: &SqlQueue, job: NewJob) -> Result<JobId> {

@@ -181,6 +181,7 @@ impl WorkerHandle {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "signal")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "signal")))]
     pub async fn shutdown_on_signal(self, timeout: Duration) -> ShutdownReport {
         super::signal::terminated().await;
         tracing::info!(?timeout, "signal received; shutting down");

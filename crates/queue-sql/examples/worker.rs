@@ -1,0 +1,62 @@
+//! A worker process: runs the `receipt` jobs of a Postgres queue until SIGTERM or Ctrl-C,
+//! then lets running jobs finish (up to 30 s) and hands the rest back to the queue.
+//!
+//! ```sh
+//! cargo run -p queue-sql --example worker   # DATABASE_URL, else the local test database
+//! kill -TERM <pid>                          # or Ctrl-C: a graceful stop
+//! ```
+//!
+//! `axum_enqueue_tx` (same directory) enqueues the jobs; under a process manager
+//! (systemd, Kubernetes) give the process a stop timeout longer than the 30 s here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use queue_core::{JobArgs, JobContext, JobError, Worker};
+use queue_sql::SqlQueue;
+use serde::{Deserialize, Serialize};
+
+/// What `axum_enqueue_tx` enqueues.
+#[derive(Serialize, Deserialize, JobArgs)]
+#[job(kind = "receipt", max_attempts = 5)]
+struct Receipt {
+    order: i64,
+    email: String,
+}
+
+async fn send_receipt(receipt: Receipt, ctx: JobContext) -> Result<(), JobError> {
+    println!(
+        "receipt for order {} to {} (attempt {})",
+        receipt.order,
+        receipt.email,
+        ctx.attempt()
+    );
+    // Stand-in for the mail call. Long work should watch the token: it fires on shutdown.
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(200)) => Ok(()),
+        _ = ctx.cancelled() => Err(JobError::retry("stopped before the mail went out")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let queue = Arc::new(SqlQueue::connect(&url).await?);
+
+    let worker = Worker::new(queue)
+        .handle_typed(send_receipt)
+        .concurrency(16)
+        .start()?;
+    println!(
+        "worker {} running; SIGTERM or Ctrl-C stops it",
+        std::process::id()
+    );
+
+    let report = worker.shutdown_on_signal(Duration::from_secs(30)).await;
+    println!(
+        "stopped: {} running jobs finished, {} returned to the queue",
+        report.finished, report.returned
+    );
+    Ok(())
+}
