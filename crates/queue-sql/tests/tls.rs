@@ -82,7 +82,7 @@ mod with_tls {
             let Err(err) = SqlQueue::connect(&url).await else {
                 panic!("connected with a certificate from another CA");
             };
-            let text = format!("{err} {err:?}");
+            let text = format!("{} {err:?}", queue_core::ErrorChain(&err));
             assert!(text.contains("certificate problem"), "{text}");
             assert!(
                 text.contains(&format!("127.0.0.1:{}", server.port())),
