@@ -348,10 +348,13 @@ fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A chromedriver on a free local port, killed when stopped or dropped.
+/// A chromedriver on a free local port, killed when stopped or dropped. It and its
+/// browser keep their temporary files (profiles, scoped dirs) in a directory of their own,
+/// removed with it: left in /tmp they would pile up with every run.
 struct Chromedriver {
     child: tokio::process::Child,
     url: String,
+    tmp: std::path::PathBuf,
 }
 
 impl Chromedriver {
@@ -360,8 +363,12 @@ impl Chromedriver {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
         };
+        let tmp =
+            std::env::temp_dir().join(format!("queue-admin-browser-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
         let child = tokio::process::Command::new(program)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", &tmp)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -370,6 +377,7 @@ impl Chromedriver {
         Chromedriver {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            tmp,
         }
     }
 
@@ -418,5 +426,14 @@ impl Chromedriver {
 
     async fn stop(&mut self) {
         let _ = self.child.kill().await;
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // After a failed test too; the child is killed on drop as well.
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.tmp);
     }
 }
