@@ -50,6 +50,7 @@
 compile_error!("queue-sql needs the `postgres` or the `sqlite` feature");
 
 mod classify;
+mod counts;
 mod delegate;
 mod ident;
 mod maintenance;

@@ -1,9 +1,7 @@
 //! Read-only inspection for admin tools.
 
 use async_trait::async_trait;
-use queue_core::{
-    list_limit, Browsable, Job, JobFilter, JobId, JobState, QueueError, Result, Stats,
-};
+use queue_core::{list_limit, Browsable, Job, JobFilter, JobId, QueueError, Result, Stats};
 use time::OffsetDateTime;
 
 use super::row::{db_err, decode, decode_all};
@@ -61,16 +59,6 @@ impl Browsable for PgQueue {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let mut stats = Stats {
-            paused: self.paused().await?,
-            ..Stats::default()
-        };
-        for (state, n) in rows {
-            match state.parse::<JobState>() {
-                Ok(s) => *stats.get_mut(s) = u64::try_from(n).unwrap_or(0),
-                Err(_) => tracing::warn!(state, rows = n, "rows with an unknown state"),
-            }
-        }
-        Ok(stats)
+        Ok(crate::counts::stats_of(rows, self.paused().await?))
     }
 }

@@ -73,16 +73,6 @@ impl Browsable for SqliteQueue {
         let rows: Vec<(String, i64)> =
             retry_busy!(sqlx::query_as(&self.sql.stats).fetch_all(&self.pool).await)
                 .map_err(db_err)?;
-        let mut stats = Stats {
-            paused: self.paused().await?,
-            ..Stats::default()
-        };
-        for (state, n) in rows {
-            match state.parse::<JobState>() {
-                Ok(s) => *stats.get_mut(s) = u64::try_from(n).unwrap_or(0),
-                Err(_) => tracing::warn!(state, rows = n, "job rows with an unknown state"),
-            }
-        }
-        Ok(stats)
+        Ok(crate::counts::stats_of(rows, self.paused().await?))
     }
 }
