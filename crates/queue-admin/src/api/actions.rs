@@ -50,6 +50,23 @@ async fn why_not(backend: &dyn Backend, id: JobId, action: &str, needs: &str) ->
     }
 }
 
+/// `outcome` when the backend `changed` the job, else why it did not: the answer of the
+/// actions that say only whether they changed it.
+async fn answer(
+    q: &NamedQueue,
+    id: JobId,
+    changed: bool,
+    outcome: &'static str,
+    action: &str,
+    needs: &str,
+) -> Result<Json<Done>, ApiError> {
+    if changed {
+        Ok(done(q, id, outcome))
+    } else {
+        Err(why_not(q.backend.as_ref(), id, action, needs).await)
+    }
+}
+
 fn done(q: &NamedQueue, id: JobId, outcome: &'static str) -> Json<Done> {
     tracing::info!(queue = %q.name, job = %id, outcome, "queue admin action");
     Json(Done { id, outcome })
@@ -63,17 +80,16 @@ pub(crate) async fn replay(
 ) -> Result<Json<Done>, ApiError> {
     let q = app.queue(params.queue())?;
     let id = parse_id(&id)?;
-    if q.backend.replay(id).await? {
-        Ok(done(q, id, "replayed"))
-    } else {
-        Err(why_not(
-            q.backend.as_ref(),
-            id,
-            "replay",
-            "only failed jobs are replayed",
-        )
-        .await)
-    }
+    let changed = q.backend.replay(id).await?;
+    answer(
+        q,
+        id,
+        changed,
+        "replayed",
+        "replay",
+        "only failed jobs are replayed",
+    )
+    .await
 }
 
 /// `POST api/jobs/{id}/cancel`: a pending job is cancelled, a running one asked to stop.
@@ -105,17 +121,16 @@ pub(crate) async fn run_now(
 ) -> Result<Json<Done>, ApiError> {
     let q = app.queue(params.queue())?;
     let id = parse_id(&id)?;
-    if q.backend.run_now(id).await? {
-        Ok(done(q, id, "due_now"))
-    } else {
-        Err(why_not(
-            q.backend.as_ref(),
-            id,
-            "run now",
-            "only pending jobs scheduled for later are moved up",
-        )
-        .await)
-    }
+    let changed = q.backend.run_now(id).await?;
+    answer(
+        q,
+        id,
+        changed,
+        "due_now",
+        "run now",
+        "only pending jobs scheduled for later are moved up",
+    )
+    .await
 }
 
 /// `DELETE api/jobs/{id}`: a finished job is deleted.
@@ -126,17 +141,16 @@ pub(crate) async fn delete(
 ) -> Result<Json<Done>, ApiError> {
     let q = app.queue(params.queue())?;
     let id = parse_id(&id)?;
-    if q.backend.delete(id).await? {
-        Ok(done(q, id, "deleted"))
-    } else {
-        Err(why_not(
-            q.backend.as_ref(),
-            id,
-            "delete",
-            "only completed, failed and cancelled jobs are deleted (cancel it first)",
-        )
-        .await)
-    }
+    let changed = q.backend.delete(id).await?;
+    answer(
+        q,
+        id,
+        changed,
+        "deleted",
+        "delete",
+        "only completed, failed and cancelled jobs are deleted (cancel it first)",
+    )
+    .await
 }
 
 /// `POST api/replay-failed?kind=&limit=`: replays up to `limit` (at most 500) failed jobs,
