@@ -1,4 +1,4 @@
-//! Postgres and SQLite backends of the queue workspace.
+//! Postgres, SQLite and MySQL/MariaDB backends of the queue workspace.
 //!
 //! [`SqlQueue`] keeps jobs in one table (default `queue_jobs`) and follows every rule every
 //! backend of the workspace follows: claims in one statement with claim tokens and leases,
@@ -46,18 +46,24 @@
 // docs.rs (`--cfg docsrs`) badges the items behind cargo features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
-compile_error!("queue-sql needs the `postgres` or the `sqlite` feature");
+#[cfg(not(any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
+compile_error!("queue-sql needs the `postgres`, `sqlite` or `mysql` feature");
 
 mod classify;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod connect_error;
 mod counts;
 mod delegate;
 mod ident;
 mod maintenance;
+#[cfg(feature = "mysql")]
+mod mysql;
 mod options;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod refill;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+mod rounds;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod tail;
@@ -87,6 +93,8 @@ pub enum Dialect {
     Postgres,
     /// SQLite.
     Sqlite,
+    /// MySQL or MariaDB.
+    MySql,
 }
 
 /// A job queue in a SQL table. Implements `Queue`, `Browsable` and `Replayable`.
@@ -106,12 +114,15 @@ enum Inner {
     Postgres(Arc<postgres::PgQueue>),
     #[cfg(feature = "sqlite")]
     Sqlite(Arc<sqlite::SqliteQueue>),
+    #[cfg(feature = "mysql")]
+    MySql(Arc<mysql::MySqlQueue>),
 }
 
 impl SqlQueue {
-    /// Connects to `url` (`postgres://…` / `postgresql://…` or `sqlite:…`) with default
-    /// options, creating or migrating the table. On Postgres it builds a pool of 10
-    /// connections. Errors name the server (`host:port`) and never show the password.
+    /// Connects to `url` (`postgres://…` / `postgresql://…`, `sqlite:…`, or `mysql://…` /
+    /// `mariadb://…`) with default options, creating or migrating the table. On Postgres
+    /// and MySQL it builds a pool of 10 connections. Errors name the server (`host:port`)
+    /// and never show the password.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, SqlOptions::default()).await
     }
@@ -134,6 +145,15 @@ impl SqlQueue {
             "sqlite" => {
                 let pool = sqlite::open_pool(url).await?;
                 Self::from_sqlite_pool(pool, opts).await
+            }
+            #[cfg(feature = "mysql")]
+            "mysql" | "mariadb" => {
+                // Lazy, like Postgres: the queue's own first connection reports a refused
+                // or unreachable server at once and by name.
+                let pool = sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(10)
+                    .connect_lazy_with(mysql::parse_url(url)?);
+                Self::from_mysql_pool(pool, opts).await
             }
             other => Err(QueueError::InvalidConfig(format!(
                 "unsupported database URL scheme {other:?} (enabled: {})",
@@ -169,6 +189,20 @@ impl SqlQueue {
         })
     }
 
+    /// A queue over an existing MySQL or MariaDB pool (MySQL 8.0+ or MariaDB 10.6+, which
+    /// have `SKIP LOCKED` and `JSON_TABLE`). The queue first opens a connection of its
+    /// own (within [`SqlOptions::connect_timeout`]), so an unreachable server is reported
+    /// at once, by address. MySQL has no NOTIFY: workers in other processes find new jobs
+    /// at their next poll, and learn of cancel requests from their heartbeats.
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    pub async fn from_mysql_pool(pool: sqlx::MySqlPool, opts: SqlOptions) -> Result<Self> {
+        opts.validate()?;
+        Ok(SqlQueue {
+            inner: Inner::MySql(mysql::MySqlQueue::open(pool, opts).await?),
+        })
+    }
+
     /// The database this queue talks to.
     pub fn dialect(&self) -> Dialect {
         match &self.inner {
@@ -176,6 +210,8 @@ impl SqlQueue {
             Inner::Postgres(_) => Dialect::Postgres,
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "mysql")]
+            Inner::MySql(_) => Dialect::MySql,
         }
     }
 
@@ -204,6 +240,8 @@ impl SqlQueue {
             Inner::Postgres(q) => q.drop_schema().await,
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(q) => q.drop_schema().await,
+            #[cfg(feature = "mysql")]
+            Inner::MySql(q) => q.drop_schema().await,
         }
     }
 
@@ -213,6 +251,8 @@ impl SqlQueue {
             Inner::Postgres(q) => q.as_ref(),
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(q) => q.as_ref(),
+            #[cfg(feature = "mysql")]
+            Inner::MySql(q) => q.as_ref(),
         }
     }
 
@@ -220,6 +260,15 @@ impl SqlQueue {
     pub(crate) fn postgres(&self) -> Option<&postgres::PgQueue> {
         match &self.inner {
             Inner::Postgres(q) => Some(q),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    #[cfg(feature = "mysql")]
+    pub(crate) fn mysql(&self) -> Option<&mysql::MySqlQueue> {
+        match &self.inner {
+            Inner::MySql(q) => Some(q),
             #[allow(unreachable_patterns)]
             _ => None,
         }
@@ -251,15 +300,26 @@ impl std::fmt::Debug for SqlQueue {
                 .field("dialect", &Dialect::Sqlite)
                 .field("file", &q.file())
                 .field("table", &q.options().table_name()),
+            #[cfg(feature = "mysql")]
+            Inner::MySql(q) => d
+                .field("dialect", &Dialect::MySql)
+                .field("server", &q.server())
+                .field("table", &q.options().table_name()),
         };
         d.finish_non_exhaustive()
     }
 }
 
-fn enabled_schemes() -> &'static str {
-    match (cfg!(feature = "postgres"), cfg!(feature = "sqlite")) {
-        (true, true) => "postgres, sqlite",
-        (true, false) => "postgres",
-        _ => "sqlite",
+fn enabled_schemes() -> String {
+    let mut on = Vec::new();
+    if cfg!(feature = "postgres") {
+        on.push("postgres");
     }
+    if cfg!(feature = "sqlite") {
+        on.push("sqlite");
+    }
+    if cfg!(feature = "mysql") {
+        on.push("mysql");
+    }
+    on.join(", ")
 }

@@ -5,7 +5,8 @@ use queue_core::{JobId, NewJob, QueueError, Result};
 
 use crate::SqlQueue;
 
-/// A connection a job can be enqueued on: `PgConnection` or `SqliteConnection`, which is
+/// A connection a job can be enqueued on: `PgConnection`, `SqliteConnection` or
+/// `MySqlConnection`, which is
 /// what `&mut *tx` gives for a sqlx `Transaction`.
 #[async_trait]
 pub trait TxConnection: Send {
@@ -38,6 +39,18 @@ impl TxConnection for sqlx::PgConnection {
 impl TxConnection for sqlx::SqliteConnection {
     async fn enqueue_job(&mut self, queue: &SqlQueue, job: NewJob) -> Result<JobId> {
         match queue.sqlite() {
+            Some(q) => q.enqueue_on(self, job).await,
+            None => Err(wrong_dialect(queue)),
+        }
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+#[async_trait]
+impl TxConnection for sqlx::MySqlConnection {
+    async fn enqueue_job(&mut self, queue: &SqlQueue, job: NewJob) -> Result<JobId> {
+        match queue.mysql() {
             Some(q) => q.enqueue_on(self, job).await,
             None => Err(wrong_dialect(queue)),
         }

@@ -2,8 +2,6 @@
 //! the password. A pool retries refused connections until its acquire timeout and then
 //! only says "pool timed out", so the queue opens one connection itself first.
 
-use std::fmt;
-use std::io::ErrorKind;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,6 +10,13 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection};
 
 use crate::classify::{is_transient, sqlstate_is_transient};
+use crate::connect_error::{ConnectError, Database};
+
+/// How connection errors name the server, and the setting that trusts a private CA.
+const POSTGRES: Database = Database {
+    name: "Postgres",
+    ca_setting: "sslrootcert",
+};
 
 /// Parses a `postgres://` URL; a bad one is a configuration error that shows the URL
 /// with its password hidden. So is one that demands TLS from a build without it.
@@ -63,74 +68,18 @@ pub(crate) async fn probe(opts: &PgConnectOptions, timeout: Duration) -> Result<
         }
         Ok(Err(e)) => {
             let transient = is_transient(&e, sqlstate_is_transient);
-            let err = ConnectError {
-                target: target(opts),
-                cause: Cause::Driver(e),
-            };
+            let err = ConnectError::driver(POSTGRES, target(opts), e);
             Err(if transient {
                 QueueError::backend(err)
             } else {
                 QueueError::rejected(err)
             })
         }
-        Err(_) => Err(QueueError::backend(ConnectError {
-            target: target(opts),
-            cause: Cause::Timeout(timeout),
-        })),
-    }
-}
-
-/// A connection that could not be opened.
-#[derive(Debug)]
-pub(crate) struct ConnectError {
-    target: String,
-    cause: Cause,
-}
-
-/// Why: what the driver said, or nothing within the connect timeout.
-#[derive(Debug)]
-enum Cause {
-    Driver(sqlx::Error),
-    Timeout(Duration),
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The driver's error is the source, printed after this by whoever walks the chain.
-        write!(f, "cannot connect to Postgres at {}", self.target)?;
-        match &self.cause {
-            Cause::Timeout(t) => write!(f, ": no answer within {t:?} (unreachable?)"),
-            Cause::Driver(sqlx::Error::Io(e)) if e.kind() == ErrorKind::ConnectionRefused => {
-                write!(f, " (is the server running there?)")
-            }
-            Cause::Driver(sqlx::Error::Io(e)) if is_certificate(e) => untrusted(f),
-            Cause::Driver(sqlx::Error::Tls(_)) => untrusted(f),
-            Cause::Driver(sqlx::Error::Io(_)) => write!(f, " (unreachable?)"),
-            Cause::Driver(_) => Ok(()),
-        }
-    }
-}
-
-/// Whether an I/O error is a refused certificate (rustls reports it as invalid data).
-fn is_certificate(e: &std::io::Error) -> bool {
-    e.kind() == ErrorKind::InvalidData && e.to_string().to_lowercase().contains("certificate")
-}
-
-/// The words for a TLS handshake that failed on the server's certificate.
-fn untrusted(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(
-        f,
-        ": TLS failed, a certificate problem: the server's certificate is not trusted (signed \
-         by another CA than sslrootcert's, or for another host name?)"
-    )
-}
-
-impl std::error::Error for ConnectError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.cause {
-            Cause::Driver(e) => Some(e),
-            Cause::Timeout(_) => None,
-        }
+        Err(_) => Err(QueueError::backend(ConnectError::timeout(
+            POSTGRES,
+            target(opts),
+            timeout,
+        ))),
     }
 }
 

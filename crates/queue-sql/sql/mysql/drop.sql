@@ -1,0 +1,2 @@
+-- Drops the queue's tables.
+DROP TABLE IF EXISTS `{table}`, `{table}_paused`, `{table}_wake`, `{table}_migrations`

@@ -1,0 +1,3 @@
+-- Resumes kind ?.
+DELETE FROM `{table}_paused`
+WHERE kind = ?
