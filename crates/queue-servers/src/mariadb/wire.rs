@@ -78,9 +78,9 @@ impl Conn {
         }
     }
 
-    #[cfg(test)]
     /// Runs one statement; returns the rows of its result set (none for a statement
     /// without one).
+    #[cfg(test)]
     pub(crate) fn query(&mut self, sql: &str) -> Result<Vec<Row>, String> {
         self.seq = 0;
         let mut body = Vec::with_capacity(sql.len() + 1);
@@ -179,8 +179,8 @@ fn push_cstr(buf: &mut Vec<u8>, s: &str) {
     buf.push(0);
 }
 
-#[cfg(test)]
 /// A length-encoded integer at `pos`, which moves past it.
+#[cfg(test)]
 fn lenenc_int(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let first = *buf.get(*pos)?;
     let width = match first {
@@ -200,8 +200,8 @@ fn lenenc_int(buf: &[u8], pos: &mut usize) -> Option<u64> {
     Some(u64::from_le_bytes(le))
 }
 
-#[cfg(test)]
 /// A text-protocol row of `columns` values.
+#[cfg(test)]
 fn row(packet: &[u8], columns: u64) -> Result<Row, String> {
     let mut pos = 0;
     let mut values = Vec::new();
