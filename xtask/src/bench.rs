@@ -25,6 +25,9 @@ fn needs(args: &[String]) -> Vec<Service> {
     if wants(&["redis", "cluster"]) {
         out.push(Service::Redis);
     }
+    if wants(&["mysql"]) {
+        out.push(Service::MySql);
+    }
     out
 }
 
@@ -38,10 +41,7 @@ mod tests {
 
     #[test]
     fn needs_follow_the_named_backends() {
-        assert_eq!(
-            needs(&args(&["--quick"])),
-            [Service::Postgres, Service::Redis]
-        );
+        assert_eq!(needs(&args(&["--quick"])), services::ALL);
         assert_eq!(needs(&args(&["--backend", "memory"])), []);
         assert_eq!(
             needs(&args(&["--backend", "sqlite", "--backend", "postgres"])),
@@ -51,13 +51,17 @@ mod tests {
             needs(&args(&["--backend", "redis", "--jobs", "5"])),
             [Service::Redis]
         );
+        assert_eq!(
+            needs(&args(&["--backend", "mysql", "--backend", "memory"])),
+            [Service::MySql]
+        );
     }
 
     #[test]
     fn backlog_arguments_do_not_change_the_needs() {
         assert_eq!(
             needs(&args(&["--backlog", "10000", "--backlog", "1M"])),
-            [Service::Postgres, Service::Redis]
+            services::ALL
         );
         assert_eq!(
             needs(&args(&[

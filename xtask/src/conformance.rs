@@ -9,6 +9,17 @@ struct Backend {
     name: &'static str,
     package: &'static str,
     test: &'static str,
+    /// More cargo arguments the test needs, such as a feature that is off by default.
+    extra: &'static [&'static str],
+}
+
+impl Backend {
+    /// `cargo test -p PACKAGE --test TEST` and the extra arguments.
+    fn cargo_args(&self) -> Vec<&'static str> {
+        let mut args = vec!["test", "-p", self.package, "--test", self.test];
+        args.extend(self.extra);
+        args
+    }
 }
 
 const BACKENDS: &[Backend] = &[
@@ -16,26 +27,38 @@ const BACKENDS: &[Backend] = &[
         name: "memory",
         package: "queue-memory",
         test: "conformance",
+        extra: &[],
     },
     Backend {
         name: "sqlite",
         package: "queue-sql",
         test: "sqlite",
+        extra: &[],
     },
     Backend {
         name: "postgres",
         package: "queue-sql",
         test: "postgres",
+        extra: &[],
     },
     Backend {
         name: "redis",
         package: "queue-redis",
         test: "conformance",
+        extra: &[],
     },
     Backend {
         name: "cluster",
         package: "queue-redis",
         test: "cluster",
+        extra: &[],
+    },
+    Backend {
+        name: "mysql",
+        package: "queue-sql",
+        test: "mysql",
+        // The dialect is behind a feature that is off by default.
+        extra: &["--features", "mysql"],
     },
 ];
 
@@ -49,7 +72,7 @@ pub fn run() -> Result<(), String> {
     let mut table: BTreeMap<String, Vec<Option<Verdict>>> = BTreeMap::new();
     let mut all_ok = true;
     for (col, b) in BACKENDS.iter().enumerate() {
-        let (ok, out) = cargo::capture(&["test", "-p", b.package, "--test", b.test])?;
+        let (ok, out) = cargo::capture(&b.cargo_args())?;
         all_ok &= ok;
         let results = parse(&out);
         if results.is_empty() {
@@ -135,5 +158,27 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert!(r[0] == ("enqueue::defaults".to_string(), Verdict::Pass));
         assert!(r[1] == ("lease::expiry".to_string(), Verdict::Fail));
+    }
+
+    #[test]
+    fn mysql_runs_with_its_feature() {
+        let mysql = BACKENDS.iter().find(|b| b.name == "mysql").unwrap();
+        assert_eq!(
+            mysql.cargo_args(),
+            [
+                "test",
+                "-p",
+                "queue-sql",
+                "--test",
+                "mysql",
+                "--features",
+                "mysql"
+            ]
+        );
+        let memory = BACKENDS.iter().find(|b| b.name == "memory").unwrap();
+        assert_eq!(
+            memory.cargo_args(),
+            ["test", "-p", "queue-memory", "--test", "conformance"]
+        );
     }
 }

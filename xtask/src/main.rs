@@ -6,6 +6,7 @@ mod bench;
 mod cargo;
 mod chaos;
 mod conformance;
+mod mysql;
 mod package;
 mod postgres;
 // The one redaction of queue-core, compiled in here so xtask builds without the
@@ -25,8 +26,8 @@ commands:
   test          fmt check, clippy -D warnings, every workspace test (examples
                 and README blocks included), `cargo package` of the published
                 crates (nothing uploaded), then `chaos --quick`
-                (QUEUE_SKIP_SERVERS=1 leaves out the Postgres and Redis tests
-                and scenarios)
+                (QUEUE_SKIP_SERVERS=1 leaves out the Postgres, Redis and MySQL
+                tests and scenarios)
   conformance   the queue-testkit suite against every backend, as one table
   bench [--backend NAME] [--jobs N] [--backlog N]... [--sweep] [--repeat K]
         [--concurrency C] [--rate R] [--quick]
@@ -40,9 +41,10 @@ commands:
                 drop and workers are SIGKILLed; fails on any lost job or any two
                 runs of one job at once (its own throw-away servers)
 
-Postgres and Redis come from DATABASE_URL / REDIS_URL, else servers on the default
-local ports, else `docker compose`, else throw-away local servers (forced with
-QUEUE_THROWAWAY_SERVICES=1), which are stopped and removed afterwards.
+Postgres, Redis and MySQL (MariaDB) come from DATABASE_URL / REDIS_URL / MYSQL_URL,
+else servers on the default local ports, else `docker compose`, else throw-away local
+servers (forced with QUEUE_THROWAWAY_SERVICES=1), which are stopped and removed
+afterwards.
 ";
 
 fn main() -> ExitCode {
@@ -85,8 +87,8 @@ fn test() -> Result<(), String> {
         "warnings",
     ])?;
     if skip_servers {
-        // Explicit opt-out for machines without Postgres and Redis; CI never sets it.
-        eprintln!("xtask: QUEUE_SKIP_SERVERS=1: skipping the Postgres and Redis tests");
+        // Explicit opt-out for machines without the servers; CI never sets it.
+        eprintln!("xtask: QUEUE_SKIP_SERVERS=1: skipping the Postgres, Redis and MySQL tests");
         cargo::run(&[
             "test",
             "--workspace",

@@ -1,6 +1,5 @@
-//! Postgres and Redis for the tests and benchmarks (README, "Services for the tests").
-//! Each service is found
-//! or started, first that works: its URL variable; a server on the default local port;
+//! Postgres, Redis and MySQL (MariaDB) for the tests and benchmarks (README, "Services
+//! for the tests"). Each service is found or started, first that works: its URL variable; a server on the default local port;
 //! `docker compose`; throw-away local servers; else an error naming what to install.
 //! The URLs go to every child cargo (`cargo::export`).
 
@@ -8,10 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use queue_servers::{host, PostgresServer, RedisServer};
+use queue_servers::{host, MariaDbServer, PostgresServer, RedisServer};
 
 use crate::throwaway::Throwaway;
-use crate::{cargo, postgres};
+use crate::{cargo, mysql, postgres};
 
 /// Set to 1 to use throw-away servers even when others are there (to test that path).
 const FORCE_VAR: &str = "QUEUE_THROWAWAY_SERVICES";
@@ -20,16 +19,27 @@ const FORCE_VAR: &str = "QUEUE_THROWAWAY_SERVICES";
 pub enum Service {
     Postgres,
     Redis,
+    /// MySQL or MariaDB: queue-sql's `mysql` dialect.
+    MySql,
 }
 
 /// Every service, for commands that run every backend.
-pub const ALL: &[Service] = &[Service::Postgres, Service::Redis];
+pub const ALL: &[Service] = &[Service::Postgres, Service::Redis, Service::MySql];
 
 impl Service {
     fn name(self) -> &'static str {
         match self {
             Service::Postgres => "postgres",
             Service::Redis => "redis",
+            Service::MySql => "mysql",
+        }
+    }
+
+    /// The service's name in docker-compose.yml.
+    fn compose_service(self) -> &'static str {
+        match self {
+            Service::MySql => "mariadb",
+            other => other.name(),
         }
     }
 
@@ -38,6 +48,7 @@ impl Service {
         match self {
             Service::Postgres => "DATABASE_URL",
             Service::Redis => "REDIS_URL",
+            Service::MySql => "MYSQL_URL",
         }
     }
 
@@ -45,6 +56,7 @@ impl Service {
         match self {
             Service::Postgres => 5432,
             Service::Redis => 6379,
+            Service::MySql => 3306,
         }
     }
 
@@ -53,6 +65,7 @@ impl Service {
         match self {
             Service::Postgres => "postgres://postgres@127.0.0.1:5432/test".into(),
             Service::Redis => "redis://127.0.0.1:6379".into(),
+            Service::MySql => "mysql://root@127.0.0.1:3306/test".into(),
         }
     }
 
@@ -60,6 +73,7 @@ impl Service {
         match self {
             Service::Postgres => queue_servers::postgres::BINARIES,
             Service::Redis => queue_servers::redis::BINARIES,
+            Service::MySql => queue_servers::mariadb::BINARIES,
         }
     }
 
@@ -67,6 +81,7 @@ impl Service {
         match self {
             Service::Postgres => queue_servers::postgres::DEBIAN_PACKAGE,
             Service::Redis => queue_servers::redis::DEBIAN_PACKAGE,
+            Service::MySql => queue_servers::mariadb::DEBIAN_PACKAGE,
         }
     }
 
@@ -74,6 +89,7 @@ impl Service {
         match self {
             Service::Postgres => queue_servers::postgres::BREW_PACKAGE,
             Service::Redis => queue_servers::redis::BREW_PACKAGE,
+            Service::MySql => queue_servers::mariadb::BREW_PACKAGE,
         }
     }
 
@@ -81,6 +97,7 @@ impl Service {
         match self {
             Service::Postgres => PostgresServer::is_available(),
             Service::Redis => RedisServer::is_available(),
+            Service::MySql => MariaDbServer::is_available(),
         }
     }
 }
@@ -174,6 +191,7 @@ pub fn ensure(needed: &[Service]) -> Result<Services, String> {
                 cargo::export(svc.env_var(), &url);
                 let note = match svc {
                     Service::Postgres => format!(" ({})", postgres::check_default(5432)),
+                    Service::MySql => format!(" ({})", mysql::check_default(3306)),
                     Service::Redis => String::new(),
                 };
                 let port = svc.default_port();
@@ -195,6 +213,7 @@ pub fn ensure(needed: &[Service]) -> Result<Services, String> {
                 let url = match svc {
                     Service::Postgres => t.postgres(),
                     Service::Redis => t.redis(),
+                    Service::MySql => t.mysql(),
                 }
                 .map_err(|e| format!("{name}: cannot start a throw-away server: {e}"))?;
                 cargo::export(svc.env_var(), &url);
@@ -229,12 +248,13 @@ fn docker_up(svc: Service) -> Result<(), String> {
         .parent()
         .ok_or("cannot find the workspace root")?;
     let file = root.join("docker-compose.yml");
-    eprintln!("+ docker compose up -d --wait {}", svc.name());
+    let service = svc.compose_service();
+    eprintln!("+ docker compose up -d --wait {service}");
     let status = Command::new("docker")
         .arg("compose")
         .arg("-f")
         .arg(&file)
-        .args(["up", "-d", "--wait", svc.name()])
+        .args(["up", "-d", "--wait", service])
         .status()
         .map_err(|e| format!("cannot run docker: {e}"))?;
     if status.success() {
@@ -338,13 +358,53 @@ mod tests {
     fn missing_message_names_the_packages() {
         let msg = missing_message(ALL, false, None);
         assert!(
-            msg.contains("apt-get install postgresql redis-server"),
+            msg.contains("apt-get install postgresql redis-server mariadb-server"),
             "{msg}"
         );
-        assert!(msg.contains("DATABASE_URL / REDIS_URL"), "{msg}");
+        assert!(
+            msg.contains("brew install postgresql redis mariadb"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("DATABASE_URL / REDIS_URL / MYSQL_URL"),
+            "{msg}"
+        );
+        assert!(msg.contains("127.0.0.1:3306"), "{msg}");
+        let msg = missing_message(&[Service::MySql], true, None);
+        assert!(msg.contains("throw-away mysql servers"), "{msg}");
+        assert!(msg.contains("mariadb-install-db"), "{msg}");
         let msg = missing_message(&[Service::Redis], true, None);
         assert!(msg.contains("apt-get install redis-server`"), "{msg}");
         assert!(msg.contains("QUEUE_THROWAWAY_SERVICES"), "{msg}");
+    }
+
+    #[test]
+    fn mysql_is_the_compose_files_mariadb() {
+        assert_eq!(Service::MySql.compose_service(), "mariadb");
+        assert_eq!(Service::Postgres.compose_service(), "postgres");
+        assert_eq!(Service::Redis.compose_service(), "redis");
+        let compose = include_str!("../../docker-compose.yml");
+        for svc in ALL {
+            let entry = format!("\n  {}:\n", svc.compose_service());
+            assert!(
+                compose.contains(&entry),
+                "no {entry:?} in docker-compose.yml"
+            );
+        }
+    }
+
+    #[test]
+    fn each_service_has_its_own_variable_port_and_url() {
+        assert_eq!(Service::MySql.env_var(), "MYSQL_URL");
+        assert_eq!(Service::MySql.default_port(), 3306);
+        assert_eq!(
+            Service::MySql.default_url(),
+            "mysql://root@127.0.0.1:3306/test"
+        );
+        for svc in ALL {
+            let port = format!(":{}", svc.default_port());
+            assert!(svc.default_url().contains(&port), "{svc:?}");
+        }
     }
 
     #[test]
@@ -359,6 +419,10 @@ mod tests {
         );
         assert_eq!(redact("redis://:pw@h:6379"), "redis://:***@h:6379");
         assert_eq!(redact("redis://h:6379/0"), "redis://h:6379/0");
+        assert_eq!(
+            redact("mysql://root:pw@127.0.0.1:3306/test"),
+            "mysql://root:***@127.0.0.1:3306/test"
+        );
         assert_eq!(
             redact("postgres://h/db?user=u&password=secret&sslmode=require"),
             "postgres://h/db?user=u&password=***&sslmode=require"

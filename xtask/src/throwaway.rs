@@ -3,7 +3,7 @@
 
 use std::any::Any;
 
-use queue_servers::{PostgresServer, RedisServer};
+use queue_servers::{MariaDbServer, PostgresServer, RedisServer};
 
 /// The servers started so far. Dropping it stops them; a signal stops every server the
 /// process started, one still starting included.
@@ -37,6 +37,14 @@ impl Throwaway {
     /// Starts a Redis server that keeps nothing on disk; returns its URL.
     pub fn redis(&mut self) -> Result<String, String> {
         let server = RedisServer::start()?;
+        let url = server.url();
+        self.servers.push(Box::new(server));
+        Ok(url)
+    }
+
+    /// Starts a MariaDB server; returns its URL.
+    pub fn mysql(&mut self) -> Result<String, String> {
+        let server = MariaDbServer::start()?;
         let url = server.url();
         self.servers.push(Box::new(server));
         Ok(url)

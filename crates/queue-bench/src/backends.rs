@@ -8,7 +8,7 @@ use queue_memory::MemoryQueue;
 use queue_redis::RedisQueue;
 use queue_sql::{SqlOptions, SqlQueue};
 
-use crate::raw::{PgRaw, RawBaseline, RedisRaw, SqliteRaw};
+use crate::raw::{MySqlRaw, PgRaw, RawBaseline, RedisRaw, SqliteRaw};
 
 /// Makes a fresh, empty queue of one backend for each measurement.
 #[async_trait]
@@ -36,6 +36,11 @@ fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// The MySQL or MariaDB server: `MYSQL_URL`, else the local default.
+pub fn mysql_url() -> String {
+    std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
@@ -54,7 +59,7 @@ impl BenchBackend for Memory {
     }
 }
 
-/// A SQL database: a fresh table (Postgres) or file (SQLite) per measurement.
+/// A SQL database: a fresh table (Postgres, MySQL) or file (SQLite) per measurement.
 struct Sql {
     name: &'static str,
     made: Mutex<Vec<(SqlQueue, Option<std::path::PathBuf>)>>,
@@ -81,12 +86,14 @@ impl BenchBackend for Sql {
         let opts = SqlOptions::default()
             .table(&table)
             .keep_completed_for(std::time::Duration::ZERO);
-        let (q, file) = if self.name == "postgres" {
-            (SqlQueue::connect_with(&postgres_url(), opts).await?, None)
-        } else {
-            let path = std::env::temp_dir().join(format!("{table}.db"));
-            let url = format!("sqlite:{}", path.display());
-            (SqlQueue::connect_with(&url, opts).await?, Some(path))
+        let (q, file) = match self.name {
+            "postgres" => (SqlQueue::connect_with(&postgres_url(), opts).await?, None),
+            "mysql" => (SqlQueue::connect_with(&mysql_url(), opts).await?, None),
+            _ => {
+                let path = std::env::temp_dir().join(format!("{table}.db"));
+                let url = format!("sqlite:{}", path.display());
+                (SqlQueue::connect_with(&url, opts).await?, Some(path))
+            }
         };
         self.made
             .lock()
@@ -110,19 +117,19 @@ impl BenchBackend for Sql {
     }
 
     async fn raw(&self) -> std::result::Result<Option<Box<dyn RawBaseline>>, crate::Error> {
-        Ok(Some(if self.name == "postgres" {
-            Box::new(PgRaw::connect(&postgres_url()).await?)
-        } else {
-            Box::new(SqliteRaw)
+        Ok(Some(match self.name {
+            "postgres" => Box::new(PgRaw::connect(&postgres_url()).await?),
+            "mysql" => Box::new(MySqlRaw::connect(&mysql_url()).await?),
+            _ => Box::new(SqliteRaw),
         }))
     }
 
     fn fill_in_flight(&self) -> usize {
-        // SQLite has one writer; Postgres takes several inserts at once.
-        if self.name == "postgres" {
-            4
-        } else {
+        // SQLite has one writer; the servers take several inserts at once.
+        if self.name == "sqlite" {
             1
+        } else {
+            4
         }
     }
 }
@@ -173,13 +180,14 @@ impl BenchBackend for Redis {
     }
 }
 
-/// The backends named on the command line, or all of them.
+/// The backends named on the command line, or all of them, in the report's order.
 pub fn selected(names: &[String]) -> Vec<Box<dyn BenchBackend>> {
     let all: Vec<Box<dyn BenchBackend>> = vec![
         Box::new(Memory),
         Box::new(Sql::new("sqlite")),
         Box::new(Sql::new("postgres")),
         Box::new(Redis::default()),
+        Box::new(Sql::new("mysql")),
     ];
     if names.is_empty() {
         return all;
@@ -187,4 +195,18 @@ pub fn selected(names: &[String]) -> Vec<Box<dyn BenchBackend>> {
     all.into_iter()
         .filter(|b| names.iter().any(|n| n == b.name()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_backend_in_the_reports_order() {
+        let names: Vec<&str> = selected(&[]).iter().map(|b| b.name()).collect();
+        assert_eq!(names, ["memory", "sqlite", "postgres", "redis", "mysql"]);
+        let named = selected(&["mysql".into(), "memory".into()]);
+        let names: Vec<&str> = named.iter().map(|b| b.name()).collect();
+        assert_eq!(names, ["memory", "mysql"]);
+    }
 }

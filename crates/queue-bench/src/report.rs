@@ -31,18 +31,25 @@ fn display(backend: &str) -> &str {
         "sqlite" => "SQLite (file, WAL)",
         "postgres" => "Postgres",
         "redis" => "Redis",
+        "mysql" => "MySQL",
         other => other,
     }
 }
 
-/// The name of a backend's server in the machine paragraph.
-fn server(backend: &str) -> &str {
-    match backend {
+/// A backend's server and its version in the machine paragraph. MariaDB answers the
+/// `mysql` backend with versions like `10.11.19-MariaDB-0+deb12u1`.
+fn server(backend: &str, version: &str) -> String {
+    let name = match backend {
         "postgres" => "PostgreSQL",
         "sqlite" => "SQLite",
         "redis" => "Redis",
+        "mysql" => match version.split_once("-MariaDB") {
+            Some((short, _)) => return format!("MariaDB {short}"),
+            None => "MySQL",
+        },
         other => other,
-    }
+    };
+    format!("{name} {version}")
 }
 
 /// `1234567.8` as `1,234,568`.
@@ -93,11 +100,7 @@ pub fn intro(m: &Machine, o: &Options) -> String {
         m.date, m.cpu, m.cores, m.ram_gib, m.os
     );
     if !m.servers.is_empty() {
-        let servers: Vec<String> = m
-            .servers
-            .iter()
-            .map(|(b, v)| format!("{} {v}", server(b)))
-            .collect();
+        let servers: Vec<String> = m.servers.iter().map(|(b, v)| server(b, v)).collect();
         let _ = write!(s, "; {}", and_list(&servers));
     }
     let drains: Vec<String> = o.drain_sizes().into_iter().map(count_label).collect();
@@ -130,7 +133,8 @@ pub fn intro(m: &Machine, o: &Options) -> String {
         ". \"% of raw\" compares with the same work done by the client directly on the \
          same server: multi-row inserts of 1,000 into a two-column table, and connections \
          deleting the oldest 100 rows per statement (`FOR UPDATE SKIP LOCKED` on Postgres, \
-         one writer on SQLite); on Redis a hash per job and a sorted set, filled by \
+         one writer on SQLite; on MySQL a transaction selecting them `FOR UPDATE SKIP \
+         LOCKED`, then deleting them); on Redis a hash per job and a sorted set, filled by \
          pipelines and drained by `ZPOPMIN` then `HGET` + `DEL`.",
     );
     s
@@ -375,6 +379,17 @@ mod tests {
     }
 
     #[test]
+    fn mysql_servers_are_named_by_what_answered() {
+        assert_eq!(
+            server("mysql", "10.11.19-MariaDB-0+deb12u1"),
+            "MariaDB 10.11.19"
+        );
+        assert_eq!(server("mysql", "8.4.3"), "MySQL 8.4.3");
+        assert_eq!(server("postgres", "15.20"), "PostgreSQL 15.20");
+        assert_eq!(display("mysql"), "MySQL");
+    }
+
+    #[test]
     fn numbers_read_like_the_readme() {
         assert_eq!(thousands(1_234_567.8), "1,234,568");
         assert_eq!(thousands(999.4), "999");
@@ -464,14 +479,16 @@ mod tests {
                 ("sqlite".into(), "3.46.0".into()),
                 ("postgres".into(), "15.20".into()),
                 ("redis".into(), "7.0.15".into()),
+                ("mysql".into(), "10.11.19-MariaDB-0+deb12u1".into()),
             ],
         };
         let s = intro(&m, &opts());
         assert!(s.starts_with(
             "Measured on 2026-11-29: AMD EPYC 7B13, 2 logical cores, 23 GiB RAM, \
-             Debian GNU/Linux 12 (bookworm), kernel 6.1.0; SQLite 3.46.0, PostgreSQL 15.20 \
-             and Redis 7.0.15. Bulk enqueue of 100,000 jobs"
+             Debian GNU/Linux 12 (bookworm), kernel 6.1.0; SQLite 3.46.0, PostgreSQL 15.20, \
+             Redis 7.0.15 and MariaDB 10.11.19. Bulk enqueue of 100,000 jobs"
         ));
+        assert!(s.contains("on MySQL a transaction selecting them `FOR UPDATE SKIP LOCKED`"));
         assert!(s.contains("drain of 10k and 1M queued no-op jobs"));
         assert!(s.contains("beside 10k and 1M jobs scheduled an hour ahead in the same queue. "));
         let mut o = opts();

@@ -98,10 +98,15 @@ fn id(args: &[&str]) -> Option<u32> {
     }
 }
 
+/// Whether we run as root (uid 0).
+pub fn is_root() -> bool {
+    id(&["-u"]) == Some(0)
+}
+
 /// The (uid, gid) to run a server as: `None` to run it as ourselves, or the ids of `user`
 /// when we are root, since Postgres refuses to run as root.
 pub fn server_user(user: &str) -> Result<Option<(u32, u32)>, String> {
-    if id(&["-u"]) != Some(0) {
+    if !is_root() {
         return Ok(None);
     }
     match (id(&["-u", user]), id(&["-g", user])) {

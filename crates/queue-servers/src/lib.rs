@@ -1,4 +1,4 @@
-//! Throw-away Postgres and Redis servers for the queue workspace's tests and tools.
+//! Throw-away Postgres, Redis and MariaDB servers for the queue workspace's tests and tools.
 //!
 //! Each server is started from the local binaries on a free loopback port, keeps its
 //! files in a temp dir of its own, can be stopped and started again on the same data and
@@ -6,7 +6,7 @@
 //! when dropped. Blocking std code, no async runtime needed.
 //!
 //! ```no_run
-//! use queue_servers::{PostgresServer, RedisOptions, RedisServer};
+//! use queue_servers::{MariaDbServer, PostgresServer, RedisOptions, RedisServer};
 //!
 //! let pg = PostgresServer::start()?;
 //! let url = pg.url(); // postgres://postgres@127.0.0.1:PORT/test
@@ -16,10 +16,15 @@
 //! // Keeps every write across restarts (append-only file, fsync always).
 //! let redis = RedisServer::start_with(RedisOptions::default().persistent(true))?;
 //! redis.restart()?;
+//!
+//! // MariaDB (or MySQL): root without a password, database `test`.
+//! let db = MariaDbServer::start()?;
+//! let mysql_url = db.url(); // mysql://root@127.0.0.1:PORT/test
+//! db.restart()?; // same data, same port
 //! # Ok::<(), String>(())
 //! ```
 //!
-//! Either server can serve TLS ([`RedisOptions::tls`], [`PostgresOptions::tls`]) with a
+//! The Postgres and Redis servers can serve TLS ([`RedisOptions::tls`], [`PostgresOptions::tls`]) with a
 //! [`TlsCerts`]; the `certs` feature generates those (a CA of its own and a certificate
 //! for `127.0.0.1` and `localhost`).
 //!
@@ -29,12 +34,14 @@
 //! exits from a signal handler calls [`stop_all`] first, since `exit` skips destructors.
 
 pub mod host;
+pub mod mariadb;
 pub mod postgres;
 mod process;
 pub mod redis;
 mod skip;
 mod tls;
 
+pub use mariadb::MariaDbServer;
 pub use postgres::{PostgresOptions, PostgresServer};
 pub use process::stop_all;
 pub use redis::{RedisOptions, RedisServer};

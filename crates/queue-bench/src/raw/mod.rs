@@ -4,12 +4,14 @@
 //! Each measurement uses a table (or key prefix) of its own, with a random suffix, and
 //! removes it afterwards, also when it fails.
 
+mod mysql;
 mod postgres;
 mod redis;
 mod sqlite;
 
 use async_trait::async_trait;
 
+pub use mysql::MySqlRaw;
 pub use postgres::PgRaw;
 pub use redis::RedisRaw;
 pub use sqlite::SqliteRaw;

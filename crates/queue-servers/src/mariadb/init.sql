@@ -1,0 +1,5 @@
+CREATE USER IF NOT EXISTS 'root'@'localhost';
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+CREATE USER IF NOT EXISTS 'root'@'::1';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'localhost', 'root'@'127.0.0.1', 'root'@'::1' WITH GRANT OPTION;
+CREATE DATABASE IF NOT EXISTS test;
