@@ -33,6 +33,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **MySQL and MariaDB** come with the `mysql` feature (not on by default): MySQL 8.0+ or
+//! MariaDB 10.6+, `SqlQueue::connect("mysql://…")` or [`SqlQueue::from_mysql_pool`]; the
+//! same contract, with claims by `SELECT … FOR UPDATE SKIP LOCKED` and wake-ups across
+//! processes within a second (MySQL has no NOTIFY).
+//!
 //! **TLS to Postgres** comes with the `tls-rustls` feature (default; rustls on ring) or
 //! `tls-native` (native-tls, OpenSSL on Linux): `sslmode=require`, `verify-ca` or
 //! `verify-full` in the URL, with `sslrootcert=FILE` for a private CA. Without either, such

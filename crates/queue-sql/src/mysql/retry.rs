@@ -24,6 +24,7 @@ where
     loop {
         match op().await {
             Err(e) if run < MAX_RUNS && is_conflict(&e) => {
+                tracing::debug!(run, error = %queue_core::ErrorChain(&e), "lock conflict; running again");
                 let ms = u64::from(run * run).min(100);
                 tokio::time::sleep(Duration::from_micros(fastrand::u64(0..=ms * 1_000))).await;
                 run += 1;
