@@ -34,7 +34,7 @@
 //! ```
 //!
 //! **MySQL and MariaDB** come with the `mysql` feature (not on by default): MySQL 8.0+ or
-//! MariaDB 10.6+, `SqlQueue::connect("mysql://…")` or [`SqlQueue::from_mysql_pool`]; the
+//! MariaDB 10.6+, `SqlQueue::connect("mysql://…")` or `SqlQueue::from_mysql_pool`; the
 //! same contract, with claims by `SELECT … FOR UPDATE SKIP LOCKED` and wake-ups across
 //! processes within a second (MySQL has no NOTIFY).
 //!
