@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run -p queue-admin --example dashboard   # a MemoryQueue; open http://127.0.0.1:8080/
 //! cargo run -p queue-admin --example dashboard -- sqlite:jobs.db   # or a SQL queue
+//! cargo run -p queue-admin --example dashboard -- mysql://root@127.0.0.1:3306/test
 //! ```
 //!
 //! With a SQL URL the jobs live in that database, so `queuectl --url sqlite:jobs.db serve

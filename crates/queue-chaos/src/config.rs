@@ -21,6 +21,14 @@ pub enum Target {
         /// The queue's name.
         name: String,
     },
+    /// A MySQL/MariaDB table.
+    MySql {
+        /// The server's URL, as the harness's user (a worker logs in as
+        /// [`MYSQL_WORKER_USER`] instead).
+        url: String,
+        /// The table.
+        table: String,
+    },
     /// A SQLite file.
     Sqlite {
         /// The database file.
@@ -31,6 +39,10 @@ pub enum Target {
 /// The `application_name` of the workers' Postgres connections, which the
 /// `pg_terminate_backend` fault aims at.
 pub const PG_APPLICATION: &str = "chaos-worker";
+
+/// The MySQL user the workers log in as, which the `KILL CONNECTION` fault aims at
+/// (MySQL has no application name the server shows; a user of their own does).
+pub const MYSQL_WORKER_USER: &str = "chaos_worker";
 
 /// The kind of every chaos job.
 pub const KIND: &str = "chaos";
@@ -51,7 +63,7 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// Shortest and longest handler run, in ms (a uniform pick).
     pub handler_ms: (u64, u64),
-    /// Postgres pool size (the library's default when `None`).
+    /// Postgres or MySQL pool size (the library's default when `None`).
     pub pool: Option<u32>,
     /// Sabotage for the harness's own test: heartbeats report every lease renewed
     /// without asking the backend, so handlers outlive their leases.
@@ -81,6 +93,7 @@ impl WorkerConfig {
             Target::Postgres { url, table } => {
                 a.extend(["postgres".into(), url.clone(), table.clone()])
             }
+            Target::MySql { url, table } => a.extend(["mysql".into(), url.clone(), table.clone()]),
             Target::Redis { url, name } => a.extend(["redis".into(), url.clone(), name.clone()]),
             Target::Sqlite { path } => a.extend(["sqlite".into(), path.display().to_string()]),
         }
@@ -121,6 +134,10 @@ impl WorkerConfig {
                 url: url.clone(),
                 table: table.clone(),
             },
+            [b, url, table] if b == "mysql" => Target::MySql {
+                url: url.clone(),
+                table: table.clone(),
+            },
             [b, url, name] if b == "redis" => Target::Redis {
                 url: url.clone(),
                 name: name.clone(),
@@ -130,7 +147,8 @@ impl WorkerConfig {
             },
             other => {
                 return Err(format!(
-                    "want `postgres URL TABLE`, `redis URL NAME` or `sqlite PATH`, got {other:?}"
+                    "want `postgres URL TABLE`, `mysql URL TABLE`, `redis URL NAME` or \
+                     `sqlite PATH`, got {other:?}"
                 ))
             }
         };
@@ -161,6 +179,10 @@ mod tests {
             Target::Postgres {
                 url: "postgres://postgres@127.0.0.1:5/test".into(),
                 table: "t".into(),
+            },
+            Target::MySql {
+                url: "mysql://root@127.0.0.1:7/test".into(),
+                table: "m".into(),
             },
             Target::Redis {
                 url: "redis://127.0.0.1:6".into(),

@@ -7,10 +7,11 @@ use queue_core::{Backend, QueueError, Result};
 use queue_redis::RedisQueue;
 use queue_sql::{SqlOptions, SqlQueue};
 
-use crate::config::{Target, PG_APPLICATION, RETAIN};
+use crate::config::{Target, MYSQL_WORKER_USER, PG_APPLICATION, RETAIN};
 
 /// Who opens the queue: Postgres connections of workers carry [`PG_APPLICATION`] as
-/// their application name, so a fault can end theirs and spare the harness's.
+/// their application name, and MySQL ones log in as [`MYSQL_WORKER_USER`], so a fault
+/// can end theirs and spare the harness's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// The harness: enqueues and inspects.
@@ -20,7 +21,7 @@ pub enum Role {
 }
 
 /// Opens the queue of `target` with lease timeout `lease`, keeping completed jobs, and a
-/// Postgres pool of `pool` connections when given.
+/// Postgres or MySQL pool of `pool` connections when given.
 pub async fn open(
     target: &Target,
     lease: Duration,
@@ -52,6 +53,24 @@ pub async fn open(
             };
             Ok(Arc::new(queue))
         }
+        Target::MySql { url, table } => {
+            let url = match role {
+                Role::Worker => with_user(url, MYSQL_WORKER_USER)?,
+                Role::Harness => url.clone(),
+            };
+            let queue = match pool {
+                Some(n) => {
+                    let pool = sqlx::mysql::MySqlPoolOptions::new()
+                        .max_connections(n)
+                        .connect(&url)
+                        .await
+                        .map_err(QueueError::backend)?;
+                    SqlQueue::from_mysql_pool(pool, sql(table)).await?
+                }
+                None => SqlQueue::connect_with(&url, sql(table)).await?,
+            };
+            Ok(Arc::new(queue))
+        }
         Target::Sqlite { path } => {
             let url = format!("sqlite:{}", path.display());
             Ok(Arc::new(
@@ -75,6 +94,20 @@ fn with_application(url: &str) -> String {
     format!("{url}{sep}application_name={PG_APPLICATION}")
 }
 
+/// `url` logging in as `user` without a password (the throw-away server's users have
+/// none).
+fn with_user(url: &str, user: &str) -> Result<String> {
+    let bad = || QueueError::InvalidConfig(format!("want `SCHEME://[USER@]HOST…`, got {url:?}"));
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    // The authority ends at the first `/` or `?`; only an `@` inside it ends a user.
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = match rest[..end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    Ok(format!("{scheme}://{user}@{host}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +122,20 @@ mod tests {
             with_application("postgres://h/db?sslmode=disable"),
             "postgres://h/db?sslmode=disable&application_name=chaos-worker"
         );
+    }
+
+    #[test]
+    fn the_worker_user_replaces_any_user() {
+        let w = |url| with_user(url, "w").ok();
+        assert_eq!(
+            w("mysql://root@127.0.0.1:3/test").as_deref(),
+            Some("mysql://w@127.0.0.1:3/test")
+        );
+        assert_eq!(
+            w("mysql://u:p@h/db?x=@").as_deref(),
+            Some("mysql://w@h/db?x=@")
+        );
+        assert_eq!(w("mysql://h:3/db").as_deref(), Some("mysql://w@h:3/db"));
+        assert_eq!(w("h/db"), None);
     }
 }

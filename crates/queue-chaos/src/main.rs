@@ -63,7 +63,8 @@ fn run(args: &[String]) -> Result<bool, String> {
         .into_iter()
         .filter(|s| {
             let name = format!("{} {}", s.backend.name(), s.name).to_lowercase();
-            opts.only.is_empty() || opts.only.iter().any(|o| name.contains(o))
+            (s.quick || !opts.quick)
+                && (opts.only.is_empty() || opts.only.iter().any(|o| name.contains(o)))
         })
         .collect();
     if scenarios.is_empty() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use queue_core::{Backend, Job, JobState, Stats};
-use queue_servers::{PostgresServer, RedisOptions, RedisServer};
+use queue_servers::{MariaDbServer, PostgresServer, RedisOptions, RedisServer};
 use serde_json::json;
 
 use crate::analysis::{analyse, Final, Findings, Input};
@@ -34,6 +34,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum BackendKind {
     /// Postgres, on a throw-away server.
     Postgres,
+    /// MySQL, on a throw-away MariaDB server.
+    MySql,
     /// Redis, on a throw-away server that keeps every write (append-only file).
     Redis,
     /// SQLite, one file in the scenario's dir.
@@ -45,6 +47,7 @@ impl BackendKind {
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Postgres => "postgres",
+            BackendKind::MySql => "mysql",
             BackendKind::Redis => "redis",
             BackendKind::Sqlite => "sqlite",
         }
@@ -56,7 +59,8 @@ impl BackendKind {
 pub enum Fault {
     /// The server is stopped and started again.
     Restart,
-    /// Postgres ends the workers' connections (`pg_terminate_backend`).
+    /// The server ends the workers' connections (Postgres `pg_terminate_backend`,
+    /// MySQL `KILL CONNECTION`).
     TerminateConnections,
     /// Redis drops every ordinary client (`CLIENT KILL TYPE normal`).
     ClientKill,
@@ -114,8 +118,10 @@ pub struct Scenario {
     pub workers: usize,
     /// Jobs each runs at once.
     pub concurrency: usize,
-    /// Postgres pool size of each worker.
+    /// Postgres or MySQL pool size of each worker.
     pub pool: Option<u32>,
+    /// Whether `--quick` runs it.
+    pub quick: bool,
 }
 
 /// Every scenario, in table order.
@@ -127,6 +133,12 @@ pub fn catalogue() -> Vec<Scenario> {
         workers,
         concurrency,
         pool,
+        quick: true,
+    };
+    // Left out of `--quick`, which one MySQL scenario covers, to keep CI short.
+    let slow = |scn: Scenario| Scenario {
+        quick: false,
+        ..scn
     };
     use BackendKind::*;
     vec![
@@ -148,6 +160,16 @@ pub fn catalogue() -> Vec<Scenario> {
             Some(2),
         ),
         s("SIGKILL workers", Postgres, Fault::KillWorker, 4, 8, None),
+        s("server restart", MySql, Fault::Restart, 3, 8, None),
+        slow(s("SIGKILL workers", MySql, Fault::KillWorker, 4, 8, None)),
+        slow(s(
+            "KILL CONNECTION",
+            MySql,
+            Fault::TerminateConnections,
+            3,
+            8,
+            None,
+        )),
         s("server restart", Redis, Fault::Restart, 3, 8, None),
         s("CLIENT KILL", Redis, Fault::ClientKill, 3, 8, None),
         s("SIGKILL workers", Redis, Fault::KillWorker, 4, 8, None),
@@ -186,6 +208,7 @@ pub struct Settings {
 #[derive(Default)]
 pub struct Servers {
     postgres: Option<PostgresServer>,
+    mysql: Option<MariaDbServer>,
     redis: Option<RedisServer>,
 }
 
@@ -196,6 +219,9 @@ impl Servers {
         let mut servers = Servers::default();
         if needs(BackendKind::Postgres) {
             servers.postgres = Some(PostgresServer::start()?);
+        }
+        if needs(BackendKind::MySql) {
+            servers.mysql = Some(MariaDbServer::start()?);
         }
         if needs(BackendKind::Redis) {
             // Restarts must keep the queue: an append-only file, fsynced every write.
@@ -276,6 +302,10 @@ fn target(scn: &Scenario, servers: &Servers, dir: &Path) -> Result<Target, Strin
             url: servers.postgres.as_ref().ok_or("no Postgres server")?.url(),
             table,
         },
+        BackendKind::MySql => Target::MySql {
+            url: servers.mysql.as_ref().ok_or("no MariaDB server")?.url(),
+            table,
+        },
         BackendKind::Redis => Target::Redis {
             url: servers.redis.as_ref().ok_or("no Redis server")?.url(),
             name: table,
@@ -294,6 +324,9 @@ async fn run_inner(
 ) -> Result<(Findings, String, Vec<String>), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let target = target(scn, servers, dir)?;
+    if let Target::MySql { url, .. } = &target {
+        faults::create_mysql_worker_user(url).await?;
+    }
     let queue = open(&target, settings.lease, None, Role::Harness)
         .await
         .map_err(|e| format!("cannot open the queue: {}", queue_core::ErrorChain(&e)))?;
@@ -401,6 +434,9 @@ impl FaultLog {
         let n = self.fired;
         match scn.fault {
             Fault::Restart => format!("{n} restarts"),
+            Fault::TerminateConnections if scn.backend == BackendKind::MySql => {
+                format!("{n}× KILL ({} conns)", self.ended)
+            }
             Fault::TerminateConnections => format!("{n}× terminate ({} conns)", self.ended),
             Fault::ClientKill => format!("{n}× CLIENT KILL ({} clients)", self.ended),
             Fault::KillWorker => format!("{n} SIGKILLs"),
@@ -429,18 +465,27 @@ async fn inject(
             tokio::time::sleep(OUTAGE).await;
             tokio::task::block_in_place(|| pg.start_again())?;
         }
+        (Fault::Restart, BackendKind::MySql) => {
+            let mysql = servers.mysql.as_ref().ok_or("no MariaDB server")?;
+            tokio::task::block_in_place(|| mysql.stop())?;
+            tokio::time::sleep(OUTAGE).await;
+            tokio::task::block_in_place(|| mysql.start_again())?;
+        }
         (Fault::Restart, BackendKind::Redis) => {
             let redis = servers.redis.as_ref().ok_or("no Redis server")?;
             tokio::task::block_in_place(|| redis.stop())?;
             tokio::time::sleep(OUTAGE).await;
             tokio::task::block_in_place(|| redis.start_again())?;
         }
-        (Fault::TerminateConnections, _) => {
-            let Target::Postgres { url, .. } = target else {
-                return Err("pg_terminate_backend needs Postgres".into());
-            };
-            log.ended += faults::terminate_worker_connections(url).await?;
-        }
+        (Fault::TerminateConnections, _) => match target {
+            Target::Postgres { url, .. } => {
+                log.ended += faults::terminate_worker_connections(url).await?;
+            }
+            Target::MySql { url, .. } => {
+                log.ended += faults::kill_mysql_worker_connections(url).await?;
+            }
+            _ => return Err("ending connections needs Postgres or MySQL".into()),
+        },
         (Fault::ClientKill, _) => {
             let redis = servers.redis.as_ref().ok_or("no Redis server")?;
             log.ended += tokio::task::block_in_place(|| faults::redis_client_kill(redis.port()))?;

@@ -25,7 +25,7 @@ pub(crate) use after_help;
 /// The help heading of the options every command takes.
 const QUEUE: &str = "Queue options (any command)";
 
-/// See and steer a job queue on Postgres, SQLite or Redis.
+/// See and steer a job queue on Postgres, MySQL/MariaDB, SQLite or Redis.
 #[derive(Parser)]
 #[command(
     name = "queuectl",
@@ -70,7 +70,8 @@ pub struct Target {
         global = true,
         value_name = "URL",
         help_heading = QUEUE,
-        help = "The queue's URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, sqlite:FILE, or \
+        help = "The queue's URL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, \
+                mysql://USER[:PASSWORD]@HOST[:PORT]/DB (or mariadb://), sqlite:FILE, or \
                 redis://[:PASSWORD@]HOST[:PORT][/DB] (also redis-cluster://, redis-sentinel:// \
                 and valkey://; their TLS forms, rediss:// and so on, unless built without TLS)"
     )]

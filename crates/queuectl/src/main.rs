@@ -1,6 +1,7 @@
 //! `queuectl`: the command line for operators of a queue of this workspace. It opens a
-//! Postgres, SQLite or Redis queue from a URL and shows or changes what is in it: counts,
-//! lists, single jobs, replays, cancels, pauses, purges, migrations, and a live view.
+//! Postgres, MySQL/MariaDB, SQLite or Redis queue from a URL and shows or changes what is
+//! in it: counts, lists, single jobs, replays, cancels, pauses, purges, migrations, and a
+//! live view.
 //!
 //! ```text
 //! $ export QUEUE_URL=postgres://postgres@127.0.0.1:5432/app

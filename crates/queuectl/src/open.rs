@@ -29,7 +29,10 @@ const IDLE_MAINTENANCE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Opens the queue at `location`. A SQL table that does not exist yet is refused (with a
 /// hint to run `queuectl migrate`) rather than created.
 pub async fn open_existing(location: &Location) -> Result<Arc<dyn Backend>, CliError> {
-    if let Location::Postgres { table, .. } | Location::Sqlite { table, .. } = location {
+    if let Location::Postgres { table, .. }
+    | Location::MySql { table, .. }
+    | Location::Sqlite { table, .. } = location
+    {
         let found = match SchemaConn::open(location).await? {
             Some(mut conn) => {
                 let found = conn.has_queue(table).await;
@@ -52,7 +55,9 @@ pub async fn open_existing(location: &Location) -> Result<Arc<dyn Backend>, CliE
 /// Opens the queue at `location`, creating or migrating a SQL table as needed.
 pub async fn open(location: &Location) -> Result<Arc<dyn Backend>, CliError> {
     let queue: Arc<dyn Backend> = match location {
-        Location::Postgres { url, table } | Location::Sqlite { url, table } => {
+        Location::Postgres { url, table }
+        | Location::MySql { url, table }
+        | Location::Sqlite { url, table } => {
             let opts = SqlOptions::default()
                 .table(table)
                 .notifications(false)

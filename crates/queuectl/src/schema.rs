@@ -9,12 +9,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use queue_sql::DEFAULT_CONNECT_TIMEOUT;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
 
 use crate::error::CliError;
-use crate::target::Location;
+use crate::target::{mysql_url, Location};
 
 /// How long SQLite waits for a writer (a migrating queue, say) before reading.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,6 +24,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum SchemaConn {
     /// To Postgres.
     Postgres(PgConnection),
+    /// To MySQL or MariaDB.
+    MySql(MySqlConnection),
     /// To a SQLite file.
     Sqlite(SqliteConnection),
 }
@@ -33,6 +36,7 @@ impl SchemaConn {
     pub async fn open(location: &Location) -> Result<Option<SchemaConn>, CliError> {
         match location {
             Location::Postgres { url, .. } => connect_postgres(url).await.map(Some),
+            Location::MySql { url, .. } => connect_mysql(url).await.map(Some),
             Location::Sqlite { url, .. } => connect_sqlite(url).await,
             Location::Redis { .. } => Ok(None),
         }
@@ -44,6 +48,12 @@ impl SchemaConn {
         let found = match self {
             SchemaConn::Postgres(conn) => {
                 sqlx::query_scalar(include_str!("../sql/postgres/has_queue.sql"))
+                    .bind(record)
+                    .fetch_one(conn)
+                    .await
+            }
+            SchemaConn::MySql(conn) => {
+                sqlx::query_scalar(include_str!("../sql/mysql/has_queue.sql"))
                     .bind(record)
                     .fetch_one(conn)
                     .await
@@ -63,9 +73,14 @@ impl SchemaConn {
         if !self.has_queue(table).await? {
             return Ok(Vec::new());
         }
-        let sql = include_str!("../sql/versions.sql").replace("{table}", table);
+        let sql = match self {
+            SchemaConn::MySql(_) => include_str!("../sql/mysql/versions.sql"),
+            SchemaConn::Postgres(_) | SchemaConn::Sqlite(_) => include_str!("../sql/versions.sql"),
+        }
+        .replace("{table}", table);
         let versions = match self {
             SchemaConn::Postgres(conn) => sqlx::query_scalar(&sql).fetch_all(conn).await,
+            SchemaConn::MySql(conn) => sqlx::query_scalar(&sql).fetch_all(conn).await,
             SchemaConn::Sqlite(conn) => sqlx::query_scalar(&sql).fetch_all(conn).await,
         };
         versions.map_err(|e| CliError::failed(format!("cannot read the migration record: {e}")))
@@ -75,6 +90,7 @@ impl SchemaConn {
     pub async fn close(self) {
         let _ = match self {
             SchemaConn::Postgres(conn) => conn.close().await,
+            SchemaConn::MySql(conn) => conn.close().await,
             SchemaConn::Sqlite(conn) => conn.close().await,
         };
     }
@@ -127,6 +143,59 @@ async fn connect_postgres(url: &str) -> Result<SchemaConn, CliError> {
         }
         Ok(Err(e)) => Err(cannot(e.to_string())),
     }
+}
+
+/// Connects to MySQL within the connect timeout, with an error that names the server and
+/// says what to check.
+async fn connect_mysql(url: &str) -> Result<SchemaConn, CliError> {
+    let opts = MySqlConnectOptions::from_str(&mysql_url(url))
+        .map_err(|e| CliError::usage(format!("bad MySQL URL: {e}")))?;
+    let server = match opts.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", opts.get_host(), opts.get_port()),
+    };
+    let database = opts.get_database().unwrap_or("(default)").to_owned();
+    let cannot = |why: String| {
+        CliError::failed(format!(
+            "cannot connect to MySQL at {server}, database {database}: {why}"
+        ))
+    };
+    match tokio::time::timeout(DEFAULT_CONNECT_TIMEOUT, opts.connect()).await {
+        Ok(Ok(conn)) => Ok(SchemaConn::MySql(conn)),
+        Err(_) => Err(cannot(format!(
+            "no answer within {} (is the server reachable at {server}?)",
+            crate::duration::format(DEFAULT_CONNECT_TIMEOUT)
+        ))),
+        Ok(Err(sqlx::Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(cannot(format!(
+                "connection refused (is the server running at {server}?)"
+            )))
+        }
+        Ok(Err(sqlx::Error::Tls(e))) => Err(cannot(untrusted_mysql(&e))),
+        Ok(Err(sqlx::Error::Io(e))) => Err(cannot(format!(
+            "unreachable: {e} (is the host right, and the server up?)"
+        ))),
+        Ok(Err(sqlx::Error::Database(e))) => {
+            let number = e
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(|e| e.number());
+            // The server's error numbers: unknown database, access denied, too many
+            // connections.
+            let hint = match number {
+                Some(1049) => " (create it, or fix the database in the URL)",
+                Some(1045 | 1044) => " (check the user and password in the URL)",
+                Some(1040) => " (too many connections: try again when some are free)",
+                _ => "",
+            };
+            Err(cannot(format!("{e}{hint}")))
+        }
+        Ok(Err(e)) => Err(cannot(e.to_string())),
+    }
+}
+
+/// The words for a MySQL TLS handshake that failed.
+fn untrusted_mysql(e: &dyn std::fmt::Display) -> String {
+    format!("TLS failed: is the server's certificate trusted (ssl-ca), and for this host? {e}")
 }
 
 /// The words for a TLS handshake that failed on the server's certificate.

@@ -56,6 +56,17 @@ mod tests {
     }
 
     #[test]
+    fn mysql_urls_are_shown_redacted() {
+        let url = "mariadb://app:s3cret@db.example:3306/jobs";
+        let shown = Scrubber::new(url).scrub(&format!("cannot open {url}: denied for s3cret"));
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("mariadb://app:***@db.example:3306/jobs"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn every_form_of_secret_is_found() {
         for (url, secret) in [
             ("redis://:s3cret@127.0.0.1:6379", "s3cret"),
@@ -66,6 +77,12 @@ mod tests {
             ("redis://h/0?sentinelPassword=s3cret", "s3cret"),
             ("postgres://h/db?pwd=s3cret#frag", "s3cret"),
             ("postgres://h/db?password=s3/cret&x=1", "s3/cret"),
+            ("mysql://root:s3cret@127.0.0.1:3306/test", "s3cret"),
+            (
+                "mariadb://app:p%40ss@db:3306/jobs?ssl-mode=REQUIRED",
+                "p@ss",
+            ),
+            ("mysql://app:s3cret@h/db?ssl-mode=VERIFY_CA", "s3cret"),
         ] {
             let shown = Scrubber::new(url).scrub(&format!("{url} and {secret}"));
             assert!(!shown.contains(secret), "{url}: {shown}");
@@ -76,6 +93,7 @@ mod tests {
     fn urls_without_secrets_are_left_alone() {
         for url in [
             "postgres://postgres@127.0.0.1:5432/test",
+            "mysql://root@127.0.0.1:3306/test",
             "sqlite:jobs.db",
             "",
         ] {

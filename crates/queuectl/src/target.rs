@@ -9,7 +9,7 @@ use crate::error::CliError;
 /// The table a SQL queue uses unless `--table` says otherwise (queue-sql's default).
 pub const DEFAULT_TABLE: &str = "queue_jobs";
 
-/// Whether this build speaks TLS (to Postgres and Redis alike).
+/// Whether this build speaks TLS (to Postgres, MySQL and Redis alike).
 const TLS: bool = cfg!(any(feature = "tls-rustls", feature = "tls-native"));
 
 /// How to get a build that does.
@@ -28,12 +28,44 @@ fn tls_sslmode(url: &str) -> Option<&'static str> {
     }
 }
 
+/// The `ssl-mode` of a MySQL URL when it requires TLS; a URL that does not parse is left
+/// to the connection, as for Postgres.
+fn tls_ssl_mode(url: &str) -> Option<&'static str> {
+    use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+    match mysql_url(url)
+        .parse::<MySqlConnectOptions>()
+        .ok()?
+        .get_ssl_mode()
+    {
+        MySqlSslMode::Required => Some("required"),
+        MySqlSslMode::VerifyCa => Some("verify_ca"),
+        MySqlSslMode::VerifyIdentity => Some("verify_identity"),
+        MySqlSslMode::Disabled | MySqlSslMode::Preferred => None,
+    }
+}
+
+/// A `mysql://` or `mariadb://` URL in the `mysql://` form the driver parses (MariaDB
+/// speaks the same protocol).
+pub fn mysql_url(url: &str) -> String {
+    match url.get(..8) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mariadb:") => format!("mysql:{}", &url[8..]),
+        _ => url.to_owned(),
+    }
+}
+
 /// A queue to open.
 #[derive(Clone)]
 pub enum Location {
     /// A table on a Postgres server.
     Postgres {
         /// `postgres://…` or `postgresql://…`.
+        url: String,
+        /// The jobs table.
+        table: String,
+    },
+    /// A table on a MySQL or MariaDB server.
+    MySql {
+        /// `mysql://…` or `mariadb://…`.
         url: String,
         /// The jobs table.
         table: String,
@@ -60,8 +92,8 @@ impl Location {
     pub fn from_args(target: &Target) -> Result<Location, CliError> {
         let Some(url) = target.url.clone().filter(|u| !u.trim().is_empty()) else {
             return Err(CliError::usage(
-                "no queue given: pass --url URL or set QUEUE_URL (postgres://…, sqlite:FILE or \
-                 redis://…)",
+                "no queue given: pass --url URL or set QUEUE_URL (postgres://…, mysql://…, \
+                 sqlite:FILE or redis://…)",
             ));
         };
         let scheme = url
@@ -78,6 +110,18 @@ impl Location {
                 }
                 Ok(Location::Postgres {
                     table: sql_table(target, "Postgres")?,
+                    url,
+                })
+            }
+            "mysql" | "mariadb" => {
+                if let Some(mode) = tls_ssl_mode(&url).filter(|_| !TLS) {
+                    return Err(CliError::usage(format!(
+                        "ssl-mode={mode} needs TLS, and this queuectl was built without it: \
+                         {REBUILD}"
+                    )));
+                }
+                Ok(Location::MySql {
+                    table: sql_table(target, "MySQL")?,
                     url,
                 })
             }
@@ -116,7 +160,8 @@ impl Location {
                 Ok(Location::Redis { url, name })
             }
             _ => Err(CliError::usage(format!(
-                "unsupported URL {}: expected postgres://…, sqlite:FILE or redis://…",
+                "unsupported URL {}: expected postgres://…, mysql://…, sqlite:FILE or \
+                 redis://…",
                 redact_url(&url)
             ))),
         }
@@ -126,6 +171,7 @@ impl Location {
     pub fn backend(&self) -> &'static str {
         match self {
             Location::Postgres { .. } => "postgres",
+            Location::MySql { .. } => "mysql",
             Location::Sqlite { .. } => "sqlite",
             Location::Redis { .. } => "redis",
         }
@@ -135,9 +181,9 @@ impl Location {
     /// queue name.
     pub fn label(&self) -> String {
         match self {
-            Location::Postgres { url, table } | Location::Sqlite { url, table } => {
-                format!("{} (table {table})", redact_url(url))
-            }
+            Location::Postgres { url, table }
+            | Location::MySql { url, table }
+            | Location::Sqlite { url, table } => format!("{} (table {table})", redact_url(url)),
             Location::Redis { url, name } => format!("{} (queue {name})", redact_url(url)),
         }
     }
@@ -186,6 +232,16 @@ mod tests {
         assert!(matches!(pg, Ok(Location::Postgres { ref table, .. }) if table == DEFAULT_TABLE));
         let sqlite = Location::from_args(&target("sqlite:jobs.db", Some("billing"), None));
         assert!(matches!(sqlite, Ok(Location::Sqlite { ref table, .. }) if table == "billing"));
+        let mysql = Location::from_args(&target("mysql://u:pw@h/db", Some("jobs"), None));
+        assert!(matches!(mysql, Ok(Location::MySql { ref table, .. }) if table == "jobs"));
+        let mariadb = Location::from_args(&target("MariaDB://h/db", None, None));
+        assert!(matches!(mariadb, Ok(Location::MySql { .. })));
+        assert_eq!(mysql_url("mariadb://h/db"), "mysql://h/db");
+        assert_eq!(mysql_url("mysql://h/db"), "mysql://h/db");
+        let label = Location::from_args(&target("mariadb://u:pw@h/db", None, None))
+            .map(|l| l.label())
+            .unwrap_or_default();
+        assert_eq!(label, "mariadb://u:***@h/db (table queue_jobs)");
         let redis = Location::from_args(&target("redis://h:6379", None, Some("emails")));
         assert!(matches!(redis, Ok(Location::Redis { ref name, .. }) if name == "emails"));
         let label = Location::from_args(&target("postgres://u:pw@h/db", None, None))
@@ -207,19 +263,23 @@ mod tests {
         assert!(usage_error(target("sqlite:x.db", None, Some("q"))).contains("--queue is for"));
         assert!(usage_error(target("sqlite::memory:", None, None)).contains("in-memory"));
         assert!(usage_error(target("postgres://h/db", Some("Jobs"), None)).contains("jobs"));
-        let bad = usage_error(target("mysql://u:s3cret@h/db", None, None));
+        let bad = usage_error(target("mssql://u:s3cret@h/db", None, None));
         assert!(
-            bad.contains("mysql://u:***@h/db") && !bad.contains("s3cret"),
+            bad.contains("mssql://u:***@h/db") && !bad.contains("s3cret"),
             "{bad}"
         );
+        assert!(usage_error(target("mysql://h/db", None, Some("q"))).contains("--queue is for"));
         let rediss = target("rediss://h", None, Some("q"));
         let verified = target("postgres://h/db?sslmode=verify-full", None, None);
+        let my_verified = target("mysql://h/db?ssl-mode=VERIFY_IDENTITY", None, None);
         if TLS {
             assert!(Location::from_args(&rediss).is_ok());
             assert!(Location::from_args(&verified).is_ok());
+            assert!(Location::from_args(&my_verified).is_ok());
         } else {
             assert!(usage_error(rediss).contains("--features tls-rustls"));
             assert!(usage_error(verified).contains("sslmode=verify-full needs TLS"));
+            assert!(usage_error(my_verified).contains("ssl-mode=verify_identity needs TLS"));
         }
         let prefer = target("postgres://h/db?sslmode=prefer", None, None);
         assert!(Location::from_args(&prefer).is_ok());

@@ -46,8 +46,8 @@ fn usage_errors_exit_with_2() {
     let cases: [(&[&str], &str); 10] = [
         (&["stats"], "pass --url URL or set QUEUE_URL"),
         (
-            &["--url", "mysql://u:s3cret-Pw@h/db", "stats"],
-            "mysql://u:***@h/db",
+            &["--url", "mssql://u:s3cret-Pw@h/db", "stats"],
+            "mssql://u:***@h/db",
         ),
         (&["--url", "redis://h", "stats"], "needs --queue NAME"),
         (

@@ -1,5 +1,6 @@
 //! A worker process for the chaos harness: `chaos-worker --ledger PATH [options]
-//! postgres URL TABLE | redis URL NAME | sqlite PATH` (see `queue_chaos::config`).
+//! postgres URL TABLE | mysql URL TABLE | redis URL NAME | sqlite PATH`
+//! (see `queue_chaos::config`).
 
 use std::process::ExitCode;
 

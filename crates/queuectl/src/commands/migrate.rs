@@ -44,7 +44,9 @@ struct Migrated<'a> {
 /// Reads the versions, opens the queue (which migrates), reads them again.
 pub async fn run(location: &Location, json: bool, _args: Args) -> Result<(), CliError> {
     let table = match location {
-        Location::Postgres { table, .. } | Location::Sqlite { table, .. } => Some(table.as_str()),
+        Location::Postgres { table, .. }
+        | Location::MySql { table, .. }
+        | Location::Sqlite { table, .. } => Some(table.as_str()),
         Location::Redis { .. } => None,
     };
     let found = match (table, SchemaConn::open(location).await?) {

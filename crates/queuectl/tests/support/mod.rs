@@ -1,7 +1,8 @@
 //! Shared by the test files: running the binary, and queues to run it on.
 //!
 //! Servers are found as the other crates' tests find them: Postgres at `DATABASE_URL`
-//! (default `postgres://postgres@127.0.0.1:5432/test`), Redis at `REDIS_URL` (default
+//! (default `postgres://postgres@127.0.0.1:5432/test`), MySQL at `MYSQL_URL` (default
+//! `mysql://root@127.0.0.1:3306/test`), Redis at `REDIS_URL` (default
 //! `redis://127.0.0.1:6379`); a missing server fails the test, unless
 //! `QUEUE_SKIP_SERVERS=1`. Each test uses a table (`qt_…`, which the queue-sql tests'
 //! sweep also removes should a run die), SQLite file or Redis queue of its own.
@@ -221,6 +222,11 @@ pub fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// The MySQL (or MariaDB) the tests use: `MYSQL_URL`, else the local default.
+pub fn mysql_url() -> String {
+    std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_string())
+}
+
 /// The Redis the tests use: `REDIS_URL`, else the local default.
 pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
@@ -262,6 +268,18 @@ impl Place {
         })
     }
 
+    /// A fresh table on the test MySQL; `None` when server tests are skipped.
+    pub fn mysql() -> Option<Place> {
+        if skip_servers() {
+            return None;
+        }
+        Some(Place {
+            url: mysql_url(),
+            table: fresh_name(),
+            file: None,
+        })
+    }
+
     /// The binary pointed at this table.
     pub fn cli(&self) -> Cli {
         Cli {
@@ -293,8 +311,8 @@ impl Place {
     }
 }
 
-/// Removes the SQLite file, also when a test failed (a Postgres table left by a failed
-/// test is removed by the queue-sql tests' sweep of old `qt_` tables).
+/// Removes the SQLite file, also when a test failed (a Postgres or MySQL table left by a
+/// failed test is removed by the queue-sql tests' sweep of old `qt_` tables).
 impl Drop for Place {
     fn drop(&mut self) {
         if let Some(file) = &self.file {

@@ -1,4 +1,4 @@
-//! Every command against a SQL queue, the same for SQLite and Postgres: each scenario
+//! Every command against a SQL queue, the same for SQLite, Postgres and MySQL: each scenario
 //! sets up its jobs through the queue crate, runs the binary, and checks both what it
 //! printed and what it changed.
 
