@@ -67,6 +67,8 @@ mod options;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod refill;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod resume;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod rounds;
 #[cfg(feature = "sqlite")]

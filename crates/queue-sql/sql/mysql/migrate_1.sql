@@ -30,10 +30,10 @@ CREATE TABLE IF NOT EXISTS `{table}` (
     cancel_requested BOOLEAN      NOT NULL DEFAULT FALSE,
     PRIMARY KEY (id),
     -- The claim: one priority at a time, due jobs in order (claim.sql). Led by the state,
-    -- so the pending jobs are one range of it.
+    -- so the pending jobs are one range of it, and the running jobs another, which the
+    -- reclaimer reads (reclaim.sql): an index by lease deadline would be written by
+    -- every claim, heartbeat and ack.
     KEY `{table}_pending_idx` (state, priority, scheduled_at, id),
-    -- The reclaimer, by lease deadline; NULL for every job not running.
-    KEY `{table}_lease_idx` (lease_expires_at),
     -- One holder per unique key; NULLs do not collide.
     UNIQUE KEY `{table}_unique_idx` (unique_lock),
     -- Pruning and purging of finished jobs.

@@ -9,30 +9,54 @@ use time::OffsetDateTime;
 
 use super::row::{db_err, decode, Undecodable};
 use super::{retry, MySqlQueue, BEGIN};
+use crate::resume::Point;
 use crate::text::stored_error;
 
 /// Where claim.sql puts the database's clock: after `{columns}`.
 const CLOCK: usize = super::row::TAIL;
-
 impl MySqlQueue {
     /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
     pub(super) async fn claim(&self, kinds: &[&str], max: usize) -> Result<Vec<Job>> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let sql = self.sql.claim(kinds.len());
-        let sql = sql.as_str();
-        crate::refill::claim_refilling(max, |want| {
-            retry::on_conflict(move || self.claim_once(sql, kinds, want))
-        })
-        .await
+        let sql = Statements {
+            head: self.sql.claim(kinds.len(), false),
+            resumed: self.sql.claim(kinds.len(), true),
+        };
+        let sql = &sql;
+        crate::refill::claim_refilling(max, |want| self.claim_resuming(sql, kinds, want)).await
+    }
+
+    /// One claim, resuming after this process's last full claim of `kinds` when there was
+    /// one (see [`crate::resume`]).
+    async fn claim_resuming(
+        &self,
+        sql: &Statements,
+        kinds: &[&str],
+        max: usize,
+    ) -> Result<(Vec<Job>, usize)> {
+        let start = self.resume.start(kinds);
+        let after = start.after.as_ref();
+        let claimed = retry::on_conflict(|| self.claim_once(sql, after, kinds, max)).await;
+        match &claimed {
+            Ok((jobs, bad)) => self.resume.claimed(start, max, jobs.len() + bad, jobs),
+            Err(_) => self.resume.claimed(start, max, 0, &[]),
+        }
+        claimed
     }
 
     /// One claim transaction for up to `max` jobs; returns the good jobs and how many rows
     /// could not be decoded (set aside).
-    async fn claim_once(&self, sql: &str, kinds: &[&str], max: usize) -> Result<(Vec<Job>, usize)> {
+    async fn claim_once(
+        &self,
+        sql: &Statements,
+        after: Option<&Point>,
+        kinds: &[&str],
+        max: usize,
+    ) -> Result<(Vec<Job>, usize)> {
         let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_err)?;
-        let rows = self.pick(&mut tx, sql, kinds, max).await?;
+        let rows = self.pick(&mut tx, sql, after, kinds, max).await?;
         let Some(first) = rows.first() else {
             tx.commit().await.map_err(db_err)?;
             return Ok((Vec::new(), 0));
@@ -80,11 +104,12 @@ impl MySqlQueue {
     }
 
     /// Locks up to `max` due rows, one priority at a time from the highest down, each read
-    /// up to its first job not yet due.
+    /// up to its first job not yet due; the priority of `after` from after it.
     async fn pick(
         &self,
         tx: &mut Transaction<'static, MySql>,
-        sql: &str,
+        sql: &Statements,
+        after: Option<&Point>,
         kinds: &[&str],
         max: usize,
     ) -> Result<Vec<MySqlRow>> {
@@ -97,7 +122,15 @@ impl MySqlQueue {
                 .await
                 .map_err(db_err)?;
             let Some(priority) = priority else { break };
-            let mut q = sqlx::query(sql).bind(priority);
+            let resumed = after.filter(|p| p.rank == -i64::from(priority));
+            let mut q = match resumed {
+                Some(p) => sqlx::query(&sql.resumed)
+                    .bind(priority)
+                    .bind(p.due)
+                    .bind(p.due)
+                    .bind(p.id.as_str()),
+                None => sqlx::query(&sql.head).bind(priority),
+            };
             for kind in kinds {
                 q = q.bind(*kind);
             }
@@ -107,6 +140,12 @@ impl MySqlQueue {
         }
         Ok(rows)
     }
+}
+
+/// claim.sql as a claim from the head of a priority and as one resumed after a point.
+struct Statements {
+    head: String,
+    resumed: String,
 }
 
 /// Marks a claimed row that cannot be decoded as failed with the reason, so it is not

@@ -53,6 +53,8 @@ pub(crate) struct MySqlQueue {
     notifier: Notifier,
     /// Tells this process's workers of cancel requests made through this queue.
     cancels: CancelNotifier,
+    /// Where this process's next claims start.
+    resume: crate::resume::ResumePoints,
 }
 
 impl MySqlQueue {
@@ -71,6 +73,7 @@ impl MySqlQueue {
             closed: AtomicBool::new(false),
             notifier: Notifier::new(),
             cancels: CancelNotifier::new(),
+            resume: crate::resume::ResumePoints::default(),
             opts,
         });
         maintenance::spawn(Arc::downgrade(&q));
@@ -98,6 +101,7 @@ impl MySqlQueue {
         job: NewJob,
     ) -> Result<JobId> {
         self.check_open()?;
+        self.resume.enqueuing(std::slice::from_ref(&job));
         let ids = enqueue::insert(conn, &self.sql, std::slice::from_ref(&job), false).await?;
         // Local workers look at once; before the caller commits they find nothing and
         // sleep until their next poll.

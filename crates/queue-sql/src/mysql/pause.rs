@@ -27,6 +27,8 @@ impl MySqlQueue {
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
+        // The kind's jobs may lie before where this process's claims would resume.
+        self.resume.forget_all();
         self.notifier.notify();
         self.wake_others().await;
         Ok(())

@@ -25,6 +25,7 @@ impl Queue for MySqlQueue {
 
     async fn enqueue_batch(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
         self.check_open()?;
+        self.resume.enqueuing(&jobs);
         let ids = retry::on_conflict(|| async {
             let mut conn = self.pool.acquire().await.map_err(db_err)?;
             enqueue::insert(&mut conn, &self.sql, &jobs, true).await

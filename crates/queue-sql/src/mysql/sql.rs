@@ -107,15 +107,22 @@ impl Sql {
         }
     }
 
-    /// claim.sql for a worker of `kinds` kinds (0: any kind). The statement text, and so
-    /// its prepared form, depends only on how many there are.
-    pub fn claim(&self, kinds: usize) -> String {
+    /// claim.sql for a worker of `kinds` kinds (0: any kind), resuming after a point or
+    /// not. The statement text, and so its prepared form, depends only on those two.
+    pub fn claim(&self, kinds: usize, resumed: bool) -> String {
         let filter = if kinds == 0 {
             String::new()
         } else {
             let marks = vec!["?"; kinds].join(", ");
             format!("AND kind IN ({marks})")
         };
-        self.claim.replace("{kinds}", &filter)
+        let after = if resumed {
+            "AND (scheduled_at > ? OR (scheduled_at = ? AND id > ?))"
+        } else {
+            ""
+        };
+        self.claim
+            .replace("{kinds}", &filter)
+            .replace("{after}", after)
     }
 }

@@ -7,7 +7,6 @@ mod enqueue;
 mod listen;
 mod pause;
 mod queue;
-mod resume;
 mod row;
 mod schema;
 mod sql;
@@ -38,7 +37,7 @@ pub(crate) struct PgQueue {
     /// Announces cancel requests heard on the table's channel.
     cancels: CancelNotifier,
     /// Where this process's next claims start.
-    resume: resume::ResumePoints,
+    resume: crate::resume::ResumePoints,
     /// The LISTEN subscription (with notifications on); dropped with the queue.
     _listening: Option<listen::Listening>,
 }
@@ -71,7 +70,7 @@ impl PgQueue {
             closed: AtomicBool::new(false),
             notifier,
             cancels,
-            resume: resume::ResumePoints::default(),
+            resume: crate::resume::ResumePoints::default(),
             _listening: listening,
             opts,
         });

@@ -1,9 +1,10 @@
 //! Where a process's next claim starts in the claim index.
 //!
-//! A claimed job leaves a dead entry at the head of the claim index until VACUUM removes
-//! it, so a claim that starts at the head walks over every job claimed since the last
-//! vacuum: with a large backlog that walk, not the work, was most of a claim's cost. While
-//! claims come back full, the next one resumes after the last job the previous one took.
+//! A claimed job leaves a dead entry at the head of the claim index until VACUUM (Postgres)
+//! or the purge thread (InnoDB) removes it, so a claim that starts at the head walks over
+//! every job claimed since: with a large backlog that walk, not the work, was most of a
+//! claim's cost. While claims come back full, the next one resumes after the last job the
+//! previous one took.
 //!
 //! What a resumed claim can miss, and for how long:
 //! - jobs of a higher priority than the resume point: never; the claim always looks for
