@@ -7,13 +7,16 @@
 //! ```
 //!
 //! `axum_enqueue_tx` (same directory) enqueues the jobs; under a process manager
-//! (systemd, Kubernetes) give the process a stop timeout longer than the 30 s here.
+//! (systemd, Kubernetes) give the process a stop timeout longer than the 30 s here. The
+//! handler records each receipt in the app's own table through the pool it gets as
+//! `Data<PgPool>`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use queue_core::{JobArgs, JobContext, JobError, Worker};
-use queue_sql::SqlQueue;
+use queue_core::{Data, JobArgs, JobContext, JobError, Worker};
+use queue_sql::sqlx::{self, PgPool};
+use queue_sql::{SqlOptions, SqlQueue};
 use serde::{Deserialize, Serialize};
 
 /// What `axum_enqueue_tx` enqueues.
@@ -24,7 +27,7 @@ struct Receipt {
     email: String,
 }
 
-async fn send_receipt(receipt: Receipt, ctx: JobContext) -> Result<(), JobError> {
+async fn send_receipt(receipt: Receipt, ctx: JobContext, db: Data<PgPool>) -> Result<(), JobError> {
     println!(
         "receipt for order {} to {} (attempt {})",
         receipt.order,
@@ -33,18 +36,37 @@ async fn send_receipt(receipt: Receipt, ctx: JobContext) -> Result<(), JobError>
     );
     // Stand-in for the mail call. Long work should watch the token: it fires on shutdown.
     tokio::select! {
-        _ = tokio::time::sleep(Duration::from_millis(200)) => Ok(()),
-        _ = ctx.cancelled() => Err(JobError::retry("stopped before the mail went out")),
+        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        _ = ctx.cancelled() => return Err(JobError::retry("stopped before the mail went out")),
     }
+    // A failed write is an error like any other: the job is retried with backoff.
+    sqlx::query("UPDATE example_orders SET receipt_sent_at = now() WHERE id = $1")
+        .bind(receipt.order)
+        .execute(&*db)
+        .await
+        .map_err(|e| JobError::retry(e.to_string()))?;
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let queue = Arc::new(SqlQueue::connect(&url).await?);
+    let pool = PgPool::connect(&url).await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS example_orders \
+         (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL, total_cents BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
+    sqlx::query("ALTER TABLE example_orders ADD COLUMN IF NOT EXISTS receipt_sent_at timestamptz")
+        .execute(&pool)
+        .await?;
+    // The queue and the handlers share the app's pool.
+    let queue = Arc::new(SqlQueue::from_pg_pool(pool.clone(), SqlOptions::default()).await?);
 
     let worker = Worker::new(queue)
+        .data(pool)
         .handle_typed(send_receipt)
         .concurrency(16)
         .start()?;
