@@ -6,6 +6,43 @@ use std::fmt;
 use std::io::ErrorKind;
 use std::time::Duration;
 
+use queue_core::{QueueError, Result};
+use sqlx::{ConnectOptions, Connection};
+
+/// Opens one connection with `opts` and closes it again, within `timeout`; the error
+/// names `database` at `target` and the reason, transient or not by `transient`.
+pub(crate) async fn probe<O>(
+    opts: &O,
+    database: Database,
+    target: String,
+    timeout: Duration,
+    transient: impl Fn(&sqlx::Error) -> bool,
+) -> Result<()>
+where
+    O: ConnectOptions,
+    O::Connection: Sized,
+{
+    match tokio::time::timeout(timeout, opts.connect()).await {
+        Ok(Ok(conn)) => {
+            // The probe has done its job; a failure to say goodbye changes nothing.
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            let is_transient = transient(&e);
+            let err = ConnectError::driver(database, target, e);
+            Err(if is_transient {
+                QueueError::backend(err)
+            } else {
+                QueueError::rejected(err)
+            })
+        }
+        Err(_) => Err(QueueError::backend(ConnectError::timeout(
+            database, target, timeout,
+        ))),
+    }
+}
+
 /// A connection that could not be opened.
 #[derive(Debug)]
 pub(crate) struct ConnectError {

@@ -71,11 +71,15 @@ mod refill;
 mod resume;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod rounds;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod slots;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod tail;
 mod text;
 mod tx;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+mod watching;
 
 use std::sync::Arc;
 

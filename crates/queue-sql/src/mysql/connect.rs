@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use queue_core::{redact_url, QueueError, Result};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
-use sqlx::{ConnectOptions, Connection};
 
 use super::row::is_transient_number;
 use crate::classify::is_transient;
-use crate::connect_error::{ConnectError, Database};
+use crate::connect_error::Database;
 
 /// How connection errors name the server, and the setting that trusts a private CA.
 const MYSQL: Database = Database {
@@ -66,30 +65,11 @@ pub(crate) fn target(opts: &MySqlConnectOptions) -> String {
 /// Opens one connection and closes it again, within `timeout`; the error names the server
 /// and the reason.
 pub(crate) async fn probe(opts: &MySqlConnectOptions, timeout: Duration) -> Result<()> {
-    match tokio::time::timeout(timeout, opts.connect()).await {
-        Ok(Ok(conn)) => {
-            // The probe has done its job; a failure to say goodbye changes nothing.
-            let _ = conn.close().await;
-            Ok(())
-        }
-        Ok(Err(e)) => {
-            let transient = match super::row::number(&e) {
-                Some(n) => is_transient_number(n),
-                None => is_transient(&e, |_| true),
-            };
-            let err = ConnectError::driver(MYSQL, target(opts), e);
-            Err(if transient {
-                QueueError::backend(err)
-            } else {
-                QueueError::rejected(err)
-            })
-        }
-        Err(_) => Err(QueueError::backend(ConnectError::timeout(
-            MYSQL,
-            target(opts),
-            timeout,
-        ))),
-    }
+    let transient = |e: &sqlx::Error| match super::row::number(e) {
+        Some(n) => is_transient_number(n),
+        None => is_transient(e, |_| true),
+    };
+    crate::connect_error::probe(opts, MYSQL, target(opts), timeout, transient).await
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::row::{db_err, text};
 use super::sql::Sql;
+use crate::slots::{resolve, Slot};
 use crate::BoxFuture;
 
 /// Rows per statement at most.
@@ -18,14 +19,6 @@ const CHUNK_ROWS: usize = 1_000;
 /// JSON bytes per statement at most, well inside MySQL's smallest default packet limit
 /// (4 MiB on 5.7, 16 MiB on MariaDB, 64 MiB on 8.0); a bigger single job goes alone.
 const CHUNK_BYTES: usize = 2 * 1024 * 1024;
-
-/// What to do for each job of the batch, in order.
-enum Slot {
-    /// Inserted under this id (unless its unique key turns out to be held).
-    Insert(JobId, Option<String>),
-    /// Same unique key as an earlier job of this batch: that job's slot.
-    SameAs(usize),
-}
 
 /// One job as enqueue.sql reads it.
 #[derive(Clone)]
@@ -262,19 +255,6 @@ async fn check_ids_free(conn: &mut MySqlConnection, sql: &Sql, rows: &[Row]) -> 
             "a job with this id already exists".into(),
         ))
     }
-}
-
-fn resolve(slots: &[Slot], holders: &HashMap<String, JobId>) -> Vec<JobId> {
-    let mut ids: Vec<JobId> = Vec::with_capacity(slots.len());
-    for slot in slots {
-        let id = match slot {
-            Slot::Insert(id, Some(key)) => holders.get(key).copied().unwrap_or(*id),
-            Slot::Insert(id, None) => *id,
-            Slot::SameAs(i) => ids[*i],
-        };
-        ids.push(id);
-    }
-    ids
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ impl MySqlQueue {
         });
         maintenance::spawn(Arc::downgrade(&q));
         if q.opts.notifications {
-            watch::spawn(&q).await?;
+            crate::watching::spawn(&q).await?;
         }
         Ok(q)
     }

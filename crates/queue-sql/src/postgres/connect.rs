@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use queue_core::{redact_url, QueueError, Result};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use sqlx::{ConnectOptions, Connection};
 
 use crate::classify::{is_transient, sqlstate_is_transient};
-use crate::connect_error::{ConnectError, Database};
+use crate::connect_error::Database;
 
 /// How connection errors name the server, and the setting that trusts a private CA.
 const POSTGRES: Database = Database {
@@ -60,27 +59,8 @@ pub(crate) fn target(opts: &PgConnectOptions) -> String {
 /// Opens one connection and closes it again, within `timeout`; the error names the server
 /// and the reason.
 pub(crate) async fn probe(opts: &PgConnectOptions, timeout: Duration) -> Result<()> {
-    match tokio::time::timeout(timeout, opts.connect()).await {
-        Ok(Ok(conn)) => {
-            // The probe has done its job; a failure to say goodbye changes nothing.
-            let _ = conn.close().await;
-            Ok(())
-        }
-        Ok(Err(e)) => {
-            let transient = is_transient(&e, sqlstate_is_transient);
-            let err = ConnectError::driver(POSTGRES, target(opts), e);
-            Err(if transient {
-                QueueError::backend(err)
-            } else {
-                QueueError::rejected(err)
-            })
-        }
-        Err(_) => Err(QueueError::backend(ConnectError::timeout(
-            POSTGRES,
-            target(opts),
-            timeout,
-        ))),
-    }
+    let transient = |e: &sqlx::Error| is_transient(e, sqlstate_is_transient);
+    crate::connect_error::probe(opts, POSTGRES, target(opts), timeout, transient).await
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::row::db_err;
 use super::sql::Sql;
+use crate::slots::{resolve, Slot};
 use crate::BoxFuture;
 
 /// A batch as parallel arrays, the shape `unnest` takes.
@@ -22,14 +23,6 @@ struct Columns {
     delay_s: Vec<Option<f64>>,
     unique_key: Vec<Option<String>>,
     window_s: Vec<Option<f64>>,
-}
-
-/// What to do for each job of the batch, in order.
-enum Slot {
-    /// Inserted under this id (unless its unique key turns out to be held).
-    Insert(JobId, Option<String>),
-    /// Same unique key as an earlier job of this batch: that job's slot.
-    SameAs(usize),
 }
 
 /// Validates and inserts `jobs` on `conn`. With unique keys it takes several statements,
@@ -177,17 +170,4 @@ impl Columns {
         }
         out
     }
-}
-
-fn resolve(slots: &[Slot], holders: &HashMap<String, JobId>) -> Vec<JobId> {
-    let mut ids: Vec<JobId> = Vec::with_capacity(slots.len());
-    for slot in slots {
-        let id = match slot {
-            Slot::Insert(id, Some(key)) => holders.get(key).copied().unwrap_or(*id),
-            Slot::Insert(id, None) => *id,
-            Slot::SameAs(i) => ids[*i],
-        };
-        ids.push(id);
-    }
-    ids
 }

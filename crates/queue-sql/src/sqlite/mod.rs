@@ -143,7 +143,7 @@ impl SqliteQueue {
         });
         maintenance::spawn(Arc::downgrade(&q));
         if q.opts.notifications && q.writer.is_own() {
-            watch::spawn(&q).await?;
+            crate::watching::spawn(&q).await?;
         }
         Ok(q)
     }
