@@ -193,6 +193,7 @@ macro_rules! __with_checks {
                 pause_and_resume,
                 typed_handler_gets_args,
                 malformed_payload_fails_typed_job,
+                malformed_payload_fails_untyped_job,
                 wakes_on_enqueue,
             }
             worker_errors {

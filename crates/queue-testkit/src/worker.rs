@@ -269,6 +269,39 @@ pub async fn malformed_payload_fails_typed_job(f: &dyn Factory) {
     assert_eq!(called.get(), 0);
 }
 
+/// An untyped handler whose `job.args()?` cannot decode the payload fails the job after
+/// one attempt, like a typed handler: a bad payload is not retried.
+pub async fn malformed_payload_fails_untyped_job(f: &dyn Factory) {
+    let q = f.make(Setup::default()).await;
+    let id = enqueue(
+        &*q,
+        Job::new(Greet::KIND, json!({ "wrong": true })).max_attempts(5),
+    )
+    .await;
+    let w = Worker::new(as_queue(&q))
+        .handle(Greet::KIND, |job: Job| async move {
+            let _greet: Greet = job.args()?;
+            Ok::<(), JobError>(())
+        })
+        .start()
+        .expect("worker start failed");
+    wait_until("the malformed job to fail", WAIT, || async {
+        get(&*q, id).await.state == JobState::Failed
+    })
+    .await;
+    w.shutdown(SHUTDOWN).await;
+    let j = get(&*q, id).await;
+    assert_eq!(
+        j.attempts, 1,
+        "a payload that does not decode is not retried"
+    );
+    let error = j.last_error.unwrap_or_default();
+    assert!(
+        error.to_lowercase().contains("payload"),
+        "last_error should say the payload is bad, got {error:?}"
+    );
+}
+
 /// An idle worker is woken by the backend when a job is enqueued: with a 30 s poll
 /// interval it still runs the job promptly. (Backends whose factory turns wake-ups off
 /// fail this check, on purpose.)

@@ -13,13 +13,14 @@ use serde_json::value::RawValue;
 
 /// What a handler returns when a job did not succeed.
 ///
-/// Any `std::error::Error` converts into [`JobError::Retry`], so `?` works in handlers.
+/// Any `std::error::Error` converts into [`JobError::Retry`], so `?` works in handlers; a
+/// payload that does not decode into [`JobError::Discard`].
 ///
 /// ```
 /// use std::time::Duration;
 /// use queue_core::{Job, JobError};
 /// async fn handler(job: Job) -> Result<(), JobError> {
-///     let n: u64 = job.args()?;                    // bad payload: retried
+///     let n: u64 = job.args()?;                    // bad payload: discarded
 ///     if n == 0 { return Err(JobError::discard("zero is never valid")); }
 ///     if n == 1 { return Err(JobError::snooze(Duration::from_secs(60))); }
 ///     Ok(())
@@ -50,10 +51,18 @@ impl JobError {
     }
 }
 
+/// A payload that does not decode (`job.args()?`, [`QueueError::Payload`](crate::QueueError))
+/// becomes [`JobError::Discard`], as for a typed handler: no retry can fix it. Any other
+/// error becomes [`JobError::Retry`].
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for JobError {
     fn from(e: E) -> Self {
         // With its causes: the job's last error is all an operator sees of it later.
-        JobError::Retry(crate::ErrorChain(&e).to_string())
+        let text = crate::ErrorChain(&e).to_string();
+        let err: &(dyn std::error::Error + 'static) = &e;
+        match err.downcast_ref::<crate::QueueError>() {
+            Some(crate::QueueError::Payload { .. }) => JobError::Discard(text),
+            _ => JobError::Retry(text),
+        }
     }
 }
 
