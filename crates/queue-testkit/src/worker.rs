@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use queue_core::{Job, JobArgs, JobError, JobId, JobState, ShutdownReport, Worker};
+use queue_core::{
+    Backend, Job, JobArgs, JobError, JobId, JobState, ShutdownReport, Worker, WorkerHandle,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -251,12 +253,19 @@ pub async fn malformed_payload_fails_typed_job(f: &dyn Factory) {
         })
         .start()
         .expect("worker start failed");
+    fails_at_once_for_its_payload(&*q, id, w).await;
+    assert_eq!(called.get(), 0);
+}
+
+/// Waits for job `id` to fail, stops `w`, and checks that it failed on its first attempt
+/// with a reason that names the payload.
+async fn fails_at_once_for_its_payload(q: &dyn Backend, id: JobId, w: WorkerHandle) {
     wait_until("the malformed job to fail", WAIT, || async {
-        get(&*q, id).await.state == JobState::Failed
+        get(q, id).await.state == JobState::Failed
     })
     .await;
     w.shutdown(SHUTDOWN).await;
-    let j = get(&*q, id).await;
+    let j = get(q, id).await;
     assert_eq!(
         j.attempts, 1,
         "a payload that does not decode is not retried"
@@ -266,7 +275,6 @@ pub async fn malformed_payload_fails_typed_job(f: &dyn Factory) {
         error.to_lowercase().contains("payload"),
         "last_error should say the payload is bad, got {error:?}"
     );
-    assert_eq!(called.get(), 0);
 }
 
 /// An untyped handler whose `job.args()?` cannot decode the payload fails the job after
@@ -285,21 +293,7 @@ pub async fn malformed_payload_fails_untyped_job(f: &dyn Factory) {
         })
         .start()
         .expect("worker start failed");
-    wait_until("the malformed job to fail", WAIT, || async {
-        get(&*q, id).await.state == JobState::Failed
-    })
-    .await;
-    w.shutdown(SHUTDOWN).await;
-    let j = get(&*q, id).await;
-    assert_eq!(
-        j.attempts, 1,
-        "a payload that does not decode is not retried"
-    );
-    let error = j.last_error.unwrap_or_default();
-    assert!(
-        error.to_lowercase().contains("payload"),
-        "last_error should say the payload is bad, got {error:?}"
-    );
+    fails_at_once_for_its_payload(&*q, id, w).await;
 }
 
 /// An idle worker is woken by the backend when a job is enqueued: with a 30 s poll

@@ -2,6 +2,8 @@
 //! `FOR UPDATE SKIP LOCKED` (claim.sql), then mark the good ones running by primary key
 //! (claim_mark.sql) and set aside the ones that cannot be decoded (fail_corrupt.sql).
 
+use std::sync::Arc;
+
 use queue_core::{ClaimToken, Job, JobState, Lease, QueueError, Result};
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySql, Row, Transaction};
@@ -20,11 +22,8 @@ impl MySqlQueue {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let sql = Statements {
-            head: self.sql.claim(kinds.len(), false),
-            resumed: self.sql.claim(kinds.len(), true),
-        };
-        let sql = &sql;
+        let sql = self.claim_statements(kinds.len());
+        let sql = sql.as_ref();
         crate::refill::claim_refilling(max, |want| self.claim_resuming(sql, kinds, want)).await
     }
 
@@ -143,9 +142,26 @@ impl MySqlQueue {
 }
 
 /// claim.sql as a claim from the head of a priority and as one resumed after a point.
-struct Statements {
+pub(super) struct Statements {
     head: String,
     resumed: String,
+}
+
+impl MySqlQueue {
+    /// The claim statements for workers of `kinds` kinds, rendered once per count rather
+    /// than on every claim.
+    fn claim_statements(&self, kinds: usize) -> Arc<Statements> {
+        let mut rendered = self.claims.lock().unwrap_or_else(|p| p.into_inner());
+        rendered
+            .entry(kinds)
+            .or_insert_with(|| {
+                Arc::new(Statements {
+                    head: self.sql.claim(kinds, false),
+                    resumed: self.sql.claim(kinds, true),
+                })
+            })
+            .clone()
+    }
 }
 
 /// Marks a claimed row that cannot be decoded as failed with the reason, so it is not

@@ -21,7 +21,6 @@ const CHUNK_ROWS: usize = 1_000;
 const CHUNK_BYTES: usize = 2 * 1024 * 1024;
 
 /// One job as enqueue.sql reads it.
-#[derive(Clone)]
 struct Row {
     id: JobId,
     key: Option<String>,
@@ -68,8 +67,8 @@ async fn insert_inner(
         return Ok(Vec::new());
     }
     let keys: Vec<String> = first_with_key.into_keys().collect();
-    let chunks = chunks(&rows);
-    if keys.is_empty() && chunks.len() == 1 {
+    let rows: Vec<&Row> = rows.iter().collect();
+    if keys.is_empty() && chunks(&rows).len() == 1 {
         // One statement is atomic on its own: no BEGIN and COMMIT round trips.
         run_insert(conn, &sql.enqueue, &rows, None).await?;
         return Ok(resolve(&slots, &HashMap::new()));
@@ -140,7 +139,7 @@ fn datetime(t: OffsetDateTime) -> Result<String> {
 }
 
 /// The rows split into statements: at most [`CHUNK_ROWS`] rows and [`CHUNK_BYTES`] each.
-fn chunks(rows: &[Row]) -> Vec<&[Row]> {
+fn chunks<'a, 'r>(rows: &'a [&'r Row]) -> Vec<&'a [&'r Row]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
@@ -162,7 +161,7 @@ fn chunks(rows: &[Row]) -> Vec<&[Row]> {
 async fn run_insert(
     conn: &mut MySqlConnection,
     statement: &str,
-    rows: &[Row],
+    rows: &[&Row],
     now: Option<OffsetDateTime>,
 ) -> Result<()> {
     if rows.is_empty() {
@@ -194,11 +193,12 @@ async fn run_insert(
 async fn insert_all(
     conn: &mut MySqlConnection,
     sql: &Sql,
-    rows: &[Row],
+    rows: &[&Row],
     keys: &[String],
 ) -> Result<HashMap<String, JobId>> {
     let now = Some(db_now(conn, sql).await?);
-    let (keyed, plain): (Vec<Row>, Vec<Row>) = rows.iter().cloned().partition(|r| r.key.is_some());
+    let (keyed, plain): (Vec<&Row>, Vec<&Row>) =
+        rows.iter().copied().partition(|r| r.key.is_some());
     // Without the clause a taken id fails the statement, as it should.
     run_insert(conn, &sql.enqueue, &plain, now).await?;
     if keys.is_empty() {
@@ -237,7 +237,7 @@ async fn insert_all(
 }
 
 /// Refuses the batch when one of `rows` has an id already in the table.
-async fn check_ids_free(conn: &mut MySqlConnection, sql: &Sql, rows: &[Row]) -> Result<()> {
+async fn check_ids_free(conn: &mut MySqlConnection, sql: &Sql, rows: &[&Row]) -> Result<()> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
     if ids.is_empty() {
         return Ok(());
@@ -285,9 +285,11 @@ mod tests {
             json: "x".repeat(n),
         };
         let rows: Vec<Row> = (0..2_500).map(|_| row(10)).collect();
+        let rows: Vec<&Row> = rows.iter().collect();
         let sizes: Vec<usize> = chunks(&rows).iter().map(|c| c.len()).collect();
         assert_eq!(sizes, vec![1_000, 1_000, 500]);
         let big: Vec<Row> = (0..3).map(|_| row(CHUNK_BYTES)).collect();
+        let big: Vec<&Row> = big.iter().collect();
         let sizes: Vec<usize> = chunks(&big).iter().map(|c| c.len()).collect();
         assert_eq!(sizes, vec![1, 1, 1]);
     }

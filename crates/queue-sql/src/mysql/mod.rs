@@ -55,6 +55,8 @@ pub(crate) struct MySqlQueue {
     cancels: CancelNotifier,
     /// Where this process's next claims start.
     resume: crate::resume::ResumePoints,
+    /// The claim statements, by the number of kinds claimed.
+    claims: std::sync::Mutex<std::collections::HashMap<usize, Arc<claim::Statements>>>,
 }
 
 impl MySqlQueue {
@@ -74,6 +76,7 @@ impl MySqlQueue {
             notifier: Notifier::new(),
             cancels: CancelNotifier::new(),
             resume: crate::resume::ResumePoints::default(),
+            claims: Default::default(),
             opts,
         });
         maintenance::spawn(Arc::downgrade(&q));
