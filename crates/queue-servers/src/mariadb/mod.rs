@@ -66,7 +66,7 @@ impl MariaDbServer {
             .ok_or_else(|| crate::missing("MariaDB", BINARIES, DEBIAN_PACKAGE, BREW_PACKAGE))?;
         let as_root = host::is_root();
         let process = Process::new("mariadb", "TERM")?;
-        init(&install, process.dir(), as_root)?;
+        init_retrying(&install, process.dir(), as_root)?;
         let init_file = process.dir().join("init.sql");
         std::fs::write(&init_file, INIT_SQL)
             .map_err(|e| format!("cannot write {}: {e}", init_file.display()))?;
@@ -138,6 +138,24 @@ impl MariaDbServer {
     pub fn restart(&self) -> Result<(), String> {
         self.stop()?;
         self.start_again()
+    }
+}
+
+/// [`init`], tried again into a fresh data directory when it fails: several throw-away
+/// servers bootstrapping at once on a loaded machine have been seen to fail one of them.
+fn init_retrying(install: &Path, dir: &Path, as_root: bool) -> Result<(), String> {
+    const TRIES: u64 = 3;
+    let mut tried = 1;
+    loop {
+        match init(install, dir, as_root) {
+            Err(e) if tried < TRIES => {
+                eprintln!("queue-servers: MariaDB: {e}; trying again");
+                let _ = std::fs::remove_dir_all(dir.join("data"));
+                std::thread::sleep(std::time::Duration::from_millis(500 * tried));
+                tried += 1;
+            }
+            other => return other,
+        }
     }
 }
 
