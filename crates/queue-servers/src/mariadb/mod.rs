@@ -214,6 +214,33 @@ mod tests {
 
     use super::*;
 
+    /// A stand-in for `mariadb-install-db` that fails on its first run in `dir` and
+    /// succeeds after, as one bootstrap among several at once did under load.
+    fn flaky_install(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("flaky-install-db");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nif [ -e ran-once ]; then exit 0; fi\ntouch ran-once\necho bootstrap failed\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    #[test]
+    fn a_failed_install_is_tried_again() {
+        let dir = std::env::temp_dir().join(format!("queue-servers-flaky-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let install = flaky_install(&dir);
+        let first = init(&install, &dir, false);
+        assert!(first.is_err(), "the stand-in fails its first run");
+        std::fs::remove_file(dir.join("ran-once")).unwrap();
+        let retried = init_retrying(&install, &dir, false);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(retried, Ok(()));
+    }
+
     #[test]
     fn keeps_its_data_and_port_across_restarts_and_cleans_up() {
         let Some(db) = MariaDbServer::start_unless_skipped().unwrap() else {
