@@ -129,6 +129,21 @@ impl Queue for Counting {
         self.count();
         self.inner.paused_kinds().await
     }
+
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.count();
+        self.inner.set_limit(kind, limit).await
+    }
+
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.count();
+        self.inner.clear_limit(kind).await
+    }
+
+    async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        self.count();
+        self.inner.limits().await
+    }
     async fn close(&self) -> Result<()> {
         self.inner.close().await
     }

@@ -93,6 +93,18 @@ impl Queue for LyingHeartbeat {
         self.0.paused_kinds().await
     }
 
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.0.set_limit(kind, limit).await
+    }
+
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.0.clear_limit(kind).await
+    }
+
+    async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        self.0.limits().await
+    }
+
     async fn close(&self) -> Result<()> {
         self.0.close().await
     }

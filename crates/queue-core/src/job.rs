@@ -43,6 +43,9 @@ pub struct Job {
     /// Its unique key, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_key: Option<String>,
+    /// Its concurrency key, if it has one (see [`NewJob::concurrency_key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_key: Option<String>,
     /// The error of its last failed attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -154,6 +157,8 @@ pub struct NewJob {
     pub run_at: RunAt,
     /// Optional de-duplication.
     pub unique: Option<Unique>,
+    /// Groups jobs of a kind for per-key limits (see [`NewJob::concurrency_key`]).
+    pub concurrency_key: Option<String>,
 }
 
 impl NewJob {
@@ -167,6 +172,7 @@ impl NewJob {
             max_attempts: 0,
             run_at: RunAt::Now,
             unique: None,
+            concurrency_key: None,
         }
     }
 
@@ -218,12 +224,33 @@ impl NewJob {
         self
     }
 
+    /// Puts the job in a group of its kind for per-key limits: with
+    /// `Limit::per_key(1)` set on the kind ([`Queue::set_limit`]), at most one job per key
+    /// runs at once, whichever worker claims it. Keys need not be declared; jobs of a key
+    /// at its limit do not hold up other keys. 1 to 255 bytes, no NUL.
+    ///
+    /// ```
+    /// use queue_core::Job;
+    ///
+    /// let job = Job::new("sync", serde_json::json!({"customer": 42})).concurrency_key("customer:42");
+    /// assert_eq!(job.concurrency_key.as_deref(), Some("customer:42"));
+    /// ```
+    ///
+    /// [`Queue::set_limit`]: crate::Queue::set_limit
+    pub fn concurrency_key(mut self, key: impl Into<String>) -> Self {
+        self.concurrency_key = Some(key.into());
+        self
+    }
+
     /// Checks the job and fills its defaults, as every backend does at enqueue.
     ///
     /// Returns the id to use, the effective `max_attempts`, and the payload's JSON size.
     pub fn prepare(&self) -> Result<Prepared> {
         validate_kind(&self.kind)?;
         validate_run_at(self.run_at)?;
+        if let Some(key) = &self.concurrency_key {
+            crate::limit::validate_concurrency_key(key)?;
+        }
         if let Some(u) = &self.unique {
             if u.key.is_empty() || u.key.len() > MAX_UNIQUE_KEY_LEN {
                 return Err(QueueError::InvalidJob(format!(

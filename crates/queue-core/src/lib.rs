@@ -47,6 +47,7 @@ mod error;
 mod error_chain;
 mod id;
 mod job;
+mod limit;
 pub mod metrics;
 mod notify;
 pub mod prelude;
@@ -66,6 +67,9 @@ pub use id::{ClaimToken, JobId};
 pub use job::{
     validate_kind, validate_run_at, Job, Lease, NewJob, Prepared, RunAt, Unique,
     DEFAULT_MAX_ATTEMPTS, MAX_DELAY, MAX_KIND_LEN, MAX_PAYLOAD_BYTES, MAX_UNIQUE_KEY_LEN,
+};
+pub use limit::{
+    validate_concurrency_key, Limit, LimitStats, Rate, MAX_CONCURRENCY_KEY_LEN, RATE_PERIODS,
 };
 pub use notify::{Notifier, Subscription};
 pub use queue::{

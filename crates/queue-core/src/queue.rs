@@ -1,5 +1,6 @@
 //! The traits every backend implements.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -7,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    CancelOutcome, CancelRequests, Completion, Job, JobId, JobState, Lease, LeaseStatus, NewJob,
-    QueueError, Result, Subscription,
+    CancelOutcome, CancelRequests, Completion, Job, JobId, JobState, Lease, LeaseStatus, Limit,
+    LimitStats, NewJob, QueueError, Result, Subscription,
 };
 
 /// The reason recorded when a lease runs out on a job with no attempts left.
@@ -204,6 +205,37 @@ pub trait Queue: Send + Sync {
     /// The kinds paused with [`Queue::pause_kind`], sorted.
     async fn paused_kinds(&self) -> Result<Vec<String>>;
 
+    /// Stores `limit` for `kind`, replacing any limit it had: from the next claim on, no
+    /// claim of any worker in any process starts a job of `kind` beyond it. The claim
+    /// itself counts the running jobs and recent starts, atomically with taking jobs, so
+    /// the limit holds however many workers claim at once. A job whose lease expires gives
+    /// its slot back.
+    ///
+    /// Jobs already running keep running when a lower limit is stored; no new ones start
+    /// until the kind is under it. Fails with [`QueueError::InvalidJob`] for a kind
+    /// [`validate_kind`] refuses and [`QueueError::InvalidRequest`] for a limit
+    /// [`Limit::check`] refuses.
+    ///
+    /// ```ignore
+    /// use queue_core::Limit;
+    /// // At most 4 resizes at once across every worker process.
+    /// queue.set_limit("resize", Limit::concurrency(4)).await?;
+    /// // One sync at a time per customer (jobs carry NewJob::concurrency_key).
+    /// queue.set_limit("sync", Limit::per_key(1)).await?;
+    /// ```
+    ///
+    /// [`validate_kind`]: crate::validate_kind
+    async fn set_limit(&self, kind: &str, limit: Limit) -> Result<()>;
+
+    /// Removes the limit of `kind`, if it has one; its jobs are claimed as if it never had
+    /// one. Fails with [`QueueError::InvalidJob`] for a kind [`validate_kind`] refuses.
+    ///
+    /// [`validate_kind`]: crate::validate_kind
+    async fn clear_limit(&self, kind: &str) -> Result<()>;
+
+    /// The stored limits, by kind.
+    async fn limits(&self) -> Result<BTreeMap<String, Limit>>;
+
     /// The queue's name, as metrics and hooks label it: the table of a SQL queue, the
     /// name of a Redis queue; `"default"` unless the backend says otherwise.
     fn name(&self) -> &str {
@@ -383,6 +415,10 @@ pub struct Stats {
     /// counted in `pending`.
     #[serde(default)]
     pub paused: Vec<String>,
+    /// The kinds with a [`Limit`] (see [`Queue::set_limit`]), sorted by kind, with their
+    /// running jobs and the due jobs the limit holds back.
+    #[serde(default)]
+    pub limits: Vec<LimitStats>,
 }
 
 impl Stats {

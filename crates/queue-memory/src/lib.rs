@@ -48,6 +48,7 @@
 mod builder;
 mod clock;
 mod id_hash;
+mod limiter;
 mod manual_clock;
 mod queue;
 mod ready;

@@ -1,5 +1,6 @@
 //! [`MemoryQueue`] and its implementations of the queue traits.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use queue_core::{
     check_purge_state, list_limit, validate_kind, Browsable, CancelNotifier, CancelOutcome,
-    CancelRequests, Completion, Job, JobFilter, JobId, JobState, Lease, LeaseStatus, NewJob,
+    CancelRequests, Completion, Job, JobFilter, JobId, JobState, Lease, LeaseStatus, Limit, NewJob,
     Notifier, Queue, QueueError, Replayable, Result, Stats, Subscription,
 };
 use time::OffsetDateTime;
@@ -356,6 +357,42 @@ impl Queue for MemoryQueue {
         Ok(self.lock().paused())
     }
 
+    /// Stores the limit for every holder of this queue (it lives in this process only).
+    ///
+    /// ```
+    /// use queue_core::{Job, Limit, Queue};
+    /// use queue_memory::MemoryQueue;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), queue_core::QueueError> {
+    /// let queue = MemoryQueue::new();
+    /// queue.set_limit("sync", Limit::per_key(1)).await?;
+    /// for _ in 0..2 {
+    ///     queue.enqueue(Job::new("sync", serde_json::json!({})).concurrency_key("customer:1")).await?;
+    /// }
+    /// queue.enqueue(Job::new("sync", serde_json::json!({})).concurrency_key("customer:2")).await?;
+    /// // One per customer: the second job of customer 1 waits for the first.
+    /// assert_eq!(queue.dequeue_batch(&["sync"], 10).await?.len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn set_limit(&self, kind: &str, limit: Limit) -> Result<()> {
+        validate_kind(kind)?;
+        limit.check()?;
+        self.with_state(|st, now| st.set_limit(kind, limit, now.mono));
+        Ok(())
+    }
+
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        validate_kind(kind)?;
+        self.with_state(|st, _| st.clear_limit(kind));
+        Ok(())
+    }
+
+    async fn limits(&self) -> Result<BTreeMap<String, Limit>> {
+        Ok(self.lock().limits())
+    }
+
     async fn close(&self) -> Result<()> {
         self.with_state(|st, _| st.close());
         self.room.notify_waiters();
@@ -381,7 +418,10 @@ impl Browsable for MemoryQueue {
     }
 
     async fn stats(&self) -> Result<Stats> {
-        Ok(self.with_state(|st, _| st.stats()))
+        Ok(self.with_state(|st, now| Stats {
+            limits: st.limit_stats(now.mono),
+            ..st.stats()
+        }))
     }
 }
 

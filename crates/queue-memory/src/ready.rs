@@ -12,7 +12,8 @@
 //! a queue sees few distinct kinds, and a lookup of an unknown kind interns nothing.
 //!
 //! A paused kind keeps its set but is passed over by both claims: the any-kind claim
-//! steps over at most one head per paused kind, never over a paused kind's jobs.
+//! steps over at most one head per paused kind, never over a paused kind's jobs. So is a
+//! limited kind, whose jobs the claim takes through [`crate::limiter`] instead.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -41,6 +42,8 @@ pub(crate) struct ReadyIndex {
     sets: Vec<SortedSet<ReadyKey>>,
     /// Whether each kind is paused, by number.
     paused: Vec<bool>,
+    /// Whether each kind is limited (claimed through the limiter), by number.
+    limited: Vec<bool>,
     /// The first key of every non-empty set, with the set's kind; kept only with more
     /// than [`FEW_KINDS`] kinds (fewer heads are compared directly, which is cheaper
     /// than keeping this up to date on every claim).
@@ -56,6 +59,7 @@ impl ReadyIndex {
         let id = self.sets.len();
         self.sets.push(SortedSet::default());
         self.paused.push(false);
+        self.limited.push(false);
         self.names.insert(kind.to_owned(), id);
         self.by_id.push(kind.to_owned());
         if self.sets.len() == FEW_KINDS + 1 {
@@ -108,8 +112,30 @@ impl ReadyIndex {
         names
     }
 
-    fn is_paused(&self, kind: KindId) -> bool {
+    pub fn is_paused(&self, kind: KindId) -> bool {
         self.paused.get(kind).copied().unwrap_or(false)
+    }
+
+    /// Marks `kind` as limited or not: the plain claims pass over a limited kind.
+    pub fn set_limited(&mut self, kind: KindId, limited: bool) {
+        if let Some(l) = self.limited.get_mut(kind) {
+            *l = limited;
+        }
+    }
+
+    /// Whether the plain claims pass over `kind`.
+    fn is_skipped(&self, kind: KindId) -> bool {
+        self.is_paused(kind) || self.limited.get(kind).copied().unwrap_or(false)
+    }
+
+    /// The name of a kind's number.
+    pub fn name(&self, kind: KindId) -> &str {
+        self.by_id.get(kind).map_or("", String::as_str)
+    }
+
+    /// The due jobs of `kind`, in claim order.
+    pub fn iter_kind(&self, kind: KindId) -> impl Iterator<Item = &ReadyKey> {
+        self.sets.get(kind).into_iter().flat_map(SortedSet::iter)
     }
 
     /// Files a due job of `kind`.
@@ -149,29 +175,44 @@ impl ReadyIndex {
         true
     }
 
-    /// Removes and returns the best job of any kind not paused.
-    pub fn pop_any(&mut self) -> Option<ReadyKey> {
-        let (key, kind) = if self.keeps_heads() {
-            *self.heads.iter().find(|(_, k)| !self.is_paused(*k))?
+    /// The best job of any kind neither paused nor limited, and its kind.
+    pub fn first_any(&self) -> Option<(ReadyKey, KindId)> {
+        if self.keeps_heads() {
+            self.heads
+                .iter()
+                .find(|(_, k)| !self.is_skipped(*k))
+                .copied()
         } else {
             self.sets
                 .iter()
                 .enumerate()
-                .filter(|(k, _)| !self.is_paused(*k))
+                .filter(|(k, _)| !self.is_skipped(*k))
                 .filter_map(|(k, set)| Some((*set.first()?, k)))
-                .min()?
-        };
+                .min()
+        }
+    }
+
+    /// The best job among `kinds`, passing over paused and limited ones, and its kind.
+    pub fn first_among(&self, kinds: &[KindId]) -> Option<(ReadyKey, KindId)> {
+        kinds
+            .iter()
+            .filter(|&&k| !self.is_skipped(k))
+            .filter_map(|&k| Some((*self.sets.get(k)?.first()?, k)))
+            .min()
+    }
+
+    /// Removes and returns the best job of any kind neither paused nor limited.
+    #[cfg(test)]
+    pub fn pop_any(&mut self) -> Option<ReadyKey> {
+        let (key, kind) = self.first_any()?;
         self.remove(kind, &key);
         Some(key)
     }
 
-    /// Removes and returns the best job among `kinds`, passing over paused ones.
+    /// Removes and returns the best job among `kinds`, passing over paused and limited ones.
+    #[cfg(test)]
     pub fn pop_among(&mut self, kinds: &[KindId]) -> Option<ReadyKey> {
-        let (key, kind) = kinds
-            .iter()
-            .filter(|&&k| !self.is_paused(k))
-            .filter_map(|&k| Some((*self.sets.get(k)?.first()?, k)))
-            .min()?;
+        let (key, kind) = self.first_among(kinds)?;
         self.remove(kind, &key);
         Some(key)
     }

@@ -120,6 +120,11 @@ impl<K: Ord + Copy> SortedSet<K> {
         self.tree.pop_first().or_else(|| self.tail.pop_front())
     }
 
+    /// Every key, smallest first.
+    pub fn iter(&self) -> impl Iterator<Item = &K> {
+        self.tree.iter().chain(self.tail.iter())
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.tree.len() + self.tail.len()

@@ -21,16 +21,17 @@
 //! | purge | O(log n) per job purged, plus the jobs of the other state sharing its ring |
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use queue_core::{
-    CancelOutcome, ClaimToken, Job, JobId, JobState, Lease, LeaseStatus, NewJob, QueueError,
-    Result, RetryPolicy, RunAt, Stats, Unique, LEASE_EXPIRED,
+    CancelOutcome, ClaimToken, Job, JobId, JobState, Lease, LeaseStatus, Limit, LimitStats, NewJob,
+    QueueError, Result, RetryPolicy, RunAt, Stats, Unique, LEASE_EXPIRED,
 };
 
 use crate::clock::{after, mono_after, nanos, until, utc, Nanos, Now};
 use crate::id_hash::{IdMap, IdSet};
+use crate::limiter::{Held, Limiter};
 use crate::ready::{KindId, ReadyIndex, ReadyKey};
 use crate::retention::Retention;
 use crate::timeline::Timeline;
@@ -121,6 +122,8 @@ pub(crate) struct State {
     /// Running jobs, by lease deadline (monotonic).
     leases: Timeline,
     unique: UniqueIndex,
+    /// The limited kinds and what counts against their limits.
+    limiter: Limiter,
     /// Completed and cancelled jobs.
     finished: Retention,
     /// Failed jobs.
@@ -184,6 +187,7 @@ impl State {
             delayed: Timeline::default(),
             leases: Timeline::default(),
             unique: UniqueIndex::default(),
+            limiter: Limiter::default(),
             finished: Retention::new(limits.keep_completed),
             dead: Retention::new(limits.keep_failed),
             retry: limits.retry,
@@ -235,6 +239,12 @@ impl State {
         };
         slot.job.lease = None;
         slot.deadline = None;
+        if self
+            .limiter
+            .stop(slot.kind, slot.job.concurrency_key.as_deref())
+        {
+            self.events.ready = true;
+        }
         let job = &mut slot.job;
         tracing::debug!(job.id = %id, job.kind = %job.kind, job.attempt = job.attempts, "lease expired");
         if job.cancel_requested {
@@ -305,6 +315,7 @@ impl State {
             priority,
             run_at,
             unique,
+            concurrency_key,
             ..
         } = c.job;
         let id = c.id;
@@ -335,6 +346,7 @@ impl State {
                 scheduled_at,
                 state: JobState::Pending,
                 unique_key,
+                concurrency_key,
                 last_error: None,
                 lease: None,
                 output: None,
@@ -413,16 +425,38 @@ impl State {
         }
         let expires_at = after(now.wall, lease);
         let deadline = mono_after(now.mono, lease);
+        // Limited kinds' picks, in claim order, merged below with the plain claim's.
+        let mut limited = self
+            .limited_picks(filter.as_deref(), max, now.mono)
+            .into_iter();
+        let mut next_limited = limited.next();
         let mut out = Vec::with_capacity(max.min(1024));
         while out.len() < max {
-            let next = match &filter {
-                None => self.ready.pop_any(),
-                Some(kinds) => self.ready.pop_among(kinds),
+            let plain = match &filter {
+                None => self.ready.first_any(),
+                Some(kinds) => self.ready.first_among(kinds),
             };
-            let Some((_, _, id)) = next else { break };
+            let (key, kind) = match (plain, next_limited) {
+                (Some(p), Some(l)) if l < p => {
+                    next_limited = limited.next();
+                    l
+                }
+                (Some(p), _) => p,
+                (None, Some(l)) => {
+                    next_limited = limited.next();
+                    l
+                }
+                (None, None) => break,
+            };
+            self.ready.remove(kind, &key);
+            let id = key.2;
             let Some(slot) = self.jobs.get_mut(&id) else {
                 continue;
             };
+            if !self.limiter.is_empty() {
+                self.limiter
+                    .start(kind, slot.job.concurrency_key.as_deref(), now.mono);
+            }
             slot.deadline = Some(deadline);
             let job = &mut slot.job;
             move_state(&mut self.by_state, job, JobState::Running);
@@ -438,6 +472,47 @@ impl State {
         out
     }
 
+    /// Up to `max` due jobs of the limited kinds among `filter` (every limited kind when
+    /// `None`) that their limits let start now, in claim order with their kinds. Steps
+    /// over the jobs of keys at their limit; stops at a kind at its limit.
+    fn limited_picks(
+        &self,
+        filter: Option<&[KindId]>,
+        max: usize,
+        now: Nanos,
+    ) -> Vec<(ReadyKey, KindId)> {
+        if self.limiter.is_empty() {
+            return Vec::new();
+        }
+        let mut picks = Vec::new();
+        for kind in self.limiter.kinds() {
+            if filter.is_some_and(|f| !f.contains(&kind)) || self.ready.is_paused(kind) {
+                continue;
+            }
+            let Some(held) = self.limiter.get(kind) else {
+                continue;
+            };
+            let mut room = held.room(now);
+            let mut taken = 0;
+            for key in self.ready.iter_kind(kind) {
+                if taken == max || room.is_spent() {
+                    break;
+                }
+                let job_key = self
+                    .jobs
+                    .get(&key.2)
+                    .and_then(|s| s.job.concurrency_key.as_deref());
+                if room.take(job_key) {
+                    picks.push((*key, kind));
+                    taken += 1;
+                }
+            }
+        }
+        picks.sort_unstable();
+        picks.truncate(max);
+        picks
+    }
+
     /// Ends a claim that still holds: its lease goes; the job stays running for the
     /// caller to move on.
     fn release(&mut self, lease: &Lease) -> Result<&mut Job> {
@@ -445,6 +520,13 @@ impl State {
         slot.job.lease = None;
         if let Some(deadline) = slot.deadline.take() {
             self.leases.remove(deadline, lease.id);
+        }
+        if self
+            .limiter
+            .stop(slot.kind, slot.job.concurrency_key.as_deref())
+        {
+            // A slot came free: idle workers may take the next job of the kind.
+            self.events.ready = true;
         }
         Ok(&mut slot.job)
     }
@@ -645,6 +727,52 @@ impl State {
         self.ready.paused()
     }
 
+    /// Stores the limit of `kind`, counting its running jobs (a scan of the jobs, once).
+    /// A changed limit keeps the starts already counted against its rates.
+    pub fn set_limit(&mut self, kind: &str, limit: Limit, now: Nanos) {
+        let id = self.ready.intern(kind);
+        let mut held = match self.limiter.remove(id) {
+            Some(mut old) => {
+                old.limit = limit.clone();
+                old
+            }
+            None => Held::new(limit.clone()),
+        };
+        held.recount(
+            self.jobs
+                .values()
+                .filter(|s| s.kind == id && s.job.state == JobState::Running)
+                .map(|s| s.job.concurrency_key.as_deref()),
+        );
+        held.trim(now);
+        self.limiter.insert(id, held);
+        self.ready.set_limited(id, true);
+        self.events.ready = true;
+    }
+
+    /// Removes the limit of `kind`, if any.
+    pub fn clear_limit(&mut self, kind: &str) {
+        if let Some(id) = self.ready.lookup(kind) {
+            if self.limiter.remove(id).is_some() {
+                self.ready.set_limited(id, false);
+                self.events.ready = true;
+            }
+        }
+    }
+
+    /// The stored limits, by kind.
+    pub fn limits(&self) -> BTreeMap<String, Limit> {
+        self.limiter
+            .kinds()
+            .filter_map(|k| {
+                Some((
+                    self.ready.name(k).to_owned(),
+                    self.limiter.get(k)?.limit.clone(),
+                ))
+            })
+            .collect()
+    }
+
     pub fn stats(&self) -> Stats {
         let mut stats = Stats {
             paused: self.ready.paused(),
@@ -654,6 +782,31 @@ impl State {
             *stats.get_mut(s) = self.by_state[slot_of(s)] as u64;
         }
         stats
+    }
+
+    /// The limited kinds, sorted, with their running jobs and the due jobs their limits
+    /// hold back (a scan of those kinds' due jobs).
+    pub fn limit_stats(&self, now: Nanos) -> Vec<LimitStats> {
+        let mut out = Vec::new();
+        for kind in self.limiter.kinds() {
+            let Some(held) = self.limiter.get(kind) else {
+                continue;
+            };
+            let due = self.ready.iter_kind(kind).count();
+            let waiting = if self.ready.is_paused(kind) {
+                0
+            } else {
+                due - self.limited_picks(Some(&[kind]), due, now).len()
+            };
+            out.push(LimitStats {
+                kind: self.ready.name(kind).to_owned(),
+                limit: held.limit.clone(),
+                running: held.running() as u64,
+                waiting: waiting as u64,
+            });
+        }
+        out.sort_by(|a, b| a.kind.cmp(&b.kind));
+        out
     }
 
     /// Time until the next delayed job is due or the next lease runs out.

@@ -18,6 +18,11 @@ const IN_FLIGHT: usize = 8;
 /// The script arguments of one job (see `scripts/enqueue.lua`).
 fn job_args(job: &NewJob, out: &mut Vec<Value>) -> Result<JobId> {
     let p = job.prepare()?;
+    if job.concurrency_key.is_some() {
+        return Err(QueueError::InvalidJob(
+            "concurrency keys are not supported on Redis yet".into(),
+        ));
+    }
     let (mode, value) = match job.run_at {
         RunAt::Now => ("now", 0),
         RunAt::After(d) => ("after", i64::try_from(duration_ms(d)).unwrap_or(i64::MAX)),
@@ -117,4 +122,9 @@ fn read_reply(reply: Value, ids: &mut Vec<JobId>) -> Result<()> {
             format!("unexpected reply from the enqueue script: {other:?}").into(),
         )),
     }
+}
+
+/// The error of `set_limit` and friends: Redis does not enforce limits yet.
+pub(crate) fn limits_refused() -> QueueError {
+    QueueError::InvalidRequest("concurrency and rate limits are not supported on Redis yet".into())
 }

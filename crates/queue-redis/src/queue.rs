@@ -227,6 +227,18 @@ impl Queue for RedisQueue {
         crate::pause::paused(&self.inner).await
     }
 
+    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
+        Err(crate::enqueue::limits_refused())
+    }
+
+    async fn clear_limit(&self, _kind: &str) -> Result<()> {
+        Err(crate::enqueue::limits_refused())
+    }
+
+    async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        Ok(Default::default())
+    }
+
     async fn close(&self) -> Result<()> {
         self.inner.closed.store(true, Ordering::Release);
         Ok(())

@@ -87,6 +87,18 @@ impl Queue for SqlQueue {
     async fn paused_kinds(&self) -> Result<Vec<String>> {
         self.backend().paused_kinds().await
     }
+
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.backend().set_limit(kind, limit).await
+    }
+
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.backend().clear_limit(kind).await
+    }
+
+    async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        self.backend().limits().await
+    }
     async fn close(&self) -> Result<()> {
         self.backend().close().await
     }

@@ -78,6 +78,7 @@ mod sqlite;
 mod tail;
 mod text;
 mod tx;
+mod unlimited;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod watching;
 

@@ -149,6 +149,7 @@ mod tests {
             scheduled_at: due,
             state: JobState::Running,
             unique_key: None,
+            concurrency_key: None,
             last_error: None,
             lease: None,
             output: None,

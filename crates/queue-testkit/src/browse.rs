@@ -115,6 +115,7 @@ pub async fn stats_counts_every_state(f: &dyn Factory) {
             failed: 1,
             cancelled: 1,
             paused: Vec::new(),
+            limits: Vec::new(),
         }
     );
     for st in JobState::ALL {

@@ -174,6 +174,18 @@ impl<H: Hooks> Queue for Intercepted<H> {
         self.inner.paused_kinds().await
     }
 
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.inner.set_limit(kind, limit).await
+    }
+
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.inner.clear_limit(kind).await
+    }
+
+    async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        self.inner.limits().await
+    }
+
     async fn close(&self) -> Result<()> {
         self.inner.close().await
     }

@@ -80,6 +80,15 @@ impl Queue for Broken {
     async fn paused_kinds(&self) -> Result<Vec<String>> {
         self.fail()
     }
+    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
+        self.fail()
+    }
+    async fn clear_limit(&self, _kind: &str) -> Result<()> {
+        self.fail()
+    }
+    async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        self.fail()
+    }
     async fn close(&self) -> Result<()> {
         self.fail()
     }

@@ -166,6 +166,7 @@ mod tests {
             scheduled_at: OffsetDateTime::UNIX_EPOCH,
             state: crate::JobState::Running,
             unique_key: None,
+            concurrency_key: None,
             last_error: None,
             lease: None,
             output: None,

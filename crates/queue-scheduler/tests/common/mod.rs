@@ -251,6 +251,20 @@ impl Queue for FakeQueue {
         Ok(Vec::new())
     }
 
+    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> queue_core::Result<()> {
+        Ok(())
+    }
+
+    async fn clear_limit(&self, _kind: &str) -> queue_core::Result<()> {
+        Ok(())
+    }
+
+    async fn limits(
+        &self,
+    ) -> queue_core::Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        Ok(Default::default())
+    }
+
     async fn close(&self) -> queue_core::Result<()> {
         Ok(())
     }

@@ -103,6 +103,18 @@ impl Queue for MySqlQueue {
         self.paused().await
     }
 
+    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
+        Err(crate::unlimited::refused("MySQL"))
+    }
+
+    async fn clear_limit(&self, _kind: &str) -> Result<()> {
+        Err(crate::unlimited::refused("MySQL"))
+    }
+
+    async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
+        Ok(Default::default())
+    }
+
     async fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         Ok(())

@@ -91,6 +91,7 @@ pub(super) fn decode(row: &MySqlRow, tail: bool) -> Result<Job, Undecodable> {
         scheduled_at: row.try_get(8).map_err(get_err)?,
         state,
         unique_key: text_opt(row, 9).map_err(&fail)?,
+        concurrency_key: None,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output: tail.output,

@@ -49,6 +49,7 @@ async fn insert_inner(
     let mut first_with_key: HashMap<String, usize> = HashMap::new();
     for job in &jobs {
         let p = job.prepare()?;
+        crate::unlimited::check_job(job, "Postgres")?;
         let key = job.unique.as_ref().map(|u| u.key.clone());
         if let Some(k) = &key {
             if let Some(&first) = first_with_key.get(k) {

@@ -49,6 +49,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         scheduled_at: row.try_get(8).map_err(get_err)?,
         state,
         unique_key: row.try_get(9).map_err(get_err)?,
+        concurrency_key: None,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output: tail.output,

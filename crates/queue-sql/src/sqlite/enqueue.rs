@@ -60,6 +60,7 @@ impl Batch {
         let mut first_with_key: HashMap<String, usize> = HashMap::new();
         for job in jobs {
             let p = job.prepare()?;
+            crate::unlimited::check_job(&job, "SQLite")?;
             let key = job.unique.as_ref().map(|u| u.key.clone());
             if let Some(k) = &key {
                 if let Some(&first) = first_with_key.get(k) {

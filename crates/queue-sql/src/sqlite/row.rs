@@ -120,6 +120,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         scheduled_at: time(8, "scheduled_at")?,
         state,
         unique_key: row.try_get(9).map_err(get_err)?,
+        concurrency_key: None,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output: tail.output,

@@ -60,6 +60,9 @@ fn describe(job: &Job, now: OffsetDateTime) -> String {
     if let Some(key) = &job.unique_key {
         fields.push(("unique key", key.clone()));
     }
+    if let Some(key) = &job.concurrency_key {
+        fields.push(("concurrency key", key.clone()));
+    }
     if let Some(error) = &job.last_error {
         fields.push(("last error", error.clone()));
     }
@@ -102,6 +105,7 @@ mod tests {
             scheduled_at: datetime!(2026-11-29 09:30:00 UTC),
             state: JobState::Failed,
             unique_key: None,
+            concurrency_key: None,
             last_error: Some("smtp said no\nat line 2".into()),
             lease: None,
             output: None,
