@@ -61,6 +61,12 @@ pub trait Factory: Send + Sync + 'static {
         [Arc::clone(&q), q]
     }
 
+    /// Whether the backend enforces limits (`Queue::set_limit`, concurrency keys). One
+    /// that does not yet is checked to refuse them with typed errors instead.
+    fn limits(&self) -> bool {
+        true
+    }
+
     /// Removes what `make` created (tables, keys). Called after each check that passed;
     /// a backend should also sweep leftovers of runs that died.
     async fn cleanup(&self) {}

@@ -55,6 +55,7 @@ pub mod context;
 pub mod drain;
 pub mod enqueue;
 pub mod lease;
+pub mod limits;
 pub mod model;
 pub mod order;
 pub mod output;
@@ -185,6 +186,16 @@ macro_rules! __with_checks {
                 claimed_job_outlives_pause,
                 pause_is_shared_between_handles,
                 resume_wakes_idle_worker,
+            }
+            limits {
+                limits_are_stored_listed_and_cleared,
+                concurrency_key_round_trips,
+                kind_concurrency_holds_across_handles,
+                saturated_key_does_not_block_other_keys,
+                rate_limit_holds_over_a_window,
+                expired_lease_frees_its_slot,
+                limits_hold_under_parallel_claimers,
+                worker_keeps_to_the_stored_limit,
             }
             worker {
                 runs_every_job,
