@@ -1,6 +1,8 @@
 -- Claims up to ARGV[1] jobs, best first, across the ready sets KEYS[17..] (every kind in
 -- {name}:kinds when none are given), except those of paused kinds: one read of the small
--- paused set per call, and a paused kind's ready set is not even looked at.
+-- paused set per call, and a paused kind's ready set is not even looked at. Kinds with a
+-- limit (LIMITS, see lib.lua) are claimed first, as far as their limits let them start
+-- now (limited_picks); the rest of the batch comes from the other kinds, best first.
 --
 -- ARGV[1] max jobs (<= 1000), ARGV[2] lease in ms, ARGV[3] keep_failed,
 -- ARGV[4 .. 3+max] one fresh claim token per job, in claim order.
@@ -12,7 +14,8 @@
 --
 -- Returns { {one row per claimed job}, {ids set aside}, {their reasons}, more }: a row
 -- holds id, kind, payload, priority, attempts, max_attempts, created_at, scheduled_at,
--- unique_key, last_error, token, lease_expires_at (nil when absent), its state is running;
+-- unique_key, last_error, token, lease_expires_at, concurrency_key (nil when absent), its
+-- state is running;
 -- more is 1 when the call stopped short because it skipped as many stale or corrupt
 -- entries as one call may, so ready jobs may be left behind them: the caller claims again.
 
@@ -22,23 +25,31 @@ local keep_failed = tonumber(ARGV[3])
 local now = now_ms()
 promote(now, 1000, keep_failed)
 
--- The ready sets to look at: not those of paused kinds.
+-- The ready sets to look at: not those of paused kinds; limited kinds apart.
 local paused = {}
 for _, kind in ipairs(redis.call('SMEMBERS', PAUSED)) do
     paused[READY .. kind] = true
 end
-local sets = {}
+local limits = read_limits()
+local sets, limited = {}, {}
+local function consider(set)
+    if paused[set] then
+        return
+    end
+    local kind = string.sub(set, #READY + 1)
+    if limits and limits[kind] then
+        limited[#limited + 1] = kind
+    else
+        sets[#sets + 1] = set
+    end
+end
 if #KEYS > 16 then
     for i = 17, #KEYS do
-        if not paused[KEYS[i]] then
-            sets[#sets + 1] = KEYS[i]
-        end
+        consider(KEYS[i])
     end
 else
     for _, kind in ipairs(redis.call('SRANDMEMBER', KINDS, 10000)) do
-        if not paused[READY .. kind] then
-            sets[#sets + 1] = READY .. kind
-        end
+        consider(READY .. kind)
     end
 end
 
@@ -54,6 +65,82 @@ local function lex_less(a, b)
     return #a < #b
 end
 
+local deadline = int(after(now, lease))
+local claimed, aside, reasons = {}, {}, {}
+-- Index writes gathered for the batch: RUNNING (deadline, id), and the ids leaving
+-- state:pending.
+local leased, left = {}, {}
+local token_at = 4
+
+-- Claims the job of the ready entry `member` (already removed from its set): returns its
+-- token, or nil for a stale entry or a job set aside.
+local function take(member)
+    local id = string.sub(member, 18)
+    local jk = JOB .. id
+    -- The fields `defect` checks, then the rest of what the reply carries.
+    local f = redis.call('HMGET', jk, 'state', 'kind', 'priority', 'scheduled_at',
+        'attempts', 'max_attempts', 'payload', 'created_at', 'unique_key', 'last_error',
+        'concurrency_key')
+    if not f[1] then
+        -- The hash is gone: drop what is left of the job.
+        left[#left + 1] = id
+        return nil
+    end
+    local bad = defect(f)
+    if bad then
+        set_aside(id, jk, bad, now, keep_failed)
+        aside[#aside + 1] = id
+        reasons[#reasons + 1] = bad
+        return nil
+    end
+    if f[1] ~= 'pending' then
+        -- A stale ready entry, removed with the others.
+        return nil
+    end
+    local attempts = int(tonumber(f[5]) + 1)
+    local token = ARGV[token_at]
+    token_at = token_at + 1
+    redis.call('HSET', jk,
+        'state', 'running',
+        'attempts', attempts,
+        'token', token,
+        'lease_expires_at', deadline)
+    -- In the order of CLAIMED_FIELDS in src/claim.rs.
+    claimed[#claimed + 1] = { id, f[2], f[7], f[3], attempts, f[6], f[8], f[4],
+        f[9], f[10], token, deadline, f[11] }
+    leased[#leased + 1] = deadline
+    leased[#leased + 1] = id
+    left[#left + 1] = id
+    return token
+end
+
+-- Limited kinds first: they cannot take more than their limits, and would otherwise
+-- wait behind a flood of other work.
+local running = nil
+for _, kind in ipairs(limited) do
+    if #claimed >= max then
+        break
+    end
+    local lim = limits[kind]
+    if (lim.c or lim.kc) and not running then
+        running = running_by_kind(limits, now)
+    end
+    local mine = (running and running[kind]) or { total = 0, per_key = {} }
+    local picks, keys = limited_picks(kind, lim, max - #claimed, now, mine)
+    bulk('ZREM', READY .. kind, picks)
+    for i, member in ipairs(picks) do
+        local token = take(member)
+        if token then
+            if lim.rc then
+                record_start(rate_key(kind), lim.rms, now, token)
+            end
+            if lim.krc and keys[i] then
+                record_start(rate_key(kind, keys[i]), lim.krms, now, token)
+            end
+        end
+    end
+end
+
 -- Up to `max` heads of each set, read once; pos[i] is the next unread pair, taken[i] how
 -- many entries from the front of set i this call used up (removed at the end, in one
 -- step per set).
@@ -67,12 +154,6 @@ for i, key in ipairs(sets) do
     end
 end
 
-local deadline = int(after(now, lease))
-local claimed, aside, reasons = {}, {}, {}
--- Index writes gathered for the batch: RUNNING (deadline, id), and the ids leaving
--- state:pending.
-local leased, left = {}, {}
-local token_at = 4
 -- Stale or corrupt entries are skipped, but at most this many per call.
 local budget = max + 1000
 while #claimed < max and budget > 0 do
@@ -100,38 +181,7 @@ while #claimed < max and budget > 0 do
     pos[best] = pos[best] + 2
     taken[best] = taken[best] + 1
 
-    local id = string.sub(best_member, 18)
-    local jk = JOB .. id
-    -- The fields `defect` checks, then the rest of what the reply carries.
-    local f = redis.call('HMGET', jk, 'state', 'kind', 'priority', 'scheduled_at',
-        'attempts', 'max_attempts', 'payload', 'created_at', 'unique_key', 'last_error')
-    if f[1] then
-        local bad = defect(f)
-        if bad then
-            set_aside(id, jk, bad, now, keep_failed)
-            aside[#aside + 1] = id
-            reasons[#reasons + 1] = bad
-        elseif f[1] == 'pending' then
-            local attempts = int(tonumber(f[5]) + 1)
-            local token = ARGV[token_at]
-            token_at = token_at + 1
-            redis.call('HSET', jk,
-                'state', 'running',
-                'attempts', attempts,
-                'token', token,
-                'lease_expires_at', deadline)
-            -- In the order of CLAIMED_FIELDS in src/claim.rs.
-            claimed[#claimed + 1] = { id, f[2], f[7], f[3], attempts, f[6], f[8], f[4],
-                f[9], f[10], token, deadline }
-            leased[#leased + 1] = deadline
-            leased[#leased + 1] = id
-            left[#left + 1] = id
-        end
-        -- Any other state: a stale ready entry, removed with the others below.
-    else
-        -- The hash is gone: drop what is left of the job.
-        left[#left + 1] = id
-    end
+    take(best_member)
 end
 
 -- The ready entries used up are the first taken[i] of each set: nothing else touched the

@@ -28,12 +28,14 @@ if redis.call('SCARD', KINDS) > 0 then
     return sweep
 end
 -- A windowed key outlives its job when the job is deleted on completion or by
--- retention, so no job leads to it any more: find such keys by name. The sweep is a
--- bounded SCAN step per call; in a cluster it runs on the node of the queue's slot.
+-- retention, so no job leads to it any more, and a rate window lives until it expires:
+-- find whatever is left of the queue by name (every key starts with its `{name}:`). The
+-- sweep is a bounded SCAN step per call; in a cluster it runs on the node of the
+-- queue's slot.
 if sweep == '' then
     sweep = '0'
 end
-local pattern = string.gsub(UNIQUE, '[%*%?%[%]\\]', '\\%0') .. '*'
+local pattern = string.gsub(BASE, '[%*%?%[%]\\]', '\\%0') .. '*'
 local page = redis.call('SCAN', sweep, 'MATCH', pattern, 'COUNT', limit)
 for _, key in ipairs(page[2]) do
     redis.call('DEL', key)
@@ -41,6 +43,7 @@ end
 if page[1] ~= '0' then
     return page[1]
 end
-redis.call('DEL', DELAYED, RUNNING, PAUSED, FINISHED.completed, FINISHED.failed,
+-- Rate windows expire on their own; the limits go with the rest.
+redis.call('DEL', DELAYED, RUNNING, PAUSED, LIMITS, FINISHED.completed, FINISHED.failed,
     FINISHED.cancelled)
 return 'done'

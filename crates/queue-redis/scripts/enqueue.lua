@@ -1,11 +1,12 @@
 -- Enqueues ARGV[1] jobs atomically: either every one is stored (or resolved to the
 -- holder of its unique key) or, on a duplicate id, none is.
 --
--- ARGV[1] count (<= 1000), then 9 values per job:
+-- ARGV[1] count (<= 1000), then 10 values per job:
 --   id, kind, payload (JSON text), priority, max_attempts,
 --   run_mode ('now' | 'after' | 'at'), run_value (ms: delay or absolute time; queue-core
 --   checked both, the script still keeps them within MAX_DELAY_MS / years 1 to 9999),
---   unique spec ('' none, '0' held until the job ends, else the window in ms), unique key
+--   unique spec ('' none, '0' held until the job ends, else the window in ms), unique key,
+--   concurrency key ('' none)
 --
 -- KEYS[17], when given, is the stop flag of a call sent as several chunks in one
 -- pipeline: a chunk that finds it set stores nothing and returns { 'skipped' }, and a
@@ -22,7 +23,7 @@ end
 
 local n = tonumber(ARGV[1])
 local now = now_ms()
-local STRIDE = 9
+local STRIDE = 10
 
 -- Refuses the chunk because of the job `id`.
 local function refuse(id)
@@ -122,6 +123,9 @@ for j = 0, n - 1 do
                 'priority', int(priority), 'attempts', '0', 'max_attempts', max_attempts,
                 'created_at', created, 'scheduled_at', int(due), 'state', 'pending',
                 'unique_key', key, 'unique_hold', hold)
+        end
+        if ARGV[b + 9] ~= '' then
+            redis.call('HSET', jk, 'concurrency_key', ARGV[b + 9])
         end
         indexed[#indexed + 1] = 0
         indexed[#indexed + 1] = id

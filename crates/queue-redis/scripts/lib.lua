@@ -377,3 +377,150 @@ local function promote(now, limit, keep_failed)
     flush(b)
     return #due
 end
+
+-- Limits (Queue::set_limit) --------------------------------------------------------------
+--
+-- LIMITS is a hash of kind -> "c|kc|rc|rms|krc|krms" (concurrency, per-key concurrency,
+-- rate count and window in ms, per-key rate count and window; empty parts are unset).
+-- Recent starts of a rated kind (or key) are a sorted set of claim tokens scored by start
+-- time, expiring with its window: rate:<#kind>:<kind>[:<key>], the length keeping kinds
+-- and keys apart whatever they contain. Running jobs are counted from RUNNING itself, so
+-- no settle script has anything to keep up to date and a lost lease frees its slot the
+-- moment it expires.
+local BASE = string.sub(JOB, 1, #JOB - 4)
+local LIMITS = BASE .. 'limits'
+local RATE = BASE .. 'rate:'
+
+-- A stored limit as a table of numbers (absent parts are nil).
+local function parse_limit(s)
+    local parts, n = {}, 0
+    for part in string.gmatch(s .. '|', '([^|]*)|') do
+        n = n + 1
+        parts[n] = tonumber(part)
+    end
+    return { c = parts[1], kc = parts[2], rc = parts[3], rms = parts[4], krc = parts[5],
+        krms = parts[6] }
+end
+
+-- The stored limits by kind; nil when there are none (the usual case: one HGETALL).
+local function read_limits()
+    local flat = redis.call('HGETALL', LIMITS)
+    if #flat == 0 then
+        return nil
+    end
+    local limits = {}
+    for i = 1, #flat, 2 do
+        limits[flat[i]] = parse_limit(flat[i + 1])
+    end
+    return limits
+end
+
+-- The sorted set of recent starts of `kind`, or of its concurrency key `key`.
+local function rate_key(kind, key)
+    local k = RATE .. #kind .. ':' .. kind
+    if key then
+        k = k .. ':' .. key
+    end
+    return k
+end
+
+-- Starts left in the window of `ms` ending now, of at most `count` per window.
+local function rate_room(rk, count, ms, now)
+    redis.call('ZREMRANGEBYSCORE', rk, '-inf', now - ms)
+    return count - redis.call('ZCARD', rk)
+end
+
+-- Counts a start: `token` (unique per claim) at `now`, kept for the window.
+local function record_start(rk, ms, now, token)
+    redis.call('ZADD', rk, now, token)
+    redis.call('PEXPIRE', rk, ms)
+end
+
+-- The running jobs with unexpired leases per limited kind: { total, per_key = {} }.
+-- One pass over the leases still held; O(running jobs), and only for a claim that
+-- meets a kind limited by count.
+local function running_by_kind(limits, now)
+    local out = {}
+    for kind in pairs(limits) do
+        out[kind] = { total = 0, per_key = {} }
+    end
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', RUNNING, '(' .. now, '+inf')) do
+        local f = redis.call('HMGET', JOB .. id, 'kind', 'concurrency_key')
+        local r = f[1] and out[f[1]]
+        if r then
+            r.total = r.total + 1
+            if f[2] then
+                r.per_key[f[2]] = (r.per_key[f[2]] or 0) + 1
+            end
+        end
+    end
+    return out
+end
+
+-- Ready entries of a limited kind a claim looks at, at most, past jobs of keys at their
+-- limit: a bound on the script's run time, so a key with a vast backlog cannot stall
+-- the server. Jobs of other keys further back wait for the key's backlog to shrink.
+local LIMITED_SCAN = 20000
+
+-- Up to `max` ready members of the limited kind `kind` that its limit `lim` lets start
+-- now, in claim order: the jobs of a key at its limit are stepped over, and the scan
+-- stops when the kind itself is at its limit. `running` is its running_by_kind entry.
+-- Returns the members and each one's concurrency key (false when it has none).
+local function limited_picks(kind, lim, max, now, running)
+    local room = max
+    if lim.c then
+        room = math.min(room, lim.c - running.total)
+    end
+    if lim.rc then
+        room = math.min(room, rate_room(rate_key(kind), lim.rc, lim.rms, now))
+    end
+    local picks, keys = {}, {}
+    if room <= 0 then
+        return picks, keys
+    end
+    local by_key = lim.kc or lim.krc
+    local key_room = {}
+    local set = READY .. kind
+    local offset, scanned = 0, 0
+    while #picks < room and scanned < LIMITED_SCAN do
+        local members = redis.call('ZRANGE', set, offset, offset + 199)
+        if #members == 0 then
+            break
+        end
+        offset = offset + #members
+        for _, member in ipairs(members) do
+            scanned = scanned + 1
+            local key = false
+            local ok = true
+            if by_key then
+                key = redis.call('HGET', JOB .. string.sub(member, 18), 'concurrency_key')
+                if key then
+                    local left = key_room[key]
+                    if left == nil then
+                        left = math.huge
+                        if lim.kc then
+                            left = lim.kc - (running.per_key[key] or 0)
+                        end
+                        if lim.krc then
+                            left = math.min(left,
+                                rate_room(rate_key(kind, key), lim.krc, lim.krms, now))
+                        end
+                    end
+                    ok = left > 0
+                    if ok then
+                        left = left - 1
+                    end
+                    key_room[key] = left
+                end
+            end
+            if ok then
+                picks[#picks + 1] = member
+                keys[#keys + 1] = key
+                if #picks >= room then
+                    break
+                end
+            end
+        end
+    end
+    return picks, keys
+end

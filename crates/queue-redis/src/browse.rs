@@ -221,6 +221,7 @@ pub(crate) async fn stats(q: &Inner) -> Result<Stats> {
     let counts: Vec<i64> = values.iter().map(int).collect();
     let mut stats = Stats {
         paused,
+        limits: crate::limits::stats(q).await?,
         ..Stats::default()
     };
     for (s, n) in JobState::ALL.into_iter().zip(counts) {

@@ -34,7 +34,7 @@ pub(crate) async fn claim(q: &Inner, kinds: &[&str], max: usize) -> Result<Vec<J
 
 /// The fields of a claimed job's row in the claim script's reply, in order; its state is
 /// `running`.
-const CLAIMED_FIELDS: [&str; 12] = [
+const CLAIMED_FIELDS: [&str; 13] = [
     "id",
     "kind",
     "payload",
@@ -47,6 +47,7 @@ const CLAIMED_FIELDS: [&str; 12] = [
     "last_error",
     "token",
     "lease_expires_at",
+    "concurrency_key",
 ];
 
 /// One claimed job as the script returns it.

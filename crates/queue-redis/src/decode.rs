@@ -134,7 +134,7 @@ pub(crate) fn job(f: &impl Source) -> Result<Job, String> {
         scheduled_at: time("scheduled_at")?,
         state,
         unique_key: f.field("unique_key").map(str::to_string),
-        concurrency_key: None,
+        concurrency_key: f.field("concurrency_key").map(str::to_string),
         last_error: f.field("last_error").map(str::to_string),
         lease,
         output,

@@ -18,11 +18,6 @@ const IN_FLIGHT: usize = 8;
 /// The script arguments of one job (see `scripts/enqueue.lua`).
 fn job_args(job: &NewJob, out: &mut Vec<Value>) -> Result<JobId> {
     let p = job.prepare()?;
-    if job.concurrency_key.is_some() {
-        return Err(QueueError::InvalidJob(
-            "concurrency keys are not supported on Redis yet".into(),
-        ));
-    }
     let (mode, value) = match job.run_at {
         RunAt::Now => ("now", 0),
         RunAt::After(d) => ("after", i64::try_from(duration_ms(d)).unwrap_or(i64::MAX)),
@@ -46,6 +41,7 @@ fn job_args(job: &NewJob, out: &mut Vec<Value>) -> Result<JobId> {
         Value::from(value.to_string()),
         Value::from(spec),
         Value::from(key),
+        Value::from(job.concurrency_key.as_deref().unwrap_or_default()),
     ]);
     Ok(p.id)
 }
@@ -61,7 +57,7 @@ fn job_args(job: &NewJob, out: &mut Vec<Value>) -> Result<JobId> {
 pub(crate) async fn enqueue(q: &Inner, jobs: Vec<NewJob>) -> Result<Vec<JobId>> {
     let mut chunks = Vec::with_capacity(jobs.len().div_ceil(CHUNK));
     for part in jobs.chunks(CHUNK) {
-        let mut args = Vec::with_capacity(1 + part.len() * 9);
+        let mut args = Vec::with_capacity(1 + part.len() * 10);
         args.push(Value::from(part.len().to_string()));
         for job in part {
             job_args(job, &mut args)?;
@@ -122,9 +118,4 @@ fn read_reply(reply: Value, ids: &mut Vec<JobId>) -> Result<()> {
             format!("unexpected reply from the enqueue script: {other:?}").into(),
         )),
     }
-}
-
-/// The error of `set_limit` and friends: Redis does not enforce limits yet.
-pub(crate) fn limits_refused() -> QueueError {
-    QueueError::InvalidRequest("concurrency and rate limits are not supported on Redis yet".into())
 }

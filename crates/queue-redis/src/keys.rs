@@ -129,6 +129,11 @@ impl Keys {
         &self.common[12]
     }
 
+    /// The hash of limits by kind (see `scripts/lib.lua`, which derives the same name).
+    pub(crate) fn limits(&self) -> String {
+        format!("{}:limits", self.tag)
+    }
+
     /// `{name}`, the hash tag.
     pub(crate) fn tag(&self) -> &str {
         &self.tag

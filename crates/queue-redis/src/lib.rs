@@ -111,6 +111,7 @@ mod conns;
 mod decode;
 mod enqueue;
 mod keys;
+mod limits;
 mod maintenance;
 mod pause;
 mod queue;

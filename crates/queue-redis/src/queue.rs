@@ -227,16 +227,16 @@ impl Queue for RedisQueue {
         crate::pause::paused(&self.inner).await
     }
 
-    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
-        Err(crate::enqueue::limits_refused())
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        crate::limits::set(&self.inner, kind, &limit).await
     }
 
-    async fn clear_limit(&self, _kind: &str) -> Result<()> {
-        Err(crate::enqueue::limits_refused())
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        crate::limits::clear(&self.inner, kind).await
     }
 
     async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
-        Ok(Default::default())
+        crate::limits::all(&self.inner).await
     }
 
     async fn close(&self) -> Result<()> {

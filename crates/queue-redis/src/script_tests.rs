@@ -171,6 +171,7 @@ async fn snooze_and_enqueue_keep_due_times_in_range() {
                 delay,
                 "",
                 "",
+                "",
             ]
             .map(str::to_string)
             .to_vec();

@@ -143,6 +143,8 @@ pub(crate) struct Scripts {
     pub(crate) delete: Script,
     pub(crate) purge: Script,
     pub(crate) oldest_due: Script,
+    pub(crate) set_limit: Script,
+    pub(crate) limit_stats: Script,
 }
 
 impl Scripts {
@@ -173,6 +175,8 @@ impl Scripts {
             delete: script!("delete"),
             purge: script!("purge"),
             oldest_due: script!("oldest_due"),
+            set_limit: script!("set_limit"),
+            limit_stats: script!("limit_stats"),
         }
     }
 

@@ -63,11 +63,6 @@ impl Default for RedisFactory {
 
 #[async_trait]
 impl Factory for RedisFactory {
-    // Not enforced on this backend yet: the limit checks hold it to refusing them.
-    fn limits(&self) -> bool {
-        false
-    }
-
     async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
         let q = Arc::new(open(&self.url, &fresh_name(), setup).await);
         self.made.lock().unwrap().push(q.clone());
