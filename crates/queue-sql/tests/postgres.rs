@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
