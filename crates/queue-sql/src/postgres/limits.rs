@@ -34,7 +34,8 @@ fn ms_of(rate: Option<Rate>) -> Option<i64> {
 /// A stored count back; a value no version writes is a corrupt row.
 fn count_from(kind: &str, n: Option<i64>) -> Result<Option<u32>> {
     n.map(|n| {
-        u32::try_from(n).map_err(|_| QueueError::Backend(format!("limit of {kind}: count {n}").into()))
+        u32::try_from(n)
+            .map_err(|_| QueueError::Backend(format!("limit of {kind}: count {n}").into()))
     })
     .transpose()
 }
@@ -42,8 +43,9 @@ fn count_from(kind: &str, n: Option<i64>) -> Result<Option<u32>> {
 fn rate_from(kind: &str, count: Option<i64>, ms: Option<i64>) -> Result<Option<Rate>> {
     match (count_from(kind, count)?, ms) {
         (Some(count), Some(ms)) => {
-            let ms = u64::try_from(ms)
-                .map_err(|_| QueueError::Backend(format!("limit of {kind}: period {ms} ms").into()))?;
+            let ms = u64::try_from(ms).map_err(|_| {
+                QueueError::Backend(format!("limit of {kind}: period {ms} ms").into())
+            })?;
             Ok(Some(Rate {
                 count,
                 period: Duration::from_millis(ms),

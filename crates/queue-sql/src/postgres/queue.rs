@@ -105,8 +105,12 @@ impl PgQueue {
                 }
             }
         }
-        self.resume
-            .claimed(start, max.saturating_sub(limited), rows.len().saturating_sub(limited), &plain);
+        self.resume.claimed(
+            start,
+            max.saturating_sub(limited),
+            rows.len().saturating_sub(limited),
+            &plain,
+        );
         Ok((jobs, bad))
     }
 
