@@ -1717,3 +1717,52 @@ async fn set_and_clear_limit_wake_other_processes() {
     );
     a.drop_schema().await.unwrap();
 }
+
+/// A limited kind's walk goes on from where the last one ended: its jobs still come in
+/// claim order across priorities, and a job put before that point (a due time in the
+/// past) is still found.
+#[tokio::test]
+async fn a_limited_kind_drains_in_claim_order() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    q.set_limit("lim", Limit::concurrency(1000)).await.unwrap();
+    let jobs = (0..120)
+        .map(|i| Job::new("lim", serde_json::json!(i)).priority(if i % 3 == 0 { 5 } else { 0 }))
+        .collect();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let got = q.dequeue_batch(&["lim"], 25).await.unwrap();
+        assert_eq!(got.len(), 25);
+        order.extend(got.iter().map(|j| (j.priority, j.id)));
+    }
+    let mut want: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (if i % 3 == 0 { 5 } else { 0 }, *id))
+        .collect();
+    want.sort_by_key(|(p, id)| (std::cmp::Reverse(*p), *id));
+    want.truncate(75);
+    assert_eq!(order, want);
+    // Due an hour ago: before the point where the walk stopped.
+    let early = q
+        .enqueue(
+            Job::new("lim", serde_json::json!("early"))
+                .run_at(time::OffsetDateTime::now_utc() - time::Duration::HOUR),
+        )
+        .await
+        .unwrap();
+    // Within the second a walk trusts its point, or at once.
+    let mut found = false;
+    for _ in 0..300 {
+        let got = q.dequeue_batch(&["lim"], 100).await.unwrap();
+        if got.iter().any(|j| j.id == early) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "the early job was never claimed");
+    q.drop_schema().await.unwrap();
+}

@@ -23,7 +23,8 @@ CREATE INDEX IF NOT EXISTS {table}_key_running_idx
 
 -- One row per limited kind; a NULL part limits nothing. Counts are bigint: a u32 limit
 -- does not fit an integer. `last_key` is the rotation cursor of per-key limits: the key
--- served last ('' for the jobs without a key), so the next claim starts after it.
+-- served last ('' for the jobs without a key), so the next claim starts after it. The
+-- `scan_*` columns are where the last walk for the kind's jobs ended (see pick_kind).
 CREATE TABLE IF NOT EXISTS {table}_limits (
     kind            text   PRIMARY KEY,
     concurrency     bigint,
@@ -32,7 +33,17 @@ CREATE TABLE IF NOT EXISTS {table}_limits (
     rate_ms         bigint,
     key_rate_count  bigint,
     key_rate_ms     bigint,
-    last_key        text   COLLATE "C"
+    last_key        text   COLLATE "C",
+    scan_rank       bigint,
+    scan_due        timestamptz,
+    scan_id         text   COLLATE "C",
+    scan_since      timestamptz
+);
+
+-- Every claim of a limited kind updates its row.
+ALTER TABLE {table}_limits SET (
+    autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 1000
 );
 
 -- Recent starts of rate-limited kinds, for a sliding window: a start at `at` counts while
@@ -54,7 +65,14 @@ ALTER TABLE {table}_starts SET (
 
 -- Up to n due jobs of kind k in claim order (only those without a key when `unkeyed`),
 -- locked: one rank at a time, as the claim of migration 3 reads them. There is no index
--- by kind (every enqueue would write it), so this steps over other kinds' jobs ahead.
+-- by kind (every enqueue would write it), so a walk steps over the other kinds' jobs
+-- ahead, and over the dead entries of claimed jobs. A kind with few jobs in a large
+-- backlog would pay that on every claim: like a process's resume point (resume.rs), the
+-- kind's limits row keeps where its walk ended (`scan_*`), and the next walk goes on
+-- from there in that rank (higher ranks are read from their head), for a second after
+-- the last walk from the head. What it can miss meanwhile, and for at most that long, is
+-- what a resume point misses: a job put before the point (a due time given in the past,
+-- an insert committed late). The caller holds the lock on the limits row.
 CREATE OR REPLACE FUNCTION {table}_pick_kind(k text, unkeyed boolean, n bigint)
 RETURNS text[]
 LANGUAGE plpgsql
@@ -63,23 +81,74 @@ AS $$
 DECLARE
     got text[] := '{}';
     r bigint;
+    last_r bigint;
+    from_due timestamptz;
+    from_id text;
+    at_rank bigint;
+    at_due timestamptz;
+    at_id text COLLATE "C";
+    since timestamptz;
 BEGIN
-    r := {table}_rank_between(-4294967296, 4294967296);
+    SELECT l.scan_rank, l.scan_due, l.scan_id, l.scan_since
+    INTO at_rank, at_due, at_id, since
+    FROM {table}_limits AS l
+    WHERE l.kind = k;
+    IF since IS NULL OR since <= now() - interval '1 second' THEN
+        at_rank := NULL;
+        at_due := NULL;
+        at_id := NULL;
+        since := now();
+    END IF;
+
+    r := coalesce(
+        {table}_rank_between(-4294967296, coalesce(at_rank, 4294967296)),
+        at_rank
+    );
     WHILE r IS NOT NULL AND cardinality(got) < n LOOP
+        IF r = at_rank THEN
+            from_due := at_due;
+            from_id := at_id;
+        ELSE
+            from_due := '-infinity';
+            from_id := '';
+        END IF;
         got := got || ARRAY(
             SELECT p.id
             FROM {table} AS p
             WHERE p.state = 'pending'
               AND -(p.priority::bigint) = r
               AND p.scheduled_at <= now()
+              AND (p.scheduled_at, p.id) > (from_due, from_id)
               AND p.kind = k
               AND (NOT unkeyed OR p.concurrency_key IS NULL)
             ORDER BY -(p.priority::bigint), p.scheduled_at, p.id
             LIMIT n - cardinality(got)
             FOR UPDATE SKIP LOCKED
         );
-        r := {table}_rank_between(r, 4294967296);
+        last_r := r;
+        IF at_rank IS NOT NULL AND r < at_rank THEN
+            r := coalesce({table}_rank_between(r, at_rank), at_rank);
+        ELSE
+            r := {table}_rank_between(r, 4294967296);
+        END IF;
     END LOOP;
+
+    -- A full walk ends at its last job (the array is in claim order: a sort here, with
+    -- sorting disabled, would cost enough to be compiled by JIT); a short one saw every
+    -- due job of its last rank.
+    IF cardinality(got) >= n THEN
+        SELECT -(j.priority::bigint), j.scheduled_at, j.id
+        INTO at_rank, at_due, at_id
+        FROM {table} AS j
+        WHERE j.id = got[cardinality(got)];
+    ELSIF last_r IS NOT NULL THEN
+        at_rank := last_r;
+        at_due := now();
+        at_id := '';
+    END IF;
+    UPDATE {table}_limits AS l
+    SET scan_rank = at_rank, scan_due = at_due, scan_id = at_id, scan_since = since
+    WHERE l.kind = k;
     RETURN got;
 END;
 $$;

@@ -2,6 +2,7 @@
 -- rate count and period in ms, key rate count and period; NULL for a part not set), and
 -- wakes listeners on channel $8 (the table's): a raised limit makes jobs claimable. The
 -- rotation cursor and the recorded starts stay: a rate keeps counting across a change.
+-- The next walk for the kind's jobs starts from the head (see pick_kind in migrate_8.sql).
 WITH stored AS (
     INSERT INTO {table}_limits (
         kind, concurrency, key_concurrency, rate_count, rate_ms, key_rate_count, key_rate_ms
@@ -13,6 +14,7 @@ WITH stored AS (
         rate_count      = EXCLUDED.rate_count,
         rate_ms         = EXCLUDED.rate_ms,
         key_rate_count  = EXCLUDED.key_rate_count,
-        key_rate_ms     = EXCLUDED.key_rate_ms
+        key_rate_ms     = EXCLUDED.key_rate_ms,
+        scan_since      = NULL
 )
 SELECT pg_notify($8, '')
