@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1281,4 +1281,488 @@ async fn cancel_request_reaches_another_process_by_notify() {
     let factory = PgFactory::default();
     queue_testkit::cancel_running::announced_request_reaches_other_handle(&factory).await;
     queue_testkit::Factory::cleanup(&factory).await;
+}
+
+// Limits (issue 16): the contract in queue-core's `Limit` and `Queue::set_limit`.
+
+/// How many claimed jobs run now, per kind and per concurrency key, as the claimers saw
+/// them; and the most seen at once.
+#[derive(Default)]
+struct Running {
+    kind: usize,
+    keys: std::collections::HashMap<String, usize>,
+    most_kind: usize,
+    most_key: usize,
+}
+
+#[tokio::test]
+async fn a_concurrency_key_round_trips() {
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    let keyed = q
+        .enqueue(Job::new("k", serde_json::json!(1)).concurrency_key("customer:42"))
+        .await
+        .unwrap();
+    let plain = q
+        .enqueue(Job::new("k", serde_json::json!(2)))
+        .await
+        .unwrap();
+    let got = q.get_job(keyed).await.unwrap().unwrap();
+    assert_eq!(got.concurrency_key.as_deref(), Some("customer:42"));
+    assert_eq!(
+        q.get_job(plain).await.unwrap().unwrap().concurrency_key,
+        None
+    );
+    let listed = q.list_jobs(Some(JobState::Pending), 0).await.unwrap();
+    let key_of = |id| {
+        listed
+            .iter()
+            .find(|j| j.id == id)
+            .map(|j| j.concurrency_key.clone())
+    };
+    assert_eq!(key_of(keyed), Some(Some("customer:42".into())));
+    assert_eq!(key_of(plain), Some(None));
+    let claimed = q.dequeue_batch(&["k"], 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    for job in claimed {
+        let want = (job.id == keyed).then(|| "customer:42".to_string());
+        assert_eq!(job.concurrency_key, want);
+    }
+    // A key the contract refuses is refused here too.
+    let bad = q
+        .enqueue(Job::new("k", serde_json::json!(3)).concurrency_key(""))
+        .await;
+    assert!(matches!(bad, Err(QueueError::InvalidJob(_))), "{bad:?}");
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn limits_are_stored_replaced_listed_and_cleared() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    assert!(q.limits().await.unwrap().is_empty());
+    let full = Limit::per_key(2)
+        .with_concurrency(u32::MAX)
+        .with_rate(5, Duration::from_millis(1500))
+        .with_rate_per_key(1, Duration::from_secs(60));
+    q.set_limit("a", full.clone()).await.unwrap();
+    q.set_limit("b", Limit::concurrency(1)).await.unwrap();
+    q.set_limit("b", Limit::concurrency(4)).await.unwrap();
+    let limits = q.limits().await.unwrap();
+    assert_eq!(limits.len(), 2);
+    assert_eq!(limits["a"], full);
+    assert_eq!(limits["b"], Limit::concurrency(4));
+
+    let empty = q.set_limit("a", Limit::default()).await;
+    assert!(
+        matches!(empty, Err(QueueError::InvalidRequest(_))),
+        "{empty:?}"
+    );
+    let zero = q.set_limit("a", Limit::concurrency(0)).await;
+    assert!(
+        matches!(zero, Err(QueueError::InvalidRequest(_))),
+        "{zero:?}"
+    );
+    assert!(q.set_limit("", Limit::concurrency(1)).await.is_err());
+    assert!(q.clear_limit("").await.is_err());
+    assert_eq!(
+        q.limits().await.unwrap()["a"],
+        full,
+        "a refused limit changes nothing"
+    );
+
+    q.clear_limit("a").await.unwrap();
+    q.clear_limit("a").await.unwrap();
+    q.clear_limit("never-limited").await.unwrap();
+    let limits = q.limits().await.unwrap();
+    assert_eq!(limits.keys().collect::<Vec<_>>(), vec!["b"]);
+    q.drop_schema().await.unwrap();
+}
+
+/// 4 pools × 4 claimers on one kind with 3 at once in all and 1 at once per key, 30 keys:
+/// the claimers' own count never exceeds either, and every job runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_limits_hold_across_pools_and_claimers() {
+    use queue_core::Limit;
+    const JOBS: usize = 300;
+    let table = fresh_table();
+    let seed = queue_on(pg_pool(2).await, &table).await;
+    seed.set_limit("lim", Limit::per_key(1).with_concurrency(3))
+        .await
+        .unwrap();
+    let jobs = (0..JOBS)
+        .map(|i| Job::new("lim", serde_json::json!(i)).concurrency_key(format!("key{}", i % 30)))
+        .collect();
+    seed.enqueue_batch(jobs).await.unwrap();
+
+    let running = Arc::new(Mutex::new(Running::default()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let q = queue_on(pg_pool(4).await, &table).await;
+        for _ in 0..4 {
+            let q = q.clone();
+            let running = running.clone();
+            let seen = seen.clone();
+            tasks.push(tokio::spawn(async move {
+                while seen.lock().unwrap().len() < JOBS {
+                    let jobs = q.dequeue_batch(&["lim"], 4).await.unwrap();
+                    if jobs.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                    {
+                        let mut r = running.lock().unwrap();
+                        for job in &jobs {
+                            r.kind += 1;
+                            let key = job.concurrency_key.clone().unwrap();
+                            let n = r.keys.entry(key).or_default();
+                            *n += 1;
+                            let n = *n;
+                            r.most_key = r.most_key.max(n);
+                            r.most_kind = r.most_kind.max(r.kind);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                    // Counted as stopped before the ack: the database frees the slot only
+                    // at the ack, so a count over the limit is the database's doing.
+                    {
+                        let mut r = running.lock().unwrap();
+                        for job in &jobs {
+                            r.kind -= 1;
+                            *r.keys
+                                .get_mut(job.concurrency_key.as_deref().unwrap())
+                                .unwrap() -= 1;
+                        }
+                    }
+                    let leases: Vec<_> = jobs.iter().map(|j| j.lease.unwrap()).collect();
+                    for r in q.ack_batch(&leases).await.unwrap() {
+                        r.unwrap();
+                    }
+                    seen.lock().unwrap().extend(jobs.into_iter().map(|j| j.id));
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    {
+        let r = running.lock().unwrap();
+        assert!(r.most_kind <= 3, "{} of the kind ran at once", r.most_kind);
+        assert_eq!(r.most_key, 1, "jobs of one key ran at once");
+    }
+    let seen = seen.lock().unwrap().clone();
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(seen.len(), JOBS, "every job delivered once");
+    assert_eq!(unique.len(), JOBS, "no job delivered twice");
+    assert_eq!(seed.stats().await.unwrap().completed, JOBS as u64);
+    seed.drop_schema().await.unwrap();
+}
+
+/// 500 jobs of key "a" ahead of one of "b": a claim with one per key takes a's best job
+/// and b's, whatever lies between them.
+#[tokio::test]
+async fn a_key_at_its_limit_does_not_hold_up_the_others() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    q.set_limit("sync", Limit::per_key(1)).await.unwrap();
+    let a: Vec<_> = (0..500)
+        .map(|i| Job::new("sync", serde_json::json!(i)).concurrency_key("a"))
+        .collect();
+    let a_ids = q.enqueue_batch(a).await.unwrap();
+    let b_id = q
+        .enqueue(Job::new("sync", serde_json::json!("b")).concurrency_key("b"))
+        .await
+        .unwrap();
+    let got = q.dequeue_batch(&["sync"], 10).await.unwrap();
+    let mut ids: Vec<_> = got.iter().map(|j| j.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![a_ids[0], b_id]);
+    // Both keys at their limit: nothing more, and the claim does not wait.
+    assert!(q.dequeue_batch(&["sync"], 10).await.unwrap().is_empty());
+    // An ack frees a's slot for its next job.
+    let a_lease = got
+        .iter()
+        .find(|j| j.id == a_ids[0])
+        .unwrap()
+        .lease
+        .unwrap();
+    q.ack(&a_lease).await.unwrap();
+    let next = q.dequeue_batch(&["sync"], 10).await.unwrap();
+    assert_eq!(
+        next.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![a_ids[1]]
+    );
+    q.drop_schema().await.unwrap();
+}
+
+/// Claims of one job at a time rotate among the keys, rather than draining the first.
+#[tokio::test]
+async fn claims_rotate_among_keys() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    q.set_limit("sync", Limit::per_key(3)).await.unwrap();
+    let jobs = ["a", "b", "c"]
+        .iter()
+        .flat_map(|k| {
+            (0..3).map(move |i| Job::new("sync", serde_json::json!(i)).concurrency_key(*k))
+        })
+        .collect();
+    q.enqueue_batch(jobs).await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..6 {
+        let job = q.dequeue(&["sync"]).await.unwrap().unwrap();
+        order.push(job.concurrency_key.clone().unwrap());
+        q.ack(&job.lease.unwrap()).await.unwrap();
+    }
+    assert_eq!(order, vec!["a", "b", "c", "a", "b", "c"]);
+    q.drop_schema().await.unwrap();
+}
+
+/// A kind at its limit is skipped: the claim fills up with other kinds' jobs, and jobs
+/// without a key are held by the kind-wide parts only.
+#[tokio::test]
+async fn a_kind_at_its_limit_leaves_the_claim_to_other_kinds() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    q.set_limit("lim", Limit::concurrency(2)).await.unwrap();
+    q.set_limit("keyed", Limit::per_key(1)).await.unwrap();
+    let mut jobs: Vec<_> = (0..5)
+        .map(|i| Job::new("lim", serde_json::json!(i)))
+        .collect();
+    jobs.extend((0..5).map(|i| Job::new("free", serde_json::json!(i))));
+    jobs.extend((0..3).map(|i| Job::new("keyed", serde_json::json!(i))));
+    jobs.extend((0..3).map(|i| Job::new("keyed", serde_json::json!(i)).concurrency_key("k")));
+    q.enqueue_batch(jobs).await.unwrap();
+    let got = q.dequeue_batch(&[], 100).await.unwrap();
+    let count = |kind: &str, keyed: bool| {
+        got.iter()
+            .filter(|j| j.kind == kind && j.concurrency_key.is_some() == keyed)
+            .count()
+    };
+    assert_eq!(count("lim", false), 2);
+    assert_eq!(count("free", false), 5);
+    assert_eq!(
+        count("keyed", false),
+        3,
+        "jobs without a key are not held per key"
+    );
+    assert_eq!(count("keyed", true), 1);
+    assert_eq!(got.len(), 11);
+    assert!(q.dequeue_batch(&[], 100).await.unwrap().is_empty());
+    // Raising the limit frees its jobs at once; clearing it frees the rest.
+    q.set_limit("lim", Limit::concurrency(3)).await.unwrap();
+    assert_eq!(q.dequeue_batch(&["lim"], 100).await.unwrap().len(), 1);
+    q.clear_limit("lim").await.unwrap();
+    assert_eq!(q.dequeue_batch(&["lim"], 100).await.unwrap().len(), 2);
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_rate_allows_so_many_starts_per_window() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    let period = Duration::from_secs(2);
+    q.set_limit("r", Limit::rate(5, period)).await.unwrap();
+    q.set_limit("kr", Limit::rate_per_key(2, Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    let mut jobs: Vec<_> = (0..20)
+        .map(|i| Job::new("r", serde_json::json!(i)))
+        .collect();
+    jobs.extend(
+        (0..10).map(|i| Job::new("kr", serde_json::json!(i)).concurrency_key(["x", "y"][i % 2])),
+    );
+    q.enqueue_batch(jobs).await.unwrap();
+
+    let started = std::time::Instant::now();
+    let mut claimed = 0;
+    for _ in 0..3 {
+        let got = q.dequeue_batch(&["r"], 4).await.unwrap();
+        claimed += got.len();
+        // Starts count, not running jobs: acks free nothing.
+        for job in got {
+            q.ack(&job.lease.unwrap()).await.unwrap();
+        }
+    }
+    if started.elapsed() < period {
+        assert_eq!(claimed, 5, "starts within one window");
+    }
+    // Per key: two starts of x and two of y within the hour.
+    let kr = q.dequeue_batch(&["kr"], 10).await.unwrap();
+    assert_eq!(kr.len(), 4);
+    assert!(q.dequeue_batch(&["kr"], 10).await.unwrap().is_empty());
+
+    // Once the window has passed, five more.
+    tokio::time::sleep(period + Duration::from_millis(200)).await;
+    let got = q.dequeue_batch(&["r"], 20).await.unwrap();
+    assert_eq!(got.len(), 5);
+    q.drop_schema().await.unwrap();
+}
+
+/// A claim whose lease ran out (a crashed worker) frees its slot, before any reclaim.
+#[tokio::test]
+async fn an_expired_lease_frees_its_slot() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let pool = pg_pool(4).await;
+    let q = SqlQueue::from_pg_pool(
+        pool,
+        SqlOptions::default()
+            .table(&table)
+            .maintenance_every(Duration::from_secs(3600)),
+    )
+    .await
+    .unwrap();
+    q.set_limit("lim", Limit::per_key(1).with_concurrency(1))
+        .await
+        .unwrap();
+    let jobs = (0..3)
+        .map(|i| Job::new("lim", serde_json::json!(i)).concurrency_key("k"))
+        .collect();
+    q.enqueue_batch(jobs).await.unwrap();
+    q.set_lease_timeout(Duration::from_millis(300));
+    let first = q.dequeue_batch(&["lim"], 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(q.dequeue_batch(&["lim"], 10).await.unwrap().is_empty());
+    eventually("the lease to run out and free the slot", || async {
+        q.dequeue_batch(&["lim"], 10).await.unwrap().len() == 1
+    })
+    .await;
+    let s = q.stats().await.unwrap();
+    assert_eq!(
+        s.running, 2,
+        "the expired job is still running until reclaimed"
+    );
+    q.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn stats_show_running_and_waiting_per_limited_kind() {
+    use queue_core::{Limit, LimitStats};
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    q.set_limit("lim", Limit::concurrency(2)).await.unwrap();
+    q.set_limit("keyed", Limit::per_key(1)).await.unwrap();
+    q.set_limit("paused", Limit::concurrency(1)).await.unwrap();
+    let mut jobs: Vec<_> = (0..5)
+        .map(|i| Job::new("lim", serde_json::json!(i)))
+        .collect();
+    jobs.extend((0..3).map(|i| Job::new("keyed", serde_json::json!(i)).concurrency_key("a")));
+    jobs.push(Job::new("keyed", serde_json::json!("b")).concurrency_key("b"));
+    jobs.push(Job::new("keyed", serde_json::json!("plain")));
+    jobs.extend((0..4).map(|i| Job::new("paused", serde_json::json!(i))));
+    // Not due: never waiting.
+    jobs.push(Job::new("lim", serde_json::json!("later")).delay(Duration::from_secs(3600)));
+    q.enqueue_batch(jobs).await.unwrap();
+    q.pause_kind("paused").await.unwrap();
+
+    let stats = |kind: &str, limit: Limit, running: u64, waiting: u64| LimitStats {
+        kind: kind.into(),
+        limit,
+        running,
+        waiting,
+    };
+    let before = q.stats().await.unwrap().limits;
+    assert_eq!(
+        before,
+        vec![
+            // Due: 3 of a (1 may start), 1 of b, 1 without a key.
+            stats("keyed", Limit::per_key(1), 0, 2),
+            stats("lim", Limit::concurrency(2), 0, 3),
+            stats("paused", Limit::concurrency(1), 0, 0),
+        ]
+    );
+    let got = q.dequeue_batch(&["lim", "keyed"], 2).await.unwrap();
+    assert_eq!(got.len(), 2);
+    let got = q.dequeue_batch(&["lim", "keyed"], 100).await.unwrap();
+    assert_eq!(got.len(), 3);
+    let after = q.stats().await.unwrap().limits;
+    assert_eq!(
+        after,
+        vec![
+            stats("keyed", Limit::per_key(1), 3, 2),
+            stats("lim", Limit::concurrency(2), 2, 3),
+            stats("paused", Limit::concurrency(1), 0, 0),
+        ]
+    );
+    q.drop_schema().await.unwrap();
+}
+
+/// Storing or clearing a limit wakes idle workers of other processes, as a resume does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_and_clear_limit_wake_other_processes() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let a = queue_on(pg_pool(4).await, &table).await;
+    let b = queue_on(pg_pool(4).await, &table).await;
+    let mut sub = b.subscribe();
+    sub.mark_seen();
+    a.set_limit("k", Limit::concurrency(1)).await.unwrap();
+    assert!(
+        sub.wait(Duration::from_secs(30)).await,
+        "set_limit woke the other process"
+    );
+    sub.mark_seen();
+    a.clear_limit("k").await.unwrap();
+    assert!(
+        sub.wait(Duration::from_secs(30)).await,
+        "clear_limit woke the other process"
+    );
+    a.drop_schema().await.unwrap();
+}
+
+/// A limited kind's walk goes on from where the last one ended: its jobs still come in
+/// claim order across priorities, and a job put before that point (a due time in the
+/// past) is still found.
+#[tokio::test]
+async fn a_limited_kind_drains_in_claim_order() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    q.set_limit("lim", Limit::concurrency(1000)).await.unwrap();
+    let jobs = (0..120)
+        .map(|i| Job::new("lim", serde_json::json!(i)).priority(if i % 3 == 0 { 5 } else { 0 }))
+        .collect();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let got = q.dequeue_batch(&["lim"], 25).await.unwrap();
+        assert_eq!(got.len(), 25);
+        order.extend(got.iter().map(|j| (j.priority, j.id)));
+    }
+    let mut want: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (if i % 3 == 0 { 5 } else { 0 }, *id))
+        .collect();
+    want.sort_by_key(|(p, id)| (std::cmp::Reverse(*p), *id));
+    want.truncate(75);
+    assert_eq!(order, want);
+    // Due an hour ago: before the point where the walk stopped.
+    let early = q
+        .enqueue(
+            Job::new("lim", serde_json::json!("early"))
+                .run_at(time::OffsetDateTime::now_utc() - time::Duration::HOUR),
+        )
+        .await
+        .unwrap();
+    // Within the second a walk trusts its point, or at once.
+    let mut found = false;
+    for _ in 0..300 {
+        let got = q.dequeue_batch(&["lim"], 100).await.unwrap();
+        if got.iter().any(|j| j.id == early) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "the early job was never claimed");
+    q.drop_schema().await.unwrap();
 }

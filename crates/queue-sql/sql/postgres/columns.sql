@@ -6,4 +6,5 @@ id, kind, payload::text, priority, attempts, max_attempts, state,
 CASE WHEN created_at < '10000-01-01 00:00:00+00' THEN created_at END AS created_at,
 CASE WHEN scheduled_at < '10000-01-01 00:00:00+00' THEN scheduled_at END AS scheduled_at,
 unique_key, last_error, claim_token,
-CASE WHEN lease_expires_at < '10000-01-01 00:00:00+00' THEN lease_expires_at END AS lease_expires_at
+CASE WHEN lease_expires_at < '10000-01-01 00:00:00+00' THEN lease_expires_at END AS lease_expires_at,
+concurrency_key

@@ -6,6 +6,11 @@
 SELECT pg_advisory_xact_lock(hashtext('queue-migrate'));
 
 DROP TABLE IF EXISTS {table};
+DROP TABLE IF EXISTS {table}_limits;
+DROP TABLE IF EXISTS {table}_starts;
+DROP FUNCTION IF EXISTS {table}_pick_kind(text, boolean, bigint);
+DROP FUNCTION IF EXISTS {table}_take_limited(text, bigint);
+DROP FUNCTION IF EXISTS {table}_limit_stats();
 DROP TABLE IF EXISTS {table}_migrations;
 DROP TABLE IF EXISTS {table}_paused;
 DROP FUNCTION IF EXISTS {table}_claim(text[], bigint, float8);

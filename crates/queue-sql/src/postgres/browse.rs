@@ -59,6 +59,8 @@ impl Browsable for PgQueue {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        Ok(crate::counts::stats_of(rows, self.paused().await?))
+        let mut stats = crate::counts::stats_of(rows, self.paused().await?);
+        stats.limits = self.limit_stats().await?;
+        Ok(stats)
     }
 }

@@ -23,6 +23,7 @@ struct Columns {
     delay_s: Vec<Option<f64>>,
     unique_key: Vec<Option<String>>,
     window_s: Vec<Option<f64>>,
+    concurrency_key: Vec<Option<String>>,
 }
 
 /// Validates and inserts `jobs` on `conn`. With unique keys it takes several statements,
@@ -49,7 +50,6 @@ async fn insert_inner(
     let mut first_with_key: HashMap<String, usize> = HashMap::new();
     for job in &jobs {
         let p = job.prepare()?;
-        crate::unlimited::check_job(job, "Postgres")?;
         let key = job.unique.as_ref().map(|u| u.key.clone());
         if let Some(k) = &key {
             if let Some(&first) = first_with_key.get(k) {
@@ -78,6 +78,7 @@ async fn insert_inner(
                 .and_then(|u| u.window)
                 .map(|w| w.as_secs_f64()),
         );
+        cols.concurrency_key.push(job.concurrency_key.clone());
         slots.push(Slot::Insert(p.id, key));
     }
     if cols.id.is_empty() {
@@ -110,6 +111,7 @@ async fn run_insert(conn: &mut PgConnection, sql: &Sql, c: &Columns) -> Result<(
         .bind(&c.delay_s)
         .bind(&c.unique_key)
         .bind(&c.window_s)
+        .bind(&c.concurrency_key)
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -168,6 +170,7 @@ impl Columns {
             out.delay_s.push(self.delay_s[i]);
             out.unique_key.push(self.unique_key[i].clone());
             out.window_s.push(self.window_s[i]);
+            out.concurrency_key.push(self.concurrency_key[i].clone());
         }
         out
     }

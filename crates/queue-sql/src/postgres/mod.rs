@@ -4,6 +4,7 @@ mod admin;
 mod browse;
 mod connect;
 mod enqueue;
+mod limits;
 mod listen;
 mod pause;
 mod queue;

@@ -18,6 +18,8 @@ use crate::text::stored_error;
 
 /// The position of `claim_token` in sql/postgres/columns.sql.
 const TOKEN_COLUMN: usize = 11;
+/// The position of `limited_pick` in sql/postgres/claim.sql: after the tail.
+const LIMITED_COLUMN: usize = super::row::TAIL + 3;
 
 impl PgQueue {
     fn lease_s(&self) -> f64 {
@@ -69,9 +71,22 @@ impl PgQueue {
             .map_err(db_err)?;
         let mut jobs = Vec::with_capacity(rows.len());
         let mut bad = 0;
+        // Jobs that limits let start were not taken by the plain scan: the resume point
+        // follows the plain scan's jobs alone.
+        let mut limited = 0;
+        let mut plain = Vec::new();
         for row in &rows {
+            let by_limit: bool = row.try_get(LIMITED_COLUMN).unwrap_or(false);
+            if by_limit {
+                limited += 1;
+            }
             match decode(row) {
-                Ok(job) => jobs.push(job),
+                Ok(job) => {
+                    if !by_limit {
+                        plain.push(job.clone());
+                    }
+                    jobs.push(job)
+                }
                 Err((raw_id, reason)) => {
                     bad += 1;
                     // The claim always sets a token; read apart from the rest of the row.
@@ -90,7 +105,12 @@ impl PgQueue {
                 }
             }
         }
-        self.resume.claimed(start, max, rows.len(), &jobs);
+        self.resume.claimed(
+            start,
+            max.saturating_sub(limited),
+            rows.len().saturating_sub(limited),
+            &plain,
+        );
         Ok((jobs, bad))
     }
 
@@ -337,16 +357,16 @@ impl Queue for PgQueue {
         self.paused().await
     }
 
-    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
-        Err(crate::unlimited::refused("Postgres"))
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.store_limit(kind, limit).await
     }
 
-    async fn clear_limit(&self, _kind: &str) -> Result<()> {
-        Err(crate::unlimited::refused("Postgres"))
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.remove_limit(kind).await
     }
 
     async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
-        Ok(Default::default())
+        self.stored_limits().await
     }
 
     async fn close(&self) -> Result<()> {

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 /// Where reads that carry them (get.sql, list_*.sql) put the output, the cancel request
 /// and the finish time: after `{columns}`.
-const TAIL: usize = 13;
+pub(crate) const TAIL: usize = 14;
 
 /// Decodes the `{columns}` list (see sql/postgres/columns.sql), and the tail after it
 /// (see [`crate::tail`]) when the row has one. On failure returns the raw id, when readable, with the reason.
@@ -49,7 +49,7 @@ pub(crate) fn decode(row: &PgRow) -> std::result::Result<Job, (Option<String>, S
         scheduled_at: row.try_get(8).map_err(get_err)?,
         state,
         unique_key: row.try_get(9).map_err(get_err)?,
-        concurrency_key: None,
+        concurrency_key: row.try_get(13).map_err(get_err)?,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output: tail.output,

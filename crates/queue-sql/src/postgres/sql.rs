@@ -47,6 +47,10 @@ pub(crate) struct Sql {
     pub pause: String,
     pub resume: String,
     pub paused: String,
+    pub set_limit: String,
+    pub clear_limit: String,
+    pub limits: String,
+    pub limit_stats: String,
     pub drop: String,
 }
 
@@ -64,6 +68,7 @@ impl Sql {
                 (5, r(load!("migrate_5.sql"))),
                 (6, r(load!("migrate_6.sql"))),
                 (7, r(load!("migrate_7.sql"))),
+                (8, r(load!("migrate_8.sql"))),
             ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
@@ -100,6 +105,10 @@ impl Sql {
             pause: r(load!("pause.sql")),
             resume: r(load!("resume.sql")),
             paused: r(load!("paused.sql")),
+            set_limit: r(load!("set_limit.sql")),
+            clear_limit: r(load!("clear_limit.sql")),
+            limits: r(load!("limits.sql")),
+            limit_stats: r(load!("limit_stats.sql")),
             drop: r(load!("drop.sql")),
         }
     }
