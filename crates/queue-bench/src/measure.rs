@@ -12,6 +12,9 @@
 //!   do not wait behind them: a backlog of due jobs would measure the drain again (N /
 //!   drain rate), not what the size of the store costs a fresh job.
 //! - Idle: the backend calls per second of a worker with nothing to do.
+//! - Limits: the drain of `--jobs` jobs spread over [`KEYS`] concurrency keys with
+//!   `Limit::per_key(1)` stored for their kind, beside the same drain unlimited, runs
+//!   alternating.
 //!
 //! With `--repeat K` the enqueue and drain figures are the median of K runs, the queue's
 //! and the raw baseline's alternating.
@@ -19,7 +22,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use queue_core::{Job, NewJob, Queue, Worker};
+use queue_core::{Job, Limit, NewJob, Queue, Worker};
 use serde::Serialize;
 
 use crate::args::Options;
@@ -30,6 +33,8 @@ use crate::raw::RawBaseline;
 use crate::Error;
 
 const KIND: &str = "bench";
+/// Concurrency keys of the limited drain, given to the jobs in turn.
+pub const KEYS: usize = 10_000;
 /// Longest wait for a drain or the last latency job before giving up.
 const PATIENCE: Duration = Duration::from_secs(600);
 /// How far ahead the latency measurement's backlog is scheduled.
@@ -89,6 +94,29 @@ pub struct Row {
     /// The drain of `jobs` with the worker's metrics off and on (a Prometheus recorder
     /// installed for the whole run), runs alternating.
     pub metrics: MetricsCost,
+    /// The drain of `jobs` over [`KEYS`] keys limited to one running job each, beside the
+    /// same drain without limits, runs alternating.
+    pub limits: LimitCost,
+}
+
+/// What a per-key limit costs the drain.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LimitCost {
+    pub unlimited_per_s: f64,
+    pub limited_per_s: f64,
+    /// The limited drain as a percentage of the unlimited one.
+    pub pct_of_unlimited: f64,
+}
+
+/// The jobs a drain runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Workload {
+    /// No-op jobs, no limits.
+    Plain,
+    /// No-op jobs with their metrics recorded.
+    Metered,
+    /// No-op jobs over [`KEYS`] concurrency keys, `Limit::per_key(1)`.
+    PerKey,
 }
 
 /// What recording metrics costs the drain.
@@ -165,7 +193,7 @@ async fn measure(
     for n in o.drain_sizes() {
         let (mut queue_runs, mut raw_runs) = (Vec::new(), Vec::new());
         for _ in 0..o.repeat {
-            let q = drain(b, o, n, false).await?;
+            let q = drain(b, o, n, Workload::Plain).await?;
             eprintln!("drain of {n}: {q:.0} jobs/s");
             queue_runs.push(q);
             if let Some(r) = raw {
@@ -208,10 +236,10 @@ async fn measure(
 
     let (mut off, mut on) = (Vec::new(), Vec::new());
     for _ in 0..o.repeat {
-        let r = drain(b, o, o.jobs, false).await?;
+        let r = drain(b, o, o.jobs, Workload::Plain).await?;
         eprintln!("drain of {} without metrics: {r:.0} jobs/s", o.jobs);
         off.push(r);
-        let r = drain(b, o, o.jobs, true).await?;
+        let r = drain(b, o, o.jobs, Workload::Metered).await?;
         eprintln!("drain of {} with metrics: {r:.0} jobs/s", o.jobs);
         on.push(r);
     }
@@ -220,6 +248,25 @@ async fn measure(
         off_per_s,
         on_per_s,
         cost_pct: pct(off_per_s - on_per_s, Some(off_per_s)).unwrap_or_default(),
+    };
+
+    let (mut unlimited, mut limited) = (Vec::new(), Vec::new());
+    for _ in 0..o.repeat {
+        let r = drain(b, o, o.jobs, Workload::Plain).await?;
+        eprintln!("drain of {} unlimited: {r:.0} jobs/s", o.jobs);
+        unlimited.push(r);
+        let r = drain(b, o, o.jobs, Workload::PerKey).await?;
+        eprintln!(
+            "drain of {} over {KEYS} keys, one at a time each: {r:.0} jobs/s",
+            o.jobs
+        );
+        limited.push(r);
+    }
+    let (unlimited_per_s, limited_per_s) = (median(unlimited), median(limited));
+    let limits = LimitCost {
+        unlimited_per_s,
+        limited_per_s,
+        pct_of_unlimited: pct(limited_per_s, Some(unlimited_per_s)).unwrap_or_default(),
     };
 
     let rates: Vec<f64> = drains.iter().map(|d| d.per_s).collect();
@@ -242,28 +289,36 @@ async fn measure(
         latencies,
         idle_calls_per_s: idle,
         metrics,
+        limits,
     })
 }
 
-fn noop_job() -> NewJob {
+fn noop_job(_: usize) -> NewJob {
     Job::new(KIND, serde_json::Value::Null)
 }
 
-fn job_due_later() -> NewJob {
-    noop_job().delay(BACKLOG_AHEAD)
+fn job_due_later(i: usize) -> NewJob {
+    noop_job(i).delay(BACKLOG_AHEAD)
 }
 
-/// Enqueues `n` jobs made by `make`, in batches of 1,000, `in_flight` at a time.
+/// The `i`th job of the limited drain: the keys in turn.
+fn keyed_job(i: usize) -> NewJob {
+    noop_job(i).concurrency_key(format!("key-{}", i % KEYS))
+}
+
+/// Enqueues `n` jobs made by `make` from their numbers, in batches of 1,000, `in_flight`
+/// at a time.
 async fn fill(
     q: &Arc<dyn Queue>,
     n: usize,
     in_flight: usize,
-    make: fn() -> NewJob,
+    make: fn(usize) -> NewJob,
 ) -> Result<(), Error> {
-    in_chunks(n, in_flight, |_, len| {
+    in_chunks(n, in_flight, |first, len| {
         let q = q.clone();
         async move {
-            q.enqueue_batch((0..len).map(|_| make()).collect()).await?;
+            q.enqueue_batch((first..first + len).map(make).collect())
+                .await?;
             Ok(())
         }
     })
@@ -293,17 +348,22 @@ async fn bulk_enqueue(b: &dyn BenchBackend, o: &Options) -> Result<f64, Error> {
     .await
 }
 
-/// Drains `n` queued no-op jobs; with `metrics`, the worker records its counters and
+/// Drains `n` queued jobs of `work`; metered, the worker records its counters and
 /// histograms (see `main`: the recorder is installed for the whole run).
-async fn drain(b: &dyn BenchBackend, o: &Options, n: usize, metrics: bool) -> Result<f64, Error> {
+async fn drain(b: &dyn BenchBackend, o: &Options, n: usize, work: Workload) -> Result<f64, Error> {
     on_fresh(b, |q| async move {
-        fill(&q, n, b.fill_in_flight(), noop_job).await?;
+        if work == Workload::PerKey {
+            q.set_limit(KIND, Limit::per_key(1)).await?;
+            fill(&q, n, b.fill_in_flight(), keyed_job).await?;
+        } else {
+            fill(&q, n, b.fill_in_flight(), noop_job).await?;
+        }
         let counting = Arc::new(Counting::new(q));
         let t0 = Instant::now();
         let mut worker = Worker::new(counting.clone())
             .handle(KIND, |_job| async { Ok(()) })
             .concurrency(o.concurrency);
-        if metrics {
+        if work == Workload::Metered {
             worker = worker.metrics();
         }
         let worker = worker.start()?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::args::Options;
 use crate::machine::Machine;
-use crate::measure::Row;
+use crate::measure::{Row, KEYS};
 
 /// The least drain at the largest backlog, as a percentage of the smallest, that counts
 /// as flat.
@@ -269,15 +269,39 @@ pub fn metrics_cost(rows: &[Row], o: &Options) -> String {
     s
 }
 
+/// The share of the unlimited drain the per-key-limited one must keep.
+pub const LIMITED_TARGET_PCT: f64 = 70.0;
+
+/// One line per backend: the drain over many keys limited to one running job each,
+/// beside the same drain unlimited.
+pub fn limit_cost(rows: &[Row], o: &Options) -> String {
+    let mut s = String::new();
+    for r in rows {
+        let l = &r.limits;
+        let _ = writeln!(
+            s,
+            "limits {}: drain of {} over {} keys, one running per key, {} jobs/s; unlimited {} ({:.0}% of unlimited, target ≥ {LIMITED_TARGET_PCT:.0}%)",
+            r.backend,
+            count_label(o.jobs),
+            count_label(KEYS),
+            thousands(l.limited_per_s),
+            thousands(l.unlimited_per_s),
+            l.pct_of_unlimited
+        );
+    }
+    s
+}
+
 /// The whole printed report.
 pub fn render(rows: &[Row], m: &Machine, o: &Options) -> String {
     format!(
-        "{}\n\n{}\n{}\n{}\n{}",
+        "{}\n\n{}\n{}\n{}\n{}\n{}",
         intro(m, o),
         table(rows, o),
         raw_table(rows, o),
         scaling(rows),
-        metrics_cost(rows, o)
+        metrics_cost(rows, o),
+        limit_cost(rows, o)
     )
 }
 
@@ -372,6 +396,11 @@ mod tests {
                 on_per_s: 19_600.0,
                 cost_pct: 2.0,
             },
+            limits: crate::measure::LimitCost {
+                unlimited_per_s: 20_000.0,
+                limited_per_s: 15_000.0,
+                pct_of_unlimited: 75.0,
+            },
         }
     }
 
@@ -448,6 +477,14 @@ mod tests {
         assert_eq!(
             metrics_cost(&[row("postgres", true)], &o),
             "metrics postgres: drain of 100k 20,000 jobs/s off, 19,600 on (+2.0% cost, target ≤ 5%)\n"
+        );
+    }
+
+    #[test]
+    fn limit_cost_line() {
+        assert_eq!(
+            limit_cost(&[row("redis", true)], &opts()),
+            "limits redis: drain of 100k over 10k keys, one running per key, 15,000 jobs/s; unlimited 20,000 (75% of unlimited, target ≥ 70%)\n"
         );
     }
 

@@ -85,11 +85,6 @@ impl PgFactory {
 
 #[async_trait]
 impl Factory for PgFactory {
-    // Not enforced on this backend yet: the limit checks hold it to refusing them.
-    fn limits(&self) -> bool {
-        false
-    }
-
     async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
         self.open(fresh_table(), setup).await
     }
