@@ -1,5 +1,6 @@
 //! What the ledgers and the backend's final states prove: lost jobs, duplicate
-//! completions, and overlapping runs of one job.
+//! completions, overlapping runs of one job, and, under a limit, more runs live at once
+//! per concurrency key or in all than the limit allows.
 //!
 //! A run lasts from its start to its end, `[start, end)`. A run whose process was
 //! SIGKILLed before its end line was written ends at the kill (taken once the process
@@ -7,9 +8,15 @@
 //! exit, and is reported. Two runs of one job overlap when their intervals do: both were
 //! live at once. A killed process's run therefore never overlaps a claim made after the
 //! kill, and any overlap is two live runs at once.
+//!
+//! The same intervals count the runs live at once under a [`Limit`]: a run holds its
+//! key's slot (and one of the kind's) at least from its start to its end, so more runs
+//! live at once than the limit allows is a limit broken.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+
+use queue_core::Limit;
 
 use crate::ledger::{EndKind, Event};
 
@@ -100,6 +107,44 @@ impl fmt::Display for Overlap {
     }
 }
 
+/// A run that started while the limit's share of runs was already live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverLimit {
+    /// The key over its limit, or `None` for the kind-wide limit.
+    pub key: Option<String>,
+    /// Runs live at once with this one (itself included).
+    pub live: usize,
+    /// What the limit allows.
+    pub allowed: u32,
+    /// The job of the run that went over.
+    pub job: String,
+    /// The run that went over.
+    pub run: Run,
+}
+
+impl fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "key {key}: ")?,
+            None => write!(f, "in all: ")?,
+        }
+        write!(
+            f,
+            "{} live runs, limit {}, when job {} started: {}",
+            self.live, self.allowed, self.job, self.run
+        )
+    }
+}
+
+/// The runs checked against a limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LimitCheck {
+    /// Runs that started over the limit.
+    pub over: Vec<OverLimit>,
+    /// Most runs live at once, across every key: at the kind-wide limit when it binds.
+    pub peak: usize,
+}
+
 /// Everything the analysis needs.
 #[derive(Debug, Default)]
 pub struct Input {
@@ -113,6 +158,11 @@ pub struct Input {
     pub fates: HashMap<u32, Fate>,
     /// When the analysis runs (micros): the end of runs of processes without a fate.
     pub now: u64,
+    /// The limit stored on the jobs' kind, if any: its `concurrency` and
+    /// `key_concurrency` are checked.
+    pub limit: Option<Limit>,
+    /// Each job's concurrency key (jobs missing here have none).
+    pub keys: HashMap<String, String>,
 }
 
 /// What the analysis found.
@@ -142,6 +192,8 @@ pub struct Findings {
     pub strangers: Vec<String>,
     /// Ledger problems: end lines without a start, repeated lines.
     pub malformed: Vec<String>,
+    /// The runs checked against the limit; `None` when no limit was set.
+    pub limit: Option<LimitCheck>,
 }
 
 impl Findings {
@@ -157,6 +209,18 @@ impl Findings {
                 "{} overlapping runs, e.g. {}",
                 self.overlaps.len(),
                 self.overlaps[0]
+            ));
+        }
+        if let Some(over) = self
+            .limit
+            .as_ref()
+            .map(|l| &l.over)
+            .filter(|o| !o.is_empty())
+        {
+            why.push(format!(
+                "{} runs over the limit, e.g. {}",
+                over.len(),
+                over[0]
             ));
         }
         if !self.failed.is_empty() {
@@ -221,6 +285,11 @@ pub fn analyse(input: &Input) -> Findings {
         }
     }
 
+    f.limit = input
+        .limit
+        .as_ref()
+        .map(|limit| check_limit(&runs, &input.keys, limit));
+
     for id in &input.enqueued {
         match input.finals.get(id) {
             Some(Final::Completed) => {
@@ -238,6 +307,58 @@ pub fn analyse(input: &Input) -> Findings {
         }
     }
     f
+}
+
+/// Finds the runs that started while their key's, or the kind's, share of runs was live.
+pub fn check_limit(
+    runs: &BTreeMap<String, Vec<Run>>,
+    keys: &HashMap<String, String>,
+    limit: &Limit,
+) -> LimitCheck {
+    // Starts and ends in time order; at one instant ends first, as runs are [start, end).
+    // An empty run holds nothing.
+    let mut moments: Vec<(u64, bool, &str, &Run)> = Vec::new();
+    for (job, runs) in runs {
+        for run in runs.iter().filter(|r| r.start < r.end) {
+            moments.push((run.start, true, job, run));
+            moments.push((run.end, false, job, run));
+        }
+    }
+    moments.sort_by_key(|&(at, start, _, run)| (at, start, run.pid, run.seq));
+
+    let mut out = LimitCheck::default();
+    let mut live = 0usize;
+    let mut live_by_key: HashMap<&str, usize> = HashMap::new();
+    for (_, start, job, run) in moments {
+        let key = keys.get(job).map(String::as_str);
+        if !start {
+            live -= 1;
+            if let Some(n) = key.and_then(|k| live_by_key.get_mut(k)) {
+                *n -= 1;
+            }
+            continue;
+        }
+        live += 1;
+        out.peak = out.peak.max(live);
+        let mut over = |key: Option<&str>, live: usize, allowed: Option<u32>| {
+            if let Some(allowed) = allowed.filter(|&a| live > a as usize) {
+                out.over.push(OverLimit {
+                    key: key.map(str::to_string),
+                    live,
+                    allowed,
+                    job: job.to_string(),
+                    run: run.clone(),
+                });
+            }
+        };
+        if let Some(key) = key {
+            let n = live_by_key.entry(key).or_default();
+            *n += 1;
+            over(Some(key), *n, limit.key_concurrency);
+        }
+        over(None, live, limit.concurrency);
+    }
+    out
 }
 
 /// Every run by job, sorted by start.
@@ -328,7 +449,94 @@ mod tests {
             events: parse(ledger).unwrap().events,
             fates: fates.iter().copied().collect(),
             now: 1_000_000,
+            ..Input::default()
         }
+    }
+
+    /// Runs of jobs `(job, key, start, end)`, one per process.
+    fn keyed(
+        runs: &[(&str, &str, u64, u64)],
+    ) -> (BTreeMap<String, Vec<Run>>, HashMap<String, String>) {
+        let mut by_job: BTreeMap<String, Vec<Run>> = BTreeMap::new();
+        let mut keys = HashMap::new();
+        for (pid, &(job, key, start, end)) in runs.iter().enumerate() {
+            by_job.entry(job.into()).or_default().push(Run {
+                pid: pid as u32,
+                seq: 0,
+                attempt: 1,
+                start,
+                end,
+                how: RunEnd::Done,
+            });
+            keys.insert(job.to_string(), key.to_string());
+        }
+        (by_job, keys)
+    }
+
+    #[test]
+    fn two_live_runs_of_one_key_are_over_a_per_key_limit() {
+        let (runs, keys) = keyed(&[("a", "k1", 10, 30), ("b", "k1", 20, 40)]);
+        let over = check_limit(&runs, &keys, &Limit::per_key(1).with_concurrency(6)).over;
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].key.as_deref(), Some("k1"));
+        assert_eq!(
+            (over[0].job.as_str(), over[0].live, over[0].allowed),
+            ("b", 2, 1)
+        );
+    }
+
+    #[test]
+    fn runs_of_different_keys_or_back_to_back_are_within_a_per_key_limit() {
+        let (runs, keys) = keyed(&[
+            ("a", "k1", 10, 30),
+            ("b", "k2", 20, 40),
+            // Starts as "a" ends: [start, end) do not meet.
+            ("c", "k1", 30, 50),
+        ]);
+        let check = check_limit(&runs, &keys, &Limit::per_key(1).with_concurrency(6));
+        assert_eq!((check.over, check.peak), (Vec::new(), 2));
+    }
+
+    #[test]
+    fn more_live_runs_than_the_kind_allows_are_over_its_limit() {
+        let (runs, keys) = keyed(&[
+            ("a", "k1", 10, 30),
+            ("b", "k2", 15, 40),
+            ("c", "k3", 20, 50),
+            // "a" and "b" have ended: two live again.
+            ("d", "k4", 40, 60),
+        ]);
+        let check = check_limit(&runs, &keys, &Limit::per_key(1).with_concurrency(2));
+        assert_eq!(check.peak, 3);
+        let over = check.over;
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].key, None);
+        assert_eq!((over[0].job.as_str(), over[0].live), ("c", 3));
+    }
+
+    #[test]
+    fn a_run_over_the_limit_fails_the_verdict_and_none_without_a_limit() {
+        let mut inp = input(
+            "S 1 0 a 1 10\nS 2 0 b 1 15\nE 1 0 20 done\nE 2 0 30 done\n",
+            &[(1, Fate::Exited { at: 100 }), (2, Fate::Exited { at: 100 })],
+            &[("a", Final::Completed), ("b", Final::Completed)],
+        );
+        assert_eq!(analyse(&inp).limit, None);
+        assert_eq!(analyse(&inp).verdict(), None);
+        inp.keys = [("a", "k"), ("b", "k")]
+            .iter()
+            .map(|(j, k)| (j.to_string(), k.to_string()))
+            .collect();
+        inp.limit = Some(Limit::per_key(1));
+        let f = analyse(&inp);
+        assert_eq!(
+            f.limit.as_ref().map(|l| (l.over.len(), l.peak)),
+            Some((1, 2))
+        );
+        assert!(f
+            .verdict()
+            .unwrap()
+            .contains("1 runs over the limit, e.g. key k: 2 live"));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct Row {
     pub duplicates: usize,
     /// Pairs of runs of one job live at once.
     pub overlapping: usize,
+    /// Runs started over the limit, and most runs live at once; `None` for a scenario
+    /// without a limit.
+    pub over_limit: Option<(usize, usize)>,
     /// Handler runs in the ledgers.
     pub runs: usize,
     /// Runs killed with their process.
@@ -55,6 +58,7 @@ impl Row {
         self.lost = f.lost.len();
         self.duplicates = f.duplicate_completions;
         self.overlapping = f.overlaps.len();
+        self.over_limit = f.limit.as_ref().map(|l| (l.over.len(), l.peak));
         self.runs = f.runs;
         self.killed_runs = f.killed_runs;
     }
@@ -63,12 +67,12 @@ impl Row {
 /// The rows as a markdown table, then what went wrong in the failed ones.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| backend | scenario | faults | enqueued | completed | failed | lost | duplicate completions | overlapping runs | runs (killed) | s | result |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| backend | scenario | faults | enqueued | completed | failed | lost | duplicate completions | overlapping runs | over limit (peak live) | runs (killed) | s | result |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {:.1} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {:.1} | {} |\n",
             r.backend,
             r.scenario,
             r.faults,
@@ -78,6 +82,8 @@ pub fn table(rows: &[Row]) -> String {
             r.lost,
             r.duplicates,
             r.overlapping,
+            r.over_limit
+                .map_or("-".into(), |(n, peak)| format!("{n} ({peak})")),
             r.runs,
             r.killed_runs,
             r.secs,
@@ -113,8 +119,13 @@ mod tests {
             details: vec!["overlap: job x".into()],
             ..ok.clone()
         };
-        let t = table(&[ok, bad]);
-        assert_eq!(t.lines().filter(|l| l.starts_with("| sqlite")).count(), 2);
+        let limited = Row {
+            over_limit: Some((0, 6)),
+            ..ok.clone()
+        };
+        let t = table(&[ok, bad, limited]);
+        assert_eq!(t.lines().filter(|l| l.starts_with("| sqlite")).count(), 3);
+        assert!(t.contains("| 0 | - | 0 (0) |") && t.contains("| 0 | 0 (6) | 0 (0) |"));
         assert!(t.contains("| ok |") && t.contains("| FAIL |"));
         assert!(t.contains("sqlite / s: FAIL: 1 overlapping runs\n  overlap: job x"));
     }

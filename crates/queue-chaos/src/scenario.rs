@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use queue_core::{Backend, Job, JobState, Stats};
+use queue_core::{Backend, Job, JobState, Limit, Stats};
 use queue_servers::{MariaDbServer, PostgresServer, RedisOptions, RedisServer};
 use serde_json::json;
 
@@ -122,6 +122,30 @@ pub struct Scenario {
     pub pool: Option<u32>,
     /// Whether `--quick` runs it.
     pub quick: bool,
+    /// A limit the harness stores on the jobs' kind before the workers start.
+    pub limit: Option<KeyLimit>,
+}
+
+/// One run at a time per concurrency key, and at most `total` in all, with the backlog's
+/// jobs given `keys` keys in turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyLimit {
+    /// Keys, given to the jobs in turn.
+    pub keys: usize,
+    /// Runs at once across every key.
+    pub total: u32,
+}
+
+impl KeyLimit {
+    /// The limit stored on the kind.
+    pub fn limit(self) -> Limit {
+        Limit::per_key(1).with_concurrency(self.total)
+    }
+
+    /// The key of the `i`th job enqueued.
+    pub fn key(self, i: usize) -> String {
+        format!("key-{}", i % self.keys.max(1))
+    }
 }
 
 /// Every scenario, in table order.
@@ -134,6 +158,20 @@ pub fn catalogue() -> Vec<Scenario> {
         concurrency,
         pool,
         quick: true,
+        limit: None,
+    };
+    // Workers SIGKILLed while the kind's limit binds: 4 × 8 slots, 6 allowed, 12 keys.
+    // A killed worker's jobs hold their slots until their leases expire.
+    let limits = |backend| Scenario {
+        limit: Some(KeyLimit { keys: 12, total: 6 }),
+        ..s(
+            "limits, SIGKILL workers",
+            backend,
+            Fault::KillWorker,
+            4,
+            8,
+            None,
+        )
     };
     // Left out of `--quick`, which one MySQL scenario covers, to keep CI short.
     let slow = |scn: Scenario| Scenario {
@@ -160,6 +198,9 @@ pub fn catalogue() -> Vec<Scenario> {
             Some(2),
         ),
         s("SIGKILL workers", Postgres, Fault::KillWorker, 4, 8, None),
+        // Postgres enforces limits once queue-sql's branch is merged; until then it
+        // refuses them. MySQL and SQLite get `limits(MySql)` / `limits(Sqlite)` then.
+        slow(limits(Postgres)),
         s("server restart", MySql, Fault::Restart, 3, 8, None),
         slow(s("SIGKILL workers", MySql, Fault::KillWorker, 4, 8, None)),
         slow(s(
@@ -173,6 +214,7 @@ pub fn catalogue() -> Vec<Scenario> {
         s("server restart", Redis, Fault::Restart, 3, 8, None),
         s("CLIENT KILL", Redis, Fault::ClientKill, 3, 8, None),
         s("SIGKILL workers", Redis, Fault::KillWorker, 4, 8, None),
+        limits(Redis),
         s("SIGKILL workers", Sqlite, Fault::KillWorker, 3, 8, None),
     ]
 }
@@ -270,6 +312,13 @@ fn details(f: &Findings) -> Vec<String> {
         .map(|o| format!("overlap: {o}"))
         .collect();
     out.extend(
+        f.limit
+            .iter()
+            .flat_map(|l| &l.over)
+            .take(10)
+            .map(|o| format!("over limit: {o}")),
+    );
+    out.extend(
         f.lost
             .iter()
             .take(10)
@@ -330,7 +379,13 @@ async fn run_inner(
     let queue = open(&target, settings.lease, None, Role::Harness)
         .await
         .map_err(|e| format!("cannot open the queue: {}", queue_core::ErrorChain(&e)))?;
-    let enqueued = enqueue(&*queue, settings).await?;
+    if let Some(l) = scn.limit {
+        queue
+            .set_limit(KIND, l.limit())
+            .await
+            .map_err(|e| format!("cannot set the limit: {}", queue_core::ErrorChain(&e)))?;
+    }
+    let enqueued = enqueue(&*queue, settings, scn.limit).await?;
     let template = WorkerConfig {
         target: target.clone(),
         ledger: PathBuf::new(),
@@ -413,6 +468,15 @@ async fn run_inner(
         events,
         fates: workers.fates.clone(),
         now: now_micros(),
+        limit: scn.limit.map(KeyLimit::limit),
+        keys: match scn.limit {
+            Some(l) => enqueued
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), l.key(i)))
+                .collect(),
+            None => HashMap::new(),
+        },
     });
     Ok((findings, fault_log.describe(scn), problems))
 }
@@ -503,8 +567,12 @@ async fn inject(
 }
 
 /// Enqueues the jobs in batches; returns their ids. A long job carries its time (`ms`)
-/// in its payload.
-async fn enqueue(queue: &dyn Backend, settings: &Settings) -> Result<Vec<String>, String> {
+/// in its payload; under a limit, the `i`th job carries key [`KeyLimit::key`]`(i)`.
+async fn enqueue(
+    queue: &dyn Backend,
+    settings: &Settings,
+    limit: Option<KeyLimit>,
+) -> Result<Vec<String>, String> {
     let n = settings.jobs;
     let mut ids = Vec::with_capacity(n);
     let mut done = 0;
@@ -518,7 +586,11 @@ async fn enqueue(queue: &dyn Backend, settings: &Settings) -> Result<Vec<String>
                     }
                     _ => json!({ "n": i }),
                 };
-                Job::new(KIND, payload).max_attempts(MAX_ATTEMPTS)
+                let job = Job::new(KIND, payload).max_attempts(MAX_ATTEMPTS);
+                match limit {
+                    Some(l) => job.concurrency_key(l.key(i)),
+                    None => job,
+                }
             })
             .collect();
         done += batch.len();

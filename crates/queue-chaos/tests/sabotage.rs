@@ -38,6 +38,7 @@ async fn long_jobs(jobs: usize, ms: (u64, u64), lying_heartbeat: bool, deadline:
         concurrency: 4,
         pool: None,
         quick: true,
+        limit: None,
     };
     let row = scenario::run(&scn, &settings, &Servers::default(), 0).await;
     let _ = std::fs::remove_dir_all(&dir);
