@@ -198,9 +198,7 @@ pub fn catalogue() -> Vec<Scenario> {
             Some(2),
         ),
         s("SIGKILL workers", Postgres, Fault::KillWorker, 4, 8, None),
-        // Postgres enforces limits once queue-sql's branch is merged; until then it
-        // refuses them. MySQL and SQLite get `limits(MySql)` / `limits(Sqlite)` then.
-        slow(limits(Postgres)),
+        limits(Postgres),
         s("server restart", MySql, Fault::Restart, 3, 8, None),
         slow(s("SIGKILL workers", MySql, Fault::KillWorker, 4, 8, None)),
         slow(s(

@@ -33,8 +33,12 @@
 //! stored with the completed job ([`Job::output`]). [`Worker::run_until_idle`] runs what
 //! is due, for tests.
 //!
+//! Limits stored in the backend ([`Queue::set_limit`] with a [`Limit`]) cap how many jobs
+//! of a kind, or of each [concurrency key](NewJob::concurrency_key), run at once and how
+//! often they start, across every worker of every process.
+//!
 //! The rules every backend follows (ordering, leases, fencing, backoff, dead-lettering,
-//! unique keys, pause, cancel requests) are checked by `queue-testkit`.
+//! unique keys, pause, limits, cancel requests) are checked by `queue-testkit`.
 
 // docs.rs (`--cfg docsrs`) badges the items behind cargo features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
