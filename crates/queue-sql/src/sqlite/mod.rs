@@ -12,6 +12,8 @@ mod browse;
 pub(crate) mod busy;
 mod claim;
 mod enqueue;
+mod limited;
+mod limits;
 mod pause;
 mod row;
 mod schema;
@@ -301,16 +303,16 @@ impl Queue for SqliteQueue {
         self.paused().await
     }
 
-    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
-        Err(crate::unlimited::refused("SQLite"))
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.store_limit(kind, limit).await
     }
 
-    async fn clear_limit(&self, _kind: &str) -> Result<()> {
-        Err(crate::unlimited::refused("SQLite"))
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.remove_limit(kind).await
     }
 
     async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
-        Ok(Default::default())
+        self.stored_limits().await
     }
 
     async fn close(&self) -> Result<()> {
