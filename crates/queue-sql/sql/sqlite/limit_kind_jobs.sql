@@ -2,7 +2,9 @@
 -- order; only those without a concurrency key unless ?4. With the priority fixed the due
 -- time bounds the walk of the pending index, as in claim.sql; jobs of other kinds are
 -- stepped over (no index leads by kind: every enqueue would write it).
-SELECT rowid, priority, scheduled_at, id, concurrency_key
+-- Cast so that a damaged row is still picked (and set aside by the claim's decode).
+SELECT rowid, CAST(priority AS INTEGER), CAST(scheduled_at AS INTEGER), CAST(id AS TEXT),
+       CAST(concurrency_key AS TEXT)
 FROM {table} INDEXED BY {table}_pending_idx
 WHERE state = 'pending'
   AND priority = ?1

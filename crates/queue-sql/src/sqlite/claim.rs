@@ -1,6 +1,8 @@
 //! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first,
 //! skipping paused kinds; undecodable rows are set aside and their slots claimed again.
 
+use std::sync::atomic::Ordering;
+
 use queue_core::{Job, QueueError, Result};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
@@ -37,8 +39,11 @@ impl SqliteQueue {
         let rows = {
             let mut turn = self.write_turn().await?;
             let first = self
-                .next_priority(&mut turn, i64::from(i32::MAX) + 1)
+                .next_priority(&mut turn, kinds_json, i64::from(i32::MAX) + 1)
                 .await?;
+            // Acks of this process wake its idle workers while limits apply to them.
+            self.limited
+                .store(first.is_some_and(|(_, l)| l), Ordering::Relaxed);
             match first {
                 None => Vec::new(),
                 Some((priority, false)) => {
@@ -76,16 +81,18 @@ impl SqliteQueue {
         Ok((jobs, bad))
     }
 
-    /// The highest priority below `below` with pending jobs, and whether any kind is
-    /// limited; `None` when no job is pending there.
+    /// The highest priority below `below` with pending jobs, and whether any of the kinds
+    /// in `kinds_json` is limited; `None` when no job is pending there.
     async fn next_priority(
         &self,
         conn: &mut SqliteConnection,
+        kinds_json: &str,
         below: i64,
     ) -> Result<Option<(i64, bool)>> {
         let r = retry_busy!(
             sqlx::query_as::<_, (i64, bool)>(&self.sql.next_priority)
                 .bind(below)
+                .bind(kinds_json)
                 .fetch_optional(&mut *conn)
                 .await
         );
@@ -121,7 +128,10 @@ impl SqliteQueue {
             if rows.len() >= max {
                 break;
             }
-            priority = self.next_priority(conn, p).await?.map(|(p, _)| p);
+            priority = self
+                .next_priority(conn, kinds_json, p)
+                .await?
+                .map(|(p, _)| p);
         }
         Ok(rows)
     }
@@ -201,7 +211,10 @@ async fn limited_claim_inner(
 ) -> Result<Vec<SqliteRow>> {
     let mut rows = c.q.limited_rows(conn, c).await?;
     if rows.len() < c.max {
-        if let Some((priority, _)) = c.q.next_priority(conn, i64::from(i32::MAX) + 1).await? {
+        if let Some((priority, _)) =
+            c.q.next_priority(conn, c.kinds_json, i64::from(i32::MAX) + 1)
+                .await?
+        {
             let more =
                 c.q.claim_by_priority(
                     conn,

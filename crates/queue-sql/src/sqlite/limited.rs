@@ -377,6 +377,7 @@ pub(super) async fn priorities(conn: &mut SqliteConnection, sql: &Sql) -> Result
     loop {
         let next: Option<(i64, bool)> = sqlx::query_as(&sql.next_priority)
             .bind(below)
+            .bind("[]")
             .fetch_optional(&mut *conn)
             .await
             .map_err(db_err)?;

@@ -101,6 +101,9 @@ pub(crate) struct SqliteQueue {
     cancels: CancelNotifier,
     /// This process's writers take turns here, on one connection.
     writer: Writer,
+    /// Whether the last claim found limits on the kinds it asked for: then a settled
+    /// claim frees a slot, and this process's idle workers are woken to use it.
+    limited: AtomicBool,
 }
 
 impl SqliteQueue {
@@ -140,6 +143,7 @@ impl SqliteQueue {
             notifier: Notifier::new(),
             cancels: CancelNotifier::new(),
             writer,
+            limited: AtomicBool::new(false),
             pool,
             opts,
         });
@@ -192,6 +196,14 @@ impl SqliteQueue {
             Err(QueueError::Closed)
         } else {
             Ok(())
+        }
+    }
+
+    /// Wakes this process's idle workers when a settled claim may have freed a limit's
+    /// slot (the last claim met a limit).
+    fn slot_freed(&self) {
+        if self.limited.load(Ordering::Relaxed) {
+            self.notifier.notify();
         }
     }
 
