@@ -6,6 +6,10 @@
 //! INTEGER microseconds by the process clock, which shares the machine with the file.
 //! Writes through the queue wake this process's workers directly ([`Notifier`]); SQLite
 //! has no NOTIFY, so commits of other processes are noticed by [`watch`].
+//!
+//! Concurrency and rate limits per kind live in the database too and are counted and
+//! taken in the claim's write transaction ([`limited`]); a claim that asks for no limited
+//! kind runs exactly the plain statements, which step over limited kinds.
 
 mod admin;
 mod browse;
