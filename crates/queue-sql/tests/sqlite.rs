@@ -251,7 +251,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
 
     // Dropped and opened again: the schema comes back, once.
     again.drop_schema().await.unwrap();
@@ -262,7 +262,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&shared)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
 }
 
 #[tokio::test]
@@ -860,7 +860,12 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
          DROP TABLE queue_jobs_paused;
          ALTER TABLE queue_jobs DROP COLUMN output;
          ALTER TABLE queue_jobs DROP COLUMN cancel_requested;
-         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4, 5);",
+         DROP INDEX queue_jobs_keyed_pending_idx;
+         DROP INDEX queue_jobs_keyed_running_idx;
+         ALTER TABLE queue_jobs DROP COLUMN concurrency_key;
+         DROP TABLE queue_jobs_limits;
+         DROP TABLE queue_jobs_starts;
+         DELETE FROM queue_jobs_migrations WHERE version IN (2, 3, 4, 5, 6);",
     )
     .execute(&pool)
     .await
@@ -880,7 +885,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     assert_eq!(q.stats().await.unwrap().pending, 1);
     let job = q.dequeue(&["k"]).await.unwrap().unwrap();
     assert_eq!(job.id, id);
@@ -921,4 +926,351 @@ async fn a_database_without_outputs_gains_the_column() {
     queue_testkit::output::assert_output_limit_of_eight(&q, "k", [ids[0], ids[1]]).await;
     let stats = q.stats().await.unwrap();
     assert_eq!((stats.running, stats.completed), (1, 1));
+}
+
+/// A queue on `db` with its own pool and writer, as another process would have.
+async fn handle(db: &TempDb, opts: SqlOptions) -> Arc<SqlQueue> {
+    Arc::new(SqlQueue::connect_with(&db.url(), opts).await.unwrap())
+}
+
+#[tokio::test]
+async fn a_concurrency_key_round_trips() {
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    let keyed = q
+        .enqueue(Job::new("k", serde_json::json!(1)).concurrency_key("customer:7"))
+        .await
+        .unwrap();
+    let plain = q
+        .enqueue(Job::new("k", serde_json::json!(2)))
+        .await
+        .unwrap();
+    let got = q.get_job(keyed).await.unwrap().unwrap();
+    assert_eq!(got.concurrency_key.as_deref(), Some("customer:7"));
+    let got = q.get_job(plain).await.unwrap().unwrap();
+    assert_eq!(got.concurrency_key, None);
+    let listed = q.list_jobs(Some(JobState::Pending), 10).await.unwrap();
+    let key_of = |id| {
+        listed
+            .iter()
+            .find(|j| j.id == id)
+            .map(|j| j.concurrency_key.clone())
+    };
+    assert_eq!(key_of(keyed), Some(Some("customer:7".into())));
+    assert_eq!(key_of(plain), Some(None));
+    // Claimed with a limit stored (the limited path) and without (the plain one).
+    q.set_limit("k", queue_core::Limit::per_key(5))
+        .await
+        .unwrap();
+    let claimed = q.dequeue_batch(&["k"], 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let by_id = |id| claimed.iter().find(|j| j.id == id).unwrap();
+    assert_eq!(by_id(keyed).concurrency_key.as_deref(), Some("customer:7"));
+    assert_eq!(by_id(plain).concurrency_key, None);
+    // A bad key is refused before anything is written.
+    let err = q
+        .enqueue(Job::new("k", serde_json::json!(3)).concurrency_key(""))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::InvalidJob(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn limits_are_stored_replaced_cleared_and_checked() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let a = handle(&db, SqlOptions::default()).await;
+    let b = handle(&db, SqlOptions::default()).await;
+    let limit = Limit::per_key(2)
+        .with_concurrency(4)
+        .with_rate(10, Duration::from_millis(1500))
+        .with_rate_per_key(3, Duration::from_secs(60));
+    a.set_limit("x", limit.clone()).await.unwrap();
+    a.set_limit("y", Limit::concurrency(1)).await.unwrap();
+    let all = b.limits().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all["x"], limit);
+    assert_eq!(all["y"], Limit::concurrency(1));
+    // Replaced whole, not merged.
+    b.set_limit("x", Limit::rate(1, Duration::from_secs(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.limits().await.unwrap()["x"],
+        Limit::rate(1, Duration::from_secs(1))
+    );
+    a.clear_limit("x").await.unwrap();
+    a.clear_limit("never-limited").await.unwrap();
+    assert_eq!(
+        b.limits().await.unwrap().keys().collect::<Vec<_>>(),
+        vec!["y"]
+    );
+    for bad in [Limit::default(), Limit::concurrency(0)] {
+        let err = a.set_limit("x", bad).await.unwrap_err();
+        assert!(matches!(err, QueueError::InvalidRequest(_)), "{err:?}");
+    }
+    assert!(a.set_limit("", Limit::concurrency(1)).await.is_err());
+}
+
+/// Running jobs the test itself counts, per kind and per (kind, key).
+#[derive(Default)]
+struct Running {
+    by_kind: std::collections::HashMap<String, usize>,
+    by_key: std::collections::HashMap<(String, String), usize>,
+    most_by_kind: std::collections::HashMap<String, usize>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_across_many_handles_and_claimers() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let opts = SqlOptions::default().lease_timeout(Duration::from_secs(120));
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        handles.push(handle(&db, opts.clone()).await);
+    }
+    let q = &handles[0];
+    q.set_limit("capped", Limit::concurrency(3)).await.unwrap();
+    q.set_limit("keyed", Limit::per_key(1)).await.unwrap();
+    let mut jobs = Vec::new();
+    for i in 0..150 {
+        // Some capped jobs carry keys too: with no per-key part they count kind-wide only.
+        let job = Job::new("capped", serde_json::json!(i));
+        jobs.push(if i % 3 == 0 {
+            job.concurrency_key(format!("c{}", i % 5))
+        } else {
+            job
+        });
+        jobs.push(Job::new("keyed", serde_json::json!(i)).concurrency_key(format!("k{}", i % 30)));
+    }
+    q.enqueue_batch(jobs).await.unwrap();
+
+    let running = Arc::new(Mutex::new(Running::default()));
+    let done = Arc::new(AtomicUsize::new(0));
+    // A claimer that failed leaves its jobs running: the others must not wait forever.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let mut tasks = Vec::new();
+    for (n, h) in handles.iter().cycle().take(12).enumerate() {
+        let (h, running, done) = (h.clone(), running.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let kinds: &[&str] = if n % 4 == 0 { &["keyed"] } else { &[] };
+            while done.load(Ordering::SeqCst) < 300 {
+                assert!(
+                    Instant::now() < give_up,
+                    "the jobs were not all acked in time"
+                );
+                let batch = h.dequeue_batch(kinds, 4).await.unwrap();
+                if batch.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+                {
+                    let mut r = running.lock().unwrap();
+                    for job in &batch {
+                        let n = r.by_kind.entry(job.kind.clone()).or_default();
+                        *n += 1;
+                        let n = *n;
+                        let most = r.most_by_kind.entry(job.kind.clone()).or_default();
+                        *most = (*most).max(n);
+                        if job.kind == "capped" {
+                            assert!(n <= 3, "{n} capped jobs running at once");
+                        }
+                        if let (Some(key), true) = (&job.concurrency_key, job.kind == "keyed") {
+                            let n = r.by_key.entry((job.kind.clone(), key.clone())).or_default();
+                            *n += 1;
+                            assert!(*n <= 1, "{n} jobs of key {key} running at once");
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(3)).await;
+                for job in batch {
+                    {
+                        // Counted off before the ack frees the slot for other claimers.
+                        let mut r = running.lock().unwrap();
+                        *r.by_kind.get_mut(&job.kind).unwrap() -= 1;
+                        if let (Some(key), true) = (&job.concurrency_key, job.kind == "keyed") {
+                            *r.by_key.get_mut(&(job.kind.clone(), key.clone())).unwrap() -= 1;
+                        }
+                    }
+                    h.ack(&job.lease.unwrap()).await.unwrap();
+                    done.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.completed, stats.pending, stats.running), (300, 0, 0));
+    let r = running.lock().unwrap();
+    assert!(r.most_by_kind["capped"] <= 3);
+    assert_eq!(stats.limits.len(), 2);
+    assert!(stats
+        .limits
+        .iter()
+        .all(|l| l.running == 0 && l.waiting == 0));
+}
+
+#[tokio::test]
+async fn a_busy_key_never_holds_up_another_and_keys_take_turns() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    q.set_limit("k", Limit::per_key(1)).await.unwrap();
+    let a: Vec<_> = (0..500)
+        .map(|i| Job::new("k", serde_json::json!(i)).concurrency_key("a"))
+        .collect();
+    let a_ids = q.enqueue_batch(a).await.unwrap();
+    let b = q
+        .enqueue(Job::new("k", serde_json::json!("b")).concurrency_key("b"))
+        .await
+        .unwrap();
+    let claimed = q.dequeue_batch(&["k"], 10).await.unwrap();
+    let ids: Vec<JobId> = claimed.iter().map(|j| j.id).collect();
+    assert_eq!(ids, vec![a_ids[0], b]);
+    // Both keys at their limit: nothing more, whatever waits.
+    assert!(q.dequeue_batch(&["k"], 10).await.unwrap().is_empty());
+    let stats = q.stats().await.unwrap();
+    assert_eq!(stats.limits[0].running, 2);
+    assert_eq!(stats.limits[0].waiting, 499);
+
+    // With one slot per claim, keys are served in turn after the last one served.
+    q.set_limit("k", Limit::per_key(1).with_concurrency(1))
+        .await
+        .unwrap();
+    for job in claimed {
+        q.ack(&job.lease.unwrap()).await.unwrap();
+    }
+    let more: Vec<_> = (0..3)
+        .map(|i| Job::new("k", serde_json::json!(i)).concurrency_key("c"))
+        .collect();
+    q.enqueue_batch(more).await.unwrap();
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        let job = q.dequeue(&["k"]).await.unwrap().unwrap();
+        keys.push(job.concurrency_key.clone().unwrap());
+        q.ack(&job.lease.unwrap()).await.unwrap();
+    }
+    // The cursor stood at "b" (the last key served): "c" comes next, then "a", wrapping.
+    assert_eq!(keys, vec!["c", "a", "c", "a"]);
+}
+
+#[tokio::test]
+async fn a_rate_allows_its_count_per_window() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    let other = handle(&db, SqlOptions::default()).await;
+    q.set_limit("r", Limit::rate(5, Duration::from_secs(2)))
+        .await
+        .unwrap();
+    let jobs: Vec<_> = (0..12)
+        .map(|i| Job::new("r", serde_json::json!(i)))
+        .collect();
+    q.enqueue_batch(jobs).await.unwrap();
+    q.enqueue(Job::new("free", serde_json::json!(0)))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let first = q.dequeue_batch(&[], 20).await.unwrap();
+    // Five of the rated kind, and the other kind's job beside them.
+    assert_eq!(first.iter().filter(|j| j.kind == "r").count(), 5);
+    assert_eq!(first.iter().filter(|j| j.kind == "free").count(), 1);
+    for job in first {
+        q.ack(&job.lease.unwrap()).await.unwrap();
+    }
+    // Acked, yet the window still counts their starts, for every handle.
+    let again = other.dequeue_batch(&["r"], 20).await.unwrap();
+    if started.elapsed() < Duration::from_secs(2) {
+        assert!(again.is_empty(), "{} more within the window", again.len());
+    }
+    let mut total = again.len();
+    eventually("the window to pass", || {
+        let other = other.clone();
+        async move { !other.dequeue_batch(&["r"], 20).await.unwrap().is_empty() }
+    })
+    .await;
+    total += 1;
+    assert!(total <= 12);
+}
+
+#[tokio::test]
+async fn an_expired_lease_frees_its_slot_before_reclaim() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let opts = SqlOptions::default()
+        .lease_timeout(Duration::from_millis(300))
+        // No reclaim during the test: the slot must come free from the deadline alone.
+        .maintenance_every(Duration::from_secs(3600));
+    let q = handle(&db, opts).await;
+    q.set_limit("k", Limit::concurrency(1)).await.unwrap();
+    let ids = q
+        .enqueue_batch(vec![
+            Job::new("k", serde_json::json!(1)),
+            Job::new("k", serde_json::json!(2)),
+        ])
+        .await
+        .unwrap();
+    let first = q.dequeue(&["k"]).await.unwrap().unwrap();
+    assert_eq!(first.id, ids[0]);
+    let second = Arc::new(Mutex::new(None));
+    eventually("the lease to run out", || {
+        let (q, second) = (q.clone(), second.clone());
+        async move {
+            let job = q.dequeue(&["k"]).await.unwrap();
+            let got = job.is_some();
+            *second.lock().unwrap() = job;
+            got
+        }
+    })
+    .await;
+    let second = second.lock().unwrap().take().unwrap();
+    assert_eq!(second.id, ids[1]);
+    assert_eq!(
+        q.get_job(ids[0]).await.unwrap().unwrap().state,
+        JobState::Running
+    );
+}
+
+#[tokio::test]
+async fn stats_show_running_and_waiting_per_limited_kind() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    let jobs: Vec<_> = (0..5)
+        .map(|i| Job::new("c", serde_json::json!(i)))
+        .chain((0..3).map(|i| Job::new("p", serde_json::json!(i)).concurrency_key("x")))
+        .chain([Job::new("p", serde_json::json!("y")).concurrency_key("y")])
+        .chain([Job::new("p", serde_json::json!("none"))])
+        .chain([Job::new("c", serde_json::json!("later")).delay(Duration::from_secs(600))])
+        .collect();
+    q.enqueue_batch(jobs).await.unwrap();
+    q.set_limit("c", Limit::concurrency(2)).await.unwrap();
+    q.set_limit("p", Limit::per_key(1)).await.unwrap();
+    let stats = q.stats().await.unwrap();
+    let view = |s: &queue_core::Stats| {
+        s.limits
+            .iter()
+            .map(|l| (l.kind.clone(), l.running, l.waiting))
+            .collect::<Vec<_>>()
+    };
+    // Nothing runs yet: c holds 3 of its 5 due jobs back (not the delayed one); p holds
+    // x's second and third.
+    assert_eq!(view(&stats), vec![("c".into(), 0, 3), ("p".into(), 0, 2)]);
+    let claimed = q.dequeue_batch(&[], 20).await.unwrap();
+    assert_eq!(claimed.len(), 2 + 3);
+    let stats = q.stats().await.unwrap();
+    assert_eq!(view(&stats), vec![("c".into(), 2, 3), ("p".into(), 3, 2)]);
+    assert_eq!(stats.limits[1].limit, Limit::per_key(1));
+    // A paused kind waits on its pause, not its limit.
+    q.pause_kind("c").await.unwrap();
+    let stats = q.stats().await.unwrap();
+    assert_eq!(view(&stats)[0], ("c".into(), 2, 0));
+    q.resume_kind("c").await.unwrap();
+    // Cleared: gone from stats, and the rest is claimable.
+    q.clear_limit("c").await.unwrap();
+    q.clear_limit("p").await.unwrap();
+    assert!(q.stats().await.unwrap().limits.is_empty());
+    assert_eq!(q.dequeue_batch(&[], 20).await.unwrap().len(), 3 + 2);
 }

@@ -5,7 +5,8 @@
 -- One priority at a time (the caller goes down them with next_priority.sql): with the
 -- priority fixed, `scheduled_at <= now` bounds the index range, so the walk ends at the
 -- first job not yet due instead of stepping over every job scheduled for later. Jobs of
--- paused kinds (migrate_3.sql) are stepped over; the list is read once per statement.
+-- paused kinds (migrate_3.sql) and of limited kinds (migrate_6.sql, claimed first by
+-- limit_*.sql) are stepped over; each list is read once per statement.
 --
 -- Each row gets its own token from random(): SQLite's PRNG is seeded from the OS and
 -- evaluated per row, so two claims of one job get equal tokens with odds of 2^-64.
@@ -26,6 +27,7 @@ WHERE rowid IN (
       AND scheduled_at <= ?1
       AND (?3 = '[]' OR kind IN (SELECT value FROM json_each(?3)))
       AND kind NOT IN (SELECT p.kind FROM {table}_paused AS p)
+      AND kind NOT IN (SELECT l.kind FROM {table}_limits AS l)
     ORDER BY priority DESC, scheduled_at, id
     LIMIT ?4
 )

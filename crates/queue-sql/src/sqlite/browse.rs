@@ -73,6 +73,10 @@ impl Browsable for SqliteQueue {
         let rows: Vec<(String, i64)> =
             retry_busy!(sqlx::query_as(&self.sql.stats).fetch_all(&self.pool).await)
                 .map_err(db_err)?;
-        Ok(crate::counts::stats_of(rows, self.paused().await?))
+        let paused = self.paused().await?;
+        let limits = self.limit_stats(&paused).await?;
+        let mut stats = crate::counts::stats_of(rows, paused);
+        stats.limits = limits;
+        Ok(stats)
     }
 }

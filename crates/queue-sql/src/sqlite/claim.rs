@@ -1,14 +1,18 @@
 //! Claiming: one `UPDATE … RETURNING` statement per priority with due jobs, highest first,
 //! skipping paused kinds; undecodable rows are set aside and their slots claimed again.
 
-use queue_core::{Job, Result};
+use std::sync::atomic::Ordering;
+
+use queue_core::{Job, QueueError, Result};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
-use super::busy::retry_busy;
+use super::busy::{self, retry_busy};
+use super::limited::{self, Planner, Stored, KEY_PROBES};
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
 use crate::text::stored_error;
+use crate::BoxFuture;
 
 impl SqliteQueue {
     /// Claims up to `max` due jobs of `kinds` (any kind when empty), best first.
@@ -17,20 +21,49 @@ impl SqliteQueue {
             return Ok(Vec::new());
         }
         // serde_json turns an empty slice into "[]", which the statement reads as "any kind".
-        let kinds_json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
-        crate::refill::claim_refilling(max, |want| self.claim_once(&kinds_json, want)).await
+        let kinds_json = serde_json::to_string(kinds).map_err(QueueError::backend)?;
+        crate::refill::claim_refilling(max, |want| self.claim_once(kinds, &kinds_json, want)).await
     }
 
     /// One claim for up to `max` jobs; returns the good jobs and how many rows could not
     /// be decoded (set aside, or left to their lease).
-    async fn claim_once(&self, kinds_json: &str, max: usize) -> Result<(Vec<Job>, usize)> {
+    async fn claim_once(
+        &self,
+        kinds: &[&str],
+        kinds_json: &str,
+        max: usize,
+    ) -> Result<(Vec<Job>, usize)> {
         let now = now_us();
         let deadline = now.saturating_add(duration_us(self.lease()));
         // The turn ends before a corrupt row is set aside, which takes its own.
         let rows = {
             let mut turn = self.write_turn().await?;
-            self.claim_by_priority(&mut turn, kinds_json, max, now, deadline)
-                .await?
+            let first = self
+                .next_priority(&mut turn, kinds_json, i64::from(i32::MAX) + 1)
+                .await?;
+            // Acks of this process wake its idle workers while limits apply to them.
+            self.limited
+                .store(first.is_some_and(|(_, l)| l), Ordering::Relaxed);
+            match first {
+                None => Vec::new(),
+                Some((priority, false)) => {
+                    self.claim_by_priority(&mut turn, kinds_json, max, now, deadline, priority)
+                        .await?
+                }
+                // Some kind is limited: count and take in one write transaction.
+                Some((_, true)) => {
+                    let claim = LimitedClaim {
+                        q: self,
+                        kinds,
+                        kinds_json,
+                        max,
+                        now,
+                        deadline,
+                    };
+                    let r = busy::immediate(&mut turn, &claim, limited_claim).await;
+                    self.writer.checked(r)?
+                }
+            }
         };
 
         let mut jobs = Vec::with_capacity(rows.len());
@@ -48,7 +81,26 @@ impl SqliteQueue {
         Ok((jobs, bad))
     }
 
-    /// One statement per priority with due jobs, highest first. `now` and `deadline` in µs.
+    /// The highest priority below `below` with pending jobs, and whether any of the kinds
+    /// in `kinds_json` is limited; `None` when no job is pending there.
+    async fn next_priority(
+        &self,
+        conn: &mut SqliteConnection,
+        kinds_json: &str,
+        below: i64,
+    ) -> Result<Option<(i64, bool)>> {
+        let r = retry_busy!(
+            sqlx::query_as::<_, (i64, bool)>(&self.sql.next_priority)
+                .bind(below)
+                .bind(kinds_json)
+                .fetch_optional(&mut *conn)
+                .await
+        );
+        self.writer.checked(r.map_err(db_err))
+    }
+
+    /// One statement per priority with due jobs, from `priority` down. `now` and
+    /// `deadline` in µs.
     async fn claim_by_priority(
         &self,
         conn: &mut SqliteConnection,
@@ -56,32 +108,30 @@ impl SqliteQueue {
         max: usize,
         now: i64,
         deadline: i64,
+        priority: i64,
     ) -> Result<Vec<SqliteRow>> {
         let mut rows = Vec::new();
         // Priorities from the highest down, each read up to its first job not yet due.
-        let mut below = i64::from(i32::MAX) + 1;
-        while rows.len() < max {
-            let r = retry_busy!(
-                sqlx::query_scalar::<_, i64>(&self.sql.next_priority)
-                    .bind(below)
-                    .fetch_optional(&mut *conn)
-                    .await
-            );
-            let Some(priority) = self.writer.checked(r.map_err(db_err))? else {
-                break;
-            };
+        let mut priority = Some(priority);
+        while let Some(p) = priority.filter(|_| rows.len() < max) {
             let r = retry_busy!(
                 sqlx::query(&self.sql.claim)
                     .bind(now)
                     .bind(deadline)
                     .bind(kinds_json)
                     .bind(i64::try_from(max - rows.len()).unwrap_or(i64::MAX))
-                    .bind(priority)
+                    .bind(p)
                     .fetch_all(&mut *conn)
                     .await
             );
             rows.extend(self.writer.checked(r.map_err(db_err))?);
-            below = priority;
+            if rows.len() >= max {
+                break;
+            }
+            priority = self
+                .next_priority(conn, kinds_json, p)
+                .await?
+                .map(|(p, _)| p);
         }
         Ok(rows)
     }
@@ -124,5 +174,143 @@ impl SqliteQueue {
                 "could not mark the corrupt row failed; its lease will run out"
             );
         }
+    }
+}
+
+/// What the limited claim's transaction needs.
+struct LimitedClaim<'a> {
+    /// The queue.
+    q: &'a SqliteQueue,
+    /// The kinds asked for (any when empty).
+    kinds: &'a [&'a str],
+    /// The same, as a JSON array.
+    kinds_json: &'a str,
+    /// Jobs wanted.
+    max: usize,
+    /// "Now", µs.
+    now: i64,
+    /// The lease deadline, µs.
+    deadline: i64,
+}
+
+/// The body of a claim's write transaction when limits are stored: the limited kinds'
+/// picks first, then the plain claim (which steps over limited kinds) fills the batch.
+fn limited_claim<'c>(
+    conn: &'c mut SqliteConnection,
+    c: &'c LimitedClaim<'_>,
+) -> BoxFuture<'c, Result<Vec<SqliteRow>>> {
+    // An `async fn` boxed here, not an async block: sqlx's executor lifetimes otherwise
+    // defeat the compiler's `Send` check of the boxed future.
+    Box::pin(limited_claim_inner(conn, c))
+}
+
+/// See [`limited_claim`].
+async fn limited_claim_inner(
+    conn: &mut SqliteConnection,
+    c: &LimitedClaim<'_>,
+) -> Result<Vec<SqliteRow>> {
+    let mut rows = c.q.limited_rows(conn, c).await?;
+    if rows.len() < c.max {
+        if let Some((priority, _)) =
+            c.q.next_priority(conn, c.kinds_json, i64::from(i32::MAX) + 1)
+                .await?
+        {
+            let more =
+                c.q.claim_by_priority(
+                    conn,
+                    c.kinds_json,
+                    c.max - rows.len(),
+                    c.now,
+                    c.deadline,
+                    priority,
+                )
+                .await?;
+            rows.extend(more);
+        }
+    }
+    Ok(rows)
+}
+
+impl SqliteQueue {
+    /// Claims what the limits of the kinds asked for let start, inside the caller's write
+    /// transaction; records the starts of rated kinds and moves the key cursors.
+    async fn limited_rows(
+        &self,
+        conn: &mut SqliteConnection,
+        c: &LimitedClaim<'_>,
+    ) -> Result<Vec<SqliteRow>> {
+        let sql = &self.sql;
+        let paused: Vec<String> = sqlx::query_scalar(&sql.paused)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let mut stored: Vec<Stored> = limited::read_limits(conn, sql).await?;
+        stored.retain(|s| {
+            (c.kinds.is_empty() || c.kinds.contains(&s.kind.as_str())) && !paused.contains(&s.kind)
+        });
+        if stored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = stored.iter().map(|s| s.kind.as_str()).collect();
+        let running = limited::running(conn, sql, &names, c.now).await?;
+        let priorities = limited::priorities(conn, sql).await?;
+        let planner = Planner {
+            sql,
+            now: c.now,
+            priorities: &priorities,
+            key_probes: KEY_PROBES,
+        };
+        let mut rowids = Vec::new();
+        let mut starts: Vec<(&str, Option<String>)> = Vec::new();
+        for s in &stored {
+            let left = c.max - rowids.len();
+            if left == 0 {
+                break;
+            }
+            if s.is_rated() {
+                sqlx::query(&sql.limit.trim)
+                    .bind(&s.kind)
+                    .bind(c.now.saturating_sub(s.longest_window_us()))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            }
+            let n = running.get(&s.kind).copied().unwrap_or(0);
+            let plan = planner.plan(conn, s, n, left).await?;
+            if let Some(cursor) = plan.cursor.filter(|k| s.cursor.as_ref() != Some(k)) {
+                sqlx::query(&sql.limit.cursor)
+                    .bind(&s.kind)
+                    .bind(cursor)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            }
+            for pick in plan.picks {
+                rowids.push(pick.rowid);
+                if s.is_rated() {
+                    starts.push((&s.kind, pick.key));
+                }
+            }
+        }
+        if rowids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rowids = serde_json::to_string(&rowids).map_err(QueueError::backend)?;
+        let rows = sqlx::query(&sql.limit.claim)
+            .bind(rowids)
+            .bind(c.deadline)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        if !starts.is_empty() {
+            let starts = serde_json::to_string(&starts).map_err(QueueError::backend)?;
+            sqlx::query(&sql.limit.record)
+                .bind(starts)
+                .bind(c.now)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(rows)
     }
 }

@@ -29,6 +29,8 @@ struct Row {
     unique_key: Option<String>,
     /// When the unique window ends (µs); `None` holds the key until the job ends.
     unique_until: Option<i64>,
+    /// The concurrency key, if any.
+    concurrency_key: Option<String>,
 }
 
 /// Where each job of the batch gets its id from, in input order.
@@ -60,7 +62,6 @@ impl Batch {
         let mut first_with_key: HashMap<String, usize> = HashMap::new();
         for job in jobs {
             let p = job.prepare()?;
-            crate::unlimited::check_job(&job, "SQLite")?;
             let key = job.unique.as_ref().map(|u| u.key.clone());
             if let Some(k) = &key {
                 if let Some(&first) = first_with_key.get(k) {
@@ -88,6 +89,7 @@ impl Batch {
                 scheduled_at,
                 unique_key: key.clone(),
                 unique_until,
+                concurrency_key: job.concurrency_key,
             });
             slots.push(Slot::Row(p.id, key));
         }
@@ -189,7 +191,8 @@ async fn write_inner(
                     .bind(r.scheduled_at)
                     .bind(&r.unique_key)
                     .bind(&r.unique_key)
-                    .bind(r.unique_until);
+                    .bind(r.unique_until)
+                    .bind(&r.concurrency_key);
             }
             for _ in chunk.len() * VALUES_PER_ROW..size * VALUES_PER_ROW {
                 q = q.bind(None::<i64>);

@@ -6,12 +6,18 @@
 //! INTEGER microseconds by the process clock, which shares the machine with the file.
 //! Writes through the queue wake this process's workers directly ([`Notifier`]); SQLite
 //! has no NOTIFY, so commits of other processes are noticed by [`watch`].
+//!
+//! Concurrency and rate limits per kind live in the database too and are counted and
+//! taken in the claim's write transaction ([`limited`]); a claim that asks for no limited
+//! kind runs exactly the plain statements, which step over limited kinds.
 
 mod admin;
 mod browse;
 pub(crate) mod busy;
 mod claim;
 mod enqueue;
+mod limited;
+mod limits;
 mod pause;
 mod row;
 mod schema;
@@ -99,6 +105,9 @@ pub(crate) struct SqliteQueue {
     cancels: CancelNotifier,
     /// This process's writers take turns here, on one connection.
     writer: Writer,
+    /// Whether the last claim found limits on the kinds it asked for: then a settled
+    /// claim frees a slot, and this process's idle workers are woken to use it.
+    limited: AtomicBool,
 }
 
 impl SqliteQueue {
@@ -138,6 +147,7 @@ impl SqliteQueue {
             notifier: Notifier::new(),
             cancels: CancelNotifier::new(),
             writer,
+            limited: AtomicBool::new(false),
             pool,
             opts,
         });
@@ -190,6 +200,14 @@ impl SqliteQueue {
             Err(QueueError::Closed)
         } else {
             Ok(())
+        }
+    }
+
+    /// Wakes this process's idle workers when a settled claim may have freed a limit's
+    /// slot (the last claim met a limit).
+    fn slot_freed(&self) {
+        if self.limited.load(Ordering::Relaxed) {
+            self.notifier.notify();
         }
     }
 
@@ -301,16 +319,16 @@ impl Queue for SqliteQueue {
         self.paused().await
     }
 
-    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
-        Err(crate::unlimited::refused("SQLite"))
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.store_limit(kind, limit).await
     }
 
-    async fn clear_limit(&self, _kind: &str) -> Result<()> {
-        Err(crate::unlimited::refused("SQLite"))
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.remove_limit(kind).await
     }
 
     async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
-        Ok(Default::default())
+        self.stored_limits().await
     }
 
     async fn close(&self) -> Result<()> {

@@ -54,7 +54,7 @@ pub(crate) struct Undecodable {
 
 /// Where reads that carry them (get.sql, list.sql) put the output, the cancel request and
 /// the finish time: after `{columns}`.
-const TAIL: usize = 14;
+const TAIL: usize = 15;
 
 /// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order), and the tail
 /// after it (see [`crate::tail`]) when the row has one.
@@ -120,7 +120,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         scheduled_at: time(8, "scheduled_at")?,
         state,
         unique_key: row.try_get(9).map_err(get_err)?,
-        concurrency_key: None,
+        concurrency_key: row.try_get(14).map_err(get_err)?,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output: tail.output,

@@ -57,6 +57,7 @@ impl SqliteQueue {
                 held[i] = ids.contains(&rounds.pairs[i].0.to_string());
             }
         }
+        self.slot_freed();
         Ok(rounds.of_lease.iter().map(|&i| held[i]).collect())
     }
 
@@ -144,6 +145,7 @@ impl SqliteQueue {
         if n == 0 {
             Err(QueueError::LeaseLost(lease.id))
         } else {
+            self.slot_freed();
             Ok(())
         }
     }

@@ -11,11 +11,11 @@ macro_rules! load {
     };
 }
 
-/// Jobs per insert statement: with 10 bound values each, a full chunk (20,480 values)
+/// Jobs per insert statement: with 11 bound values each, a full chunk (22,528 values)
 /// stays under SQLite's limit of 32,766 variables per statement.
 pub(crate) const CHUNK: usize = 2_048;
 /// Values bound per job in the insert (see [`ROW`]).
-pub(crate) const VALUES_PER_ROW: usize = 10;
+pub(crate) const VALUES_PER_ROW: usize = 11;
 // Checked when compiling: a full chunk must stay within SQLITE_MAX_VARIABLE_NUMBER.
 const _: () = assert!(CHUNK * VALUES_PER_ROW <= 32_766);
 /// Above this many jobs the insert sizes step by this much; below, by powers of two.
@@ -24,7 +24,7 @@ const STEP: usize = 128;
 const SIZES: usize = STEP.trailing_zeros() as usize + CHUNK / STEP;
 
 /// The values of one job in `enqueue.sql`, in its column order.
-const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The size of insert that takes `n` jobs (1..=[`CHUNK`]), and its index among the
 /// sizes. Few sizes, so the driver prepares each once per connection and reuses it; the
@@ -112,6 +112,44 @@ pub(crate) struct Sql {
     pub data_version: String,
     /// The main database's file, if it has one.
     pub main_file: String,
+    /// The statements of limits (see [`LimitSql`]).
+    pub limit: LimitSql,
+}
+
+/// The statements of concurrency and rate limits (sql/sqlite/limit_*.sql).
+pub(crate) struct LimitSql {
+    /// Stores a kind's limit.
+    pub set: String,
+    /// Removes a kind's limit.
+    pub clear: String,
+    /// Forgets a kind's recent starts.
+    pub clear_starts: String,
+    /// Every limit with its key cursor.
+    pub all: String,
+    /// Running jobs per kind, unexpired leases only.
+    pub running: String,
+    /// Running jobs of one key, unexpired leases only.
+    pub key_running: String,
+    /// Recent starts of a kind.
+    pub starts: String,
+    /// Recent starts of a key.
+    pub key_starts: String,
+    /// Forgets starts whose windows are over.
+    pub trim: String,
+    /// Records starts.
+    pub record: String,
+    /// Saves a kind's key cursor.
+    pub cursor: String,
+    /// Due jobs of one kind and priority.
+    pub kind_jobs: String,
+    /// The next concurrency key of a kind.
+    pub next_key: String,
+    /// Due jobs of one key.
+    pub key_jobs: String,
+    /// Claims picked rows.
+    pub claim: String,
+    /// Due jobs of one kind, counted.
+    pub due: String,
 }
 
 impl Sql {
@@ -130,6 +168,7 @@ impl Sql {
                 (3, r(load!("migrate_3.sql"))),
                 (4, r(load!("migrate_4.sql"))),
                 (5, r(load!("migrate_5.sql"))),
+                (6, r(load!("migrate_6.sql"))),
             ],
             enqueue: std::array::from_fn(|_| OnceLock::new()),
             enqueue_template,
@@ -162,6 +201,24 @@ impl Sql {
             drop: r(load!("drop.sql")),
             data_version: r(load!("data_version.sql")),
             main_file: r(load!("main_file.sql")),
+            limit: LimitSql {
+                set: r(load!("limit_set.sql")),
+                clear: r(load!("limit_clear.sql")),
+                clear_starts: r(load!("limit_clear_starts.sql")),
+                all: r(load!("limit_all.sql")),
+                running: r(load!("limit_running.sql")),
+                key_running: r(load!("limit_key_running.sql")),
+                starts: r(load!("limit_starts.sql")),
+                key_starts: r(load!("limit_key_starts.sql")),
+                trim: r(load!("limit_trim.sql")),
+                record: r(load!("limit_record.sql")),
+                cursor: r(load!("limit_cursor.sql")),
+                kind_jobs: r(load!("limit_kind_jobs.sql")),
+                next_key: r(load!("limit_next_key.sql")),
+                key_jobs: r(load!("limit_key_jobs.sql")),
+                claim: r(load!("limit_claim.sql")),
+                due: r(load!("limit_due.sql")),
+            },
         }
     }
 

@@ -92,6 +92,57 @@ async fn hot_statements_walk_their_partial_indexes() {
 }
 
 #[tokio::test]
+async fn limit_statements_walk_their_indexes() {
+    let (q, _file) = queue(SqlOptions::default().table("plans")).await;
+    let l = &q.sql.limit;
+    // A kind's due jobs: one priority at a time on the pending index, never a sort.
+    let kind_jobs = plan(&q, &l.kind_jobs).await;
+    assert!(
+        kind_jobs.contains("plans_pending_idx (priority=? AND scheduled_at<?)"),
+        "{kind_jobs}"
+    );
+    assert!(!kind_jobs.contains("TEMP B-TREE"), "{kind_jobs}");
+    // Keys: one probe of the keyed index each; a key's jobs read in its order.
+    for sql in [&l.next_key, &l.key_jobs] {
+        let p = plan(&q, sql).await;
+        assert!(
+            p.contains("plans_keyed_pending_idx (kind=? AND concurrency_key"),
+            "{p}"
+        );
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+    let key_running = plan(&q, &l.key_running).await;
+    assert!(
+        key_running.contains(
+            "plans_keyed_running_idx (kind=? AND concurrency_key=? AND lease_expires_at>?)"
+        ),
+        "{key_running}"
+    );
+    let running = plan(&q, &l.running).await;
+    assert!(
+        running.contains("plans_lease_idx (lease_expires_at>?)"),
+        "{running}"
+    );
+    let starts = plan(&q, &l.starts).await;
+    assert!(
+        starts.contains("plans_starts_at_idx (kind=? AND at>?)"),
+        "{starts}"
+    );
+    let key_starts = plan(&q, &l.key_starts).await;
+    assert!(
+        key_starts.contains("plans_starts_key_idx (kind=? AND key=? AND at>?)"),
+        "{key_starts}"
+    );
+    let trim = plan(&q, &l.trim).await;
+    assert!(
+        trim.contains("plans_starts_at_idx (kind=? AND at<?)"),
+        "{trim}"
+    );
+    let claim = plan(&q, &l.claim).await;
+    assert!(claim.contains("INTEGER PRIMARY KEY (rowid=?)"), "{claim}");
+}
+
+#[tokio::test]
 async fn prune_keeps_what_is_retained_and_held() {
     let (q, _file) = queue(SqlOptions::default().keep_completed_for(Duration::ZERO)).await;
     let plain = q

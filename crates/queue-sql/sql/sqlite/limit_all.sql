@@ -1,0 +1,5 @@
+-- Every limit with its key cursor, by kind in byte order.
+SELECT kind, concurrency, key_concurrency, rate_count, rate_ms, key_rate_count,
+       key_rate_ms, cursor
+FROM {table}_limits
+ORDER BY kind

@@ -1,0 +1,390 @@
+//! Picking the jobs of limited kinds (`Queue::set_limit`) that their limits let start.
+//!
+//! The plain claim (claim.sql) steps over limited kinds; a claim that finds any limit
+//! stored runs this first, in the same `BEGIN IMMEDIATE` transaction as taking the picks,
+//! so counting and taking are one atomic step for every process sharing the file. Per
+//! kind: the room left is the concurrency limit less its running jobs with unexpired
+//! leases, and the rate's count less the starts inside its window. Without per-key parts
+//! the kind's due jobs are taken in claim order up to that room. With them, jobs without
+//! a key are taken by the kind's room alone, and keyed jobs by walking the kind's distinct
+//! keys on the keyed index from a cursor saved with the limit (the last key served), so
+//! claims rotate among keys and a key at its limit never holds up the others.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+use queue_core::{Limit, Rate, Result};
+use sqlx::SqliteConnection;
+
+use super::row::db_err;
+use super::sql::Sql;
+
+/// Keys probed per kind by one claim at most. The walk resumes from where it stopped at
+/// the next claim, so every key still gets its turn; this only bounds how long one claim
+/// holds the write lock when very many keys are at their limit.
+pub(super) const KEY_PROBES: usize = 256;
+
+/// A kind's limit as stored, with where its walk over the keys resumes.
+#[derive(Debug)]
+pub(super) struct Stored {
+    /// The limited kind.
+    pub kind: String,
+    /// Its limit.
+    pub limit: Limit,
+    /// The last concurrency key served, if any.
+    pub cursor: Option<String>,
+}
+
+impl Stored {
+    /// Whether starts of this kind are remembered (it has a rate of either kind).
+    pub fn is_rated(&self) -> bool {
+        self.limit.rate.is_some() || self.limit.key_rate.is_some()
+    }
+
+    /// The longest window of its rates, in µs (0 without a rate).
+    pub fn longest_window_us(&self) -> i64 {
+        [self.limit.rate, self.limit.key_rate]
+            .into_iter()
+            .flatten()
+            .map(window_us)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// One stored row of limit_all.sql.
+type LimitRow = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// A count as stored: counts are at least 1 (checked by `Limit::check`), so a value out of
+/// range can only be damage; it reads as the nearest valid count.
+fn count_of(n: i64) -> u32 {
+    u32::try_from(n.max(1)).unwrap_or(u32::MAX)
+}
+
+/// A rate as stored (`count`, `ms`), when both are set.
+fn rate_of(count: Option<i64>, ms: Option<i64>) -> Option<Rate> {
+    Some(Rate {
+        count: count_of(count?),
+        period: std::time::Duration::from_millis(u64::try_from(ms?.max(1)).unwrap_or(1)),
+    })
+}
+
+/// A rate's window in µs.
+fn window_us(rate: Rate) -> i64 {
+    i64::try_from(rate.period_ms())
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000)
+}
+
+/// Every stored limit, by kind.
+pub(super) async fn read_limits(conn: &mut SqliteConnection, sql: &Sql) -> Result<Vec<Stored>> {
+    let rows: Vec<LimitRow> = sqlx::query_as(&sql.limit.all)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(kind, conc, key_conc, rc, rms, krc, krms, cursor)| Stored {
+                kind,
+                limit: Limit {
+                    concurrency: conc.map(count_of),
+                    key_concurrency: key_conc.map(count_of),
+                    rate: rate_of(rc, rms),
+                    key_rate: rate_of(krc, krms),
+                },
+                cursor,
+            },
+        )
+        .collect())
+}
+
+/// A due job a limit lets start, with what orders it.
+#[derive(Debug)]
+pub(super) struct Pick {
+    /// How the claim finds the row again.
+    pub rowid: i64,
+    /// Its concurrency key.
+    pub key: Option<String>,
+    /// Claim order: priority (higher first), due time, id.
+    order: (Reverse<i64>, i64, Option<String>),
+}
+
+/// One row of limit_kind_jobs.sql or limit_key_jobs.sql.
+type PickRow = (i64, i64, i64, Option<String>, Option<String>);
+
+impl From<PickRow> for Pick {
+    fn from((rowid, priority, scheduled_at, id, key): PickRow) -> Pick {
+        Pick {
+            rowid,
+            key,
+            order: (Reverse(priority), scheduled_at, id),
+        }
+    }
+}
+
+/// What a kind's limit lets one claim take.
+#[derive(Debug, Default)]
+pub(super) struct KindPlan {
+    /// The picks, in claim order.
+    pub picks: Vec<Pick>,
+    /// The key cursor to save, when it moved.
+    pub cursor: Option<String>,
+}
+
+/// Reads what limits allow at `now` (µs). Runs on whatever connection it is given: the
+/// claim's write transaction, or a read transaction for stats.
+pub(super) struct Planner<'a> {
+    /// The statements.
+    pub sql: &'a Sql,
+    /// "Now" of the claim, µs.
+    pub now: i64,
+    /// The priorities with pending jobs, highest first.
+    pub priorities: &'a [i64],
+    /// Keys probed per kind at most.
+    pub key_probes: usize,
+}
+
+/// A count read back as a `usize`.
+fn as_count(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+impl Planner<'_> {
+    /// Up to `cap` due jobs of `s`'s kind that its limit lets start now, given `running`
+    /// jobs of the kind.
+    pub async fn plan(
+        &self,
+        conn: &mut SqliteConnection,
+        s: &Stored,
+        running: usize,
+        cap: usize,
+    ) -> Result<KindPlan> {
+        let room = self.kind_room(conn, s, running).await?.min(cap);
+        if room == 0 {
+            return Ok(KindPlan::default());
+        }
+        if !s.limit.by_key() {
+            let picks = self.kind_jobs(conn, &s.kind, true, room).await?;
+            return Ok(KindPlan {
+                picks,
+                cursor: None,
+            });
+        }
+        let mut picks = self.kind_jobs(conn, &s.kind, false, room).await?;
+        let walk = self.key_walk(conn, s, room).await?;
+        let keyed = walk.picks.len();
+        picks.extend(walk.picks);
+        // Both lists are in claim order and within the room; merged, the best go first.
+        picks.sort_by(|a, b| a.order.cmp(&b.order));
+        picks.truncate(room);
+        let taken_keyed: Vec<&str> = picks.iter().filter_map(|p| p.key.as_deref()).collect();
+        // The cursor goes to the last key (in walk order) that was served; when nothing
+        // was dropped and the walk ran out of probes, past every key it looked at.
+        let cursor = match walk.stopped_at {
+            Some(k) if taken_keyed.len() == keyed => Some(k),
+            _ => walk
+                .order
+                .iter()
+                .rev()
+                .find(|k| taken_keyed.contains(&k.as_str()))
+                .cloned(),
+        };
+        Ok(KindPlan { picks, cursor })
+    }
+
+    /// How many of the kind may start now by its kind-wide parts.
+    async fn kind_room(
+        &self,
+        conn: &mut SqliteConnection,
+        s: &Stored,
+        running: usize,
+    ) -> Result<usize> {
+        let mut room = usize::MAX;
+        if let Some(n) = s.limit.concurrency {
+            room = room.min((n as usize).saturating_sub(running));
+        }
+        if let (Some(rate), true) = (s.limit.rate, room > 0) {
+            let used: i64 = sqlx::query_scalar(&self.sql.limit.starts)
+                .bind(&s.kind)
+                .bind(self.now.saturating_sub(window_us(rate)))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            room = room.min((rate.count as usize).saturating_sub(as_count(used)));
+        }
+        Ok(room)
+    }
+
+    /// How many of `key` may start now by the kind's per-key parts.
+    async fn key_room(&self, conn: &mut SqliteConnection, s: &Stored, key: &str) -> Result<usize> {
+        let mut room = usize::MAX;
+        if let Some(n) = s.limit.key_concurrency {
+            let running: i64 = sqlx::query_scalar(&self.sql.limit.key_running)
+                .bind(&s.kind)
+                .bind(key)
+                .bind(self.now)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            room = room.min((n as usize).saturating_sub(as_count(running)));
+        }
+        if let (Some(rate), true) = (s.limit.key_rate, room > 0) {
+            let used: i64 = sqlx::query_scalar(&self.sql.limit.key_starts)
+                .bind(&s.kind)
+                .bind(key)
+                .bind(self.now.saturating_sub(window_us(rate)))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            room = room.min((rate.count as usize).saturating_sub(as_count(used)));
+        }
+        Ok(room)
+    }
+
+    /// Up to `n` due jobs of `kind` in claim order, priority by priority; only those
+    /// without a key unless `keyed`.
+    async fn kind_jobs(
+        &self,
+        conn: &mut SqliteConnection,
+        kind: &str,
+        keyed: bool,
+        n: usize,
+    ) -> Result<Vec<Pick>> {
+        let mut picks = Vec::new();
+        for &priority in self.priorities {
+            if picks.len() >= n {
+                break;
+            }
+            let rows: Vec<PickRow> = sqlx::query_as(&self.sql.limit.kind_jobs)
+                .bind(priority)
+                .bind(self.now)
+                .bind(kind)
+                .bind(keyed)
+                .bind(limit_of(n - picks.len()))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            picks.extend(rows.into_iter().map(Pick::from));
+        }
+        Ok(picks)
+    }
+
+    /// Walks the kind's keys from its cursor, wrapping once, taking up to `room` due keyed
+    /// jobs from the keys with room of their own.
+    async fn key_walk(
+        &self,
+        conn: &mut SqliteConnection,
+        s: &Stored,
+        room: usize,
+    ) -> Result<KeyWalk> {
+        let start = s.cursor.clone();
+        // Keys are never empty, so '' sorts before every one of them.
+        let mut after = start.clone().unwrap_or_default();
+        let mut wrapped = start.is_none();
+        let mut walk = KeyWalk::default();
+        while walk.picks.len() < room {
+            if walk.order.len() >= self.key_probes {
+                walk.stopped_at = walk.order.last().cloned();
+                break;
+            }
+            let next: Option<String> = sqlx::query_scalar(&self.sql.limit.next_key)
+                .bind(&s.kind)
+                .bind(&after)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let Some(key) = next else {
+                if wrapped {
+                    break;
+                }
+                wrapped = true;
+                after.clear();
+                continue;
+            };
+            // The second pass ends with the cursor's own key: every key once.
+            if wrapped && start.as_ref().is_some_and(|s| key > *s) {
+                break;
+            }
+            let want = self
+                .key_room(conn, s, &key)
+                .await?
+                .min(room - walk.picks.len());
+            if want > 0 {
+                let rows: Vec<PickRow> = sqlx::query_as(&self.sql.limit.key_jobs)
+                    .bind(&s.kind)
+                    .bind(&key)
+                    .bind(self.now)
+                    .bind(limit_of(want))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                walk.picks.extend(rows.into_iter().map(Pick::from));
+            }
+            after.clone_from(&key);
+            walk.order.push(key);
+        }
+        Ok(walk)
+    }
+}
+
+/// What a walk over a kind's keys found.
+#[derive(Debug, Default)]
+struct KeyWalk {
+    /// The keyed picks.
+    picks: Vec<Pick>,
+    /// The keys probed, in walk order.
+    order: Vec<String>,
+    /// The last key probed, when the walk stopped for lack of probes.
+    stopped_at: Option<String>,
+}
+
+/// A row count as a bound LIMIT.
+fn limit_of(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Running jobs (unexpired leases at `now`) of each of `kinds`.
+pub(super) async fn running(
+    conn: &mut SqliteConnection,
+    sql: &Sql,
+    kinds: &[&str],
+    now: i64,
+) -> Result<HashMap<String, usize>> {
+    let json = serde_json::to_string(kinds).map_err(queue_core::QueueError::backend)?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(&sql.limit.running)
+        .bind(now)
+        .bind(json)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().map(|(k, n)| (k, as_count(n))).collect())
+}
+
+/// The priorities that have pending jobs, highest first: one probe each.
+pub(super) async fn priorities(conn: &mut SqliteConnection, sql: &Sql) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    let mut below = i64::from(i32::MAX) + 1;
+    loop {
+        let next: Option<(i64, bool)> = sqlx::query_as(&sql.next_priority)
+            .bind(below)
+            .bind("[]")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let Some((priority, _)) = next else {
+            return Ok(out);
+        };
+        out.push(priority);
+        below = priority;
+    }
+}
