@@ -214,6 +214,7 @@ pub fn catalogue() -> Vec<Scenario> {
         s("SIGKILL workers", Redis, Fault::KillWorker, 4, 8, None),
         limits(Redis),
         s("SIGKILL workers", Sqlite, Fault::KillWorker, 3, 8, None),
+        slow(limits(Sqlite)),
     ]
 }
 

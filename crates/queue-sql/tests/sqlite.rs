@@ -101,11 +101,6 @@ struct SqliteFactory {
 
 #[async_trait]
 impl Factory for SqliteFactory {
-    // Not enforced on this backend yet: the limit checks hold it to refusing them.
-    fn limits(&self) -> bool {
-        false
-    }
-
     async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
         let db = TempDb::new();
         let opts = SqlOptions::default()
