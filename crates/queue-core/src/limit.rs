@@ -149,6 +149,29 @@ impl Limit {
     }
 }
 
+/// Reads like "4 at once, 1 per key at once, 100 per 60s".
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(n) = self.concurrency {
+            parts.push(format!("{n} at once"));
+        }
+        if let Some(n) = self.key_concurrency {
+            parts.push(format!("{n} per key at once"));
+        }
+        if let Some(r) = self.rate {
+            parts.push(format!("{} per {:?}", r.count, r.period));
+        }
+        if let Some(r) = self.key_rate {
+            parts.push(format!("{} per key per {:?}", r.count, r.period));
+        }
+        if parts.is_empty() {
+            return f.write_str("no limit");
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 impl Rate {
     /// The period in whole milliseconds, as backends store it.
     pub fn period_ms(&self) -> u64 {
@@ -229,6 +252,19 @@ mod tests {
             r#"{"key_concurrency":2,"key_rate":{"count":10,"period":1500}}"#
         );
         assert_eq!(serde_json::from_str::<Limit>(&json).unwrap(), limit);
+    }
+
+    #[test]
+    fn a_limit_reads_as_its_parts() {
+        let limit = Limit::concurrency(4)
+            .with_per_key(1)
+            .with_rate(100, Duration::from_secs(60))
+            .with_rate_per_key(3, Duration::from_millis(1500));
+        assert_eq!(
+            limit.to_string(),
+            "4 at once, 1 per key at once, 100 per 60s, 3 per key per 1.5s"
+        );
+        assert_eq!(Limit::default().to_string(), "no limit");
     }
 
     #[test]

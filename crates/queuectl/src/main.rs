@@ -14,6 +14,7 @@
 //! cancelled     0
 //!
 //! paused kinds: none
+//! limited kinds: none
 //! $ queuectl replay --all-failed --kind email
 //! replayed 2 failed jobs of kind email
 //! ```

@@ -1,4 +1,5 @@
-//! `stats`: how many jobs are in each state, and which kinds are paused.
+//! `stats`: how many jobs are in each state, which kinds are paused, and the limited
+//! kinds with their running and held-back jobs.
 
 use queue_core::JobState;
 
@@ -33,6 +34,22 @@ pub async fn run(ctx: &Ctx, _args: Args) -> Result<(), CliError> {
     } else {
         stats.paused.join(", ")
     };
-    let text = format!("{}\npaused kinds: {paused}\n", table.render());
+    let mut text = format!("{}\npaused kinds: {paused}\n", table.render());
+    if stats.limits.is_empty() {
+        text.push_str("limited kinds: none\n");
+    } else {
+        let mut limits =
+            Table::new(&["LIMITED KIND", "LIMIT", "RUNNING", "WAITING"]).align_right(&[2, 3]);
+        for l in &stats.limits {
+            limits.row(vec![
+                l.kind.clone(),
+                l.limit.to_string(),
+                l.running.to_string(),
+                l.waiting.to_string(),
+            ]);
+        }
+        text.push('\n');
+        text.push_str(&limits.render());
+    }
     output::write_out(text.as_bytes())
 }

@@ -382,7 +382,10 @@ pub async fn pause_and_resume(place: Place) {
     );
     assert_eq!(cli.run(&["paused"]).ok().stdout, "email\nsms\n");
     let stats = cli.run(&["stats"]).ok().stdout;
-    assert!(stats.ends_with("paused kinds: email, sms\n"), "{stats}");
+    assert!(
+        stats.ends_with("paused kinds: email, sms\nlimited kinds: none\n"),
+        "{stats}"
+    );
 
     let resumed = cli.json(&["resume", "email"]);
     assert_eq!(
