@@ -14,6 +14,8 @@ mod browse;
 mod claim;
 mod connect;
 mod enqueue;
+mod limited;
+mod limits;
 mod pause;
 mod queue;
 mod retry;
