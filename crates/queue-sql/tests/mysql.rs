@@ -481,9 +481,11 @@ async fn limits_hold_across_many_pools_and_claimers() {
     for t in tasks {
         t.await.unwrap();
     }
-    let s = seen.lock().unwrap();
-    assert_eq!(s.done.len(), JOBS, "every job ran once");
-    assert!(s.worst >= 1);
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.done.len(), JOBS, "every job ran once");
+        assert!(s.worst >= 1);
+    }
     assert_eq!(seed.stats().await.unwrap().completed, JOBS as u64);
     seed.drop_schema().await.unwrap();
 }

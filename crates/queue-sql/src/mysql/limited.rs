@@ -87,7 +87,7 @@ impl MySqlQueue {
         };
         let limit = limit_of(&locked, 0)?;
         let rotation: Option<Key> = locked.try_get(6).map_err(db_err)?;
-        let usage = usage(&mut **tx, &self.sql, kind, &limit).await?;
+        let usage = usage(tx, &self.sql, kind, &limit).await?;
         let room = usize::try_from(usage.kind_room(&limit))
             .unwrap_or(usize::MAX)
             .min(want);
