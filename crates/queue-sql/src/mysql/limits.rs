@@ -11,7 +11,7 @@ use sqlx::{MySqlConnection, Row};
 
 use super::row::{db_err, text};
 use super::sql::Sql;
-use super::MySqlQueue;
+use super::{retry, MySqlQueue};
 
 /// A concurrency key as stored (bytes; NULL for a job without one).
 pub(super) type Key = Vec<u8>;
@@ -143,17 +143,21 @@ impl MySqlQueue {
         validate_kind(kind)?;
         limit.check()?;
         let ms = |r: Option<Rate>| r.map(|r| i64::try_from(r.period_ms()).unwrap_or(i64::MAX));
-        sqlx::query(&self.sql.limit_set)
-            .bind(kind)
-            .bind(limit.concurrency)
-            .bind(limit.key_concurrency)
-            .bind(limit.rate.map(|r| r.count))
-            .bind(ms(limit.rate))
-            .bind(limit.key_rate.map(|r| r.count))
-            .bind(ms(limit.key_rate))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        // A claim holding the kind's row makes this wait for it, or a deadlock victim.
+        retry::on_conflict(|| async {
+            sqlx::query(&self.sql.limit_set)
+                .bind(kind)
+                .bind(limit.concurrency)
+                .bind(limit.key_concurrency)
+                .bind(limit.rate.map(|r| r.count))
+                .bind(ms(limit.rate))
+                .bind(limit.key_rate.map(|r| r.count))
+                .bind(ms(limit.key_rate))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)
+        })
+        .await?;
         self.limits_changed().await;
         Ok(())
     }
@@ -162,11 +166,14 @@ impl MySqlQueue {
     pub(super) async fn remove_limit(&self, kind: &str) -> Result<()> {
         validate_kind(kind)?;
         for statement in [&self.sql.limit_clear, &self.sql.limit_clear_starts] {
-            sqlx::query(statement)
-                .bind(kind)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
+            retry::on_conflict(|| async {
+                sqlx::query(statement)
+                    .bind(kind)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)
+            })
+            .await?;
         }
         self.limits_changed().await;
         Ok(())
