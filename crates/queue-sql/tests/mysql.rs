@@ -65,11 +65,6 @@ impl MySqlFactory {
 
 #[async_trait]
 impl Factory for MySqlFactory {
-    // Not enforced on this backend yet: the limit checks hold it to refusing them.
-    fn limits(&self) -> bool {
-        false
-    }
-
     async fn make(&self, setup: Setup) -> Arc<dyn Backend> {
         self.open(fresh_table(), setup).await
     }
@@ -175,7 +170,7 @@ async fn migrations_run_twice_and_concurrently() {
             .fetch_all(&pool(1).await)
             .await
             .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
     again
         .enqueue(Job::new("k", serde_json::json!(1)))
         .await
@@ -410,4 +405,87 @@ fn jobs_survive_a_server_restart() {
         )
         .await;
     });
+}
+
+/// Four pools of four claimers each claim and ack 300 jobs of a kind limited to 3 at once
+/// and 1 per key over 30 keys: counted between claim and ack, never more than 3 run at
+/// once nor 2 of a key, and every job runs exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_across_many_pools_and_claimers() {
+    const JOBS: usize = 300;
+    #[derive(Default)]
+    struct Seen {
+        running: usize,
+        per_key: std::collections::HashMap<String, usize>,
+        done: HashSet<JobId>,
+        worst: usize,
+    }
+    let table = fresh_table();
+    let seed = queue_on(pool(2).await, &table).await;
+    seed.set_limit("k", queue_core::Limit::concurrency(3).with_per_key(1))
+        .await
+        .unwrap();
+    let jobs = (0..JOBS)
+        .map(|i| Job::new("k", serde_json::json!(i)).concurrency_key(format!("key-{}", i % 30)))
+        .collect();
+    seed.enqueue_batch(jobs).await.unwrap();
+
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let q = queue_on(pool(4).await, &table).await;
+        for _ in 0..4 {
+            let q = q.clone();
+            let seen = seen.clone();
+            tasks.push(tokio::spawn(async move {
+                let deadline = std::time::Instant::now() + Duration::from_secs(120);
+                while seen.lock().unwrap().done.len() < JOBS {
+                    assert!(std::time::Instant::now() < deadline, "jobs left undone");
+                    let jobs = q.dequeue_batch(&["k"], 4).await.unwrap();
+                    if jobs.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        continue;
+                    }
+                    {
+                        let mut s = seen.lock().unwrap();
+                        s.running += jobs.len();
+                        s.worst = s.worst.max(s.running);
+                        assert!(s.running <= 3, "{} running at once, limit 3", s.running);
+                        for j in &jobs {
+                            let key = j.concurrency_key.clone().unwrap();
+                            let n = s.per_key.entry(key.clone()).or_default();
+                            *n += 1;
+                            assert!(*n <= 1, "{n} running for {key}, limit 1");
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    {
+                        // Uncounted before the ack: the count never runs behind the queue.
+                        let mut s = seen.lock().unwrap();
+                        s.running -= jobs.len();
+                        for j in &jobs {
+                            *s.per_key
+                                .get_mut(j.concurrency_key.as_ref().unwrap())
+                                .unwrap() -= 1;
+                            assert!(s.done.insert(j.id), "job {} ran twice", j.id);
+                        }
+                    }
+                    let leases: Vec<_> = jobs.iter().map(|j| j.lease.unwrap()).collect();
+                    for r in q.ack_batch(&leases).await.unwrap() {
+                        r.unwrap();
+                    }
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.done.len(), JOBS, "every job ran once");
+        assert!(s.worst >= 1);
+    }
+    assert_eq!(seed.stats().await.unwrap().completed, JOBS as u64);
+    seed.drop_schema().await.unwrap();
 }

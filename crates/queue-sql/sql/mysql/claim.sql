@@ -4,8 +4,11 @@
 -- same job. {after} is empty, or `AND (scheduled_at > ? OR (scheduled_at = ? AND id > ?))`
 -- to resume after the last job this process claimed (see resume.rs: an InnoDB claim
 -- otherwise walks the entries that claimed jobs leave until purge removes them).
--- {kinds} is `AND kind IN (?, …)` for a worker with a list of kinds, else empty. The last
--- column is the database's clock, which the lease deadline is set from.
+-- {kinds} is `AND kind IN (?, …)` for a worker with a list of kinds, else empty.
+-- {limited} is, for the plain claim, `AND kind NOT IN (…{table}_limits)`: limited kinds
+-- are taken by limited.rs instead; for a limited kind's own pick, empty or
+-- `AND concurrency_key IS NULL` (its unkeyed jobs). The last column is the database's
+-- clock, which the lease deadline is set from.
 --
 -- One priority at a time (the caller goes down them with next_priority.sql): with the
 -- state and priority fixed, `scheduled_at <= now` bounds the index range, so the walk
@@ -19,6 +22,7 @@ WHERE state = 'pending'
   AND scheduled_at <= UTC_TIMESTAMP(6)
   {after}
   {kinds}
+  {limited}
   AND kind NOT IN (SELECT p.kind FROM `{table}_paused` AS p)
 ORDER BY scheduled_at, id
 LIMIT ?

@@ -1,2 +1,3 @@
 -- Drops the queue's tables.
-DROP TABLE IF EXISTS `{table}`, `{table}_paused`, `{table}_wake`, `{table}_migrations`
+DROP TABLE IF EXISTS `{table}`, `{table}_paused`, `{table}_wake`, `{table}_limits`,
+    `{table}_starts`, `{table}_migrations`

@@ -91,6 +91,8 @@ impl Browsable for MySqlQueue {
             let n: i64 = sqlx::Row::try_get(row, 1).map_err(db_err)?;
             counts.push((state, n));
         }
-        Ok(crate::counts::stats_of(counts, self.paused().await?))
+        let mut stats = crate::counts::stats_of(counts, self.paused().await?);
+        stats.limits = self.limit_stats(&stats.paused).await?;
+        Ok(stats)
     }
 }

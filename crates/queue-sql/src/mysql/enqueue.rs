@@ -54,7 +54,6 @@ async fn insert_inner(
         if let Some(k) = &key {
             if let Some(&first) = first_with_key.get(k) {
                 job.prepare()?;
-                crate::unlimited::check_job(job, "MySQL")?;
                 slots.push(Slot::SameAs(first));
                 continue;
             }
@@ -96,7 +95,6 @@ async fn db_now(conn: &mut MySqlConnection, sql: &Sql) -> Result<OffsetDateTime>
 /// The enqueue.sql row of `job`.
 fn row_of(job: &NewJob) -> Result<Row> {
     let p = job.prepare()?;
-    crate::unlimited::check_job(job, "MySQL")?;
     let (run_at, delay_us) = match job.run_at {
         RunAt::Now => (Value::Null, Value::Null),
         RunAt::After(d) => (Value::Null, json!(super::capped_us(d))),
@@ -118,6 +116,7 @@ fn row_of(job: &NewJob) -> Result<Row> {
         delay_us,
         key,
         window_us,
+        job.concurrency_key,
     ]);
     Ok(Row {
         id: p.id,

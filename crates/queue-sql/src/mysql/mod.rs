@@ -8,12 +8,17 @@
 //! through the queue wake this process's workers directly, and each queue's [`watch`]
 //! notices other processes' writes within a second.
 //! Deadlocks and lock-wait timeouts are retried inside the backend ([`retry`]).
+//! Limits ([`limits`]) are enforced in the same claim transaction: each limited kind's
+//! jobs are taken under a lock on its row of the limits table ([`limited`]), and the
+//! plain claim passes over limited kinds as it does over paused ones.
 
 mod admin;
 mod browse;
 mod claim;
 mod connect;
 mod enqueue;
+mod limited;
+mod limits;
 mod pause;
 mod queue;
 mod retry;

@@ -103,16 +103,16 @@ impl Queue for MySqlQueue {
         self.paused().await
     }
 
-    async fn set_limit(&self, _kind: &str, _limit: queue_core::Limit) -> Result<()> {
-        Err(crate::unlimited::refused("MySQL"))
+    async fn set_limit(&self, kind: &str, limit: queue_core::Limit) -> Result<()> {
+        self.store_limit(kind, limit).await
     }
 
-    async fn clear_limit(&self, _kind: &str) -> Result<()> {
-        Err(crate::unlimited::refused("MySQL"))
+    async fn clear_limit(&self, kind: &str) -> Result<()> {
+        self.remove_limit(kind).await
     }
 
     async fn limits(&self) -> Result<std::collections::BTreeMap<String, queue_core::Limit>> {
-        Ok(Default::default())
+        self.stored_limits().await
     }
 
     async fn close(&self) -> Result<()> {

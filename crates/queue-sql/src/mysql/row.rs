@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 /// Where reads that carry them (get.sql, list.sql) put the output, the cancel request and
 /// the finish time: after `{columns}`.
-pub(super) const TAIL: usize = 13;
+pub(super) const TAIL: usize = 14;
 
 /// ER_DUP_ENTRY: a duplicate key; on the primary key, an explicit job id already taken.
 pub(super) const DUPLICATE_KEY: u16 = 1062;
@@ -91,7 +91,7 @@ pub(super) fn decode(row: &MySqlRow, tail: bool) -> Result<Job, Undecodable> {
         scheduled_at: row.try_get(8).map_err(get_err)?,
         state,
         unique_key: text_opt(row, 9).map_err(&fail)?,
-        concurrency_key: None,
+        concurrency_key: text_opt(row, 13).map_err(&fail)?,
         last_error: row.try_get(10).map_err(get_err)?,
         lease,
         output: tail.output,

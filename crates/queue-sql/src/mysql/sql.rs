@@ -19,6 +19,8 @@ pub(crate) struct Sql {
     pub id_taken: String,
     /// claim.sql before its `{kinds}` filter is filled in (see [`Sql::claim`]).
     claim: String,
+    /// The plain claim's filter that passes over the limited kinds.
+    unlimited_filter: String,
     pub claim_mark: String,
     pub next_priority: String,
     pub fail_corrupt: String,
@@ -53,6 +55,35 @@ pub(crate) struct Sql {
     pub watch: String,
     pub migrations_applied: String,
     pub migrations_record: String,
+    pub claim_first: String,
+    /// claim.sql for one limited kind's jobs, all of them or only those without a key.
+    pub claim_kind: String,
+    pub claim_unkeyed: String,
+    pub limit_lock: String,
+    pub limit_running: String,
+    pub limit_due: String,
+    pub limit_starts: String,
+    pub limit_key_starts: String,
+    pub limit_record_starts: String,
+    pub limit_forget_starts: String,
+    pub limit_keys: String,
+    pub limit_pick_key: String,
+    pub limit_rotation: String,
+    pub limit_set: String,
+    pub limit_clear: String,
+    pub limit_clear_starts: String,
+    pub limits: String,
+}
+
+/// Which jobs a rendering of claim.sql takes.
+#[derive(Clone, Copy)]
+enum Scope {
+    /// The plain claim: every kind without a limit.
+    Unlimited,
+    /// One limited kind's jobs.
+    Kind,
+    /// One limited kind's jobs without a concurrency key.
+    Unkeyed,
 }
 
 impl Sql {
@@ -61,15 +92,36 @@ impl Sql {
         let r = |s: &str| render(s, table).replace("{columns}", columns);
         let enqueue = r(load!("enqueue.sql"));
         let on_duplicate = r(load!("on_duplicate.sql"));
-        Sql {
+        let mut sql = Sql {
             migrations_table: r(load!("migrations_table.sql")),
-            migrate: vec![(1, r(load!("migrate_1.sql")))],
+            migrate: vec![
+                (1, r(load!("migrate_1.sql"))),
+                (2, r(load!("migrate_2.sql"))),
+            ],
             enqueue_unique: enqueue.replace("{on_duplicate}", &on_duplicate),
             enqueue: enqueue.replace("{on_duplicate}", ""),
             free_unique: r(load!("free_unique.sql")),
             unique_holders: r(load!("unique_holders.sql")),
             id_taken: r(load!("id_taken.sql")),
             claim: r(load!("claim.sql")),
+            unlimited_filter: r("AND kind NOT IN (SELECT l.kind FROM `{table}_limits` AS l)"),
+            claim_kind: String::new(),
+            claim_unkeyed: String::new(),
+            claim_first: r(load!("claim_first.sql")),
+            limit_lock: r(load!("limit_lock.sql")),
+            limit_running: r(load!("limit_running.sql")),
+            limit_due: r(load!("limit_due.sql")),
+            limit_starts: r(load!("limit_starts.sql")),
+            limit_key_starts: r(load!("limit_key_starts.sql")),
+            limit_record_starts: r(load!("limit_record_starts.sql")),
+            limit_forget_starts: r(load!("limit_forget_starts.sql")),
+            limit_keys: r(load!("limit_keys.sql")),
+            limit_pick_key: r(load!("limit_pick_key.sql")),
+            limit_rotation: r(load!("limit_rotation.sql")),
+            limit_set: r(load!("limit_set.sql")),
+            limit_clear: r(load!("limit_clear.sql")),
+            limit_clear_starts: r(load!("limit_clear_starts.sql")),
+            limits: r(load!("limits.sql")),
             claim_mark: r(load!("claim_mark.sql")),
             next_priority: r(load!("next_priority.sql")),
             fail_corrupt: r(load!("fail_corrupt.sql")),
@@ -104,12 +156,20 @@ impl Sql {
             watch: r(load!("watch.sql")),
             migrations_applied: r(load!("migrations_applied.sql")),
             migrations_record: r(load!("migrations_record.sql")),
-        }
+        };
+        sql.claim_kind = sql.render_claim(1, false, Scope::Kind);
+        sql.claim_unkeyed = sql.render_claim(1, false, Scope::Unkeyed);
+        sql
     }
 
     /// claim.sql for a worker of `kinds` kinds (0: any kind), resuming after a point or
-    /// not. The statement text, and so its prepared form, depends only on those two.
+    /// not, passing over the limited kinds. The statement text, and so its prepared form,
+    /// depends only on those two.
     pub fn claim(&self, kinds: usize, resumed: bool) -> String {
+        self.render_claim(kinds, resumed, Scope::Unlimited)
+    }
+
+    fn render_claim(&self, kinds: usize, resumed: bool, scope: Scope) -> String {
         let filter = if kinds == 0 {
             String::new()
         } else {
@@ -121,8 +181,14 @@ impl Sql {
         } else {
             ""
         };
+        let limited = match scope {
+            Scope::Unlimited => self.unlimited_filter.as_str(),
+            Scope::Kind => "",
+            Scope::Unkeyed => "AND concurrency_key IS NULL",
+        };
         self.claim
             .replace("{kinds}", &filter)
             .replace("{after}", after)
+            .replace("{limited}", limited)
     }
 }

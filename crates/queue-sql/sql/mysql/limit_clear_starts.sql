@@ -1,0 +1,3 @@
+-- Forgets every start of kind ?, whose limit is gone.
+DELETE FROM `{table}_starts`
+WHERE kind = ?
