@@ -200,6 +200,7 @@ pub fn catalogue() -> Vec<Scenario> {
         s("SIGKILL workers", Postgres, Fault::KillWorker, 4, 8, None),
         limits(Postgres),
         s("server restart", MySql, Fault::Restart, 3, 8, None),
+        slow(limits(MySql)),
         slow(s("SIGKILL workers", MySql, Fault::KillWorker, 4, 8, None)),
         slow(s(
             "KILL CONNECTION",

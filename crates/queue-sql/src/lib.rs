@@ -78,7 +78,6 @@ mod sqlite;
 mod tail;
 mod text;
 mod tx;
-mod unlimited;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod watching;
 

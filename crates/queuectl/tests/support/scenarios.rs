@@ -386,6 +386,22 @@ pub async fn pause_and_resume(place: Place) {
         stats.ends_with("paused kinds: email, sms\nlimited kinds: none\n"),
         "{stats}"
     );
+    queue
+        .set_limit("email", queue_core::Limit::per_key(1).with_concurrency(4))
+        .await
+        .unwrap();
+    let stats = cli.run(&["stats"]).ok().stdout;
+    assert!(
+        stats.contains("LIMITED KIND  LIMIT")
+            && stats.contains("\nemail         4 at once, 1 per key at once "),
+        "{stats}"
+    );
+    let json = cli.json(&["stats"]);
+    assert_eq!(
+        json["limits"][0]["limit"],
+        serde_json::json!({"concurrency": 4, "key_concurrency": 1})
+    );
+    queue.clear_limit("email").await.unwrap();
 
     let resumed = cli.json(&["resume", "email"]);
     assert_eq!(
