@@ -7,7 +7,6 @@
 //! kind itself is at its limit. The counts move when a job of a limited kind starts or
 //! stops running, so an unlimited queue pays nothing.
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
 use queue_core::{Limit, Rate};
@@ -45,9 +44,13 @@ impl Room<'_> {
             return false;
         }
         if let Some(key) = key.filter(|_| self.held.limit.by_key()) {
-            let left = match self.keys.entry(key.to_owned()) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert(self.held.key_room(key, self.now)),
+            // Looked up before it is copied: most keys are met once per claim.
+            let left = match self.keys.get_mut(key) {
+                Some(left) => left,
+                None => self
+                    .keys
+                    .entry(key.to_owned())
+                    .or_insert(self.held.key_room(key, self.now)),
             };
             if *left == 0 {
                 return false;
@@ -156,7 +159,12 @@ impl Held {
         let Some(key) = key.filter(|_| self.limit.by_key()) else {
             return;
         };
-        *self.key_running.entry(key.to_owned()).or_default() += 1;
+        match self.key_running.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                self.key_running.insert(key.to_owned(), 1);
+            }
+        }
         if let Some(rate) = self.limit.key_rate {
             let starts = self.key_starts.entry(key.to_owned()).or_default();
             trim(starts, rate, now);
@@ -170,10 +178,10 @@ impl Held {
         let Some(key) = key.filter(|_| self.limit.by_key()) else {
             return;
         };
-        if let Entry::Occupied(mut e) = self.key_running.entry(key.to_owned()) {
-            *e.get_mut() -= 1;
-            if *e.get() == 0 {
-                e.remove();
+        if let Some(n) = self.key_running.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.key_running.remove(key);
             }
         }
     }
