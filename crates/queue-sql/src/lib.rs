@@ -60,6 +60,7 @@ mod connect_error;
 mod counts;
 mod delegate;
 mod ident;
+mod limit_columns;
 mod maintenance;
 #[cfg(feature = "mysql")]
 mod mysql;

@@ -142,17 +142,17 @@ impl MySqlQueue {
     pub(super) async fn store_limit(&self, kind: &str, limit: Limit) -> Result<()> {
         validate_kind(kind)?;
         limit.check()?;
-        let ms = |r: Option<Rate>| r.map(|r| i64::try_from(r.period_ms()).unwrap_or(i64::MAX));
+        let [c, kc, rc, rms, krc, krms] = crate::limit_columns::columns(&limit);
         // A claim holding the kind's row makes this wait for it, or a deadlock victim.
         retry::on_conflict(|| async {
             sqlx::query(&self.sql.limit_set)
                 .bind(kind)
-                .bind(limit.concurrency)
-                .bind(limit.key_concurrency)
-                .bind(limit.rate.map(|r| r.count))
-                .bind(ms(limit.rate))
-                .bind(limit.key_rate.map(|r| r.count))
-                .bind(ms(limit.key_rate))
+                .bind(c)
+                .bind(kc)
+                .bind(rc)
+                .bind(rms)
+                .bind(krc)
+                .bind(krms)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)

@@ -2,12 +2,12 @@
 //! sql/postgres/migrate_8.sql): every claim of every process enforces them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
-use queue_core::{validate_kind, Limit, LimitStats, QueueError, Rate, Result};
+use queue_core::{validate_kind, Limit, LimitStats, Result};
 
 use super::row::db_err;
 use super::PgQueue;
+use crate::limit_columns;
 
 /// A limits row: kind, concurrency, key concurrency, rate count and ms, key rate count
 /// and ms.
@@ -21,49 +21,9 @@ type LimitRow = (
     Option<i64>,
 );
 
-/// A count as stored, or NULL.
-fn count_of(n: Option<u32>) -> Option<i64> {
-    n.map(i64::from)
-}
-
-/// A period as stored: whole milliseconds (at most a year, well within bigint).
-fn ms_of(rate: Option<Rate>) -> Option<i64> {
-    rate.map(|r| i64::try_from(r.period_ms()).unwrap_or(i64::MAX))
-}
-
-/// A stored count back; a value no version writes is a corrupt row.
-fn count_from(kind: &str, n: Option<i64>) -> Result<Option<u32>> {
-    n.map(|n| {
-        u32::try_from(n)
-            .map_err(|_| QueueError::Backend(format!("limit of {kind}: count {n}").into()))
-    })
-    .transpose()
-}
-
-fn rate_from(kind: &str, count: Option<i64>, ms: Option<i64>) -> Result<Option<Rate>> {
-    match (count_from(kind, count)?, ms) {
-        (Some(count), Some(ms)) => {
-            let ms = u64::try_from(ms).map_err(|_| {
-                QueueError::Backend(format!("limit of {kind}: period {ms} ms").into())
-            })?;
-            Ok(Some(Rate {
-                count,
-                period: Duration::from_millis(ms),
-            }))
-        }
-        _ => Ok(None),
-    }
-}
-
 fn limit_of(row: LimitRow) -> Result<(String, Limit)> {
-    let (kind, concurrency, key_concurrency, rate_count, rate_ms, key_rate_count, key_rate_ms) =
-        row;
-    let limit = Limit {
-        concurrency: count_from(&kind, concurrency)?,
-        key_concurrency: count_from(&kind, key_concurrency)?,
-        rate: rate_from(&kind, rate_count, rate_ms)?,
-        key_rate: rate_from(&kind, key_rate_count, key_rate_ms)?,
-    };
+    let (kind, c, kc, rc, rms, krc, krms) = row;
+    let limit = limit_columns::limit(&kind, [c, kc, rc, rms, krc, krms])?;
     Ok((kind, limit))
 }
 
@@ -73,14 +33,15 @@ impl PgQueue {
     pub(super) async fn store_limit(&self, kind: &str, limit: Limit) -> Result<()> {
         validate_kind(kind)?;
         limit.check()?;
+        let [c, kc, rc, rms, krc, krms] = limit_columns::columns(&limit);
         sqlx::query(&self.sql.set_limit)
             .bind(kind)
-            .bind(count_of(limit.concurrency))
-            .bind(count_of(limit.key_concurrency))
-            .bind(count_of(limit.rate.map(|r| r.count)))
-            .bind(ms_of(limit.rate))
-            .bind(count_of(limit.key_rate.map(|r| r.count)))
-            .bind(ms_of(limit.key_rate))
+            .bind(c)
+            .bind(kc)
+            .bind(rc)
+            .bind(rms)
+            .bind(krc)
+            .bind(krms)
             .bind(&self.opts.table)
             .execute(&self.pool)
             .await

@@ -18,6 +18,7 @@ use sqlx::SqliteConnection;
 
 use super::row::db_err;
 use super::sql::Sql;
+use crate::limit_columns;
 
 /// Keys probed per kind by one claim at most. The walk resumes from where it stopped at
 /// the next claim, so every key still gets its turn; this only bounds how long one claim
@@ -64,20 +65,6 @@ type LimitRow = (
     Option<String>,
 );
 
-/// A count as stored: counts are at least 1 (checked by `Limit::check`), so a value out of
-/// range can only be damage; it reads as the nearest valid count.
-fn count_of(n: i64) -> u32 {
-    u32::try_from(n.max(1)).unwrap_or(u32::MAX)
-}
-
-/// A rate as stored (`count`, `ms`), when both are set.
-fn rate_of(count: Option<i64>, ms: Option<i64>) -> Option<Rate> {
-    Some(Rate {
-        count: count_of(count?),
-        period: std::time::Duration::from_millis(u64::try_from(ms?.max(1)).unwrap_or(1)),
-    })
-}
-
 /// A rate's window in µs.
 fn window_us(rate: Rate) -> i64 {
     i64::try_from(rate.period_ms())
@@ -91,21 +78,15 @@ pub(super) async fn read_limits(conn: &mut SqliteConnection, sql: &Sql) -> Resul
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(kind, conc, key_conc, rc, rms, krc, krms, cursor)| Stored {
+    rows.into_iter()
+        .map(|(kind, c, kc, rc, rms, krc, krms, cursor)| {
+            Ok(Stored {
+                limit: limit_columns::limit(&kind, [c, kc, rc, rms, krc, krms])?,
                 kind,
-                limit: Limit {
-                    concurrency: conc.map(count_of),
-                    key_concurrency: key_conc.map(count_of),
-                    rate: rate_of(rc, rms),
-                    key_rate: rate_of(krc, krms),
-                },
                 cursor,
-            },
-        )
-        .collect())
+            })
+        })
+        .collect()
 }
 
 /// A due job a limit lets start, with what orders it.

@@ -10,11 +10,7 @@ use super::busy::retry_busy;
 use super::limited::{self, Planner};
 use super::row::{db_err, now_us};
 use super::SqliteQueue;
-
-/// A count as stored.
-fn stored_count(n: Option<u32>) -> Option<i64> {
-    n.map(i64::from)
-}
+use crate::limit_columns;
 
 impl SqliteQueue {
     /// Stores the limit of `kind` (replacing its parts, keeping its recent starts and key
@@ -22,19 +18,17 @@ impl SqliteQueue {
     pub(super) async fn store_limit(&self, kind: &str, limit: Limit) -> Result<()> {
         validate_kind(kind)?;
         limit.check()?;
-        let period = |r: Option<queue_core::Rate>| {
-            r.map(|r| i64::try_from(r.period_ms()).unwrap_or(i64::MAX))
-        };
+        let [c, kc, rc, rms, krc, krms] = limit_columns::columns(&limit);
         let mut turn = self.write_turn().await?;
         let r = retry_busy!(
             sqlx::query(&self.sql.limit.set)
                 .bind(kind)
-                .bind(stored_count(limit.concurrency))
-                .bind(stored_count(limit.key_concurrency))
-                .bind(stored_count(limit.rate.map(|r| r.count)))
-                .bind(period(limit.rate))
-                .bind(stored_count(limit.key_rate.map(|r| r.count)))
-                .bind(period(limit.key_rate))
+                .bind(c)
+                .bind(kc)
+                .bind(rc)
+                .bind(rms)
+                .bind(krc)
+                .bind(krms)
                 .execute(&mut *turn)
                 .await
         );
