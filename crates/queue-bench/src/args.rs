@@ -26,6 +26,9 @@ pub struct Options {
     pub window: Duration,
     /// Where the JSON goes.
     pub json: String,
+    /// Only the limited drain beside the unlimited one (`--limits-only`): one line per
+    /// backend, no tables and no JSON. For working on limits.
+    pub limits_only: bool,
 }
 
 impl Default for Options {
@@ -39,6 +42,7 @@ impl Default for Options {
             rate: 1_000,
             window: Duration::from_secs(5),
             json: "target/bench/results.json".into(),
+            limits_only: false,
         }
     }
 }
@@ -99,6 +103,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--rate" => o.rate = value()?.parse().map_err(|e| format!("--rate: {e}"))?,
             "--json" => o.json = value()?.clone(),
+            "--limits-only" => o.limits_only = true,
             "--quick" => {
                 o.jobs = 20_000;
                 o.window = Duration::from_secs(2);

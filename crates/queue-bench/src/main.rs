@@ -24,6 +24,35 @@ const BUCKETS: [f64; 12] = [
 /// Any failure of a measurement, reported and fatal.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// `--limits-only`: the limited drain beside the unlimited one, per backend.
+async fn limits_only(opts: &args::Options) -> std::process::ExitCode {
+    for backend in backends::selected(&opts.backends) {
+        eprintln!("== {} ==", backend.name());
+        let cost = measure::limit_cost(backend.as_ref(), opts).await;
+        let cleaned = backend.cleanup().await;
+        match (cost, cleaned) {
+            (Ok(cost), Ok(())) => print!("{}", report::limit_line(backend.name(), &cost, opts)),
+            (Err(e), _) => {
+                eprintln!(
+                    "queue-bench: {}: {}",
+                    backend.name(),
+                    queue_core::ErrorChain(&*e)
+                );
+                return std::process::ExitCode::FAILURE;
+            }
+            (Ok(_), Err(e)) => {
+                eprintln!(
+                    "queue-bench: {}: cleanup: {}",
+                    backend.name(),
+                    queue_core::ErrorChain(&e)
+                );
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +86,9 @@ async fn main() -> std::process::ExitCode {
             drop(scrape.render());
         }
     });
+    if opts.limits_only {
+        return limits_only(&opts).await;
+    }
     let mut machine = machine::Machine::here();
     let mut rows = Vec::new();
     for backend in backends::selected(&opts.backends) {

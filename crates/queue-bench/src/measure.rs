@@ -250,24 +250,7 @@ async fn measure(
         cost_pct: pct(off_per_s - on_per_s, Some(off_per_s)).unwrap_or_default(),
     };
 
-    let (mut unlimited, mut limited) = (Vec::new(), Vec::new());
-    for _ in 0..o.repeat {
-        let r = drain(b, o, o.jobs, Workload::Plain).await?;
-        eprintln!("drain of {} unlimited: {r:.0} jobs/s", o.jobs);
-        unlimited.push(r);
-        let r = drain(b, o, o.jobs, Workload::PerKey).await?;
-        eprintln!(
-            "drain of {} over {KEYS} keys, one at a time each: {r:.0} jobs/s",
-            o.jobs
-        );
-        limited.push(r);
-    }
-    let (unlimited_per_s, limited_per_s) = (median(unlimited), median(limited));
-    let limits = LimitCost {
-        unlimited_per_s,
-        limited_per_s,
-        pct_of_unlimited: pct(limited_per_s, Some(unlimited_per_s)).unwrap_or_default(),
-    };
+    let limits = limit_cost(b, o).await?;
 
     let rates: Vec<f64> = drains.iter().map(|d| d.per_s).collect();
     let raw_rates: Option<Vec<f64>> = drains.iter().map(|d| d.raw_per_s).collect();
@@ -290,6 +273,29 @@ async fn measure(
         idle_calls_per_s: idle,
         metrics,
         limits,
+    })
+}
+
+/// The drain over [`KEYS`] keys limited to one running job each, beside the same drain
+/// unlimited, runs alternating.
+pub async fn limit_cost(b: &dyn BenchBackend, o: &Options) -> Result<LimitCost, Error> {
+    let (mut unlimited, mut limited) = (Vec::new(), Vec::new());
+    for _ in 0..o.repeat {
+        let r = drain(b, o, o.jobs, Workload::Plain).await?;
+        eprintln!("drain of {} unlimited: {r:.0} jobs/s", o.jobs);
+        unlimited.push(r);
+        let r = drain(b, o, o.jobs, Workload::PerKey).await?;
+        eprintln!(
+            "drain of {} over {KEYS} keys, one at a time each: {r:.0} jobs/s",
+            o.jobs
+        );
+        limited.push(r);
+    }
+    let (unlimited_per_s, limited_per_s) = (median(unlimited), median(limited));
+    Ok(LimitCost {
+        unlimited_per_s,
+        limited_per_s,
+        pct_of_unlimited: pct(limited_per_s, Some(unlimited_per_s)).unwrap_or_default(),
     })
 }
 

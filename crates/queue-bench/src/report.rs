@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::args::Options;
 use crate::machine::Machine;
-use crate::measure::{Row, KEYS};
+use crate::measure::{LimitCost, Row, KEYS};
 
 /// The least drain at the largest backlog, as a percentage of the smallest, that counts
 /// as flat.
@@ -275,21 +275,21 @@ pub const LIMITED_TARGET_PCT: f64 = 70.0;
 /// One line per backend: the drain over many keys limited to one running job each,
 /// beside the same drain unlimited.
 pub fn limit_cost(rows: &[Row], o: &Options) -> String {
-    let mut s = String::new();
-    for r in rows {
-        let l = &r.limits;
-        let _ = writeln!(
-            s,
-            "limits {}: drain of {} over {} keys, one running per key, {} jobs/s; unlimited {} ({:.0}% of unlimited, target ≥ {LIMITED_TARGET_PCT:.0}%)",
-            r.backend,
-            count_label(o.jobs),
-            count_label(KEYS),
-            thousands(l.limited_per_s),
-            thousands(l.unlimited_per_s),
-            l.pct_of_unlimited
-        );
-    }
-    s
+    rows.iter()
+        .map(|r| limit_line(&r.backend, &r.limits, o))
+        .collect()
+}
+
+/// The line of [`limit_cost`] for one backend.
+pub fn limit_line(backend: &str, l: &LimitCost, o: &Options) -> String {
+    format!(
+        "limits {backend}: drain of {} over {} keys, one running per key, {} jobs/s; unlimited {} ({:.0}% of unlimited, target ≥ {LIMITED_TARGET_PCT:.0}%)\n",
+        count_label(o.jobs),
+        count_label(KEYS),
+        thousands(l.limited_per_s),
+        thousands(l.unlimited_per_s),
+        l.pct_of_unlimited
+    )
 }
 
 /// The whole printed report.
