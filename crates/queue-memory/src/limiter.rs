@@ -9,10 +9,18 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use foldhash::fast::RandomState;
 use queue_core::{Limit, Rate};
 
 use crate::clock::Nanos;
 use crate::ready::KindId;
+
+/// A map keyed by concurrency key. The claim hashes a key for every job of a limited kind
+/// it looks at, and every start and stop of one: a fast hash, seeded per process so keys
+/// an outsider chooses cannot be made to collide at will.
+type KeyMap<'k, V> = HashMap<&'k str, V, RandomState>;
+/// The same, owning its keys.
+type OwnedKeyMap<V> = HashMap<String, V, RandomState>;
 
 /// The limit of one kind and what counts against it.
 #[derive(Debug)]
@@ -21,11 +29,11 @@ pub(crate) struct Held {
     /// Its running jobs.
     running: usize,
     /// Its running jobs per concurrency key (keys with none are dropped).
-    key_running: HashMap<String, usize>,
+    key_running: OwnedKeyMap<usize>,
     /// Its recent starts (monotonic), oldest first, while a rate applies.
     starts: VecDeque<Nanos>,
     /// Recent starts per key, while a key rate applies.
-    key_starts: HashMap<String, VecDeque<Nanos>>,
+    key_starts: OwnedKeyMap<VecDeque<Nanos>>,
 }
 
 /// Room left under a limit, for one claim to use up.
@@ -34,24 +42,22 @@ pub(crate) struct Room<'a> {
     held: &'a Held,
     now: Nanos,
     kind: usize,
-    keys: HashMap<String, usize>,
+    /// Room left per key met so far; the keys are the jobs' own.
+    keys: KeyMap<'a, usize>,
 }
 
-impl Room<'_> {
+impl<'a> Room<'a> {
     /// Takes one start of a job with `key`, if the limit has room for it.
-    pub fn take(&mut self, key: Option<&str>) -> bool {
+    pub fn take(&mut self, key: Option<&'a str>) -> bool {
         if self.kind == 0 {
             return false;
         }
         if let Some(key) = key.filter(|_| self.held.limit.by_key()) {
-            // Looked up before it is copied: most keys are met once per claim.
-            let left = match self.keys.get_mut(key) {
-                Some(left) => left,
-                None => self
-                    .keys
-                    .entry(key.to_owned())
-                    .or_insert(self.held.key_room(key, self.now)),
-            };
+            let (held, now) = (self.held, self.now);
+            let left = self
+                .keys
+                .entry(key)
+                .or_insert_with(|| held.key_room(key, now));
             if *left == 0 {
                 return false;
             }
@@ -93,9 +99,9 @@ impl Held {
         Held {
             limit,
             running: 0,
-            key_running: HashMap::new(),
+            key_running: OwnedKeyMap::default(),
             starts: VecDeque::new(),
-            key_starts: HashMap::new(),
+            key_starts: OwnedKeyMap::default(),
         }
     }
 
@@ -145,7 +151,7 @@ impl Held {
             held: self,
             now,
             kind: self.kind_room(now),
-            keys: HashMap::new(),
+            keys: KeyMap::default(),
         }
     }
 
@@ -178,10 +184,11 @@ impl Held {
         let Some(key) = key.filter(|_| self.limit.by_key()) else {
             return;
         };
-        if let Some(n) = self.key_running.get_mut(key) {
-            *n -= 1;
-            if *n == 0 {
-                self.key_running.remove(key);
+        // One lookup in the usual case of a key's last running job; the key is kept (not
+        // copied) when others still run.
+        if let Some((key, n)) = self.key_running.remove_entry(key) {
+            if n > 1 {
+                self.key_running.insert(key, n - 1);
             }
         }
     }
@@ -203,7 +210,7 @@ impl Held {
 /// Every limited kind's [`Held`], by kind number.
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
-    kinds: HashMap<KindId, Held>,
+    kinds: HashMap<KindId, Held, RandomState>,
 }
 
 impl Limiter {
@@ -246,5 +253,36 @@ impl Limiter {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room_for(held: &Held, keys: &[&'static str]) -> usize {
+        let mut room = held.room(0);
+        keys.iter().filter(|k| room.take(Some(k))).count()
+    }
+
+    #[test]
+    fn a_key_keeps_its_count_while_some_of_its_jobs_run() {
+        let mut held = Held::new(Limit::per_key(2));
+        held.start(Some("a"), 0);
+        held.start(Some("a"), 0);
+        held.start(Some("b"), 0);
+        assert_eq!(room_for(&held, &["a", "a", "b", "b"]), 1);
+        held.stop(Some("a"));
+        assert_eq!(room_for(&held, &["a", "a", "a"]), 1);
+        held.stop(Some("a"));
+        assert_eq!(room_for(&held, &["a", "a", "a"]), 2);
+        assert_eq!(held.running(), 1);
+    }
+
+    #[test]
+    fn the_kind_room_bounds_every_key() {
+        let mut held = Held::new(Limit::concurrency(3).with_per_key(1));
+        held.start(None, 0);
+        assert_eq!(room_for(&held, &["a", "a", "b", "c", "d"]), 2);
     }
 }
