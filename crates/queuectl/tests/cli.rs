@@ -6,9 +6,9 @@ mod support;
 
 use support::{binary, run_command};
 
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 15] = [
     "stats", "list", "get", "replay", "cancel", "run-now", "delete", "enqueue", "pause", "resume",
-    "paused", "purge", "migrate", "watch",
+    "paused", "limit", "purge", "migrate", "watch",
 ];
 
 #[test]

@@ -5,6 +5,7 @@ mod cancel;
 mod delete;
 mod enqueue;
 mod get;
+mod limit;
 mod list;
 mod migrate;
 mod pause;
@@ -52,6 +53,9 @@ pub enum Command {
     Resume(resume::Args),
     /// List the paused kinds.
     Paused(paused::Args),
+    /// Limit how many jobs of a kind run at once or start per period, across every worker
+    /// (per concurrency key too); clear a limit; or list the limits.
+    Limit(limit::Args),
     /// Delete finished jobs older than a given age, in batches.
     Purge(purge::Args),
     /// Create the queue's SQL table, or bring its schema up to date.
@@ -115,6 +119,7 @@ async fn on_queue(ctx: &Ctx, command: Command) -> Result<(), CliError> {
         Command::Pause(args) => pause::run(ctx, args).await,
         Command::Resume(args) => resume::run(ctx, args).await,
         Command::Paused(args) => paused::run(ctx, args).await,
+        Command::Limit(args) => limit::run(ctx, args).await,
         Command::Purge(args) => purge::run(ctx, args).await,
         Command::Watch(args) => watch::run(ctx, args).await,
         Command::Serve(args) => serve::run(ctx, args).await,

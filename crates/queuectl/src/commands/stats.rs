@@ -11,7 +11,7 @@ use crate::output::{self, Table};
 /// Options of `stats` (none of its own).
 #[derive(clap::Args)]
 #[command(after_help = after_help!(
-    "  queuectl stats\n  queuectl stats --json    # {\"pending\":12,\"running\":3,\"completed\":40,\"failed\":2,\"cancelled\":0,\"paused\":[]}"
+    "  queuectl stats\n  queuectl stats --json    # {\"pending\":12,\"running\":3,\"completed\":40,\"failed\":2,\"cancelled\":0,\"paused\":[],\"limits\":[]}"
 ))]
 pub struct Args {}
 

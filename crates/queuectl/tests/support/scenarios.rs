@@ -386,10 +386,28 @@ pub async fn pause_and_resume(place: Place) {
         stats.ends_with("paused kinds: email, sms\nlimited kinds: none\n"),
         "{stats}"
     );
-    queue
-        .set_limit("email", queue_core::Limit::per_key(1).with_concurrency(4))
-        .await
-        .unwrap();
+    assert_eq!(cli.run(&["limit"]).ok().stdout, "no kind is limited\n");
+    cli.run(&["limit", "email"]).fails(2, "--per-key");
+    cli.run(&["limit", "email", "--concurrency", "0"])
+        .fails(2, "at least 1");
+    cli.run(&["limit", "email", "--rate", "5"])
+        .fails(2, "COUNT/PERIOD");
+    cli.run(&["limit", "--concurrency", "3"])
+        .fails(2, "name the kind");
+    let set = cli.json(&["limit", "email", "--per-key", "1", "--concurrency", "4"]);
+    assert_eq!(
+        set,
+        serde_json::json!({"kind": "email", "limit": {"concurrency": 4, "key_concurrency": 1}})
+    );
+    assert_eq!(
+        queue.limits().await.unwrap()["email"],
+        queue_core::Limit::per_key(1).with_concurrency(4)
+    );
+    cli.run(&["limit", "sms", "--rate-per-key", "5/1s"]).ok();
+    assert_eq!(
+        cli.run(&["limit"]).ok().stdout,
+        "KIND   LIMIT\nemail  4 at once, 1 per key at once\nsms    5 per key per 1s\n"
+    );
     let stats = cli.run(&["stats"]).ok().stdout;
     assert!(
         stats.contains("LIMITED KIND  LIMIT")
@@ -401,7 +419,13 @@ pub async fn pause_and_resume(place: Place) {
         json["limits"][0]["limit"],
         serde_json::json!({"concurrency": 4, "key_concurrency": 1})
     );
-    queue.clear_limit("email").await.unwrap();
+    assert_eq!(
+        cli.json(&["limit", "email", "--clear"]),
+        serde_json::json!({"kind": "email", "limit": null})
+    );
+    cli.run(&["limit", "sms", "--clear"]).ok();
+    assert!(queue.limits().await.unwrap().is_empty());
+    assert_eq!(cli.json(&["limit"]), serde_json::json!({"limits": {}}));
 
     let resumed = cli.json(&["resume", "email"]);
     assert_eq!(
