@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1606,6 +1606,13 @@ async fn a_window_crowded_by_a_saturated_key_falls_back_to_the_walk() {
     assert_eq!(order, vec!["b", "c", "d", "b", "c", "d"]);
     assert_eq!(last_key(&pool, &table, "sync").await.as_deref(), Some("d"));
     q.drop_schema().await.unwrap();
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_proc WHERE starts_with(proname, $1)")
+            .bind(format!("{table}_"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "drop_schema drops every function of the table");
 }
 
 /// A per-key rate is counted in the window, and the window records the starts it makes.
