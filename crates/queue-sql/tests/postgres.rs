@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1499,27 +1499,144 @@ async fn a_key_at_its_limit_does_not_hold_up_the_others() {
     q.drop_schema().await.unwrap();
 }
 
-/// Claims of one job at a time rotate among the keys, rather than draining the first.
+/// The rotation cursor of `kind`'s key walk: NULL until a walk served a key. The window
+/// (migration 9) leaves it alone, so it tells which of the two took a claim.
+async fn last_key(pool: &sqlx::PgPool, table: &str, kind: &str) -> Option<String> {
+    sqlx::query_scalar(&statement(
+        "SELECT last_key FROM {table}_limits WHERE kind = $1",
+        table,
+    ))
+    .bind(kind)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Ids of `got`, sorted.
+fn ids_of(got: &[queue_core::Job]) -> Vec<queue_core::JobId> {
+    let mut ids: Vec<_> = got.iter().map(|j| j.id).collect();
+    ids.sort();
+    ids
+}
+
+/// A claim of a kind limited per key takes its room from the head of the kind in claim
+/// order (the walk would serve keys by name: k0, k1, ...), one job per key.
 #[tokio::test]
-async fn claims_rotate_among_keys() {
+async fn a_keyed_window_fills_the_claim_in_claim_order() {
     use queue_core::Limit;
     let table = fresh_table();
-    let q = queue_on(pg_pool(4).await, &table).await;
-    q.set_limit("sync", Limit::per_key(3)).await.unwrap();
-    let jobs = ["a", "b", "c"]
+    let pool = pg_pool(4).await;
+    let q = queue_on(pool.clone(), &table).await;
+    q.set_limit("sync", Limit::per_key(1)).await.unwrap();
+    let keys = ["k9", "k9", "k8", "k7", "k6", "k0", "k1"];
+    let jobs = keys
         .iter()
-        .flat_map(|k| {
-            (0..3).map(move |i| Job::new("sync", serde_json::json!(i)).concurrency_key(*k))
-        })
+        .enumerate()
+        .map(|(i, k)| Job::new("sync", serde_json::json!(i)).concurrency_key(*k))
         .collect();
-    q.enqueue_batch(jobs).await.unwrap();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let got = q.dequeue_batch(&["sync"], 3).await.unwrap();
+    assert_eq!(ids_of(&got), vec![ids[0], ids[2], ids[3]]);
+    assert_eq!(last_key(&pool, &table, "sync").await, None, "no walk ran");
+    q.drop_schema().await.unwrap();
+}
+
+/// A window holding every due job of the kind is the whole claim, though short of the
+/// room: no walk follows. The job it left behind (a key at its limit) is not stepped
+/// over by the next claim, which goes on from where the window's taken head ended.
+#[tokio::test]
+async fn a_short_keyed_window_is_the_whole_claim() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let pool = pg_pool(4).await;
+    let q = queue_on(pool.clone(), &table).await;
+    q.set_limit("sync", Limit::per_key(1)).await.unwrap();
+    let jobs = vec![
+        Job::new("sync", serde_json::json!(0)).concurrency_key("a"),
+        Job::new("sync", serde_json::json!(1)).concurrency_key("a"),
+        Job::new("sync", serde_json::json!(2)).concurrency_key("b"),
+        Job::new("sync", serde_json::json!(3)),
+    ];
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let got = q.dequeue_batch(&["sync"], 10).await.unwrap();
+    assert_eq!(ids_of(&got), vec![ids[0], ids[2], ids[3]]);
+    assert_eq!(last_key(&pool, &table, "sync").await, None, "no walk ran");
+    assert!(q.dequeue_batch(&["sync"], 10).await.unwrap().is_empty());
+    let a = got.iter().find(|j| j.id == ids[0]).unwrap();
+    q.ack(&a.lease.unwrap()).await.unwrap();
+    let next = q.dequeue_batch(&["sync"], 10).await.unwrap();
+    assert_eq!(ids_of(&next), vec![ids[1]]);
+    q.drop_schema().await.unwrap();
+}
+
+/// A window full of a key at its limit falls back to the walk, which takes the other
+/// keys' jobs behind it; claims of one job then rotate among those keys, rather than
+/// draining the first.
+#[tokio::test]
+async fn a_window_crowded_by_a_saturated_key_falls_back_to_the_walk() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let pool = pg_pool(4).await;
+    let q = queue_on(pool.clone(), &table).await;
+    q.set_limit("sync", Limit::per_key(1)).await.unwrap();
+    let mut jobs: Vec<_> = (0..100)
+        .map(|i| Job::new("sync", serde_json::json!(i)).concurrency_key("a"))
+        .collect();
+    jobs.extend(
+        ["b", "b", "c", "c", "d", "d"]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Job::new("sync", serde_json::json!(i)).concurrency_key(*k)),
+    );
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let first = q.dequeue_batch(&["sync"], 1).await.unwrap();
+    assert_eq!(
+        ids_of(&first),
+        vec![ids[0]],
+        "the window takes a's first job"
+    );
+    assert_eq!(last_key(&pool, &table, "sync").await, None);
     let mut order = Vec::new();
     for _ in 0..6 {
-        let job = q.dequeue(&["sync"]).await.unwrap().unwrap();
-        order.push(job.concurrency_key.clone().unwrap());
+        let got = q.dequeue_batch(&["sync"], 1).await.unwrap();
+        assert_eq!(got.len(), 1, "a at its limit holds up no other key");
+        order.push(got[0].concurrency_key.clone().unwrap());
+        q.ack(&got[0].lease.unwrap()).await.unwrap();
+    }
+    assert_eq!(order, vec!["b", "c", "d", "b", "c", "d"]);
+    assert_eq!(last_key(&pool, &table, "sync").await.as_deref(), Some("d"));
+    q.drop_schema().await.unwrap();
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_proc WHERE starts_with(proname, $1)")
+            .bind(format!("{table}_"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "drop_schema drops every function of the table");
+}
+
+/// A per-key rate is counted in the window, and the window records the starts it makes.
+#[tokio::test]
+async fn a_per_key_rate_holds_through_the_window() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let pool = pg_pool(4).await;
+    let q = queue_on(pool.clone(), &table).await;
+    q.set_limit("kr", Limit::rate_per_key(2, Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    let jobs = (0..6)
+        .map(|i| Job::new("kr", serde_json::json!(i)).concurrency_key(["x", "y"][i % 2]))
+        .collect();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let got = q.dequeue_batch(&["kr"], 10).await.unwrap();
+    assert_eq!(ids_of(&got), ids[..4].to_vec());
+    assert_eq!(last_key(&pool, &table, "kr").await, None, "no walk ran");
+    for job in got {
         q.ack(&job.lease.unwrap()).await.unwrap();
     }
-    assert_eq!(order, vec!["a", "b", "c", "a", "b", "c"]);
+    // Starts count, not running jobs.
+    assert!(q.dequeue_batch(&["kr"], 10).await.unwrap().is_empty());
     q.drop_schema().await.unwrap();
 }
 

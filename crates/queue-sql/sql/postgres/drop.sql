@@ -10,6 +10,7 @@ DROP TABLE IF EXISTS {table}_limits;
 DROP TABLE IF EXISTS {table}_starts;
 DROP FUNCTION IF EXISTS {table}_pick_kind(text, boolean, bigint);
 DROP FUNCTION IF EXISTS {table}_take_limited(text, bigint);
+DROP FUNCTION IF EXISTS {table}_take_window(text, bigint, bigint, bigint, bigint);
 DROP FUNCTION IF EXISTS {table}_limit_stats();
 DROP TABLE IF EXISTS {table}_migrations;
 DROP TABLE IF EXISTS {table}_paused;

@@ -69,6 +69,7 @@ impl Sql {
                 (6, r(load!("migrate_6.sql"))),
                 (7, r(load!("migrate_7.sql"))),
                 (8, r(load!("migrate_8.sql"))),
+                (9, r(load!("migrate_9.sql"))),
             ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
