@@ -2,10 +2,11 @@
 //! (which passes over these kinds). For each limited kind asked for, in a random order:
 //! lock its limit row (a kind another claim holds is skipped, never waited on), count
 //! what runs and what started, and pick what the room allows. A kind without per-key
-//! parts takes its due jobs in claim order. A kind with them serves its groups (each key,
-//! and the jobs without a key as one more group, sorted first) in rotation from the
-//! group after the one its last claim served, wrapping once, so a key at its limit holds
-//! up no other and every key gets its turn.
+//! parts takes its due jobs in claim order. A kind with them takes them from a window in
+//! claim order first ([`super::window`]); when that window is crowded by keys at their
+//! limit, it serves its groups (each key, and the jobs without a key as one more group,
+//! sorted first) in rotation from the group after the one its last rotation served,
+//! wrapping once, so a key at its limit holds up no other and every key gets its turn.
 
 use queue_core::{Limit, Result};
 use sqlx::mysql::MySqlRow;
@@ -55,12 +56,14 @@ type Tx = Transaction<'static, MySql>;
 
 impl MySqlQueue {
     /// Picks and locks up to `max` due jobs of the `limited` kinds that their limits let
-    /// start now, and records their starts and rotation.
+    /// start now, and records their starts and rotation. `top` is the highest priority
+    /// with pending jobs (claim_first.sql).
     pub(super) async fn pick_limited(
         &self,
         tx: &mut Tx,
         limited: &[String],
         max: usize,
+        top: Option<i32>,
     ) -> Result<Vec<MySqlRow>> {
         let mut order: Vec<&String> = limited.iter().collect();
         fastrand::shuffle(&mut order);
@@ -70,13 +73,19 @@ impl MySqlQueue {
                 break;
             }
             let want = max - rows.len();
-            rows.extend(self.pick_kind(tx, kind, want).await?);
+            rows.extend(self.pick_kind(tx, kind, want, top).await?);
         }
         Ok(rows)
     }
 
     /// Up to `want` jobs of limited `kind`, under its lock.
-    async fn pick_kind(&self, tx: &mut Tx, kind: &str, want: usize) -> Result<Vec<MySqlRow>> {
+    async fn pick_kind(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        want: usize,
+        top: Option<i32>,
+    ) -> Result<Vec<MySqlRow>> {
         let locked = sqlx::query(&self.sql.limit_lock)
             .bind(kind)
             .fetch_optional(&mut **tx)
@@ -94,7 +103,15 @@ impl MySqlQueue {
         if room == 0 {
             return Ok(Vec::new());
         }
-        let rows = if limit.by_key() {
+        let rows = if !limit.by_key() {
+            self.pick(tx, &self.sql.claim_kind, None, &[kind], room, Some(top))
+                .await?
+        } else if let Some(rows) = self
+            .pick_window(tx, kind, &limit, &usage, room, top)
+            .await?
+        {
+            rows
+        } else {
             let (rows, served) = self
                 .pick_rotating(tx, kind, &limit, &usage, rotation, room)
                 .await?;
@@ -107,9 +124,6 @@ impl MySqlQueue {
                     .map_err(db_err)?;
             }
             rows
-        } else {
-            self.pick(tx, &self.sql.claim_kind, None, &[kind], room, None)
-                .await?
         };
         if let Some(window) = longest_window_us(&limit).filter(|_| !rows.is_empty()) {
             record_starts(self, tx, kind, window, &rows).await?;
