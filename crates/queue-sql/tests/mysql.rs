@@ -590,3 +590,26 @@ async fn limited_claim_counts_key_rates_in_the_window() {
     assert_eq!(rotation(&pool, &table).await, None);
     q.drop_schema().await.unwrap();
 }
+
+/// The window goes down the priorities from the highest pending one, which may hold no
+/// job of the kind, and takes each priority's jobs in turn.
+#[tokio::test]
+async fn limited_claim_window_spans_priorities() {
+    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    q.enqueue(Job::new("other", serde_json::json!(0)).priority(9))
+        .await
+        .unwrap();
+    for (key, priority) in [("low", 0), ("high", 5)] {
+        q.enqueue(
+            Job::new("k", serde_json::json!(key))
+                .concurrency_key(key)
+                .priority(priority),
+        )
+        .await
+        .unwrap();
+    }
+    let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["high", "low"]);
+    assert_eq!(rotation(&pool, &table).await, None);
+    q.drop_schema().await.unwrap();
+}

@@ -96,37 +96,57 @@ impl MySqlQueue {
         };
         let limit = limit_of(&locked, 0)?;
         let rotation: Option<Key> = locked.try_get(6).map_err(db_err)?;
-        let usage = usage(tx, &self.sql, kind, &limit).await?;
+        let (usage, window) = if limit.by_key() {
+            let (usage, window) = self.read_window(tx, kind, &limit, want, top).await?;
+            (usage, Some(window))
+        } else {
+            (usage(tx, &self.sql, kind, &limit).await?, None)
+        };
         let room = usize::try_from(usage.kind_room(&limit))
             .unwrap_or(usize::MAX)
             .min(want);
         if room == 0 {
             return Ok(Vec::new());
         }
-        let rows = if !limit.by_key() {
+        let rows = if let Some(window) = window {
+            match self.take_window(tx, &window, &limit, &usage, room).await? {
+                Some(rows) => rows,
+                None => {
+                    self.pick_by_rotation(tx, kind, &limit, &usage, rotation, room)
+                        .await?
+                }
+            }
+        } else {
             self.pick(tx, &self.sql.claim_kind, None, &[kind], room, Some(top))
                 .await?
-        } else if let Some(rows) = self
-            .pick_window(tx, kind, &limit, &usage, room, top)
-            .await?
-        {
-            rows
-        } else {
-            let (rows, served) = self
-                .pick_rotating(tx, kind, &limit, &usage, rotation, room)
-                .await?;
-            if let Some(served) = served {
-                sqlx::query(&self.sql.limit_rotation)
-                    .bind(served)
-                    .bind(kind)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-            }
-            rows
         };
         if let Some(window) = longest_window_us(&limit).filter(|_| !rows.is_empty()) {
             record_starts(self, tx, kind, window, &rows).await?;
+        }
+        Ok(rows)
+    }
+
+    /// Up to `room` jobs of a kind with per-key parts by its key rotation, storing the
+    /// last group served for the next rotation.
+    async fn pick_by_rotation(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        limit: &Limit,
+        usage: &Usage,
+        rotation: Option<Key>,
+        room: usize,
+    ) -> Result<Vec<MySqlRow>> {
+        let (rows, served) = self
+            .pick_rotating(tx, kind, limit, usage, rotation, room)
+            .await?;
+        if let Some(served) = served {
+            sqlx::query(&self.sql.limit_rotation)
+                .bind(served)
+                .bind(kind)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
         }
         Ok(rows)
     }

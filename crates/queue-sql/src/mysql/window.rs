@@ -1,8 +1,9 @@
 //! The window pick of a kind with per-key parts, tried before the key rotation of
 //! [`super::limited`]: read the first due jobs of the kind in claim order without locking
-//! them (limit_window.sql, a statement per priority as the plain claim), choose in memory
-//! those whose keys have room by the counts the claim read already, and lock only those
-//! (limit_take.sql). A claim runs the same few statements whatever the number of keys.
+//! them, by the claim index a priority at a time as the plain claim, the first priority
+//! with the running jobs per key (limit_window_first.sql, limit_window.sql); choose in
+//! memory those whose keys have room, and lock only those (limit_take.sql). A claim runs
+//! the same few statements whatever the number of keys.
 //! When the window is full of jobs of keys at their limit, the rotation runs instead, so
 //! a busy key at the head of the kind never holds up the others.
 
@@ -12,7 +13,7 @@ use queue_core::{Limit, QueueError, Result};
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySql, Row, Transaction};
 
-use super::limits::{Key, Usage};
+use super::limits::{usage_with_running, Key, Usage};
 use super::row::db_err;
 use super::MySqlQueue;
 
@@ -64,23 +65,109 @@ fn choose<'a>(window: &'a [Entry], limit: &Limit, usage: &Usage, room: usize) ->
 
 type Tx = Transaction<'static, MySql>;
 
+/// The first due pending jobs of a limited kind, in claim order.
+pub(super) struct Window {
+    entries: Vec<Entry>,
+    /// How many it was to read: fewer means it holds every due job of the kind.
+    size: usize,
+}
+
 impl MySqlQueue {
-    /// Up to `room` jobs of limited `kind` from its window, locked; `None` when the window
-    /// was full and yet had fewer than `room` jobs to take, for the rotation to look
-    /// further. `top` is the highest priority with pending jobs, as the claim read it.
-    pub(super) async fn pick_window(
+    /// What counts against `limit` of `kind` now, and its window for a claim of up to
+    /// `want` jobs: the running counts and the window's first priority in one statement
+    /// (limit_window_first.sql), then a statement per lower priority while the window is
+    /// not full. `top` is the highest priority with pending jobs, as the claim read it.
+    pub(super) async fn read_window(
         &self,
         tx: &mut Tx,
         kind: &str,
         limit: &Limit,
+        want: usize,
+        top: Option<i32>,
+    ) -> Result<(Usage, Window)> {
+        let size = window_size(want);
+        let mut entries = Vec::new();
+        let running = match top {
+            Some(priority) => {
+                let rows = sqlx::query(&self.sql.limit_window_first)
+                    .bind(kind)
+                    .bind(priority)
+                    .bind(kind)
+                    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut running = Vec::new();
+                for row in rows {
+                    let count: Option<i64> = row.try_get(1).map_err(db_err)?;
+                    if count.is_some() {
+                        running.push(row);
+                    } else {
+                        entries.push(entry(&row, 2)?);
+                    }
+                }
+                if entries.len() < size {
+                    self.read_below(tx, kind, size, priority, &mut entries)
+                        .await?;
+                }
+                running
+            }
+            // Nothing pending: an empty window.
+            None => sqlx::query(&self.sql.limit_running)
+                .bind(kind)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?,
+        };
+        let usage = usage_with_running(tx, &self.sql, kind, limit, &running).await?;
+        Ok((usage, Window { entries, size }))
+    }
+
+    /// Adds to `entries` the due jobs of `kind` of the priorities below `above`, from the
+    /// highest down, until they are `size`.
+    async fn read_below(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        size: usize,
+        above: i32,
+        entries: &mut Vec<Entry>,
+    ) -> Result<()> {
+        let mut below = i64::from(above);
+        while entries.len() < size {
+            let priority: Option<i32> = sqlx::query_scalar(&self.sql.next_priority)
+                .bind(below)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            let Some(priority) = priority else { break };
+            let rows = sqlx::query(&self.sql.limit_window)
+                .bind(priority)
+                .bind(kind)
+                .bind(i64::try_from(size - entries.len()).unwrap_or(i64::MAX))
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            for row in rows {
+                entries.push(entry(&row, 1)?);
+            }
+            below = i64::from(priority);
+        }
+        Ok(())
+    }
+
+    /// Up to `room` jobs from `window`, locked; `None` when the window was full and yet
+    /// had fewer than `room` jobs to take, for the key rotation to look further.
+    pub(super) async fn take_window(
+        &self,
+        tx: &mut Tx,
+        window: &Window,
+        limit: &Limit,
         usage: &Usage,
         room: usize,
-        top: Option<i32>,
     ) -> Result<Option<Vec<MySqlRow>>> {
-        let size = window_size(room);
-        let window = self.read_window(tx, kind, size, top).await?;
-        let chosen = choose(&window, limit, usage, room);
-        if chosen.len() < room && window.len() == size {
+        let chosen = choose(&window.entries, limit, usage, room);
+        if chosen.len() < room && window.entries.len() == window.size {
             return Ok(None);
         }
         if chosen.is_empty() {
@@ -94,46 +181,14 @@ impl MySqlQueue {
             .map_err(db_err)?;
         Ok(Some(rows))
     }
+}
 
-    /// The first `size` due pending jobs of `kind` in claim order, one priority at a time
-    /// from `top` down.
-    async fn read_window(
-        &self,
-        tx: &mut Tx,
-        kind: &str,
-        size: usize,
-        top: Option<i32>,
-    ) -> Result<Vec<Entry>> {
-        let mut window = Vec::new();
-        let mut next = Some(top);
-        let mut below = i64::from(i32::MAX) + 1;
-        while window.len() < size {
-            let priority: Option<i32> = match next.take() {
-                Some(known) => known,
-                None => sqlx::query_scalar(&self.sql.next_priority)
-                    .bind(below)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(db_err)?,
-            };
-            let Some(priority) = priority else { break };
-            let rows = sqlx::query(&self.sql.limit_window)
-                .bind(priority)
-                .bind(kind)
-                .bind(i64::try_from(size - window.len()).unwrap_or(i64::MAX))
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(db_err)?;
-            for row in rows {
-                window.push(Entry {
-                    id: row.try_get(0).map_err(db_err)?,
-                    key: row.try_get(1).map_err(db_err)?,
-                });
-            }
-            below = i64::from(priority);
-        }
-        Ok(window)
-    }
+/// The window entry in `row`: its key first, its id at `id`.
+fn entry(row: &MySqlRow, id: usize) -> Result<Entry> {
+    Ok(Entry {
+        key: row.try_get(0).map_err(db_err)?,
+        id: row.try_get(id).map_err(db_err)?,
+    })
 }
 
 #[cfg(test)]
