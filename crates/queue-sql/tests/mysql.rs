@@ -489,3 +489,127 @@ async fn limits_hold_across_many_pools_and_claimers() {
     assert_eq!(seed.stats().await.unwrap().completed, JOBS as u64);
     seed.drop_schema().await.unwrap();
 }
+
+/// A queue on a fresh table with kind "k" limited by `limit`, and its pool.
+async fn limited_queue(limit: queue_core::Limit) -> (SqlQueue, MySqlPool, String) {
+    let pool = pool(2).await;
+    let table = fresh_table();
+    let q = queue_on(pool.clone(), &table).await;
+    q.set_limit("k", limit).await.unwrap();
+    (q, pool, table)
+}
+
+/// Enqueues one job of kind "k" per key, in that order (so in that claim order).
+async fn enqueue_keyed(q: &SqlQueue, keys: &[String]) -> Vec<JobId> {
+    let mut ids = Vec::new();
+    for key in keys {
+        ids.push(
+            q.enqueue(Job::new("k", serde_json::json!(key)).concurrency_key(key.clone()))
+                .await
+                .unwrap(),
+        );
+    }
+    ids
+}
+
+/// The group kind "k"'s key rotation served last: only the walk over keys moves it.
+async fn rotation(pool: &MySqlPool, table: &str) -> Option<Vec<u8>> {
+    sqlx::query_scalar(&format!(
+        "SELECT rotation FROM `{table}_limits` WHERE kind = 'k'"
+    ))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+fn keys_of(jobs: &[Job]) -> Vec<String> {
+    jobs.iter()
+        .map(|j| j.concurrency_key.clone().unwrap())
+        .collect()
+}
+
+/// More due jobs than a window reads, their keys in reverse byte order: a claim takes the
+/// first in claim order from the window, not the first keys of the rotation, and leaves
+/// the rotation where it was.
+#[tokio::test]
+async fn limited_claim_takes_a_full_window_in_claim_order() {
+    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    let keys: Vec<String> = (0..70).rev().map(|i| format!("key-{i:03}")).collect();
+    enqueue_keyed(&q, &keys).await;
+    let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["key-069", "key-068"]);
+    assert_eq!(rotation(&pool, &table).await, None);
+    q.drop_schema().await.unwrap();
+}
+
+/// Fewer due jobs than a window reads: the claim takes those whose keys have room, even
+/// fewer than it asked for, without walking the keys.
+#[tokio::test]
+async fn limited_claim_takes_a_short_window_whole() {
+    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    enqueue_keyed(&q, &["a".to_string()]).await;
+    assert_eq!(keys_of(&q.dequeue_batch(&["k"], 1).await.unwrap()), ["a"]);
+    enqueue_keyed(&q, &["a".to_string(), "z".to_string(), "y".to_string()]).await;
+    let jobs = q.dequeue_batch(&["k"], 3).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["z", "y"]);
+    assert_eq!(rotation(&pool, &table).await, None);
+    q.drop_schema().await.unwrap();
+}
+
+/// A window full of jobs of a key at its limit: the claim walks the keys and takes the
+/// job of another key behind them.
+#[tokio::test]
+async fn limited_claim_walks_the_keys_past_a_crowded_window() {
+    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    let busy = vec!["busy".to_string(); 71];
+    enqueue_keyed(&q, &busy).await;
+    assert_eq!(
+        keys_of(&q.dequeue_batch(&["k"], 1).await.unwrap()),
+        ["busy"]
+    );
+    enqueue_keyed(&q, &["other".to_string()]).await;
+    let jobs = q.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["other"]);
+    assert_eq!(rotation(&pool, &table).await, Some(b"other".to_vec()));
+    q.drop_schema().await.unwrap();
+}
+
+/// A key whose starts used up its rate is passed over in the window, though none of its
+/// jobs runs.
+#[tokio::test]
+async fn limited_claim_counts_key_rates_in_the_window() {
+    let limit = queue_core::Limit::rate_per_key(1, Duration::from_secs(3600));
+    let (q, pool, table) = limited_queue(limit).await;
+    enqueue_keyed(&q, &["z".to_string()]).await;
+    let first = q.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(keys_of(&first), ["z"]);
+    q.ack(&first[0].lease.unwrap()).await.unwrap();
+    enqueue_keyed(&q, &["z".to_string(), "y".to_string()]).await;
+    let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["y"]);
+    assert_eq!(rotation(&pool, &table).await, None);
+    q.drop_schema().await.unwrap();
+}
+
+/// The window goes down the priorities from the highest pending one, which may hold no
+/// job of the kind, and takes each priority's jobs in turn.
+#[tokio::test]
+async fn limited_claim_window_spans_priorities() {
+    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    q.enqueue(Job::new("other", serde_json::json!(0)).priority(9))
+        .await
+        .unwrap();
+    for (key, priority) in [("low", 0), ("high", 5)] {
+        q.enqueue(
+            Job::new("k", serde_json::json!(key))
+                .concurrency_key(key)
+                .priority(priority),
+        )
+        .await
+        .unwrap();
+    }
+    let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["high", "low"]);
+    assert_eq!(rotation(&pool, &table).await, None);
+    q.drop_schema().await.unwrap();
+}

@@ -68,7 +68,7 @@ impl MySqlQueue {
         let mut rows = if limited.is_empty() {
             Vec::new()
         } else {
-            self.pick_limited(&mut tx, &limited, max).await?
+            self.pick_limited(&mut tx, &limited, max, top).await?
         };
         let limited_rows = rows.len();
         let plain_asked = max - limited_rows;

@@ -2,10 +2,11 @@
 //! (which passes over these kinds). For each limited kind asked for, in a random order:
 //! lock its limit row (a kind another claim holds is skipped, never waited on), count
 //! what runs and what started, and pick what the room allows. A kind without per-key
-//! parts takes its due jobs in claim order. A kind with them serves its groups (each key,
-//! and the jobs without a key as one more group, sorted first) in rotation from the
-//! group after the one its last claim served, wrapping once, so a key at its limit holds
-//! up no other and every key gets its turn.
+//! parts takes its due jobs in claim order. A kind with them takes them from a window in
+//! claim order first ([`super::window`]); when that window is crowded by keys at their
+//! limit, it serves its groups (each key, and the jobs without a key as one more group,
+//! sorted first) in rotation from the group after the one its last rotation served,
+//! wrapping once, so a key at its limit holds up no other and every key gets its turn.
 
 use queue_core::{Limit, Result};
 use sqlx::mysql::MySqlRow;
@@ -55,12 +56,14 @@ type Tx = Transaction<'static, MySql>;
 
 impl MySqlQueue {
     /// Picks and locks up to `max` due jobs of the `limited` kinds that their limits let
-    /// start now, and records their starts and rotation.
+    /// start now, and records their starts and rotation. `top` is the highest priority
+    /// with pending jobs (claim_first.sql).
     pub(super) async fn pick_limited(
         &self,
         tx: &mut Tx,
         limited: &[String],
         max: usize,
+        top: Option<i32>,
     ) -> Result<Vec<MySqlRow>> {
         let mut order: Vec<&String> = limited.iter().collect();
         fastrand::shuffle(&mut order);
@@ -70,13 +73,19 @@ impl MySqlQueue {
                 break;
             }
             let want = max - rows.len();
-            rows.extend(self.pick_kind(tx, kind, want).await?);
+            rows.extend(self.pick_kind(tx, kind, want, top).await?);
         }
         Ok(rows)
     }
 
     /// Up to `want` jobs of limited `kind`, under its lock.
-    async fn pick_kind(&self, tx: &mut Tx, kind: &str, want: usize) -> Result<Vec<MySqlRow>> {
+    async fn pick_kind(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        want: usize,
+        top: Option<i32>,
+    ) -> Result<Vec<MySqlRow>> {
         let locked = sqlx::query(&self.sql.limit_lock)
             .bind(kind)
             .fetch_optional(&mut **tx)
@@ -87,32 +96,57 @@ impl MySqlQueue {
         };
         let limit = limit_of(&locked, 0)?;
         let rotation: Option<Key> = locked.try_get(6).map_err(db_err)?;
-        let usage = usage(tx, &self.sql, kind, &limit).await?;
+        let (usage, window) = if limit.by_key() {
+            let (usage, window) = self.read_window(tx, kind, &limit, want, top).await?;
+            (usage, Some(window))
+        } else {
+            (usage(tx, &self.sql, kind, &limit).await?, None)
+        };
         let room = usize::try_from(usage.kind_room(&limit))
             .unwrap_or(usize::MAX)
             .min(want);
         if room == 0 {
             return Ok(Vec::new());
         }
-        let rows = if limit.by_key() {
-            let (rows, served) = self
-                .pick_rotating(tx, kind, &limit, &usage, rotation, room)
-                .await?;
-            if let Some(served) = served {
-                sqlx::query(&self.sql.limit_rotation)
-                    .bind(served)
-                    .bind(kind)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
+        let rows = if let Some(window) = window {
+            match self.take_window(tx, &window, &limit, &usage, room).await? {
+                Some(rows) => rows,
+                None => {
+                    self.pick_by_rotation(tx, kind, &limit, &usage, rotation, room)
+                        .await?
+                }
             }
-            rows
         } else {
-            self.pick(tx, &self.sql.claim_kind, None, &[kind], room, None)
+            self.pick(tx, &self.sql.claim_kind, None, &[kind], room, Some(top))
                 .await?
         };
         if let Some(window) = longest_window_us(&limit).filter(|_| !rows.is_empty()) {
             record_starts(self, tx, kind, window, &rows).await?;
+        }
+        Ok(rows)
+    }
+
+    /// Up to `room` jobs of a kind with per-key parts by its key rotation, storing the
+    /// last group served for the next rotation.
+    async fn pick_by_rotation(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        limit: &Limit,
+        usage: &Usage,
+        rotation: Option<Key>,
+        room: usize,
+    ) -> Result<Vec<MySqlRow>> {
+        let (rows, served) = self
+            .pick_rotating(tx, kind, limit, usage, rotation, room)
+            .await?;
+        if let Some(served) = served {
+            sqlx::query(&self.sql.limit_rotation)
+                .bind(served)
+                .bind(kind)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
         }
         Ok(rows)
     }

@@ -91,7 +91,18 @@ pub(super) async fn usage(
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    let (running, key_running) = counts_by_key(&rows)?;
+    usage_with_running(conn, sql, kind, limit, &rows).await
+}
+
+/// As [`usage`], the running jobs per key read already: `(key, count)` rows.
+pub(super) async fn usage_with_running(
+    conn: &mut MySqlConnection,
+    sql: &Sql,
+    kind: &str,
+    limit: &Limit,
+    running_rows: &[MySqlRow],
+) -> Result<Usage> {
+    let (running, key_running) = counts_by_key(running_rows)?;
     let mut usage = Usage {
         running,
         key_running,

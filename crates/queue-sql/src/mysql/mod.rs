@@ -27,6 +27,7 @@ mod schema;
 mod settle;
 mod sql;
 mod watch;
+mod window;
 
 pub(crate) use connect::parse_url;
 
