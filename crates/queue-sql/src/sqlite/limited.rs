@@ -5,10 +5,13 @@
 //! so counting and taking are one atomic step for every process sharing the file. Per
 //! kind: the room left is the concurrency limit less its running jobs with unexpired
 //! leases, and the rate's count less the starts inside its window. Without per-key parts
-//! the kind's due jobs are taken in claim order up to that room. With them, jobs without
-//! a key are taken by the kind's room alone, and keyed jobs by walking the kind's distinct
-//! keys on the keyed index from a cursor saved with the limit (the last key served), so
-//! claims rotate among keys and a key at its limit never holds up the others.
+//! the kind's due jobs are taken in claim order up to that room. With them, a claim first
+//! reads a window of the kind's first due jobs in claim order and the room of their keys
+//! (one statement each), and takes those with room: jobs without a key by the kind's room
+//! alone. When the window was full yet could not fill the room, its keys being at their
+//! limits, the claim walks the kind's distinct keys on the keyed index instead, from a
+//! cursor saved with the limit (the last key served), so claims rotate among keys and a
+//! key at its limit never holds up the others.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -24,6 +27,15 @@ use crate::limit_columns;
 /// the next claim, so every key still gets its turn; this only bounds how long one claim
 /// holds the write lock when very many keys are at their limit.
 pub(super) const KEY_PROBES: usize = 256;
+
+/// Due jobs a claim reads from the head of a per-key-limited kind, per job it may take,
+/// and the bounds of that window: room to step over a few jobs of busy keys, while a
+/// head crowded by them goes to the walk over the keys rather than a longer read.
+const WINDOW_PER_PICK: usize = 4;
+/// The smallest window.
+const WINDOW_MIN: usize = 64;
+/// The largest window.
+const WINDOW_MAX: usize = 1_024;
 
 /// A kind's limit as stored, with where its walk over the keys resumes.
 #[derive(Debug)]
@@ -161,6 +173,12 @@ impl Planner<'_> {
                 cursor: None,
             });
         }
+        if let Some(picks) = self.window(conn, s, room).await? {
+            return Ok(KindPlan {
+                picks,
+                cursor: None,
+            });
+        }
         let mut picks = self.kind_jobs(conn, &s.kind, false, room).await?;
         let walk = self.key_walk(conn, s, room).await?;
         let keyed = walk.picks.len();
@@ -181,6 +199,86 @@ impl Planner<'_> {
                 .cloned(),
         };
         Ok(KindPlan { picks, cursor })
+    }
+
+    /// Up to `room` picks from the head of the kind, in claim order: the first due jobs,
+    /// keyed or not, with the room of their keys read in one statement. `None` when the
+    /// window was full yet could not fill the room (its keys were at their limits): only
+    /// the walk over the keys then finds the jobs further back that may start.
+    async fn window(
+        &self,
+        conn: &mut SqliteConnection,
+        s: &Stored,
+        room: usize,
+    ) -> Result<Option<Vec<Pick>>> {
+        let size = room
+            .saturating_mul(WINDOW_PER_PICK)
+            .clamp(WINDOW_MIN, WINDOW_MAX);
+        let head = self.kind_jobs(conn, &s.kind, true, size).await?;
+        let mut keys: Vec<&str> = head.iter().filter_map(|p| p.key.as_deref()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut left = self.keys_room(conn, s, &keys).await?;
+        let seen_all = head.len() < size;
+        let mut picks = Vec::with_capacity(room.min(head.len()));
+        for pick in head {
+            if picks.len() >= room {
+                break;
+            }
+            let has_room = match &pick.key {
+                None => true,
+                Some(key) => match left.get_mut(key.as_str()) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        true
+                    }
+                    _ => false,
+                },
+            };
+            if has_room {
+                picks.push(pick);
+            }
+        }
+        Ok((picks.len() >= room || seen_all).then_some(picks))
+    }
+
+    /// How many of each of `keys` may start now by the kind's per-key parts.
+    async fn keys_room(
+        &self,
+        conn: &mut SqliteConnection,
+        s: &Stored,
+        keys: &[&str],
+    ) -> Result<HashMap<String, usize>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let json = serde_json::to_string(keys).map_err(queue_core::QueueError::backend)?;
+        let since = s
+            .limit
+            .key_rate
+            .map(|rate| self.now.saturating_sub(window_us(rate)));
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(&self.sql.limit.keys_used)
+            .bind(&s.kind)
+            .bind(json)
+            .bind(self.now)
+            .bind(s.limit.key_concurrency.is_some())
+            .bind(since)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, running, started)| {
+                let mut room = usize::MAX;
+                if let Some(n) = s.limit.key_concurrency {
+                    room = room.min((n as usize).saturating_sub(as_count(running)));
+                }
+                if let Some(rate) = s.limit.key_rate {
+                    room = room.min((rate.count as usize).saturating_sub(as_count(started)));
+                }
+                (key, room)
+            })
+            .collect())
     }
 
     /// How many of the kind may start now by its kind-wide parts.

@@ -118,6 +118,15 @@ async fn limit_statements_walk_their_indexes() {
         ),
         "{key_running}"
     );
+    // A window's keys: one probe of the keyed running index and of the starts each.
+    let keys_used = plan(&q, &l.keys_used).await;
+    for probe in [
+        "plans_keyed_running_idx (kind=? AND concurrency_key=? AND lease_expires_at>?)",
+        "plans_starts_key_idx (kind=? AND key=? AND at>?)",
+    ] {
+        assert!(keys_used.contains(probe), "{keys_used}");
+    }
+    assert!(!keys_used.contains("TEMP B-TREE"), "{keys_used}");
     let running = plan(&q, &l.running).await;
     assert!(
         running.contains("plans_lease_idx (lease_expires_at>?)"),
