@@ -1213,6 +1213,26 @@ async fn a_short_window_is_the_claim_and_a_crowded_one_falls_back_to_the_walk() 
 }
 
 #[tokio::test]
+async fn a_window_counts_a_keys_picks_across_priorities() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    q.set_limit("k", Limit::per_key(1)).await.unwrap();
+    let jobs = vec![
+        Job::new("k", serde_json::json!(0)).concurrency_key("a"),
+        Job::new("k", serde_json::json!(1)).concurrency_key("b"),
+        Job::new("k", serde_json::json!(2))
+            .concurrency_key("a")
+            .priority(5),
+    ];
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    // a's urgent job takes a's one slot; its other job waits behind it.
+    let got = q.dequeue_batch(&["k"], 10).await.unwrap();
+    let got: Vec<JobId> = got.iter().map(|j| j.id).collect();
+    assert_eq!(got, vec![ids[2], ids[1]]);
+}
+
+#[tokio::test]
 async fn a_window_counts_each_keys_starts_against_its_rate() {
     use queue_core::Limit;
     let db = TempDb::new();

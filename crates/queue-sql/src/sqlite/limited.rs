@@ -6,9 +6,9 @@
 //! kind: the room left is the concurrency limit less its running jobs with unexpired
 //! leases, and the rate's count less the starts inside its window. Without per-key parts
 //! the kind's due jobs are taken in claim order up to that room. With them, a claim first
-//! reads a window of the kind's first due jobs in claim order and the room of their keys
-//! (one statement each), and takes those with room: jobs without a key by the kind's room
-//! alone. When the window was full yet could not fill the room, its keys being at their
+//! picks from a window of the kind's first due jobs in claim order, in one statement per
+//! priority that also reads the room of the window's keys: jobs without a key by the
+//! kind's room alone. When the window was full yet could not fill the room, its keys being at their
 //! limits, the claim walks the kind's distinct keys on the keyed index instead, from a
 //! cursor saved with the limit (the last key served), so claims rotate among keys and a
 //! key at its limit never holds up the others.
@@ -16,7 +16,7 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-use queue_core::{Limit, Rate, Result};
+use queue_core::{Limit, QueueError, Rate, Result};
 use sqlx::SqliteConnection;
 
 use super::row::db_err;
@@ -125,6 +125,16 @@ impl From<PickRow> for Pick {
     }
 }
 
+/// One row of limit_window.sql: a pick (rowid, key, due time, id), or how many jobs the
+/// window held.
+type WindowRow = (
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
 /// What a kind's limit lets one claim take.
 #[derive(Debug, Default)]
 pub(super) struct KindPlan {
@@ -201,10 +211,11 @@ impl Planner<'_> {
         Ok(KindPlan { picks, cursor })
     }
 
-    /// Up to `room` picks from the head of the kind, in claim order: the first due jobs,
-    /// keyed or not, with the room of their keys read in one statement. `None` when the
-    /// window was full yet could not fill the room (its keys were at their limits): only
-    /// the walk over the keys then finds the jobs further back that may start.
+    /// Up to `room` picks from the head of the kind, in claim order: its first due jobs,
+    /// keyed or not, priority by priority, of which limit_window.sql picks those whose keys
+    /// have room. `None` when the window was full yet could not fill the room (its keys
+    /// were at their limits): only the walk over the keys then finds the jobs further back
+    /// that may start.
     async fn window(
         &self,
         conn: &mut SqliteConnection,
@@ -214,71 +225,45 @@ impl Planner<'_> {
         let size = room
             .saturating_mul(WINDOW_PER_PICK)
             .clamp(WINDOW_MIN, WINDOW_MAX);
-        let head = self.kind_jobs(conn, &s.kind, true, size).await?;
-        let mut keys: Vec<&str> = head.iter().filter_map(|p| p.key.as_deref()).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut left = self.keys_room(conn, s, &keys).await?;
-        let seen_all = head.len() < size;
-        let mut picks = Vec::with_capacity(room.min(head.len()));
-        for pick in head {
-            if picks.len() >= room {
-                break;
-            }
-            let has_room = match &pick.key {
-                None => true,
-                Some(key) => match left.get_mut(key.as_str()) {
-                    Some(n) if *n > 0 => {
-                        *n -= 1;
-                        true
-                    }
-                    _ => false,
-                },
-            };
-            if has_room {
-                picks.push(pick);
-            }
-        }
-        Ok((picks.len() >= room || seen_all).then_some(picks))
-    }
-
-    /// How many of each of `keys` may start now by the kind's per-key parts.
-    async fn keys_room(
-        &self,
-        conn: &mut SqliteConnection,
-        s: &Stored,
-        keys: &[&str],
-    ) -> Result<HashMap<String, usize>> {
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let json = serde_json::to_string(keys).map_err(queue_core::QueueError::backend)?;
         let since = s
             .limit
             .key_rate
             .map(|rate| self.now.saturating_sub(window_us(rate)));
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(&self.sql.limit.keys_used)
-            .bind(&s.kind)
-            .bind(json)
-            .bind(self.now)
-            .bind(s.limit.key_concurrency.is_some())
-            .bind(since)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, running, started)| {
-                let mut room = usize::MAX;
-                if let Some(n) = s.limit.key_concurrency {
-                    room = room.min((n as usize).saturating_sub(as_count(running)));
+        let mut picks: Vec<Pick> = Vec::new();
+        let mut seen = 0;
+        for &priority in self.priorities {
+            if picks.len() >= room || seen >= size {
+                break;
+            }
+            // Keys picked at higher priorities have that much less room at this one.
+            let picked: Vec<&str> = picks.iter().filter_map(|p| p.key.as_deref()).collect();
+            let picked = serde_json::to_string(&picked).map_err(QueueError::backend)?;
+            let rows: Vec<WindowRow> = sqlx::query_as(&self.sql.limit.window)
+                .bind(priority)
+                .bind(self.now)
+                .bind(&s.kind)
+                .bind(limit_of(size - seen))
+                .bind(limit_of(room - picks.len()))
+                .bind(s.limit.key_concurrency.map(i64::from))
+                .bind(since)
+                .bind(s.limit.key_rate.map(|rate| i64::from(rate.count)))
+                .bind(picked)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            for (rowid, key, due, id, held) in rows {
+                match (held, rowid, due) {
+                    (Some(n), _, _) => seen += as_count(n),
+                    (None, Some(rowid), Some(due)) => picks.push(Pick {
+                        rowid,
+                        key,
+                        order: (Reverse(priority), due, id),
+                    }),
+                    _ => {}
                 }
-                if let Some(rate) = s.limit.key_rate {
-                    room = room.min((rate.count as usize).saturating_sub(as_count(started)));
-                }
-                (key, room)
-            })
-            .collect())
+            }
+        }
+        Ok((picks.len() >= room || seen < size).then_some(picks))
     }
 
     /// How many of the kind may start now by its kind-wide parts.

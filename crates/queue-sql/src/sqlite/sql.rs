@@ -130,8 +130,8 @@ pub(crate) struct LimitSql {
     pub running: String,
     /// Running jobs of one key, unexpired leases only.
     pub key_running: String,
-    /// Running jobs and recent starts of each of a window's keys.
-    pub keys_used: String,
+    /// What a window of a kind's head lets start by its keys' limits.
+    pub window: String,
     /// Recent starts of a kind.
     pub starts: String,
     /// Recent starts of a key.
@@ -210,7 +210,7 @@ impl Sql {
                 all: r(load!("limit_all.sql")),
                 running: r(load!("limit_running.sql")),
                 key_running: r(load!("limit_key_running.sql")),
-                keys_used: r(load!("limit_keys_used.sql")),
+                window: r(load!("limit_window.sql")),
                 starts: r(load!("limit_starts.sql")),
                 key_starts: r(load!("limit_key_starts.sql")),
                 trim: r(load!("limit_trim.sql")),
