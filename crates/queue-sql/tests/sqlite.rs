@@ -1133,7 +1133,7 @@ async fn a_busy_key_never_holds_up_another_and_keys_take_turns() {
     // While a's jobs crowd the head of the kind, claims walk the keys, one slot each,
     // in turn after the last one served.
     let (a0, b) = (&claimed[0], &claimed[1]);
-    q.ack(&b.lease.clone().unwrap()).await.unwrap();
+    q.ack(&b.lease.unwrap()).await.unwrap();
     let more: Vec<_> = ["c", "d"]
         .iter()
         .flat_map(|k| (0..3).map(move |i| Job::new("k", serde_json::json!(i)).concurrency_key(*k)))
@@ -1148,7 +1148,7 @@ async fn a_busy_key_never_holds_up_another_and_keys_take_turns() {
     // The cursor stood at "b" (the last key served): "c" comes next, then "d", then
     // wrapping past a (at its limit) to "c".
     assert_eq!(keys, vec!["c", "d", "c", "d"]);
-    q.ack(&a0.lease.clone().unwrap()).await.unwrap();
+    q.ack(&a0.lease.unwrap()).await.unwrap();
 }
 
 /// Keys `k{n-1}` down to `k0` (two digits), one job each: claim order is the reverse of

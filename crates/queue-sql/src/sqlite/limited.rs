@@ -84,22 +84,61 @@ fn window_us(rate: Rate) -> i64 {
         .saturating_mul(1_000)
 }
 
+/// A stored row of limit_all.sql as a limit.
+fn stored((kind, c, kc, rc, rms, krc, krms, cursor): LimitRow) -> Result<Stored> {
+    Ok(Stored {
+        limit: limit_columns::limit(&kind, [c, kc, rc, rms, krc, krms])?,
+        kind,
+        cursor,
+    })
+}
+
 /// Every stored limit, by kind.
 pub(super) async fn read_limits(conn: &mut SqliteConnection, sql: &Sql) -> Result<Vec<Stored>> {
     let rows: Vec<LimitRow> = sqlx::query_as(&sql.limit.all)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
+    rows.into_iter().map(stored).collect()
+}
+
+/// The limits a claim of `kinds_json` (a JSON array, any kind when empty) honours at `now`
+/// (µs): those of the kinds asked for that are not paused, by kind, each with its running
+/// jobs (counted only when it has a kind-wide concurrency limit, else 0).
+pub(super) async fn claimed_limits(
+    conn: &mut SqliteConnection,
+    sql: &Sql,
+    kinds_json: &str,
+    now: i64,
+) -> Result<Vec<(Stored, usize)>> {
+    let rows: Vec<ClaimedRow> = sqlx::query_as(&sql.limit.claimed)
+        .bind(kinds_json)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
     rows.into_iter()
-        .map(|(kind, c, kc, rc, rms, krc, krms, cursor)| {
-            Ok(Stored {
-                limit: limit_columns::limit(&kind, [c, kc, rc, rms, krc, krms])?,
-                kind,
-                cursor,
-            })
+        .map(|(kind, c, kc, rc, rms, krc, krms, cursor, running)| {
+            Ok((
+                stored((kind, c, kc, rc, rms, krc, krms, cursor))?,
+                as_count(running),
+            ))
         })
         .collect()
 }
+
+/// One row of limit_claimed.sql: a [`LimitRow`] and its kind's running jobs.
+type ClaimedRow = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    i64,
+);
 
 /// A due job a limit lets start, with what orders it.
 #[derive(Debug)]
@@ -151,8 +190,8 @@ pub(super) struct Planner<'a> {
     pub sql: &'a Sql,
     /// "Now" of the claim, µs.
     pub now: i64,
-    /// The priorities with pending jobs, highest first.
-    pub priorities: &'a [i64],
+    /// The priorities with pending jobs, read as far as needed.
+    pub priorities: Priorities,
     /// Keys probed per kind at most.
     pub key_probes: usize,
 }
@@ -166,7 +205,7 @@ impl Planner<'_> {
     /// Up to `cap` due jobs of `s`'s kind that its limit lets start now, given `running`
     /// jobs of the kind.
     pub async fn plan(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         s: &Stored,
         running: usize,
@@ -217,7 +256,7 @@ impl Planner<'_> {
     /// were at their limits): only the walk over the keys then finds the jobs further back
     /// that may start.
     async fn window(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         s: &Stored,
         room: usize,
@@ -231,7 +270,9 @@ impl Planner<'_> {
             .map(|rate| self.now.saturating_sub(window_us(rate)));
         let mut picks: Vec<Pick> = Vec::new();
         let mut seen = 0;
-        for &priority in self.priorities {
+        let mut nth = 0;
+        while let Some(priority) = self.priorities.nth(conn, self.sql, nth).await? {
+            nth += 1;
             if picks.len() >= room || seen >= size {
                 break;
             }
@@ -318,14 +359,16 @@ impl Planner<'_> {
     /// Up to `n` due jobs of `kind` in claim order, priority by priority; only those
     /// without a key unless `keyed`.
     async fn kind_jobs(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         kind: &str,
         keyed: bool,
         n: usize,
     ) -> Result<Vec<Pick>> {
         let mut picks = Vec::new();
-        for &priority in self.priorities {
+        let mut nth = 0;
+        while let Some(priority) = self.priorities.nth(conn, self.sql, nth).await? {
+            nth += 1;
             if picks.len() >= n {
                 break;
             }
@@ -346,7 +389,7 @@ impl Planner<'_> {
     /// Walks the kind's keys from its cursor, wrapping once, taking up to `room` due keyed
     /// jobs from the keys with room of their own.
     async fn key_walk(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         s: &Stored,
         room: usize,
@@ -434,21 +477,41 @@ pub(super) async fn running(
     Ok(rows.into_iter().map(|(k, n)| (k, as_count(n))).collect())
 }
 
-/// The priorities that have pending jobs, highest first: one probe each.
-pub(super) async fn priorities(conn: &mut SqliteConnection, sql: &Sql) -> Result<Vec<i64>> {
-    let mut out = Vec::new();
-    let mut below = i64::from(i32::MAX) + 1;
-    loop {
-        let next: Option<(i64, bool)> = sqlx::query_as(&sql.next_priority)
-            .bind(below)
-            .bind("[]")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        let Some((priority, _)) = next else {
-            return Ok(out);
-        };
-        out.push(priority);
-        below = priority;
+/// The priorities that have pending jobs, highest first, read one probe at a time as a
+/// claim goes down them: most claims need the highest only.
+#[derive(Debug, Default)]
+pub(super) struct Priorities {
+    /// Those read so far.
+    known: Vec<i64>,
+    /// Whether they are all of them.
+    complete: bool,
+}
+
+impl Priorities {
+    /// The `n`th priority with pending jobs (0 the highest), if there are that many.
+    async fn nth(
+        &mut self,
+        conn: &mut SqliteConnection,
+        sql: &Sql,
+        n: usize,
+    ) -> Result<Option<i64>> {
+        while self.known.len() <= n && !self.complete {
+            let below = self
+                .known
+                .last()
+                .copied()
+                .unwrap_or(i64::from(i32::MAX) + 1);
+            let next: Option<(i64, bool)> = sqlx::query_as(&sql.next_priority)
+                .bind(below)
+                .bind("[]")
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            match next {
+                Some((priority, _)) => self.known.push(priority),
+                None => self.complete = true,
+            }
+        }
+        Ok(self.known.get(n).copied())
     }
 }

@@ -126,6 +126,8 @@ pub(crate) struct LimitSql {
     pub clear_starts: String,
     /// Every limit with its key cursor.
     pub all: String,
+    /// The limits a claim honours, with their kinds' running jobs.
+    pub claimed: String,
     /// Running jobs per kind, unexpired leases only.
     pub running: String,
     /// Running jobs of one key, unexpired leases only.
@@ -208,6 +210,7 @@ impl Sql {
                 clear: r(load!("limit_clear.sql")),
                 clear_starts: r(load!("limit_clear_starts.sql")),
                 all: r(load!("limit_all.sql")),
+                claimed: r(load!("limit_claimed.sql")),
                 running: r(load!("limit_running.sql")),
                 key_running: r(load!("limit_key_running.sql")),
                 window: r(load!("limit_window.sql")),

@@ -130,6 +130,12 @@ async fn limit_statements_walk_their_indexes() {
     }
     // Only the window's few rows are sorted, never the pending index.
     assert!(!window.contains("RIGHT PART OF ORDER BY"), "{window}");
+    // A claim's limits: the running jobs of a kind by lease deadline, as below.
+    let claimed = plan(&q, &l.claimed).await;
+    assert!(
+        claimed.contains("plans_lease_idx (lease_expires_at>?)"),
+        "{claimed}"
+    );
     let running = plan(&q, &l.running).await;
     assert!(
         running.contains("plans_lease_idx (lease_expires_at>?)"),
