@@ -8,7 +8,9 @@
 -- unexpired at ?2, and ?8 (its rate's count) less its starts after ?7 (NULL for no rate),
 -- less its picks at higher priorities in this claim (?9, a JSON array of their keys).
 -- A job without a key needs no room of its own; a keyed one is picked when it is among
--- its key's first `room` jobs of the window. CASE runs a probe only for a part that is set.
+-- its key's first `room` jobs of the window. CASE runs a probe only for a part that is
+-- set. The room is probed per keyed job and the rank counted on an automatic index of
+-- the window: cheaper than grouping by key and ranking with a window function.
 WITH head AS MATERIALIZED (
     SELECT rowid AS rid,
            CAST(concurrency_key AS TEXT) AS key,
@@ -21,48 +23,45 @@ WITH head AS MATERIALIZED (
       AND kind = ?3
     ORDER BY priority DESC, scheduled_at, id
     LIMIT ?4
-),
-rooms AS MATERIALIZED (
-    SELECT k.key,
-           min(
-               CASE
-                   WHEN ?6 IS NULL THEN 9223372036854775807
-                   ELSE ?6 - (
-                       SELECT count(*)
-                       FROM {table} INDEXED BY {table}_keyed_running_idx
-                       WHERE state = 'running'
-                         AND concurrency_key IS NOT NULL
-                         AND kind = ?3
-                         AND concurrency_key = k.key
-                         AND lease_expires_at > ?2
-                   )
-               END,
-               CASE
-                   WHEN ?7 IS NULL THEN 9223372036854775807
-                   ELSE ?8 - (
-                       SELECT count(*)
-                       FROM {table}_starts INDEXED BY {table}_starts_key_idx
-                       WHERE kind = ?3
-                         AND key = k.key
-                         AND at > ?7
-                   )
-               END
-           ) - (SELECT count(*) FROM json_each(?9) AS p WHERE p.value = k.key) AS room
-    FROM (SELECT DISTINCT key FROM head WHERE key IS NOT NULL) AS k
-),
-ranked AS (
-    SELECT h.rid, h.key, h.due, h.jid,
-           row_number() OVER (PARTITION BY h.key ORDER BY h.due, h.jid) AS nth
-    FROM head AS h
 )
 SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM head) AS seen
 UNION ALL
 SELECT *
 FROM (
-    SELECT r.rid, r.key, r.due, r.jid, NULL
-    FROM ranked AS r
-    LEFT JOIN rooms AS m ON m.key = r.key
-    WHERE r.key IS NULL OR r.nth <= m.room
-    ORDER BY r.due, r.jid
+    SELECT h.rid, h.key, h.due, h.jid, NULL
+    FROM head AS h
+    WHERE h.key IS NULL
+       OR min(
+              CASE
+                  WHEN ?6 IS NULL THEN 9223372036854775807
+                  ELSE ?6 - (
+                      SELECT count(*)
+                      FROM {table} INDEXED BY {table}_keyed_running_idx
+                      WHERE state = 'running'
+                        AND concurrency_key IS NOT NULL
+                        AND kind = ?3
+                        AND concurrency_key = h.key
+                        AND lease_expires_at > ?2
+                  )
+              END,
+              CASE
+                  WHEN ?7 IS NULL THEN 9223372036854775807
+                  ELSE ?8 - (
+                      SELECT count(*)
+                      FROM {table}_starts INDEXED BY {table}_starts_key_idx
+                      WHERE kind = ?3
+                        AND key = h.key
+                        AND at > ?7
+                  )
+              END
+          ) - (SELECT count(*) FROM json_each(?9) AS p WHERE p.value = h.key)
+          -- Its rank among its key's jobs in the window, itself included.
+          >= (
+              SELECT count(*)
+              FROM head AS e
+              WHERE e.key = h.key
+                AND (e.rid = h.rid OR e.due < h.due OR (e.due = h.due AND e.jid < h.jid))
+          )
+    ORDER BY h.due, h.jid
     LIMIT ?5
 )
