@@ -1,8 +1,10 @@
--- A window of kind ?3's head at priority ?1: its first ?4 due jobs (scheduled at or before
--- ?2, µs) in claim order, keyed or not, read as limit_kind_jobs.sql does; returns those of
--- them a per-key limit lets start, up to ?5, in claim order, and one more row with only
--- `seen`, how many jobs the window held. The picks are made here, not by the caller, so
--- only they leave SQLite, not the window.
+-- A window of kind ?3's head at the highest priority below ?1 with pending jobs (found as
+-- next_priority.sql does, so the caller needs no probe of its own): its first ?4 due jobs
+-- (scheduled at or before ?2, µs) in claim order, keyed or not, read as
+-- limit_kind_jobs.sql does. Returns those of them a per-key limit lets start, up to ?5, in
+-- claim order, and one more row with only `seen`, how many jobs the window held, and the
+-- priority (NULL when none is left). The picks are made here, not by the caller, so only
+-- they leave SQLite, not the window.
 --
 -- A key's room: ?6 (its concurrency, NULL for none) less its running jobs with a lease
 -- unexpired at ?2, and ?8 (its rate's count) less its starts after ?7 (NULL for no rate),
@@ -11,24 +13,33 @@
 -- its key's first `room` jobs of the window. CASE runs a probe only for a part that is
 -- set. The room is probed per keyed job and the rank counted on an automatic index of
 -- the window: cheaper than grouping by key and ranking with a window function.
-WITH head AS MATERIALIZED (
+WITH top AS MATERIALIZED (
+    SELECT priority
+    FROM {table} INDEXED BY {table}_pending_idx
+    WHERE state = 'pending'
+      AND priority < ?1
+    ORDER BY priority DESC
+    LIMIT 1
+),
+head AS MATERIALIZED (
     SELECT rowid AS rid,
            CAST(concurrency_key AS TEXT) AS key,
            CAST(scheduled_at AS INTEGER) AS due,
            CAST(id AS TEXT) AS jid
     FROM {table} INDEXED BY {table}_pending_idx
     WHERE state = 'pending'
-      AND priority = ?1
+      AND priority = (SELECT priority FROM top)
       AND scheduled_at <= ?2
       AND kind = ?3
     ORDER BY priority DESC, scheduled_at, id
     LIMIT ?4
 )
-SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM head) AS seen
+SELECT NULL, NULL, NULL, NULL, (SELECT count(*) FROM head) AS seen,
+       (SELECT priority FROM top)
 UNION ALL
 SELECT *
 FROM (
-    SELECT h.rid, h.key, h.due, h.jid, NULL
+    SELECT h.rid, h.key, h.due, h.jid, NULL, NULL
     FROM head AS h
     WHERE h.key IS NULL
        OR min(

@@ -165,12 +165,13 @@ impl From<PickRow> for Pick {
 }
 
 /// One row of limit_window.sql: a pick (rowid, key, due time, id), or how many jobs the
-/// window held.
+/// window held and its priority.
 type WindowRow = (
     Option<i64>,
     Option<String>,
     Option<i64>,
     Option<String>,
+    Option<i64>,
     Option<i64>,
 );
 
@@ -251,12 +252,12 @@ impl Planner<'_> {
     }
 
     /// Up to `room` picks from the head of the kind, in claim order: its first due jobs,
-    /// keyed or not, priority by priority, of which limit_window.sql picks those whose keys
-    /// have room. `None` when the window was full yet could not fill the room (its keys
-    /// were at their limits): only the walk over the keys then finds the jobs further back
-    /// that may start.
+    /// keyed or not, priority by priority (one statement each, which finds the priority
+    /// too), of which limit_window.sql picks those whose keys have room. `None` when the
+    /// window was full yet could not fill the room (its keys were at their limits): only
+    /// the walk over the keys then finds the jobs further back that may start.
     async fn window(
-        &mut self,
+        &self,
         conn: &mut SqliteConnection,
         s: &Stored,
         room: usize,
@@ -270,17 +271,14 @@ impl Planner<'_> {
             .map(|rate| self.now.saturating_sub(window_us(rate)));
         let mut picks: Vec<Pick> = Vec::new();
         let mut seen = 0;
-        let mut nth = 0;
-        while let Some(priority) = self.priorities.nth(conn, self.sql, nth).await? {
-            nth += 1;
-            if picks.len() >= room || seen >= size {
-                break;
-            }
+        // Each statement finds its priority below the last one's.
+        let mut below = Some(i64::from(i32::MAX) + 1);
+        while let Some(above) = below.filter(|_| picks.len() < room && seen < size) {
             // Keys picked at higher priorities have that much less room at this one.
             let picked: Vec<&str> = picks.iter().filter_map(|p| p.key.as_deref()).collect();
             let picked = serde_json::to_string(&picked).map_err(QueueError::backend)?;
             let rows: Vec<WindowRow> = sqlx::query_as(&self.sql.limit.window)
-                .bind(priority)
+                .bind(above)
                 .bind(self.now)
                 .bind(&s.kind)
                 .bind(limit_of(size - seen))
@@ -292,17 +290,24 @@ impl Planner<'_> {
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(db_err)?;
-            for (rowid, key, due, id, held) in rows {
+            below = None;
+            let mut found = Vec::new();
+            for (rowid, key, due, id, held, priority) in rows {
                 match (held, rowid, due) {
-                    (Some(n), _, _) => seen += as_count(n),
-                    (None, Some(rowid), Some(due)) => picks.push(Pick {
-                        rowid,
-                        key,
-                        order: (Reverse(priority), due, id),
-                    }),
+                    (Some(n), _, _) => {
+                        seen += as_count(n);
+                        below = priority;
+                    }
+                    (None, Some(rowid), Some(due)) => found.push((rowid, key, due, id)),
                     _ => {}
                 }
             }
+            let priority = below.unwrap_or_default();
+            picks.extend(found.into_iter().map(|(rowid, key, due, id)| Pick {
+                rowid,
+                key,
+                order: (Reverse(priority), due, id),
+            }));
         }
         Ok((picks.len() >= room || seen < size).then_some(picks))
     }
