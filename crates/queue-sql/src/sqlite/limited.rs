@@ -30,8 +30,10 @@ pub(super) const KEY_PROBES: usize = 256;
 
 /// Due jobs a claim reads from the head of a per-key-limited kind, per job it may take,
 /// and the bounds of that window: room to step over a few jobs of busy keys, while a
-/// head crowded by them goes to the walk over the keys rather than a longer read.
-const WINDOW_PER_PICK: usize = 4;
+/// head crowded by them goes to the walk over the keys rather than a longer read. Twice
+/// the room, not four times: the window's cost grows with its length (a table lookup and
+/// a key probe per job), and that cost is most of the claim's on the limited drain.
+const WINDOW_PER_PICK: usize = 2;
 /// The smallest window.
 const WINDOW_MIN: usize = 64;
 /// The largest window.
