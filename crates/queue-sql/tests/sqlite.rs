@@ -1130,15 +1130,13 @@ async fn a_busy_key_never_holds_up_another_and_keys_take_turns() {
     assert_eq!(stats.limits[0].running, 2);
     assert_eq!(stats.limits[0].waiting, 499);
 
-    // With one slot per claim, keys are served in turn after the last one served.
-    q.set_limit("k", Limit::per_key(1).with_concurrency(1))
-        .await
-        .unwrap();
-    for job in claimed {
-        q.ack(&job.lease.unwrap()).await.unwrap();
-    }
-    let more: Vec<_> = (0..3)
-        .map(|i| Job::new("k", serde_json::json!(i)).concurrency_key("c"))
+    // While a's jobs crowd the head of the kind, claims walk the keys, one slot each,
+    // in turn after the last one served.
+    let (a0, b) = (&claimed[0], &claimed[1]);
+    q.ack(&b.lease.unwrap()).await.unwrap();
+    let more: Vec<_> = ["c", "d"]
+        .iter()
+        .flat_map(|k| (0..3).map(move |i| Job::new("k", serde_json::json!(i)).concurrency_key(*k)))
         .collect();
     q.enqueue_batch(more).await.unwrap();
     let mut keys = Vec::new();
@@ -1147,8 +1145,119 @@ async fn a_busy_key_never_holds_up_another_and_keys_take_turns() {
         keys.push(job.concurrency_key.clone().unwrap());
         q.ack(&job.lease.unwrap()).await.unwrap();
     }
-    // The cursor stood at "b" (the last key served): "c" comes next, then "a", wrapping.
-    assert_eq!(keys, vec!["c", "a", "c", "a"]);
+    // The cursor stood at "b" (the last key served): "c" comes next, then "d", then
+    // wrapping past a (at its limit) to "c".
+    assert_eq!(keys, vec!["c", "d", "c", "d"]);
+    q.ack(&a0.lease.unwrap()).await.unwrap();
+}
+
+/// Keys `k{n-1}` down to `k0` (two digits), one job each: claim order is the reverse of
+/// the keys' byte order, which the walk over the keys follows.
+async fn keys_in_reverse(q: &SqlQueue, kind: &str, n: usize) -> Vec<JobId> {
+    let jobs = (0..n)
+        .rev()
+        .map(|i| Job::new(kind, serde_json::json!(i)).concurrency_key(format!("k{i:02}")))
+        .collect();
+    q.enqueue_batch(jobs).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_window_full_of_keys_with_room_is_taken_in_claim_order() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    q.set_limit("k", Limit::per_key(1)).await.unwrap();
+    // More jobs than the largest window two picks read.
+    let ids = keys_in_reverse(&q, "k", 100).await;
+    let got = q.dequeue_batch(&["k"], 2).await.unwrap();
+    // The head of the kind, not the first keys of the walk (k00, k01).
+    let got: Vec<JobId> = got.iter().map(|j| j.id).collect();
+    assert_eq!(got, vec![ids[0], ids[1]]);
+}
+
+#[tokio::test]
+async fn a_short_window_is_the_claim_and_a_crowded_one_falls_back_to_the_walk() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    q.set_limit("k", Limit::per_key(1)).await.unwrap();
+    let first = keys_in_reverse(&q, "k", 2).await;
+    let ahead = q
+        .enqueue(Job::new("k", serde_json::json!("k01 again")).concurrency_key("k01"))
+        .await
+        .unwrap();
+    // Every due job seen: both keys' first jobs, not k01's second; the key cursor stays.
+    let got = q.dequeue_batch(&["k"], 10).await.unwrap();
+    let mut got: Vec<JobId> = got.iter().map(|j| j.id).collect();
+    got.sort();
+    assert_eq!(got, first);
+    // Now a window's worth of jobs of k00 and k01, both running, crowds the head.
+    let crowd = (0..200)
+        .map(|i| Job::new("k", serde_json::json!(i)).concurrency_key(format!("k0{}", i % 2)))
+        .collect();
+    q.enqueue_batch(crowd).await.unwrap();
+    let [after, before] = [("k02", "after"), ("j", "before")]
+        .map(|(key, p)| Job::new("k", serde_json::json!(p)).concurrency_key(key));
+    let after = q.enqueue(after).await.unwrap();
+    let before = q.enqueue(before).await.unwrap();
+    // The walk finds the two keys past the crowd, from the start of the keys: the short
+    // window moved no cursor (the walk would have left it at k01, serving k02 first).
+    let got = q.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![before]);
+    let got = q.dequeue_batch(&["k"], 10).await.unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![after]);
+    assert_eq!(
+        q.get_job(ahead).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
+}
+
+#[tokio::test]
+async fn a_window_counts_a_keys_picks_across_priorities() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    q.set_limit("k", Limit::per_key(1)).await.unwrap();
+    let jobs = vec![
+        Job::new("k", serde_json::json!(0)).concurrency_key("a"),
+        Job::new("k", serde_json::json!(1)).concurrency_key("b"),
+        Job::new("k", serde_json::json!(2))
+            .concurrency_key("a")
+            .priority(5),
+    ];
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    // a's urgent job takes a's one slot; its other job waits behind it.
+    let got = q.dequeue_batch(&["k"], 10).await.unwrap();
+    let got: Vec<JobId> = got.iter().map(|j| j.id).collect();
+    assert_eq!(got, vec![ids[2], ids[1]]);
+}
+
+#[tokio::test]
+async fn a_window_counts_each_keys_starts_against_its_rate() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let q = handle(&db, SqlOptions::default()).await;
+    q.set_limit("r", Limit::rate_per_key(2, Duration::from_secs(600)))
+        .await
+        .unwrap();
+    let jobs = (0..3)
+        .map(|i| Job::new("r", serde_json::json!(i)).concurrency_key("a"))
+        .chain([Job::new("r", serde_json::json!("b")).concurrency_key("b")])
+        .collect();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    // Two starts of a per claim's window, counted pick by pick.
+    let got = q.dequeue_batch(&["r"], 10).await.unwrap();
+    let got_ids: Vec<JobId> = got.iter().map(|j| j.id).collect();
+    assert_eq!(got_ids, vec![ids[0], ids[1], ids[3]]);
+    for job in got {
+        q.ack(&job.lease.unwrap()).await.unwrap();
+    }
+    // Acked, yet a's two starts still fill its window.
+    assert!(q.dequeue_batch(&["r"], 10).await.unwrap().is_empty());
+    q.enqueue(Job::new("r", serde_json::json!("c")).concurrency_key("c"))
+        .await
+        .unwrap();
+    assert_eq!(q.dequeue_batch(&["r"], 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

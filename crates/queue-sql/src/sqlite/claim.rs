@@ -8,7 +8,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::busy::{self, retry_busy};
-use super::limited::{self, Planner, Stored, KEY_PROBES};
+use super::limited::{self, Planner, Priorities, KEY_PROBES};
 use super::row::{db_err, decode, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
 use crate::text::stored_error;
@@ -209,8 +209,10 @@ async fn limited_claim_inner(
     conn: &mut SqliteConnection,
     c: &LimitedClaim<'_>,
 ) -> Result<Vec<SqliteRow>> {
-    let mut rows = c.q.limited_rows(conn, c).await?;
-    if rows.len() < c.max {
+    let (mut rows, only_limited) = c.q.limited_rows(conn, c).await?;
+    // The plain claim steps over every due job of a limited kind: when those are all the
+    // kinds asked for, it would read them all to find nothing.
+    if rows.len() < c.max && !only_limited {
         if let Some((priority, _)) =
             c.q.next_priority(conn, c.kinds_json, i64::from(i32::MAX) + 1)
                 .await?
@@ -233,36 +235,32 @@ async fn limited_claim_inner(
 
 impl SqliteQueue {
     /// Claims what the limits of the kinds asked for let start, inside the caller's write
-    /// transaction; records the starts of rated kinds and moves the key cursors.
+    /// transaction; records the starts of rated kinds and moves the key cursors. Also tells
+    /// whether every kind asked for is limited (and not paused), so the plain claim has
+    /// nothing to add.
     async fn limited_rows(
         &self,
         conn: &mut SqliteConnection,
         c: &LimitedClaim<'_>,
-    ) -> Result<Vec<SqliteRow>> {
+    ) -> Result<(Vec<SqliteRow>, bool)> {
         let sql = &self.sql;
-        let paused: Vec<String> = sqlx::query_scalar(&sql.paused)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        let mut stored: Vec<Stored> = limited::read_limits(conn, sql).await?;
-        stored.retain(|s| {
-            (c.kinds.is_empty() || c.kinds.contains(&s.kind.as_str())) && !paused.contains(&s.kind)
-        });
+        let stored = limited::claimed_limits(conn, sql, c.kinds_json, c.now).await?;
+        let only_limited = !c.kinds.is_empty()
+            && c.kinds
+                .iter()
+                .all(|k| stored.iter().any(|(s, _)| s.kind == *k));
         if stored.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), only_limited));
         }
-        let names: Vec<&str> = stored.iter().map(|s| s.kind.as_str()).collect();
-        let running = limited::running(conn, sql, &names, c.now).await?;
-        let priorities = limited::priorities(conn, sql).await?;
-        let planner = Planner {
+        let mut planner = Planner {
             sql,
             now: c.now,
-            priorities: &priorities,
+            priorities: Priorities::default(),
             key_probes: KEY_PROBES,
         };
         let mut rowids = Vec::new();
         let mut starts: Vec<(&str, Option<String>)> = Vec::new();
-        for s in &stored {
+        for (s, n) in &stored {
             let left = c.max - rowids.len();
             if left == 0 {
                 break;
@@ -275,8 +273,7 @@ impl SqliteQueue {
                     .await
                     .map_err(db_err)?;
             }
-            let n = running.get(&s.kind).copied().unwrap_or(0);
-            let plan = planner.plan(conn, s, n, left).await?;
+            let plan = planner.plan(conn, s, *n, left).await?;
             if let Some(cursor) = plan.cursor.filter(|k| s.cursor.as_ref() != Some(k)) {
                 sqlx::query(&sql.limit.cursor)
                     .bind(&s.kind)
@@ -293,7 +290,7 @@ impl SqliteQueue {
             }
         }
         if rowids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), only_limited));
         }
         let rowids = serde_json::to_string(&rowids).map_err(QueueError::backend)?;
         let rows = sqlx::query(&sql.limit.claim)
@@ -311,6 +308,6 @@ impl SqliteQueue {
                 .await
                 .map_err(db_err)?;
         }
-        Ok(rows)
+        Ok((rows, only_limited))
     }
 }

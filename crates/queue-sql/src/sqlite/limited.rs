@@ -5,15 +5,18 @@
 //! so counting and taking are one atomic step for every process sharing the file. Per
 //! kind: the room left is the concurrency limit less its running jobs with unexpired
 //! leases, and the rate's count less the starts inside its window. Without per-key parts
-//! the kind's due jobs are taken in claim order up to that room. With them, jobs without
-//! a key are taken by the kind's room alone, and keyed jobs by walking the kind's distinct
-//! keys on the keyed index from a cursor saved with the limit (the last key served), so
-//! claims rotate among keys and a key at its limit never holds up the others.
+//! the kind's due jobs are taken in claim order up to that room. With them, a claim first
+//! picks from a window of the kind's first due jobs in claim order, in one statement per
+//! priority that also reads the room of the window's keys: jobs without a key by the
+//! kind's room alone. When the window was full yet could not fill the room, its keys being at their
+//! limits, the claim walks the kind's distinct keys on the keyed index instead, from a
+//! cursor saved with the limit (the last key served), so claims rotate among keys and a
+//! key at its limit never holds up the others.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-use queue_core::{Limit, Rate, Result};
+use queue_core::{Limit, QueueError, Rate, Result};
 use sqlx::SqliteConnection;
 
 use super::row::db_err;
@@ -24,6 +27,17 @@ use crate::limit_columns;
 /// the next claim, so every key still gets its turn; this only bounds how long one claim
 /// holds the write lock when very many keys are at their limit.
 pub(super) const KEY_PROBES: usize = 256;
+
+/// Due jobs a claim reads from the head of a per-key-limited kind, per job it may take,
+/// and the bounds of that window: room to step over a few jobs of busy keys, while a
+/// head crowded by them goes to the walk over the keys rather than a longer read. Twice
+/// the room, not four times: the window's cost grows with its length (a table lookup and
+/// a key probe per job), and that cost is most of the claim's on the limited drain.
+const WINDOW_PER_PICK: usize = 2;
+/// The smallest window.
+const WINDOW_MIN: usize = 64;
+/// The largest window.
+const WINDOW_MAX: usize = 1_024;
 
 /// A kind's limit as stored, with where its walk over the keys resumes.
 #[derive(Debug)]
@@ -72,22 +86,61 @@ fn window_us(rate: Rate) -> i64 {
         .saturating_mul(1_000)
 }
 
+/// A stored row of limit_all.sql as a limit.
+fn stored((kind, c, kc, rc, rms, krc, krms, cursor): LimitRow) -> Result<Stored> {
+    Ok(Stored {
+        limit: limit_columns::limit(&kind, [c, kc, rc, rms, krc, krms])?,
+        kind,
+        cursor,
+    })
+}
+
 /// Every stored limit, by kind.
 pub(super) async fn read_limits(conn: &mut SqliteConnection, sql: &Sql) -> Result<Vec<Stored>> {
     let rows: Vec<LimitRow> = sqlx::query_as(&sql.limit.all)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
+    rows.into_iter().map(stored).collect()
+}
+
+/// The limits a claim of `kinds_json` (a JSON array, any kind when empty) honours at `now`
+/// (µs): those of the kinds asked for that are not paused, by kind, each with its running
+/// jobs (counted only when it has a kind-wide concurrency limit, else 0).
+pub(super) async fn claimed_limits(
+    conn: &mut SqliteConnection,
+    sql: &Sql,
+    kinds_json: &str,
+    now: i64,
+) -> Result<Vec<(Stored, usize)>> {
+    let rows: Vec<ClaimedRow> = sqlx::query_as(&sql.limit.claimed)
+        .bind(kinds_json)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
     rows.into_iter()
-        .map(|(kind, c, kc, rc, rms, krc, krms, cursor)| {
-            Ok(Stored {
-                limit: limit_columns::limit(&kind, [c, kc, rc, rms, krc, krms])?,
-                kind,
-                cursor,
-            })
+        .map(|(kind, c, kc, rc, rms, krc, krms, cursor, running)| {
+            Ok((
+                stored((kind, c, kc, rc, rms, krc, krms, cursor))?,
+                as_count(running),
+            ))
         })
         .collect()
 }
+
+/// One row of limit_claimed.sql: a [`LimitRow`] and its kind's running jobs.
+type ClaimedRow = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    i64,
+);
 
 /// A due job a limit lets start, with what orders it.
 #[derive(Debug)]
@@ -113,6 +166,17 @@ impl From<PickRow> for Pick {
     }
 }
 
+/// One row of limit_window.sql: a pick (rowid, key, due time, id), or how many jobs the
+/// window held and its priority.
+type WindowRow = (
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
 /// What a kind's limit lets one claim take.
 #[derive(Debug, Default)]
 pub(super) struct KindPlan {
@@ -129,8 +193,8 @@ pub(super) struct Planner<'a> {
     pub sql: &'a Sql,
     /// "Now" of the claim, µs.
     pub now: i64,
-    /// The priorities with pending jobs, highest first.
-    pub priorities: &'a [i64],
+    /// The priorities with pending jobs, read as far as needed.
+    pub priorities: Priorities,
     /// Keys probed per kind at most.
     pub key_probes: usize,
 }
@@ -144,7 +208,7 @@ impl Planner<'_> {
     /// Up to `cap` due jobs of `s`'s kind that its limit lets start now, given `running`
     /// jobs of the kind.
     pub async fn plan(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         s: &Stored,
         running: usize,
@@ -156,6 +220,12 @@ impl Planner<'_> {
         }
         if !s.limit.by_key() {
             let picks = self.kind_jobs(conn, &s.kind, true, room).await?;
+            return Ok(KindPlan {
+                picks,
+                cursor: None,
+            });
+        }
+        if let Some(picks) = self.window(conn, s, room).await? {
             return Ok(KindPlan {
                 picks,
                 cursor: None,
@@ -181,6 +251,67 @@ impl Planner<'_> {
                 .cloned(),
         };
         Ok(KindPlan { picks, cursor })
+    }
+
+    /// Up to `room` picks from the head of the kind, in claim order: its first due jobs,
+    /// keyed or not, priority by priority (one statement each, which finds the priority
+    /// too), of which limit_window.sql picks those whose keys have room. `None` when the
+    /// window was full yet could not fill the room (its keys were at their limits): only
+    /// the walk over the keys then finds the jobs further back that may start.
+    async fn window(
+        &self,
+        conn: &mut SqliteConnection,
+        s: &Stored,
+        room: usize,
+    ) -> Result<Option<Vec<Pick>>> {
+        let size = room
+            .saturating_mul(WINDOW_PER_PICK)
+            .clamp(WINDOW_MIN, WINDOW_MAX);
+        let since = s
+            .limit
+            .key_rate
+            .map(|rate| self.now.saturating_sub(window_us(rate)));
+        let mut picks: Vec<Pick> = Vec::new();
+        let mut seen = 0;
+        // Each statement finds its priority below the last one's.
+        let mut below = Some(i64::from(i32::MAX) + 1);
+        while let Some(above) = below.filter(|_| picks.len() < room && seen < size) {
+            // Keys picked at higher priorities have that much less room at this one.
+            let picked: Vec<&str> = picks.iter().filter_map(|p| p.key.as_deref()).collect();
+            let picked = serde_json::to_string(&picked).map_err(QueueError::backend)?;
+            let rows: Vec<WindowRow> = sqlx::query_as(&self.sql.limit.window)
+                .bind(above)
+                .bind(self.now)
+                .bind(&s.kind)
+                .bind(limit_of(size - seen))
+                .bind(limit_of(room - picks.len()))
+                .bind(s.limit.key_concurrency.map(i64::from))
+                .bind(since)
+                .bind(s.limit.key_rate.map(|rate| i64::from(rate.count)))
+                .bind(picked)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            below = None;
+            let mut found = Vec::new();
+            for (rowid, key, due, id, held, priority) in rows {
+                match (held, rowid, due) {
+                    (Some(n), _, _) => {
+                        seen += as_count(n);
+                        below = priority;
+                    }
+                    (None, Some(rowid), Some(due)) => found.push((rowid, key, due, id)),
+                    _ => {}
+                }
+            }
+            let priority = below.unwrap_or_default();
+            picks.extend(found.into_iter().map(|(rowid, key, due, id)| Pick {
+                rowid,
+                key,
+                order: (Reverse(priority), due, id),
+            }));
+        }
+        Ok((picks.len() >= room || seen < size).then_some(picks))
     }
 
     /// How many of the kind may start now by its kind-wide parts.
@@ -235,14 +366,16 @@ impl Planner<'_> {
     /// Up to `n` due jobs of `kind` in claim order, priority by priority; only those
     /// without a key unless `keyed`.
     async fn kind_jobs(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         kind: &str,
         keyed: bool,
         n: usize,
     ) -> Result<Vec<Pick>> {
         let mut picks = Vec::new();
-        for &priority in self.priorities {
+        let mut nth = 0;
+        while let Some(priority) = self.priorities.nth(conn, self.sql, nth).await? {
+            nth += 1;
             if picks.len() >= n {
                 break;
             }
@@ -263,7 +396,7 @@ impl Planner<'_> {
     /// Walks the kind's keys from its cursor, wrapping once, taking up to `room` due keyed
     /// jobs from the keys with room of their own.
     async fn key_walk(
-        &self,
+        &mut self,
         conn: &mut SqliteConnection,
         s: &Stored,
         room: usize,
@@ -351,21 +484,41 @@ pub(super) async fn running(
     Ok(rows.into_iter().map(|(k, n)| (k, as_count(n))).collect())
 }
 
-/// The priorities that have pending jobs, highest first: one probe each.
-pub(super) async fn priorities(conn: &mut SqliteConnection, sql: &Sql) -> Result<Vec<i64>> {
-    let mut out = Vec::new();
-    let mut below = i64::from(i32::MAX) + 1;
-    loop {
-        let next: Option<(i64, bool)> = sqlx::query_as(&sql.next_priority)
-            .bind(below)
-            .bind("[]")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        let Some((priority, _)) = next else {
-            return Ok(out);
-        };
-        out.push(priority);
-        below = priority;
+/// The priorities that have pending jobs, highest first, read one probe at a time as a
+/// claim goes down them: most claims need the highest only.
+#[derive(Debug, Default)]
+pub(super) struct Priorities {
+    /// Those read so far.
+    known: Vec<i64>,
+    /// Whether they are all of them.
+    complete: bool,
+}
+
+impl Priorities {
+    /// The `n`th priority with pending jobs (0 the highest), if there are that many.
+    async fn nth(
+        &mut self,
+        conn: &mut SqliteConnection,
+        sql: &Sql,
+        n: usize,
+    ) -> Result<Option<i64>> {
+        while self.known.len() <= n && !self.complete {
+            let below = self
+                .known
+                .last()
+                .copied()
+                .unwrap_or(i64::from(i32::MAX) + 1);
+            let next: Option<(i64, bool)> = sqlx::query_as(&sql.next_priority)
+                .bind(below)
+                .bind("[]")
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            match next {
+                Some((priority, _)) => self.known.push(priority),
+                None => self.complete = true,
+            }
+        }
+        Ok(self.known.get(n).copied())
     }
 }

@@ -126,10 +126,14 @@ pub(crate) struct LimitSql {
     pub clear_starts: String,
     /// Every limit with its key cursor.
     pub all: String,
+    /// The limits a claim honours, with their kinds' running jobs.
+    pub claimed: String,
     /// Running jobs per kind, unexpired leases only.
     pub running: String,
     /// Running jobs of one key, unexpired leases only.
     pub key_running: String,
+    /// What a window of a kind's head lets start by its keys' limits.
+    pub window: String,
     /// Recent starts of a kind.
     pub starts: String,
     /// Recent starts of a key.
@@ -206,8 +210,10 @@ impl Sql {
                 clear: r(load!("limit_clear.sql")),
                 clear_starts: r(load!("limit_clear_starts.sql")),
                 all: r(load!("limit_all.sql")),
+                claimed: r(load!("limit_claimed.sql")),
                 running: r(load!("limit_running.sql")),
                 key_running: r(load!("limit_key_running.sql")),
+                window: r(load!("limit_window.sql")),
                 starts: r(load!("limit_starts.sql")),
                 key_starts: r(load!("limit_key_starts.sql")),
                 trim: r(load!("limit_trim.sql")),

@@ -118,6 +118,24 @@ async fn limit_statements_walk_their_indexes() {
         ),
         "{key_running}"
     );
+    // A window: one priority's head on the pending index, then one probe of the keyed
+    // running index and of the starts per key of the window.
+    let window = plan(&q, &l.window).await;
+    for probe in [
+        "plans_pending_idx (priority=? AND scheduled_at<?)",
+        "plans_keyed_running_idx (kind=? AND concurrency_key=? AND lease_expires_at>?)",
+        "plans_starts_key_idx (kind=? AND key=? AND at>?)",
+    ] {
+        assert!(window.contains(probe), "{window}");
+    }
+    // Only the window's few rows are sorted, never the pending index.
+    assert!(!window.contains("RIGHT PART OF ORDER BY"), "{window}");
+    // A claim's limits: the running jobs of a kind by lease deadline, as below.
+    let claimed = plan(&q, &l.claimed).await;
+    assert!(
+        claimed.contains("plans_lease_idx (lease_expires_at>?)"),
+        "{claimed}"
+    );
     let running = plan(&q, &l.running).await;
     assert!(
         running.contains("plans_lease_idx (lease_expires_at>?)"),
