@@ -6,7 +6,8 @@
 -- priority fixed, `scheduled_at <= now` bounds the index range, so the walk ends at the
 -- first job not yet due instead of stepping over every job scheduled for later. Jobs of
 -- paused kinds (migrate_3.sql) and of limited kinds (migrate_6.sql, claimed first by
--- limit_*.sql) are stepped over; each list is read once per statement.
+-- limit_*.sql) are stepped over; both lists are read once per statement, as one, so each
+-- job is looked up in one.
 --
 -- Each row gets its own token from random(): SQLite's PRNG is seeded from the OS and
 -- evaluated per row, so two claims of one job get equal tokens with odds of 2^-64.
@@ -26,8 +27,9 @@ WHERE rowid IN (
       AND priority = ?5
       AND scheduled_at <= ?1
       AND (?3 = '[]' OR kind IN (SELECT value FROM json_each(?3)))
-      AND kind NOT IN (SELECT p.kind FROM {table}_paused AS p)
-      AND kind NOT IN (SELECT l.kind FROM {table}_limits AS l)
+      AND kind NOT IN (SELECT p.kind FROM {table}_paused AS p
+                       UNION ALL
+                       SELECT l.kind FROM {table}_limits AS l)
     ORDER BY priority DESC, scheduled_at, id
     LIMIT ?4
 )

@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 
 use super::busy::retry_busy;
 use super::row::{db_err, duration_us, to_us};
-use super::sql::{Sql, CHUNK, VALUES_PER_ROW};
+use super::sql::{values_per_row, Sql, CHUNK};
 use crate::BoxFuture;
 
 /// One validated job, in the stored form.
@@ -177,7 +177,8 @@ async fn write_inner(
         .map_err(db_err)?;
     }
     for chunk in batch.rows.chunks(CHUNK) {
-        let (text, size) = sql.enqueue(chunk.len());
+        let keyed = chunk.iter().any(|r| r.concurrency_key.is_some());
+        let (text, size) = sql.enqueue(chunk.len(), keyed);
         retry_busy!({
             let mut q = sqlx::query(text);
             for r in chunk {
@@ -191,10 +192,13 @@ async fn write_inner(
                     .bind(r.scheduled_at)
                     .bind(&r.unique_key)
                     .bind(&r.unique_key)
-                    .bind(r.unique_until)
-                    .bind(&r.concurrency_key);
+                    .bind(r.unique_until);
+                if keyed {
+                    q = q.bind(&r.concurrency_key);
+                }
             }
-            for _ in chunk.len() * VALUES_PER_ROW..size * VALUES_PER_ROW {
+            let width = values_per_row(keyed);
+            for _ in chunk.len() * width..size * width {
                 q = q.bind(None::<i64>);
             }
             q.execute(&mut *conn).await

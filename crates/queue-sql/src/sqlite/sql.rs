@@ -14,7 +14,8 @@ macro_rules! load {
 /// Jobs per insert statement: with 11 bound values each, a full chunk (22,528 values)
 /// stays under SQLite's limit of 32,766 variables per statement.
 pub(crate) const CHUNK: usize = 2_048;
-/// Values bound per job in the insert (see [`ROW`]).
+/// Values bound per job in the insert of jobs with concurrency keys (see [`KEYED_ROW`]);
+/// one fewer without (see [`ROW`]).
 pub(crate) const VALUES_PER_ROW: usize = 11;
 // Checked when compiling: a full chunk must stay within SQLITE_MAX_VARIABLE_NUMBER.
 const _: () = assert!(CHUNK * VALUES_PER_ROW <= 32_766);
@@ -24,7 +25,9 @@ const STEP: usize = 128;
 const SIZES: usize = STEP.trailing_zeros() as usize + CHUNK / STEP;
 
 /// The values of one job in `enqueue.sql`, in its column order.
-const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const KEYED_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// The same without the concurrency key.
+const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The size of insert that takes `n` jobs (1..=[`CHUNK`]), and its index among the
 /// sizes. Few sizes, so the driver prepares each once per connection and reuses it; the
@@ -52,8 +55,9 @@ pub(crate) struct Sql {
     pub migrate: Vec<(i64, String)>,
     /// The insert with `{rows}` still to fill (see [`Sql::enqueue`]).
     enqueue_template: String,
-    /// The inserts by size (see [`insert_size`]), rendered when first used.
-    enqueue: [OnceLock<String>; SIZES],
+    /// The inserts by size (see [`insert_size`]), rendered when first used: without
+    /// concurrency keys, then with.
+    enqueue: [[OnceLock<String>; SIZES]; 2],
     /// Frees lapsed unique keys.
     pub free_unique: String,
     /// Reads who holds unique keys.
@@ -173,8 +177,9 @@ impl Sql {
                 (4, r(load!("migrate_4.sql"))),
                 (5, r(load!("migrate_5.sql"))),
                 (6, r(load!("migrate_6.sql"))),
+                (7, r(load!("migrate_7.sql"))),
             ],
-            enqueue: std::array::from_fn(|_| OnceLock::new()),
+            enqueue: std::array::from_fn(|_| std::array::from_fn(|_| OnceLock::new())),
             enqueue_template,
             free_unique: r(load!("free_unique.sql")),
             unique_holders: r(load!("unique_holders.sql")),
@@ -228,25 +233,37 @@ impl Sql {
         }
     }
 
-    /// The insert for `n` jobs (1..=[`CHUNK`]) and how many jobs it takes: at least `n`,
-    /// the rest bound to NULL.
-    pub(crate) fn enqueue(&self, n: usize) -> (&str, usize) {
+    /// The insert for `n` jobs (1..=[`CHUNK`]), with their concurrency keys when `keyed`,
+    /// and how many jobs it takes: at least `n`, the rest bound to NULL.
+    pub(crate) fn enqueue(&self, n: usize, keyed: bool) -> (&str, usize) {
         let (size, i) = insert_size(n);
-        let text = self.enqueue[i].get_or_init(|| rows(&self.enqueue_template, size));
+        let text = self.enqueue[usize::from(keyed)][i]
+            .get_or_init(|| rows(&self.enqueue_template, size, keyed));
         (text, size)
     }
 }
 
-/// `template` with `{rows}` replaced by `n` value tuples.
-fn rows(template: &str, n: usize) -> String {
-    let mut values = String::with_capacity(n * (ROW.len() + 2));
+/// Values bound per job in the insert, with or without concurrency keys.
+pub(crate) fn values_per_row(keyed: bool) -> usize {
+    VALUES_PER_ROW - usize::from(!keyed)
+}
+
+/// `template` with `{rows}` replaced by `n` value tuples, and `{key}` by the key's column
+/// of them or NULL.
+fn rows(template: &str, n: usize, keyed: bool) -> String {
+    let (row, key) = if keyed {
+        (KEYED_ROW, "column11")
+    } else {
+        (ROW, "NULL")
+    };
+    let mut values = String::with_capacity(n * (row.len() + 2));
     for i in 0..n {
         if i > 0 {
             values.push_str(", ");
         }
-        values.push_str(ROW);
+        values.push_str(row);
     }
-    template.replace("{rows}", &values)
+    template.replace("{rows}", &values).replace("{key}", key)
 }
 
 #[cfg(test)]
@@ -299,13 +316,20 @@ mod tests {
         for s in all {
             assert!(!s.contains('{'), "{s}");
         }
-        let (chunk, size) = sql.enqueue(CHUNK);
-        assert_eq!(size, CHUNK);
         let values = |s: &str| s.split("VALUES").nth(1).unwrap_or_default().to_string();
-        assert_eq!(values(chunk).matches('?').count(), CHUNK * VALUES_PER_ROW);
-        let (odd, size) = sql.enqueue(7);
-        assert_eq!(size, 8);
-        assert_eq!(values(odd).matches(ROW).count(), 8);
-        assert!(!odd.contains('{'), "{odd}");
+        for keyed in [false, true] {
+            let (chunk, size) = sql.enqueue(CHUNK, keyed);
+            assert_eq!(size, CHUNK);
+            assert_eq!(
+                values(chunk).matches('?').count(),
+                CHUNK * values_per_row(keyed)
+            );
+            let (odd, size) = sql.enqueue(7, keyed);
+            assert_eq!(size, 8);
+            let row = if keyed { KEYED_ROW } else { ROW };
+            assert_eq!(values(odd).matches(&format!("{row},")).count(), 7);
+            assert!(!odd.contains('{'), "{odd}");
+            assert_eq!(odd.contains("column11"), keyed, "{odd}");
+        }
     }
 }
