@@ -24,31 +24,35 @@ const BUCKETS: [f64; 12] = [
 /// Any failure of a measurement, reported and fatal.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// A backend's figures once what it made is cleaned up; `None`, reported, when the
+/// measurement or the cleanup failed (the measurement's own failure is the one told).
+fn settled<T>(name: &str, out: Result<T, Error>, cleaned: queue_core::Result<()>) -> Option<T> {
+    match (out, cleaned) {
+        (Ok(value), Ok(())) => Some(value),
+        (Err(e), _) => {
+            eprintln!("queue-bench: {name}: {}", queue_core::ErrorChain(&*e));
+            None
+        }
+        (Ok(_), Err(e)) => {
+            eprintln!(
+                "queue-bench: {name}: cleanup: {}",
+                queue_core::ErrorChain(&e)
+            );
+            None
+        }
+    }
+}
+
 /// `--limits-only`: the limited drain beside the unlimited one, per backend.
 async fn limits_only(opts: &args::Options) -> std::process::ExitCode {
     for backend in backends::selected(&opts.backends) {
         eprintln!("== {} ==", backend.name());
         let cost = measure::limit_cost(backend.as_ref(), opts).await;
         let cleaned = backend.cleanup().await;
-        match (cost, cleaned) {
-            (Ok(cost), Ok(())) => print!("{}", report::limit_line(backend.name(), &cost, opts)),
-            (Err(e), _) => {
-                eprintln!(
-                    "queue-bench: {}: {}",
-                    backend.name(),
-                    queue_core::ErrorChain(&*e)
-                );
-                return std::process::ExitCode::FAILURE;
-            }
-            (Ok(_), Err(e)) => {
-                eprintln!(
-                    "queue-bench: {}: cleanup: {}",
-                    backend.name(),
-                    queue_core::ErrorChain(&e)
-                );
-                return std::process::ExitCode::FAILURE;
-            }
-        }
+        let Some(cost) = settled(backend.name(), cost, cleaned) else {
+            return std::process::ExitCode::FAILURE;
+        };
+        print!("{}", report::limit_line(backend.name(), &cost, opts));
     }
     std::process::ExitCode::SUCCESS
 }
@@ -96,30 +100,13 @@ async fn main() -> std::process::ExitCode {
         let row = measure::all(backend.as_ref(), &opts).await;
         // Whatever a failed step left behind (tables, keys, files).
         let cleaned = backend.cleanup().await;
-        match (row, cleaned) {
-            (Ok(row), Ok(())) => {
-                if let Some(v) = &row.server_version {
-                    machine.servers.push((row.backend.clone(), v.clone()));
-                }
-                rows.push(row);
-            }
-            (Err(e), _) => {
-                eprintln!(
-                    "queue-bench: {}: {}",
-                    backend.name(),
-                    queue_core::ErrorChain(&*e)
-                );
-                return std::process::ExitCode::FAILURE;
-            }
-            (Ok(_), Err(e)) => {
-                eprintln!(
-                    "queue-bench: {}: cleanup: {}",
-                    backend.name(),
-                    queue_core::ErrorChain(&e)
-                );
-                return std::process::ExitCode::FAILURE;
-            }
+        let Some(row) = settled(backend.name(), row, cleaned) else {
+            return std::process::ExitCode::FAILURE;
+        };
+        if let Some(v) = &row.server_version {
+            machine.servers.push((row.backend.clone(), v.clone()));
         }
+        rows.push(row);
     }
     println!("\n{}", report::render(&rows, &machine, &opts));
     if let Err(e) = report::write_json(&rows, &machine, &opts) {
