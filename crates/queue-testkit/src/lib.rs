@@ -192,6 +192,7 @@ macro_rules! __with_checks {
                 concurrency_key_round_trips,
                 kind_concurrency_holds_across_handles,
                 saturated_key_does_not_block_other_keys,
+                key_counts_down_one_job_at_a_time,
                 rate_limit_holds_over_a_window,
                 expired_lease_frees_its_slot,
                 limits_hold_under_parallel_claimers,

@@ -266,6 +266,54 @@ pub async fn saturated_key_does_not_block_other_keys(f: &dyn Factory) {
     );
 }
 
+/// With `per_key(2)`, a key's count goes down by one per job that ends: one ack of two
+/// running jobs lets exactly one more of the key start, and the key's other jobs wait
+/// while the other key's job is taken.
+pub async fn key_counts_down_one_job_at_a_time(f: &dyn Factory) {
+    if refuses_limits(f).await {
+        return;
+    }
+    let q = f.make(Setup::default()).await;
+    set(&*q, "sync", Limit::per_key(2)).await;
+    let mut a = Vec::new();
+    for _ in 0..5 {
+        a.push(enqueue(&*q, job("sync").concurrency_key("a")).await);
+    }
+    let b = enqueue(&*q, job("sync").concurrency_key("b")).await;
+
+    let first = take(&*q, &["sync"], 10).await;
+    let mut want = vec![a[0], a[1], b];
+    want.sort();
+    assert_eq!(ids(&first), want, "two of a's jobs and b's");
+    assert!(
+        take(&*q, &["sync"], 10).await.is_empty(),
+        "a is at 2 running"
+    );
+
+    let a0 = first.iter().find(|j| j.id == a[0]).expect("a's first job");
+    ack(&*q, a0).await;
+    let second = take(&*q, &["sync"], 10).await;
+    assert_eq!(
+        ids(&second),
+        vec![a[2]],
+        "one ack of a's two running jobs frees one slot"
+    );
+    assert!(
+        take(&*q, &["sync"], 10).await.is_empty(),
+        "a is at 2 running again"
+    );
+
+    let a1 = first.iter().find(|j| j.id == a[1]).expect("a's second job");
+    ack(&*q, a1).await;
+    ack(&*q, &second[0]).await;
+    let third = take(&*q, &["sync"], 10).await;
+    assert_eq!(
+        ids(&third),
+        vec![a[3], a[4]],
+        "both slots free: a's last two jobs"
+    );
+}
+
 /// With `rate(3, period)`, a claim starts three of ten due jobs and no more until the
 /// window has passed; acks do not give starts back. Per-key rates count each key on its
 /// own.
