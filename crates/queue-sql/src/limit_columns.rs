@@ -4,13 +4,21 @@
 
 use std::time::Duration;
 
-use queue_core::{Limit, QueueError, Rate, Result};
+use queue_core::{validate_kind, Limit, QueueError, Rate, Result};
 
 /// The stored parts of a limit, in the order above.
 pub(crate) type Columns = [Option<i64>; 6];
 
-/// The columns of `limit`, to bind in that order.
-pub(crate) fn columns(limit: &Limit) -> Columns {
+/// The columns to store for `kind`'s `limit`, to bind in that order, once both are
+/// checked as every backend checks them (a bad kind or limit stores nothing).
+pub(crate) fn checked(kind: &str, limit: &Limit) -> Result<Columns> {
+    validate_kind(kind)?;
+    limit.check()?;
+    Ok(columns(limit))
+}
+
+/// The columns of `limit`.
+fn columns(limit: &Limit) -> Columns {
     let count = |n: Option<u32>| n.map(i64::from);
     let ms = |r: Option<Rate>| r.map(|r| i64::try_from(r.period_ms()).unwrap_or(i64::MAX));
     [

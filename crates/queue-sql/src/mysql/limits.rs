@@ -151,22 +151,14 @@ impl Usage {
 impl MySqlQueue {
     /// Stores `limit` for `kind` and wakes idle workers: the new limit may have room.
     pub(super) async fn store_limit(&self, kind: &str, limit: Limit) -> Result<()> {
-        validate_kind(kind)?;
-        limit.check()?;
-        let [c, kc, rc, rms, krc, krms] = crate::limit_columns::columns(&limit);
+        let parts = crate::limit_columns::checked(kind, &limit)?;
         // A claim holding the kind's row makes this wait for it, or a deadlock victim.
         retry::on_conflict(|| async {
-            sqlx::query(&self.sql.limit_set)
-                .bind(kind)
-                .bind(c)
-                .bind(kc)
-                .bind(rc)
-                .bind(rms)
-                .bind(krc)
-                .bind(krms)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)
+            let mut q = sqlx::query(&self.sql.limit_set).bind(kind);
+            for part in parts {
+                q = q.bind(part);
+            }
+            q.execute(&self.pool).await.map_err(db_err)
         })
         .await?;
         self.limits_changed().await;

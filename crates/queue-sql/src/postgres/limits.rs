@@ -31,18 +31,12 @@ impl PgQueue {
     /// Stores `limit` for `kind` and wakes every process's idle workers (NOTIFY on the
     /// table's channel, and this process's at once): a raised limit frees work.
     pub(super) async fn store_limit(&self, kind: &str, limit: Limit) -> Result<()> {
-        validate_kind(kind)?;
-        limit.check()?;
-        let [c, kc, rc, rms, krc, krms] = limit_columns::columns(&limit);
-        sqlx::query(&self.sql.set_limit)
-            .bind(kind)
-            .bind(c)
-            .bind(kc)
-            .bind(rc)
-            .bind(rms)
-            .bind(krc)
-            .bind(krms)
-            .bind(&self.opts.table)
+        let parts = limit_columns::checked(kind, &limit)?;
+        let mut q = sqlx::query(&self.sql.set_limit).bind(kind);
+        for part in parts {
+            q = q.bind(part);
+        }
+        q.bind(&self.opts.table)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;

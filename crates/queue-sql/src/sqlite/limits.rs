@@ -16,22 +16,15 @@ impl SqliteQueue {
     /// Stores the limit of `kind` (replacing its parts, keeping its recent starts and key
     /// cursor) and wakes this process's idle workers: a raised limit makes work claimable.
     pub(super) async fn store_limit(&self, kind: &str, limit: Limit) -> Result<()> {
-        validate_kind(kind)?;
-        limit.check()?;
-        let [c, kc, rc, rms, krc, krms] = limit_columns::columns(&limit);
+        let parts = limit_columns::checked(kind, &limit)?;
         let mut turn = self.write_turn().await?;
-        let r = retry_busy!(
-            sqlx::query(&self.sql.limit.set)
-                .bind(kind)
-                .bind(c)
-                .bind(kc)
-                .bind(rc)
-                .bind(rms)
-                .bind(krc)
-                .bind(krms)
-                .execute(&mut *turn)
-                .await
-        );
+        let r = retry_busy!({
+            let mut q = sqlx::query(&self.sql.limit.set).bind(kind);
+            for part in parts {
+                q = q.bind(part);
+            }
+            q.execute(&mut *turn).await
+        });
         self.writer.checked(r.map_err(db_err))?;
         drop(turn);
         self.notifier.notify();
