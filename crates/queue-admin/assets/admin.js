@@ -26,9 +26,14 @@
     return url;
   }
 
-  async function call(method, path) {
+  async function call(method, path, json) {
     const headers = { "x-csrf-token": CSRF, accept: "application/json" };
-    const res = await fetch(apiUrl(path), { method, headers, credentials: "same-origin" });
+    const init = { method, headers, credentials: "same-origin" };
+    if (json !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(json);
+    }
+    const res = await fetch(apiUrl(path), init);
     let body = null;
     try {
       body = await res.json();
@@ -223,6 +228,38 @@
       }
     }
     if (lastCounts === null) lastCounts = key;
+
+    for (const l of stats.limits || []) {
+      for (const [attr, value] of [["running", l.running], ["waiting", l.waiting]]) {
+        for (const el of document.querySelectorAll("[data-limit-" + attr + "]")) {
+          if (el.getAttribute("data-limit-" + attr) === l.kind) el.textContent = String(value);
+        }
+      }
+    }
+  }
+
+  // "100/1m" as a limit's rate: {count: 100, period: 60000} (ms); null when empty.
+  const UNIT_MS = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 };
+  function rateOf(text, name) {
+    text = text.trim();
+    if (!text) return null;
+    const m = /^(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h|d)$/.exec(text);
+    if (!m) throw new Error(name + " must read COUNT/PERIOD, such as 100/1m or 5/1s");
+    return { count: Number(m[1]), period: Number(m[2] || "1") * UNIT_MS[m[3]] };
+  }
+
+  // The limit a form spells: only the parts filled in.
+  function limitOf(form) {
+    const field = (name) => form.elements.namedItem(name).value.trim();
+    const limit = {};
+    for (const name of ["concurrency", "key_concurrency"]) {
+      if (field(name)) limit[name] = Number(field(name));
+    }
+    for (const [name, label] of [["rate", "The rate"], ["key_rate", "The rate per key"]]) {
+      const rate = rateOf(field(name), label);
+      if (rate) limit[name] = rate;
+    }
+    return limit;
   }
 
   async function pollStats() {
@@ -328,6 +365,16 @@
       try {
         await call("POST", "api/kinds/" + encodeURIComponent(kind) + "/pause");
         afterAction("reload", "Paused " + kind);
+      } catch (e) {
+        toast(e.message, true);
+      }
+    } else if (form.matches("[data-limit-form]")) {
+      ev.preventDefault();
+      const kind = form.elements.namedItem("kind").value.trim();
+      if (!kind) return;
+      try {
+        const body = await call("PUT", "api/kinds/" + encodeURIComponent(kind) + "/limit", limitOf(form));
+        afterAction("reload", "Set the limit of " + body.kind);
       } catch (e) {
         toast(e.message, true);
       }

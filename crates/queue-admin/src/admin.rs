@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{middleware, Router};
 use queue_core::Backend;
 
@@ -109,6 +109,11 @@ impl Admin {
             .route("/api/purge", post(api::actions::purge))
             .route("/api/kinds/{kind}/pause", post(api::actions::pause))
             .route("/api/kinds/{kind}/resume", post(api::actions::resume))
+            .route("/api/limits", get(api::limits::list))
+            .route(
+                "/api/kinds/{kind}/limit",
+                put(api::limits::set).delete(api::limits::clear),
+            )
             .route("/assets/{file}", get(assets::serve));
         #[cfg(feature = "prometheus")]
         let router = router.route("/metrics", get(crate::metrics::render));

@@ -56,7 +56,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET api/queues` | `{"queues": [names]}` |
-//! | `GET api/stats` | counts per state, `paused`, `oldest_due`, `lag_seconds` |
+//! | `GET api/stats` | counts per state, `paused`, `limits` (each kind's `limit`, `running`, `waiting`), `oldest_due`, `lag_seconds` |
 //! | `GET api/jobs?state=&kind=&before=&limit=` | `{"jobs": [...], "next": id or null}`, newest first; `limit` 50 by default, at most 500; pass `next` as `before` for the older page |
 //! | `GET api/jobs/{id}` | one job: payload, output, last error, attempts, timestamps, lease |
 //! | `POST api/jobs/{id}/replay` | a failed job back to pending |
@@ -67,6 +67,9 @@
 //! | `POST api/purge?state=&older_than=&limit=` | deletes up to 500 finished jobs older than `older_than` seconds: `{"count", "more"}` |
 //! | `GET api/paused` | `{"paused": [kinds]}` |
 //! | `POST api/kinds/{kind}/pause`, `.../resume` | pauses or resumes a kind in the backend |
+//! | `GET api/limits` | `{"limits": {kind: limit}}` |
+//! | `PUT api/kinds/{kind}/limit` | replaces the kind's limit with the JSON body, e.g. `{"key_concurrency": 1, "rate": {"count": 100, "period": 60000}}` (periods in ms): `{"kind", "limit"}` |
+//! | `DELETE api/kinds/{kind}/limit` | clears it: `{"kind", "limit": null}` |
 //! | `GET api/csrf` | `{"header": "x-csrf-token", "token": ...}` |
 //! | `GET metrics` | Prometheus text, with [`Admin::metrics`] (feature `prometheus`, on by default) |
 //!

@@ -45,6 +45,7 @@ async fn suite(backend: Arc<dyn Backend>) {
     bulk_replay(&api, backend.as_ref()).await;
     purge(&api).await;
     pause(&api).await;
+    limits(&api, backend.as_ref()).await;
     routes(&api, &seed).await;
 }
 
@@ -153,6 +154,7 @@ async fn queues_and_stats(api: &Api) {
         assert_eq!(stats[state], n, "{state}: {stats}");
     }
     assert_eq!(stats["paused"], json!([]));
+    assert_eq!(stats["limits"], json!([]));
     assert!(stats["oldest_due"].is_string(), "{stats}");
     assert!(stats["lag_seconds"].as_f64().unwrap() >= 0.0);
 
@@ -606,6 +608,89 @@ async fn pause(api: &Api) {
         "invalid_request"
     );
     assert_eq!(api.get("/api/paused").await.json(), json!({"paused": []}));
+}
+
+/// Limits set, shown with their running and held-back jobs, replaced, refused and cleared.
+async fn limits(api: &Api, q: &dyn Backend) {
+    assert_eq!(
+        api.get("/api/limits").await.expect(200).json(),
+        json!({"limits": {}})
+    );
+    let limit = json!({"concurrency": 1, "rate": {"count": 100, "period": 60000}});
+    let set = api
+        .put_json("/api/kinds/a%2Fb/limit", &limit)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(set, json!({"kind": "a/b", "limit": limit}));
+    assert_eq!(
+        api.get("/api/limits").await.json(),
+        json!({"limits": {"a/b": limit}})
+    );
+
+    // One job runs; the limit holds the second back.
+    for _ in 0..2 {
+        q.enqueue(Job::new("a/b", json!({}))).await.unwrap();
+    }
+    let claimed = q.dequeue_batch(&["a/b"], 5).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let stats = api.get("/api/stats").await.json();
+    assert_eq!(
+        stats["limits"],
+        json!([{"kind": "a/b", "limit": limit, "running": 1, "waiting": 1}])
+    );
+    let page = api.get("/").await.expect(200).text();
+    assert!(page.contains(r#"data-limit-waiting="a/b">1<"#), "{page}");
+    assert!(page.contains("1 at once, 100 per 60s"), "{page}");
+    assert!(
+        page.contains(r#"data-url="api/kinds/a%2Fb/limit""#),
+        "{page}"
+    );
+
+    let per_key = json!({"key_concurrency": 2});
+    api.put_json("/api/kinds/a%2Fb/limit", &per_key)
+        .await
+        .expect(200);
+    assert_eq!(
+        api.get("/api/limits").await.json(),
+        json!({"limits": {"a/b": per_key}})
+    );
+    for bad in [
+        json!({"per_key": 1}),
+        json!({}),
+        json!({"concurrency": 0}),
+        json!([]),
+    ] {
+        let reply = api
+            .put_json("/api/kinds/a%2Fb/limit", &bad)
+            .await
+            .expect(400);
+        assert_eq!(reply.code(), "invalid_request", "{bad}");
+    }
+    assert_eq!(
+        api.put_json("/api/kinds/%20padded/limit", &per_key)
+            .await
+            .expect(400)
+            .code(),
+        "invalid_request"
+    );
+    // Refused requests changed nothing.
+    assert_eq!(
+        api.get("/api/limits").await.json(),
+        json!({"limits": {"a/b": per_key}})
+    );
+
+    let cleared = api
+        .delete("/api/kinds/a%2Fb/limit")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(cleared, json!({"kind": "a/b", "limit": null}));
+    assert_eq!(api.get("/api/limits").await.json(), json!({"limits": {}}));
+    assert_eq!(api.get("/api/stats").await.json()["limits"], json!([]));
+    for job in claimed {
+        q.ack(&job.lease().unwrap()).await.unwrap();
+    }
 }
 
 async fn routes(api: &Api, seed: &Seed) {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use queue_admin::{Admin, Auth, ServeOptions, Server};
-use queue_core::{Browsable, Data, Job, JobError, JobState, Queue, Worker};
+use queue_core::{Browsable, Data, Job, JobError, JobState, Limit, Queue, Worker};
 use queue_memory::MemoryQueue;
 use serde_json::{json, Value};
 use support::eventually;
@@ -159,6 +159,45 @@ async fn scenario(
     // The script polls the stats (through the same authentication) and says so.
     wait_for_text(&browser, "[data-live-text]", "live").await;
 
+    // A limit set from the form is stored in the backend and listed once the page reloads.
+    let form = wait_for(&browser, "form[data-limit-form]").await;
+    for (field, value) in [
+        ("kind", "report.build"),
+        ("concurrency", "2"),
+        ("rate", "100/1m"),
+    ] {
+        form.find(Locator::Css(&format!(r#"input[name="{field}"]"#)))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(&browser, "form[data-limit-form] button[type=submit]").await;
+    wait_for_text(&browser, ".limits-panel td.kind", "report.build").await;
+    assert_eq!(
+        queue.limits().await.unwrap()["report.build"],
+        Limit::concurrency(2).with_rate(100, Duration::from_secs(60))
+    );
+    let shown = text_of(&browser, ".limits-panel td:nth-child(2)").await;
+    assert_eq!(shown, "2 at once, 100 per 60s");
+    // Its running jobs are kept live by the script's polling, without a reload.
+    let running = r#"[data-limit-running="report.build"]"#;
+    assert_eq!(text_of(&browser, running).await, "0");
+    for week in [51, 52] {
+        queue
+            .enqueue(Job::new("report.build", json!({"week": week})))
+            .await
+            .unwrap();
+    }
+    let claimed = queue.dequeue_batch(&["report.build"], 2).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    wait_for_text(&browser, running, "2").await;
+    for job in &claimed {
+        queue.ack(&job.lease().unwrap()).await.unwrap();
+    }
+    wait_for_text(&browser, running, "0").await;
+
     // Some traffic for the charts; the screenshot is taken while it flows, once the charts
     // have a few points (their history survives the reload that lists the new jobs).
     let trickle = {
@@ -233,6 +272,21 @@ async fn scenario(
     browser.goto(&base).await.unwrap();
     wait_for(&browser, ".cards").await;
     screenshot(&browser, 390, 2400, &shots.join("dashboard-narrow.png")).await;
+
+    // The limit's clear button, confirmed, removes it.
+    click(&browser, r#".limits-panel button[data-method="DELETE"]"#).await;
+    wait_until(&browser, "the confirmation dialog", |b| async move {
+        b.get_alert_text().await.is_ok()
+    })
+    .await;
+    browser.accept_alert().await.unwrap();
+    wait_for_text(
+        &browser,
+        ".limits-panel p",
+        "None: no kind is limited across workers.",
+    )
+    .await;
+    assert!(queue.limits().await.unwrap().is_empty());
 }
 
 /// How many points the finished-per-second chart has drawn.

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use queue_core::Backend;
+use queue_core::{Backend, LimitStats};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -10,7 +10,8 @@ use super::params::Params;
 use crate::admin::AppState;
 use crate::error::ApiError;
 
-/// The answer of `api/stats`: the counts, the lag and the paused kinds of one queue.
+/// The answer of `api/stats`: the counts, the lag, the paused kinds and the limits of one
+/// queue.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct StatsView {
     pub queue: String,
@@ -20,6 +21,8 @@ pub(crate) struct StatsView {
     pub failed: u64,
     pub cancelled: u64,
     pub paused: Vec<String>,
+    /// The limited kinds, with their running jobs and the due jobs their limit holds back.
+    pub limits: Vec<LimitStats>,
     /// When the longest-waiting due job fell due.
     #[serde(with = "time::serde::rfc3339::option")]
     pub oldest_due: Option<OffsetDateTime>,
@@ -45,6 +48,7 @@ impl StatsView {
             failed: stats.failed,
             cancelled: stats.cancelled,
             paused: stats.paused,
+            limits: stats.limits,
             oldest_due,
             lag_seconds,
             now,

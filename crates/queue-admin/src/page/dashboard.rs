@@ -1,4 +1,5 @@
-//! The top of the dashboard: a card per state, the lag, the two charts, the paused kinds.
+//! The top of the dashboard: a card per state, the lag, the two charts, the paused kinds
+//! and the limits.
 
 use std::fmt::Write as _;
 
@@ -80,6 +81,38 @@ pub(crate) fn paused(stats: &StatsView) -> String {
 <form class="inline-form" data-pause-form><input name="kind" placeholder="kind" aria-label="Kind to pause" required autocomplete="off"><button class="btn btn-small" type="submit">Pause</button></form>
 </header>
 {list}
+</section>"#
+    )
+}
+
+/// The limited kinds: each limit, its running and held-back jobs (the script keeps those
+/// two live from `api/stats`) and a clear button; then a form to set one.
+pub(crate) fn limits(stats: &StatsView) -> String {
+    let mut rows = String::new();
+    for l in &stats.limits {
+        let _ = write!(
+            rows,
+            r#"<tr><td class="mono kind">{k}</td><td>{limit}</td><td class="num" data-limit-running="{k}">{running}</td><td class="num" data-limit-waiting="{k}">{waiting}</td><td class="actions"><button class="btn btn-small" type="button" data-method="DELETE" data-url="api/kinds/{u}/limit" data-confirm="Remove the limit of {k}?" data-done="Cleared the limit of {k}">Clear</button></td></tr>"#,
+            k = html(&l.kind),
+            limit = html(&l.limit.to_string()),
+            running = l.running,
+            waiting = l.waiting,
+            u = html(&url_component(&l.kind)),
+        );
+    }
+    let body = if rows.is_empty() {
+        r#"<p class="muted">None: no kind is limited across workers.</p>"#.to_owned()
+    } else {
+        format!(
+            r#"<div class="table-wrap"><table class="limits"><thead><tr><th>Kind</th><th>Limit</th><th class="num" title="Jobs of the kind running now">Running</th><th class="num" title="Due jobs the limit holds back">Held back</th><th></th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        )
+    };
+    format!(
+        r#"<section class="panel limits-panel">
+<header class="panel-head"><h2>Limits</h2>
+<form class="inline-form" data-limit-form><input name="kind" placeholder="kind" aria-label="Kind to limit" required autocomplete="off"><input name="concurrency" type="number" min="1" placeholder="at once" aria-label="Running at once"><input name="key_concurrency" type="number" min="1" placeholder="per key" aria-label="Running at once per concurrency key"><input name="rate" placeholder="rate 100/1m" aria-label="Starts per period" pattern="\s*\d+\s*/\s*\d*\s*(ms|s|m|h|d)\s*"><input name="key_rate" placeholder="key rate 5/1s" aria-label="Starts per period per concurrency key" pattern="\s*\d+\s*/\s*\d*\s*(ms|s|m|h|d)\s*"><button class="btn btn-small" type="submit">Set limit</button></form>
+</header>
+{body}
 </section>"#
     )
 }

@@ -1,4 +1,4 @@
-//! The dashboard page: the cards, charts and paused kinds, then one page of jobs with its
+//! The dashboard page: the cards, charts, paused kinds and limits, then one page of jobs with its
 //! state tabs, kind filter, bulk actions and "older" paging.
 
 use std::fmt::Write as _;
@@ -35,6 +35,7 @@ pub(crate) async fn render(ctx: &Ctx<'_>, q: &NamedQueue, params: &Params) -> Pa
         dashboard::charts(),
         dashboard::paused(&stats)
     );
+    main.push_str(&dashboard::limits(&stats));
     main.push_str(&jobs_panel(ctx, state, &kind, &before, &jobs));
     let title = match state {
         Some(s) => format!("{} jobs", label(s)),

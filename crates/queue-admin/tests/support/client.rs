@@ -98,6 +98,19 @@ impl Api {
         self.send(req).await
     }
 
+    /// A `PUT` with a JSON body and the CSRF token.
+    pub async fn put_json(&self, uri: &str, body: &serde_json::Value) -> Reply {
+        let req = Request::builder()
+            .method(Method::PUT)
+            .uri(uri)
+            .header("x-csrf-token", &self.csrf)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.send(req).await
+    }
+
     pub async fn post(&self, uri: &str) -> Reply {
         self.call(Method::POST, uri).await
     }
