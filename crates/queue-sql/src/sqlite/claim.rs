@@ -51,7 +51,7 @@ impl SqliteQueue {
                         .await?
                 }
                 // Some kind is limited: count and take in one write transaction.
-                Some((_, true)) => {
+                Some((priority, true)) => {
                     let claim = LimitedClaim {
                         q: self,
                         kinds,
@@ -59,6 +59,7 @@ impl SqliteQueue {
                         max,
                         now,
                         deadline,
+                        priority,
                     };
                     let r = busy::immediate(&mut turn, &claim, limited_claim).await;
                     self.writer.checked(r)?
@@ -191,6 +192,8 @@ struct LimitedClaim<'a> {
     now: i64,
     /// The lease deadline, µs.
     deadline: i64,
+    /// The highest priority with pending jobs, as read before the transaction.
+    priority: i64,
 }
 
 /// The body of a claim's write transaction when limits are stored: the limited kinds'
@@ -255,13 +258,15 @@ impl SqliteQueue {
         let mut planner = Planner {
             sql,
             now: c.now,
-            priorities: Priorities::default(),
+            priorities: Priorities::from_first(c.priority),
             key_probes: KEY_PROBES,
+            lease_until: Some(c.deadline),
         };
+        let mut rows = Vec::new();
         let mut rowids = Vec::new();
         let mut starts: Vec<(&str, Option<String>)> = Vec::new();
         for (s, n) in &stored {
-            let left = c.max - rowids.len();
+            let left = c.max - rows.len() - rowids.len();
             if left == 0 {
                 break;
             }
@@ -282,6 +287,7 @@ impl SqliteQueue {
                     .await
                     .map_err(db_err)?;
             }
+            rows.extend(plan.taken);
             for pick in plan.picks {
                 rowids.push(pick.rowid);
                 if s.is_rated() {
@@ -290,23 +296,19 @@ impl SqliteQueue {
             }
         }
         if rowids.is_empty() {
-            return Ok((Vec::new(), only_limited));
+            return Ok((rows, only_limited));
         }
         let rowids = serde_json::to_string(&rowids).map_err(QueueError::backend)?;
-        let rows = sqlx::query(&sql.limit.claim)
-            .bind(rowids)
-            .bind(c.deadline)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        if !starts.is_empty() {
-            let starts = serde_json::to_string(&starts).map_err(QueueError::backend)?;
-            sqlx::query(&sql.limit.record)
-                .bind(starts)
-                .bind(c.now)
-                .execute(&mut *conn)
+        rows.extend(
+            sqlx::query(&sql.limit.claim)
+                .bind(rowids)
+                .bind(c.deadline)
+                .fetch_all(&mut *conn)
                 .await
-                .map_err(db_err)?;
+                .map_err(db_err)?,
+        );
+        if !starts.is_empty() {
+            limited::record_starts(conn, sql, &starts, c.now).await?;
         }
         Ok((rows, only_limited))
     }
