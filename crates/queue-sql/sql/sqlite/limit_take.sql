@@ -12,9 +12,15 @@
 -- that room. Those jobs are all in the window (it is the head of the kind at this
 -- priority), so one probe of the keyed index counts them: no rank over the window.
 --
--- The window is a subquery SQLite runs as a coroutine, in its ORDER BY order, which the
--- outer ORDER BY matches: no sort, and the window stops being read at the ?5th pick, so a
--- claim that fills its room probes no more of the window than that.
+-- The window is a subquery SQLite runs as a coroutine, in its ORDER BY order, and the
+-- picks are taken in that order: an outer ORDER BY would sort the whole window. So the
+-- window stops being read at the ?5th pick, and a claim that fills its room probes no
+-- more of it than that.
+--
+-- With ?10 set, the statement is a claim of its own, outside a transaction (see
+-- src/sqlite/claim.rs): it then takes nothing unless the kind's stored limit is still a
+-- per-key concurrency of ?6 and nothing else, and the kind is not paused. A constant
+-- test, run once, before the window is read.
 UPDATE {table}
 SET state            = 'running',
     attempts         = attempts + 1,
@@ -29,6 +35,19 @@ WHERE rowid IN (
           AND priority = ?1
           AND scheduled_at <= ?2
           AND kind = ?3
+          AND (
+              ?10 IS NULL
+              OR EXISTS (
+                  SELECT 1
+                  FROM {table}_limits AS l
+                  WHERE l.kind = ?3
+                    AND l.key_concurrency = ?6
+                    AND l.concurrency IS NULL
+                    AND l.rate_count IS NULL
+                    AND l.key_rate_count IS NULL
+                    AND l.kind NOT IN (SELECT p.kind FROM {table}_paused AS p)
+              )
+          )
         ORDER BY priority DESC, scheduled_at, id
         LIMIT ?4
     ) AS h

@@ -50,19 +50,26 @@ impl SqliteQueue {
                     self.claim_by_priority(&mut turn, kinds_json, max, now, deadline, priority)
                         .await?
                 }
-                // Some kind is limited: count and take in one write transaction.
+                // Some kind is limited: count and take in one write transaction, unless
+                // one statement can do both.
                 Some((priority, true)) => {
-                    let claim = LimitedClaim {
-                        q: self,
-                        kinds,
-                        kinds_json,
-                        max,
-                        now,
-                        deadline,
-                        priority,
-                    };
-                    let r = busy::immediate(&mut turn, &claim, limited_claim).await;
-                    self.writer.checked(r)?
+                    let mut rows = self
+                        .take_alone(&mut turn, kinds, max, now, deadline, priority)
+                        .await?;
+                    if rows.len() < max {
+                        let claim = LimitedClaim {
+                            q: self,
+                            kinds,
+                            kinds_json,
+                            max: max - rows.len(),
+                            now,
+                            deadline,
+                            priority,
+                        };
+                        let r = busy::immediate(&mut turn, &claim, limited_claim).await;
+                        rows.extend(self.writer.checked(r)?);
+                    }
+                    rows
                 }
             }
         };
@@ -80,6 +87,56 @@ impl SqliteQueue {
             }
         }
         Ok((jobs, bad))
+    }
+
+    /// The claim of a kind asked for alone whose limit, as the last claim read it, is a
+    /// per-key concurrency and nothing else: one statement from the window at `priority`,
+    /// atomic by itself, which takes nothing if the stored limit is no longer that (or the
+    /// kind is paused). Empty when no such kind is known; when short of `max` (the window
+    /// was crowded or ran out, or the limit changed), the kind is forgotten and the write
+    /// transaction that follows reads the limits again.
+    async fn take_alone(
+        &self,
+        conn: &mut SqliteConnection,
+        kinds: &[&str],
+        max: usize,
+        now: i64,
+        deadline: i64,
+        priority: i64,
+    ) -> Result<Vec<SqliteRow>> {
+        let key_concurrency = {
+            let alone = self
+                .key_limited_alone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match (alone.as_ref(), kinds) {
+                (Some((kind, n)), [asked]) if kind == asked => *n,
+                _ => return Ok(Vec::new()),
+            }
+        };
+        let r = retry_busy!(
+            sqlx::query(&self.sql.limit.take)
+                .bind(priority)
+                .bind(now)
+                .bind(kinds[0])
+                .bind(limited::limit_of(limited::window_size(max)))
+                .bind(limited::limit_of(max))
+                .bind(i64::from(key_concurrency))
+                .bind(None::<i64>)
+                .bind(None::<i64>)
+                .bind(deadline)
+                .bind(true)
+                .fetch_all(&mut *conn)
+                .await
+        );
+        let rows = self.writer.checked(r.map_err(db_err))?;
+        if rows.len() < max {
+            *self
+                .key_limited_alone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        Ok(rows)
     }
 
     /// The highest priority below `below` with pending jobs, and whether any of the kinds
@@ -294,6 +351,20 @@ impl SqliteQueue {
                     starts.push((&s.kind, pick.key));
                 }
             }
+        }
+        // A kind asked for alone, limited per key and in no other way, whose claim filled
+        // its batch: the next claims of it take in one statement (`take_alone`).
+        if let ([asked], [(s, _)]) = (c.kinds, stored.as_slice()) {
+            let alone = s.kind == *asked && s.limit.concurrency.is_none() && !s.is_rated();
+            let filled = rows.len() + rowids.len() >= c.max;
+            *self
+                .key_limited_alone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = s
+                .limit
+                .key_concurrency
+                .filter(|_| alone && filled)
+                .map(|n| (s.kind.clone(), n));
         }
         if rowids.is_empty() {
             return Ok((rows, only_limited));

@@ -314,6 +314,7 @@ impl Planner<'_> {
                 .bind(since)
                 .bind(s.limit.key_rate.map(|rate| i64::from(rate.count)))
                 .bind(until)
+                .bind(None::<bool>)
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(db_err)?;
@@ -555,7 +556,7 @@ struct KeyWalk {
 }
 
 /// How many due jobs a window reads for a room of `room`.
-fn window_size(room: usize) -> usize {
+pub(super) fn window_size(room: usize) -> usize {
     room.saturating_mul(WINDOW_PER_PICK)
         .clamp(WINDOW_MIN, WINDOW_MAX)
 }
@@ -578,7 +579,7 @@ pub(super) async fn record_starts(
 }
 
 /// A row count as a bound LIMIT.
-fn limit_of(n: usize) -> i64 {
+pub(super) fn limit_of(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 

@@ -28,7 +28,7 @@ mod writer;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -108,6 +108,10 @@ pub(crate) struct SqliteQueue {
     /// Whether the last claim found limits on the kinds it asked for: then a settled
     /// claim frees a slot, and this process's idle workers are woken to use it.
     limited: AtomicBool,
+    /// A kind last claimed alone whose limit was a per-key concurrency and nothing else,
+    /// with that concurrency, while its claims fill their batch: they take from its window
+    /// in one statement (see `claim.rs`).
+    key_limited_alone: Mutex<Option<(String, u32)>>,
 }
 
 impl SqliteQueue {
@@ -148,6 +152,7 @@ impl SqliteQueue {
             cancels: CancelNotifier::new(),
             writer,
             limited: AtomicBool::new(false),
+            key_limited_alone: Mutex::new(None),
             pool,
             opts,
         });
