@@ -6,12 +6,13 @@
 //! kind: the room left is the concurrency limit less its running jobs with unexpired
 //! leases, and the rate's count less the starts inside its window. Without per-key parts
 //! the kind's due jobs are taken in claim order up to that room. With them, a claim first
-//! picks from a window of the kind's first due jobs in claim order, in one statement per
-//! priority that also reads the room of the window's keys: jobs without a key by the
-//! kind's room alone. When the window was full yet could not fill the room, its keys being at their
-//! limits, the claim walks the kind's distinct keys on the keyed index instead, from a
-//! cursor saved with the limit (the last key served), so claims rotate among keys and a
-//! key at its limit never holds up the others.
+//! takes from a window of the kind's first due jobs in claim order, in one statement per
+//! priority (limit_take.sql) that also reads the room of the window's keys: jobs without
+//! a key by the kind's room alone. Stats read the same picks without taking them
+//! (limit_window.sql). When the window was full yet could not fill the room, its keys
+//! being at their limits, the claim walks the kind's distinct keys on the keyed index for
+//! the rest, from a cursor saved with the limit (the last key served), so claims rotate
+//! among keys and a key at its limit never holds up the others.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -31,9 +32,9 @@ pub(super) const KEY_PROBES: usize = 256;
 
 /// Due jobs a claim reads from the head of a per-key-limited kind, per job it may take,
 /// and the bounds of that window: room to step over a few jobs of busy keys, while a
-/// head crowded by them goes to the walk over the keys rather than a longer read. Twice
-/// the room, not four times: the window's cost grows with its length (a table lookup and
-/// a key probe per job), and that cost is most of the claim's on the limited drain.
+/// head crowded by them goes to the walk over the keys rather than a longer read. A
+/// claim's take stops at its last pick, so the length costs only where busy keys crowd
+/// the head; stats read it whole.
 const WINDOW_PER_PICK: usize = 2;
 /// The smallest window.
 const WINDOW_MIN: usize = 64;

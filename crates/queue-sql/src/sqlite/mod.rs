@@ -8,8 +8,9 @@
 //! has no NOTIFY, so commits of other processes are noticed by [`watch`].
 //!
 //! Concurrency and rate limits per kind live in the database too and are counted and
-//! taken in the claim's write transaction ([`limited`]); a claim that asks for no limited
-//! kind runs exactly the plain statements, which step over limited kinds.
+//! taken in the claim's write transaction ([`limited`]), or by one statement that is
+//! atomic alone for a kind limited per key only; a claim that asks for no limited kind
+//! runs exactly the plain statements, which step over limited kinds.
 
 mod admin;
 mod browse;
