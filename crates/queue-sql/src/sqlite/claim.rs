@@ -352,11 +352,13 @@ impl SqliteQueue {
                 }
             }
         }
-        // A kind asked for alone, limited per key and in no other way, whose claim filled
-        // its batch: the next claims of it take in one statement (`take_alone`).
+        // A kind asked for alone, limited per key and in no other way, whose window filled
+        // the batch: the next claims of it take in one statement (`take_alone`). Not when
+        // the walk over the keys had to help (a crowded window), which that statement
+        // cannot do: each claim would read the window twice.
         if let ([asked], [(s, _)]) = (c.kinds, stored.as_slice()) {
             let alone = s.kind == *asked && s.limit.concurrency.is_none() && !s.is_rated();
-            let filled = rows.len() + rowids.len() >= c.max;
+            let filled = rows.len() >= c.max;
             *self
                 .key_limited_alone
                 .lock()
