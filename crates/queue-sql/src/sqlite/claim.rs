@@ -104,13 +104,13 @@ impl SqliteQueue {
         deadline: i64,
         priority: i64,
     ) -> Result<Vec<SqliteRow>> {
-        let key_concurrency = {
+        let (kind, key_concurrency) = {
             let alone = self
                 .key_limited_alone
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             match (alone.as_ref(), kinds) {
-                (Some((kind, n)), [asked]) if kind == asked => *n,
+                (Some((kind, n)), [asked]) if kind == asked => (*asked, *n),
                 _ => return Ok(Vec::new()),
             }
         };
@@ -118,7 +118,7 @@ impl SqliteQueue {
             sqlx::query(&self.sql.limit.take)
                 .bind(priority)
                 .bind(now)
-                .bind(kinds[0])
+                .bind(kind)
                 .bind(limited::limit_of(limited::window_size(max)))
                 .bind(limited::limit_of(max))
                 .bind(i64::from(key_concurrency))
