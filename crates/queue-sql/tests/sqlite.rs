@@ -1260,6 +1260,58 @@ async fn a_window_counts_each_keys_starts_against_its_rate() {
     assert_eq!(q.dequeue_batch(&["r"], 10).await.unwrap().len(), 1);
 }
 
+/// Once a kind's claims, asked for alone, fill their batch under a per-key concurrency and
+/// nothing else, the next ones take in one statement outside a transaction. That statement
+/// still honours the limit as stored, whatever another handle changed meanwhile: a lower
+/// key concurrency, a kind-wide part, a pause.
+#[tokio::test]
+async fn a_claim_in_one_statement_honours_a_limit_changed_elsewhere() {
+    use queue_core::Limit;
+    let db = TempDb::new();
+    let a = handle(&db, SqlOptions::default()).await;
+    let b = handle(&db, SqlOptions::default()).await;
+    a.set_limit("k", Limit::per_key(2)).await.unwrap();
+    let keys = ["x", "k01", "x", "x", "k04", "k05", "k06", "k07"];
+    let jobs = keys
+        .iter()
+        .map(|k| Job::new("k", serde_json::json!(k)).concurrency_key(*k))
+        .collect();
+    a.enqueue_batch(jobs).await.unwrap();
+    let key_of = |job: &Job| job.concurrency_key.clone().unwrap();
+    let got = a.dequeue_batch(&["k"], 2).await.unwrap();
+    assert_eq!(got.iter().map(key_of).collect::<Vec<_>>(), ["x", "k01"]);
+    // x runs one job, and its limit drops to one: its next job waits.
+    b.set_limit("k", Limit::per_key(1)).await.unwrap();
+    let got = a.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(got.iter().map(key_of).collect::<Vec<_>>(), ["k04"]);
+    // Three running, three at most for the kind: nothing more.
+    b.set_limit("k", Limit::per_key(1).with_concurrency(3))
+        .await
+        .unwrap();
+    assert!(a.dequeue_batch(&["k"], 5).await.unwrap().is_empty());
+    b.set_limit("k", Limit::per_key(1)).await.unwrap();
+    let got = a.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(got.iter().map(key_of).collect::<Vec<_>>(), ["k05"]);
+    b.pause_kind("k").await.unwrap();
+    assert!(a.dequeue_batch(&["k"], 1).await.unwrap().is_empty());
+    b.resume_kind("k").await.unwrap();
+    let got = a.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(got.iter().map(key_of).collect::<Vec<_>>(), ["k06"]);
+    // Unchanged since: the one statement takes the next.
+    let got = a.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(got.iter().map(key_of).collect::<Vec<_>>(), ["k07"]);
+    // It reads one priority; what it leaves of the batch, the full claim takes below.
+    let more = vec![
+        Job::new("k", serde_json::json!("urgent"))
+            .concurrency_key("u")
+            .priority(5),
+        Job::new("k", serde_json::json!("later")).concurrency_key("v"),
+    ];
+    a.enqueue_batch(more).await.unwrap();
+    let got = a.dequeue_batch(&["k"], 3).await.unwrap();
+    assert_eq!(got.iter().map(key_of).collect::<Vec<_>>(), ["u", "v"]);
+}
+
 #[tokio::test]
 async fn a_rate_allows_its_count_per_window() {
     use queue_core::Limit;

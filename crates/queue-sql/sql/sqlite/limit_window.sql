@@ -4,7 +4,8 @@
 -- limit_kind_jobs.sql does. Returns those of them a per-key limit lets start, up to ?5, in
 -- claim order, and one more row with only `seen`, how many jobs the window held, and the
 -- priority (NULL when none is left). The picks are made here, not by the caller, so only
--- they leave SQLite, not the window.
+-- they leave SQLite, not the window. Stats read this; a claim takes its picks with
+-- limit_take.sql, which decides alike.
 --
 -- A key's room: ?6 (its concurrency, NULL for none) less its running jobs with a lease
 -- unexpired at ?2, and ?8 (its rate's count) less its starts after ?7 (NULL for no rate),

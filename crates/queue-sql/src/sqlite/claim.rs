@@ -50,18 +50,26 @@ impl SqliteQueue {
                     self.claim_by_priority(&mut turn, kinds_json, max, now, deadline, priority)
                         .await?
                 }
-                // Some kind is limited: count and take in one write transaction.
-                Some((_, true)) => {
-                    let claim = LimitedClaim {
-                        q: self,
-                        kinds,
-                        kinds_json,
-                        max,
-                        now,
-                        deadline,
-                    };
-                    let r = busy::immediate(&mut turn, &claim, limited_claim).await;
-                    self.writer.checked(r)?
+                // Some kind is limited: count and take in one write transaction, unless
+                // one statement can do both.
+                Some((priority, true)) => {
+                    let mut rows = self
+                        .take_alone(&mut turn, kinds, max, now, deadline, priority)
+                        .await?;
+                    if rows.len() < max {
+                        let claim = LimitedClaim {
+                            q: self,
+                            kinds,
+                            kinds_json,
+                            max: max - rows.len(),
+                            now,
+                            deadline,
+                            priority,
+                        };
+                        let r = busy::immediate(&mut turn, &claim, limited_claim).await;
+                        rows.extend(self.writer.checked(r)?);
+                    }
+                    rows
                 }
             }
         };
@@ -79,6 +87,56 @@ impl SqliteQueue {
             }
         }
         Ok((jobs, bad))
+    }
+
+    /// The claim of a kind asked for alone whose limit, as the last claim read it, is a
+    /// per-key concurrency and nothing else: one statement from the window at `priority`,
+    /// atomic by itself, which takes nothing if the stored limit is no longer that (or the
+    /// kind is paused). Empty when no such kind is known; when short of `max` (the window
+    /// was crowded or ran out, or the limit changed), the kind is forgotten and the write
+    /// transaction that follows reads the limits again.
+    async fn take_alone(
+        &self,
+        conn: &mut SqliteConnection,
+        kinds: &[&str],
+        max: usize,
+        now: i64,
+        deadline: i64,
+        priority: i64,
+    ) -> Result<Vec<SqliteRow>> {
+        let (kind, key_concurrency) = {
+            let alone = self
+                .key_limited_alone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match (alone.as_ref(), kinds) {
+                (Some((kind, n)), [asked]) if kind == asked => (*asked, *n),
+                _ => return Ok(Vec::new()),
+            }
+        };
+        let r = retry_busy!(
+            sqlx::query(&self.sql.limit.take)
+                .bind(priority)
+                .bind(now)
+                .bind(kind)
+                .bind(limited::limit_of(limited::window_size(max)))
+                .bind(limited::limit_of(max))
+                .bind(i64::from(key_concurrency))
+                .bind(None::<i64>)
+                .bind(None::<i64>)
+                .bind(deadline)
+                .bind(true)
+                .fetch_all(&mut *conn)
+                .await
+        );
+        let rows = self.writer.checked(r.map_err(db_err))?;
+        if rows.len() < max {
+            *self
+                .key_limited_alone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        Ok(rows)
     }
 
     /// The highest priority below `below` with pending jobs, and whether any of the kinds
@@ -191,6 +249,8 @@ struct LimitedClaim<'a> {
     now: i64,
     /// The lease deadline, µs.
     deadline: i64,
+    /// The highest priority with pending jobs, as read before the transaction.
+    priority: i64,
 }
 
 /// The body of a claim's write transaction when limits are stored: the limited kinds'
@@ -255,13 +315,15 @@ impl SqliteQueue {
         let mut planner = Planner {
             sql,
             now: c.now,
-            priorities: Priorities::default(),
+            priorities: Priorities::from_first(c.priority),
             key_probes: KEY_PROBES,
+            lease_until: Some(c.deadline),
         };
+        let mut rows = Vec::new();
         let mut rowids = Vec::new();
         let mut starts: Vec<(&str, Option<String>)> = Vec::new();
         for (s, n) in &stored {
-            let left = c.max - rowids.len();
+            let left = c.max - rows.len() - rowids.len();
             if left == 0 {
                 break;
             }
@@ -282,6 +344,7 @@ impl SqliteQueue {
                     .await
                     .map_err(db_err)?;
             }
+            rows.extend(plan.taken);
             for pick in plan.picks {
                 rowids.push(pick.rowid);
                 if s.is_rated() {
@@ -289,24 +352,36 @@ impl SqliteQueue {
                 }
             }
         }
+        // A kind asked for alone, limited per key and in no other way, whose window filled
+        // the batch: the next claims of it take in one statement (`take_alone`). Not when
+        // the walk over the keys had to help (a crowded window), which that statement
+        // cannot do: each claim would read the window twice.
+        if let ([asked], [(s, _)]) = (c.kinds, stored.as_slice()) {
+            let alone = s.kind == *asked && s.limit.concurrency.is_none() && !s.is_rated();
+            let filled = rows.len() >= c.max;
+            *self
+                .key_limited_alone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = s
+                .limit
+                .key_concurrency
+                .filter(|_| alone && filled)
+                .map(|n| (s.kind.clone(), n));
+        }
         if rowids.is_empty() {
-            return Ok((Vec::new(), only_limited));
+            return Ok((rows, only_limited));
         }
         let rowids = serde_json::to_string(&rowids).map_err(QueueError::backend)?;
-        let rows = sqlx::query(&sql.limit.claim)
-            .bind(rowids)
-            .bind(c.deadline)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        if !starts.is_empty() {
-            let starts = serde_json::to_string(&starts).map_err(QueueError::backend)?;
-            sqlx::query(&sql.limit.record)
-                .bind(starts)
-                .bind(c.now)
-                .execute(&mut *conn)
+        rows.extend(
+            sqlx::query(&sql.limit.claim)
+                .bind(rowids)
+                .bind(c.deadline)
+                .fetch_all(&mut *conn)
                 .await
-                .map_err(db_err)?;
+                .map_err(db_err)?,
+        );
+        if !starts.is_empty() {
+            limited::record_starts(conn, sql, &starts, c.now).await?;
         }
         Ok((rows, only_limited))
     }

@@ -6,18 +6,20 @@
 //! kind: the room left is the concurrency limit less its running jobs with unexpired
 //! leases, and the rate's count less the starts inside its window. Without per-key parts
 //! the kind's due jobs are taken in claim order up to that room. With them, a claim first
-//! picks from a window of the kind's first due jobs in claim order, in one statement per
-//! priority that also reads the room of the window's keys: jobs without a key by the
-//! kind's room alone. When the window was full yet could not fill the room, its keys being at their
-//! limits, the claim walks the kind's distinct keys on the keyed index instead, from a
-//! cursor saved with the limit (the last key served), so claims rotate among keys and a
-//! key at its limit never holds up the others.
+//! takes from a window of the kind's first due jobs in claim order, in one statement per
+//! priority (limit_take.sql) that also reads the room of the window's keys: jobs without
+//! a key by the kind's room alone. Stats read the same picks without taking them
+//! (limit_window.sql). When the window was full yet could not fill the room, its keys
+//! being at their limits, the claim walks the kind's distinct keys on the keyed index for
+//! the rest, from a cursor saved with the limit (the last key served), so claims rotate
+//! among keys and a key at its limit never holds up the others.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use queue_core::{Limit, QueueError, Rate, Result};
-use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
 use super::row::db_err;
 use super::sql::Sql;
@@ -30,9 +32,9 @@ pub(super) const KEY_PROBES: usize = 256;
 
 /// Due jobs a claim reads from the head of a per-key-limited kind, per job it may take,
 /// and the bounds of that window: room to step over a few jobs of busy keys, while a
-/// head crowded by them goes to the walk over the keys rather than a longer read. Twice
-/// the room, not four times: the window's cost grows with its length (a table lookup and
-/// a key probe per job), and that cost is most of the claim's on the limited drain.
+/// head crowded by them goes to the walk over the keys rather than a longer read. A
+/// claim's take stops at its last pick, so the length costs only where busy keys crowd
+/// the head; stats read it whole.
 const WINDOW_PER_PICK: usize = 2;
 /// The smallest window.
 const WINDOW_MIN: usize = 64;
@@ -178,10 +180,12 @@ type WindowRow = (
 );
 
 /// What a kind's limit lets one claim take.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct KindPlan {
     /// The picks, in claim order.
     pub picks: Vec<Pick>,
+    /// The rows the window took already (a claim only): running, their starts recorded.
+    pub taken: Vec<SqliteRow>,
     /// The key cursor to save, when it moved.
     pub cursor: Option<String>,
 }
@@ -197,6 +201,9 @@ pub(super) struct Planner<'a> {
     pub priorities: Priorities,
     /// Keys probed per kind at most.
     pub key_probes: usize,
+    /// The lease deadline (µs) of a claim, which takes a window's picks in the statement
+    /// that picks them; `None` for stats, which only read.
+    pub lease_until: Option<i64>,
 }
 
 /// A count read back as a `usize`.
@@ -214,7 +221,7 @@ impl Planner<'_> {
         running: usize,
         cap: usize,
     ) -> Result<KindPlan> {
-        let room = self.kind_room(conn, s, running).await?.min(cap);
+        let mut room = self.kind_room(conn, s, running).await?.min(cap);
         if room == 0 {
             return Ok(KindPlan::default());
         }
@@ -222,12 +229,27 @@ impl Planner<'_> {
             let picks = self.kind_jobs(conn, &s.kind, true, room).await?;
             return Ok(KindPlan {
                 picks,
+                taken: Vec::new(),
                 cursor: None,
             });
         }
-        if let Some(picks) = self.window(conn, s, room).await? {
+        let mut taken = Vec::new();
+        if let Some(until) = self.lease_until {
+            let crowded;
+            (taken, crowded) = self.window_take(conn, s, room, until).await?;
+            if !crowded {
+                return Ok(KindPlan {
+                    picks: Vec::new(),
+                    taken,
+                    cursor: None,
+                });
+            }
+            // The walk fills what the window left of the room.
+            room -= taken.len();
+        } else if let Some(picks) = self.window(conn, s, room).await? {
             return Ok(KindPlan {
                 picks,
+                taken,
                 cursor: None,
             });
         }
@@ -250,7 +272,81 @@ impl Planner<'_> {
                 .find(|k| taken_keyed.contains(&k.as_str()))
                 .cloned(),
         };
-        Ok(KindPlan { picks, cursor })
+        Ok(KindPlan {
+            picks,
+            taken,
+            cursor,
+        })
+    }
+
+    /// A claim's window: takes up to `room` jobs from the head of the kind, in claim
+    /// order, with a lease until `until` (µs), priority by priority, one limit_take.sql
+    /// each, and records the starts of a rated kind at once, so the next priority's take
+    /// counts them (its running jobs it counts anyway). Returns the rows taken, and whether
+    /// the window was crowded: full, its keys at their limits, yet short of the room; only
+    /// the walk over the keys then finds the jobs further back that may start.
+    async fn window_take(
+        &mut self,
+        conn: &mut SqliteConnection,
+        s: &Stored,
+        room: usize,
+        until: i64,
+    ) -> Result<(Vec<SqliteRow>, bool)> {
+        let size = window_size(room);
+        let since = s
+            .limit
+            .key_rate
+            .map(|rate| self.now.saturating_sub(window_us(rate)));
+        let mut taken: Vec<SqliteRow> = Vec::new();
+        let mut seen = 0;
+        let mut nth = 0;
+        while taken.len() < room && seen < size {
+            let Some(priority) = self.priorities.nth(conn, self.sql, nth).await? else {
+                break;
+            };
+            nth += 1;
+            let rows = sqlx::query(&self.sql.limit.take)
+                .bind(priority)
+                .bind(self.now)
+                .bind(&s.kind)
+                .bind(limit_of(size - seen))
+                .bind(limit_of(room - taken.len()))
+                .bind(s.limit.key_concurrency.map(i64::from))
+                .bind(since)
+                .bind(s.limit.key_rate.map(|rate| i64::from(rate.count)))
+                .bind(until)
+                .bind(None::<bool>)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let got = rows.len();
+            if s.is_rated() && got > 0 {
+                // A key that cannot be read (a damaged row, set aside by the claim) counts
+                // as none, as in limit_record.sql.
+                let starts: Vec<(&str, Option<String>)> = rows
+                    .iter()
+                    .map(|r| (s.kind.as_str(), r.try_get("concurrency_key").ok().flatten()))
+                    .collect();
+                record_starts(conn, self.sql, &starts, self.now).await?;
+            }
+            taken.extend(rows);
+            if taken.len() >= room {
+                break;
+            }
+            // Short of the room: what the window held at this priority, its picks (now
+            // running) and what is still pending of it.
+            let pending: i64 = sqlx::query_scalar(&self.sql.limit.held)
+                .bind(priority)
+                .bind(self.now)
+                .bind(&s.kind)
+                .bind(limit_of(size - seen - got))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            seen += got + as_count(pending);
+        }
+        let crowded = taken.len() < room && seen >= size;
+        Ok((taken, crowded))
     }
 
     /// Up to `room` picks from the head of the kind, in claim order: its first due jobs,
@@ -264,9 +360,7 @@ impl Planner<'_> {
         s: &Stored,
         room: usize,
     ) -> Result<Option<Vec<Pick>>> {
-        let size = room
-            .saturating_mul(WINDOW_PER_PICK)
-            .clamp(WINDOW_MIN, WINDOW_MAX);
+        let size = window_size(room);
         let since = s
             .limit
             .key_rate
@@ -462,8 +556,31 @@ struct KeyWalk {
     stopped_at: Option<String>,
 }
 
+/// How many due jobs a window reads for a room of `room`.
+pub(super) fn window_size(room: usize) -> usize {
+    room.saturating_mul(WINDOW_PER_PICK)
+        .clamp(WINDOW_MIN, WINDOW_MAX)
+}
+
+/// Records `starts` ([kind, key] pairs) of rated kinds at `now` (µs).
+pub(super) async fn record_starts(
+    conn: &mut SqliteConnection,
+    sql: &Sql,
+    starts: &[(&str, Option<String>)],
+    now: i64,
+) -> Result<()> {
+    let starts = serde_json::to_string(starts).map_err(QueueError::backend)?;
+    sqlx::query(&sql.limit.record)
+        .bind(starts)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// A row count as a bound LIMIT.
-fn limit_of(n: usize) -> i64 {
+pub(super) fn limit_of(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -495,6 +612,14 @@ pub(super) struct Priorities {
 }
 
 impl Priorities {
+    /// The priorities from `first`, the highest with pending jobs, read by the caller.
+    pub fn from_first(first: i64) -> Priorities {
+        Priorities {
+            known: vec![first],
+            complete: false,
+        }
+    }
+
     /// The `n`th priority with pending jobs (0 the highest), if there are that many.
     async fn nth(
         &mut self,

@@ -83,6 +83,7 @@ impl SqliteQueue {
             priorities: Priorities::default(),
             // Every key: stats answer for the whole kind, not one claim's share.
             key_probes: usize::MAX,
+            lease_until: None,
         };
         let mut out = Vec::with_capacity(stored.len());
         for s in stored {

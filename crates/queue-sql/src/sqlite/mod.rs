@@ -8,8 +8,9 @@
 //! has no NOTIFY, so commits of other processes are noticed by [`watch`].
 //!
 //! Concurrency and rate limits per kind live in the database too and are counted and
-//! taken in the claim's write transaction ([`limited`]); a claim that asks for no limited
-//! kind runs exactly the plain statements, which step over limited kinds.
+//! taken in the claim's write transaction ([`limited`]), or by one statement that is
+//! atomic alone for a kind limited per key only; a claim that asks for no limited kind
+//! runs exactly the plain statements, which step over limited kinds.
 
 mod admin;
 mod browse;
@@ -28,7 +29,7 @@ mod writer;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -108,6 +109,10 @@ pub(crate) struct SqliteQueue {
     /// Whether the last claim found limits on the kinds it asked for: then a settled
     /// claim frees a slot, and this process's idle workers are woken to use it.
     limited: AtomicBool,
+    /// A kind last claimed alone whose limit was a per-key concurrency and nothing else,
+    /// with that concurrency, while its claims fill their batch: they take from its window
+    /// in one statement (see `claim.rs`).
+    key_limited_alone: Mutex<Option<(String, u32)>>,
 }
 
 impl SqliteQueue {
@@ -148,6 +153,7 @@ impl SqliteQueue {
             cancels: CancelNotifier::new(),
             writer,
             limited: AtomicBool::new(false),
+            key_limited_alone: Mutex::new(None),
             pool,
             opts,
         });

@@ -138,6 +138,10 @@ pub(crate) struct LimitSql {
     pub key_running: String,
     /// What a window of a kind's head lets start by its keys' limits.
     pub window: String,
+    /// The same, taken: the claim's picks marked running.
+    pub take: String,
+    /// How many jobs a window of one priority holds.
+    pub held: String,
     /// Recent starts of a kind.
     pub starts: String,
     /// Recent starts of a key.
@@ -219,6 +223,8 @@ impl Sql {
                 running: r(load!("limit_running.sql")),
                 key_running: r(load!("limit_key_running.sql")),
                 window: r(load!("limit_window.sql")),
+                take: r(load!("limit_take.sql")),
+                held: r(load!("limit_held.sql")),
                 starts: r(load!("limit_starts.sql")),
                 key_starts: r(load!("limit_key_starts.sql")),
                 trim: r(load!("limit_trim.sql")),

@@ -130,6 +130,27 @@ async fn limit_statements_walk_their_indexes() {
     }
     // Only the window's few rows are sorted, never the pending index.
     assert!(!window.contains("RIGHT PART OF ORDER BY"), "{window}");
+    // A claim's window: read as a coroutine in claim order and never sorted, so it stops
+    // at the last pick; per row, one probe of its key's running jobs and one of its key's
+    // jobs ahead of it.
+    let take = plan(&q, &l.take).await;
+    for probe in [
+        "CO-ROUTINE h",
+        "plans_pending_idx (priority=? AND scheduled_at<?)",
+        "plans_keyed_running_idx (kind=? AND concurrency_key=? AND lease_expires_at>?)",
+        "plans_starts_key_idx (kind=? AND key=? AND at>?)",
+        "plans_keyed_pending_idx (kind=? AND concurrency_key=? AND priority=? AND scheduled_at<?)",
+        "SEARCH l USING PRIMARY KEY (kind=?)",
+    ] {
+        assert!(take.contains(probe), "{take}");
+    }
+    assert!(!take.contains("TEMP B-TREE"), "{take}");
+    assert!(!take.contains("AUTOMATIC"), "{take}");
+    let held = plan(&q, &l.held).await;
+    assert!(
+        held.contains("plans_pending_idx (priority=? AND scheduled_at<?)"),
+        "{held}"
+    );
     // A claim's limits: the running jobs of a kind by lease deadline, as below.
     let claimed = plan(&q, &l.claimed).await;
     assert!(
