@@ -170,7 +170,7 @@ async fn migrations_run_twice_and_concurrently() {
             .fetch_all(&pool(1).await)
             .await
             .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     again
         .enqueue(Job::new("k", serde_json::json!(1)))
         .await
@@ -512,16 +512,6 @@ async fn enqueue_keyed(q: &SqlQueue, keys: &[String]) -> Vec<JobId> {
     ids
 }
 
-/// The group kind "k"'s key rotation served last: only the walk over keys moves it.
-async fn rotation(pool: &MySqlPool, table: &str) -> Option<Vec<u8>> {
-    sqlx::query_scalar(&format!(
-        "SELECT rotation FROM `{table}_limits` WHERE kind = 'k'"
-    ))
-    .fetch_one(pool)
-    .await
-    .unwrap()
-}
-
 fn keys_of(jobs: &[Job]) -> Vec<String> {
     jobs.iter()
         .map(|j| j.concurrency_key.clone().unwrap())
@@ -529,40 +519,37 @@ fn keys_of(jobs: &[Job]) -> Vec<String> {
 }
 
 /// More due jobs than a window reads, their keys in reverse byte order: a claim takes the
-/// first in claim order from the window, not the first keys of the rotation, and leaves
-/// the rotation where it was.
+/// first in claim order from the window, not the first keys in byte order.
 #[tokio::test]
 async fn limited_claim_takes_a_full_window_in_claim_order() {
-    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    let (q, _, _) = limited_queue(queue_core::Limit::per_key(1)).await;
     let keys: Vec<String> = (0..70).rev().map(|i| format!("key-{i:03}")).collect();
     enqueue_keyed(&q, &keys).await;
     let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
     assert_eq!(keys_of(&jobs), ["key-069", "key-068"]);
-    assert_eq!(rotation(&pool, &table).await, None);
     q.drop_schema().await.unwrap();
 }
 
 /// Fewer due jobs than a window reads: the claim takes those whose keys have room, even
-/// fewer than it asked for, without walking the keys.
+/// fewer than it asked for.
 #[tokio::test]
 async fn limited_claim_takes_a_short_window_whole() {
-    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    let (q, _, _) = limited_queue(queue_core::Limit::per_key(1)).await;
     enqueue_keyed(&q, &["a".to_string()]).await;
     assert_eq!(keys_of(&q.dequeue_batch(&["k"], 1).await.unwrap()), ["a"]);
     enqueue_keyed(&q, &["a".to_string(), "z".to_string(), "y".to_string()]).await;
     let jobs = q.dequeue_batch(&["k"], 3).await.unwrap();
     assert_eq!(keys_of(&jobs), ["z", "y"]);
-    assert_eq!(rotation(&pool, &table).await, None);
     q.drop_schema().await.unwrap();
 }
 
-/// A window full of jobs of a key at its limit: the claim walks the keys and takes the
-/// job of another key behind them.
+/// A window full of jobs of a key at its limit, longer than a page past it: the claim
+/// reads on through the kind's due jobs in claim order and takes the job of another key
+/// behind them.
 #[tokio::test]
-async fn limited_claim_walks_the_keys_past_a_crowded_window() {
-    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
-    let busy = vec!["busy".to_string(); 71];
-    enqueue_keyed(&q, &busy).await;
+async fn limited_claim_reads_on_past_a_crowded_window() {
+    let (q, _, _) = limited_queue(queue_core::Limit::per_key(1)).await;
+    enqueue_busy(&q, 6_000).await;
     assert_eq!(
         keys_of(&q.dequeue_batch(&["k"], 1).await.unwrap()),
         ["busy"]
@@ -570,8 +557,96 @@ async fn limited_claim_walks_the_keys_past_a_crowded_window() {
     enqueue_keyed(&q, &["other".to_string()]).await;
     let jobs = q.dequeue_batch(&["k"], 1).await.unwrap();
     assert_eq!(keys_of(&jobs), ["other"]);
-    assert_eq!(rotation(&pool, &table).await, Some(b"other".to_vec()));
     q.drop_schema().await.unwrap();
+}
+
+/// A claim looks at 20,000 due jobs of a kind at most: a job behind more jobs of keys at
+/// their limit waits until their backlog shrinks.
+#[tokio::test]
+async fn limited_claim_looks_at_twenty_thousand_jobs_at_most() {
+    let (q, _, _) = limited_queue(queue_core::Limit::per_key(1)).await;
+    let busy = enqueue_busy(&q, 20_001).await;
+    assert_eq!(
+        keys_of(&q.dequeue_batch(&["k"], 1).await.unwrap()),
+        ["busy"]
+    );
+    // 20,000 pending jobs of the busy key, then this one.
+    enqueue_keyed(&q, &["other".to_string()]).await;
+    assert!(q.dequeue_batch(&["k"], 1).await.unwrap().is_empty());
+    q.cancel(busy[busy.len() - 1]).await.unwrap();
+    let jobs = q.dequeue_batch(&["k"], 1).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["other"]);
+    q.drop_schema().await.unwrap();
+}
+
+/// Enqueues `n` jobs of kind "k" with the key "busy", in one batch.
+async fn enqueue_busy(q: &SqlQueue, n: usize) -> Vec<JobId> {
+    let jobs = (0..n)
+        .map(|i| Job::new("k", serde_json::json!(i)).concurrency_key("busy"))
+        .collect();
+    q.enqueue_batch(jobs).await.unwrap()
+}
+
+/// A table migrated by the release that had the keyed index (version 2) loses the index,
+/// its generated columns and the key walk's rotation (migration 3) and keeps its jobs;
+/// migration 3 runs again on a table that has lost them already, as after a start that
+/// died half way through it.
+#[tokio::test]
+async fn a_table_with_the_keyed_index_migrates_forward() {
+    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    enqueue_keyed(&q, &["a".to_string(), "a".to_string(), "b".to_string()]).await;
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE `{table}` \
+             ADD COLUMN keyed_state VARCHAR(9) CHARACTER SET ascii \
+                 AS (IF(concurrency_key IS NULL, NULL, state)) VIRTUAL, \
+             ADD COLUMN keyed_due DATETIME(6) \
+                 AS (IF(concurrency_key IS NULL, NULL, scheduled_at)) VIRTUAL, \
+             ADD INDEX `{table}_keyed_idx` (kind, concurrency_key, keyed_state, keyed_due, id); \
+         ALTER TABLE `{table}_limits` ADD COLUMN rotation VARBINARY(255) NULL; \
+         DELETE FROM `{table}_migrations` WHERE version = 3"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(keyed_leftovers(&pool, &table).await, 4);
+    let q = queue_on(pool.clone(), &table).await;
+    assert_eq!(keyed_leftovers(&pool, &table).await, 0);
+    sqlx::query(&format!(
+        "DELETE FROM `{table}_migrations` WHERE version = 3"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let q2 = queue_on(pool.clone(), &table).await;
+    assert_eq!(keyed_leftovers(&pool, &table).await, 0);
+    let jobs = q.dequeue_batch(&["k"], 3).await.unwrap();
+    assert_eq!(keys_of(&jobs), ["a", "b"]);
+    drop(q2);
+    q.drop_schema().await.unwrap();
+}
+
+/// Migration 2's keyed index, generated columns and rotation left in `table`.
+async fn keyed_leftovers(pool: &MySqlPool, table: &str) -> i64 {
+    let columns: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?) \
+           AND COLUMN_NAME IN ('keyed_state', 'keyed_due', 'rotation')",
+    )
+    .bind(table)
+    .bind(format!("{table}_limits"))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let indexes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?",
+    )
+    .bind(table)
+    .bind(format!("{table}_keyed_idx"))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    columns + indexes
 }
 
 /// A key whose starts used up its rate is passed over in the window, though none of its
@@ -579,7 +654,7 @@ async fn limited_claim_walks_the_keys_past_a_crowded_window() {
 #[tokio::test]
 async fn limited_claim_counts_key_rates_in_the_window() {
     let limit = queue_core::Limit::rate_per_key(1, Duration::from_secs(3600));
-    let (q, pool, table) = limited_queue(limit).await;
+    let (q, _, _) = limited_queue(limit).await;
     enqueue_keyed(&q, &["z".to_string()]).await;
     let first = q.dequeue_batch(&["k"], 1).await.unwrap();
     assert_eq!(keys_of(&first), ["z"]);
@@ -587,7 +662,6 @@ async fn limited_claim_counts_key_rates_in_the_window() {
     enqueue_keyed(&q, &["z".to_string(), "y".to_string()]).await;
     let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
     assert_eq!(keys_of(&jobs), ["y"]);
-    assert_eq!(rotation(&pool, &table).await, None);
     q.drop_schema().await.unwrap();
 }
 
@@ -595,7 +669,7 @@ async fn limited_claim_counts_key_rates_in_the_window() {
 /// job of the kind, and takes each priority's jobs in turn.
 #[tokio::test]
 async fn limited_claim_window_spans_priorities() {
-    let (q, pool, table) = limited_queue(queue_core::Limit::per_key(1)).await;
+    let (q, _, _) = limited_queue(queue_core::Limit::per_key(1)).await;
     q.enqueue(Job::new("other", serde_json::json!(0)).priority(9))
         .await
         .unwrap();
@@ -610,6 +684,5 @@ async fn limited_claim_window_spans_priorities() {
     }
     let jobs = q.dequeue_batch(&["k"], 2).await.unwrap();
     assert_eq!(keys_of(&jobs), ["high", "low"]);
-    assert_eq!(rotation(&pool, &table).await, None);
     q.drop_schema().await.unwrap();
 }

@@ -6,9 +6,8 @@
 -- otherwise walks the entries that claimed jobs leave until purge removes them).
 -- {kinds} is `AND kind IN (?, …)` for a worker with a list of kinds, else empty.
 -- {limited} is, for the plain claim, `AND kind NOT IN (…{table}_limits)`: limited kinds
--- are taken by limited.rs instead; for a limited kind's own pick, empty or
--- `AND concurrency_key IS NULL` (its unkeyed jobs). The last column is the database's
--- clock, which the lease deadline is set from.
+-- are taken by limited.rs instead; for a limited kind's own pick, empty. The last
+-- column is the database's clock, which the lease deadline is set from.
 --
 -- One priority at a time (the caller goes down them with next_priority.sql): with the
 -- state and priority fixed, `scheduled_at <= now` bounds the index range, so the walk

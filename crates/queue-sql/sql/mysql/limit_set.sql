@@ -1,4 +1,4 @@
--- Stores the limit of kind ?, replacing the one it had (its rotation stays).
+-- Stores the limit of kind ?, replacing the one it had.
 INSERT INTO `{table}_limits`
     (kind, concurrency, key_concurrency, rate_count, rate_ms, key_rate_count, key_rate_ms)
 VALUES (?, ?, ?, ?, ?, ?, ?)

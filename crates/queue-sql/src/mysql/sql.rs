@@ -8,6 +8,10 @@ macro_rules! load {
     };
 }
 
+/// The `{after}` of claim.sql and limit_window.sql: on after a job (due time, id) of the
+/// priority, in claim order.
+const AFTER: &str = "AND (scheduled_at > ? OR (scheduled_at = ? AND id > ?))";
+
 /// Every statement with `{table}` (and `{columns}`) filled in.
 pub(crate) struct Sql {
     pub migrations_table: String,
@@ -56,9 +60,8 @@ pub(crate) struct Sql {
     pub migrations_applied: String,
     pub migrations_record: String,
     pub claim_first: String,
-    /// claim.sql for one limited kind's jobs, all of them or only those without a key.
+    /// claim.sql for one limited kind's jobs.
     pub claim_kind: String,
-    pub claim_unkeyed: String,
     pub limit_lock: String,
     pub limit_running: String,
     pub limit_due: String,
@@ -66,12 +69,11 @@ pub(crate) struct Sql {
     pub limit_key_starts: String,
     pub limit_record_starts: String,
     pub limit_forget_starts: String,
-    pub limit_keys: String,
-    pub limit_pick_key: String,
+    /// limit_window.sql from the head of a priority and after a job.
     pub limit_window: String,
+    pub limit_window_after: String,
     pub limit_window_first: String,
     pub limit_take: String,
-    pub limit_rotation: String,
     pub limit_set: String,
     pub limit_clear: String,
     pub limit_clear_starts: String,
@@ -85,8 +87,6 @@ enum Scope {
     Unlimited,
     /// One limited kind's jobs.
     Kind,
-    /// One limited kind's jobs without a concurrency key.
-    Unkeyed,
 }
 
 impl Sql {
@@ -95,11 +95,13 @@ impl Sql {
         let r = |s: &str| render(s, table).replace("{columns}", columns);
         let enqueue = r(load!("enqueue.sql"));
         let on_duplicate = r(load!("on_duplicate.sql"));
+        let limit_window = r(load!("limit_window.sql"));
         let mut sql = Sql {
             migrations_table: r(load!("migrations_table.sql")),
             migrate: vec![
                 (1, r(load!("migrate_1.sql"))),
                 (2, r(load!("migrate_2.sql"))),
+                (3, r(load!("migrate_3.sql"))),
             ],
             enqueue_unique: enqueue.replace("{on_duplicate}", &on_duplicate),
             enqueue: enqueue.replace("{on_duplicate}", ""),
@@ -109,7 +111,6 @@ impl Sql {
             claim: r(load!("claim.sql")),
             unlimited_filter: r("AND kind NOT IN (SELECT l.kind FROM `{table}_limits` AS l)"),
             claim_kind: String::new(),
-            claim_unkeyed: String::new(),
             claim_first: r(load!("claim_first.sql")),
             limit_lock: r(load!("limit_lock.sql")),
             limit_running: r(load!("limit_running.sql")),
@@ -118,12 +119,10 @@ impl Sql {
             limit_key_starts: r(load!("limit_key_starts.sql")),
             limit_record_starts: r(load!("limit_record_starts.sql")),
             limit_forget_starts: r(load!("limit_forget_starts.sql")),
-            limit_keys: r(load!("limit_keys.sql")),
-            limit_pick_key: r(load!("limit_pick_key.sql")),
-            limit_window: r(load!("limit_window.sql")),
+            limit_window: limit_window.replace("{after}", ""),
+            limit_window_after: limit_window.replace("{after}", AFTER),
             limit_window_first: r(load!("limit_window_first.sql")),
             limit_take: r(load!("limit_take.sql")),
-            limit_rotation: r(load!("limit_rotation.sql")),
             limit_set: r(load!("limit_set.sql")),
             limit_clear: r(load!("limit_clear.sql")),
             limit_clear_starts: r(load!("limit_clear_starts.sql")),
@@ -164,7 +163,6 @@ impl Sql {
             migrations_record: r(load!("migrations_record.sql")),
         };
         sql.claim_kind = sql.render_claim(1, false, Scope::Kind);
-        sql.claim_unkeyed = sql.render_claim(1, false, Scope::Unkeyed);
         sql
     }
 
@@ -182,15 +180,10 @@ impl Sql {
             let marks = vec!["?"; kinds].join(", ");
             format!("AND kind IN ({marks})")
         };
-        let after = if resumed {
-            "AND (scheduled_at > ? OR (scheduled_at = ? AND id > ?))"
-        } else {
-            ""
-        };
+        let after = if resumed { AFTER } else { "" };
         let limited = match scope {
             Scope::Unlimited => self.unlimited_filter.as_str(),
             Scope::Kind => "",
-            Scope::Unkeyed => "AND concurrency_key IS NULL",
         };
         self.claim
             .replace("{kinds}", &filter)
