@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1496,6 +1496,34 @@ async fn a_key_at_its_limit_does_not_hold_up_the_others() {
         next.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![a_ids[1]]
     );
+    q.drop_schema().await.unwrap();
+}
+
+/// With more running jobs of the kind than a claim's window holds, a key at its limit is
+/// still held (its running jobs are counted, not a prefix of the kind's), and the key
+/// behind it served.
+#[tokio::test]
+async fn a_key_at_its_limit_is_held_among_more_running_jobs_than_the_window() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let q = queue_on(pg_pool(4).await, &table).await;
+    q.set_limit("sync", Limit::per_key(1)).await.unwrap();
+    // 100 running jobs, one per key: more than the window of a claim of one (64).
+    let running = (0..100)
+        .map(|i| Job::new("sync", serde_json::json!(i)).concurrency_key(format!("k{i}")))
+        .collect();
+    q.enqueue_batch(running).await.unwrap();
+    assert_eq!(q.dequeue_batch(&["sync"], 100).await.unwrap().len(), 100);
+    // k99 sorts last of the running keys, past any prefix of them read at once.
+    q.enqueue(Job::new("sync", serde_json::json!("held")).concurrency_key("k99"))
+        .await
+        .unwrap();
+    let free = q
+        .enqueue(Job::new("sync", serde_json::json!("free")).concurrency_key("k100"))
+        .await
+        .unwrap();
+    let got = q.dequeue_batch(&["sync"], 1).await.unwrap();
+    assert_eq!(ids_of(&got), vec![free]);
     q.drop_schema().await.unwrap();
 }
 

@@ -6,6 +6,9 @@
 SELECT pg_advisory_xact_lock(hashtext('queue-migrate'));
 
 DROP TABLE IF EXISTS {table};
+-- Their argument is a row of the limits table: they go first.
+DROP FUNCTION IF EXISTS {table}_take_limited({table}_limits, bigint);
+DROP FUNCTION IF EXISTS {table}_take_window({table}_limits, bigint);
 DROP TABLE IF EXISTS {table}_limits;
 DROP TABLE IF EXISTS {table}_starts;
 DROP FUNCTION IF EXISTS {table}_pick_kind(text, boolean, bigint);

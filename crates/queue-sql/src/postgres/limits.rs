@@ -1,5 +1,6 @@
 //! Concurrency and rate limits per kind, stored in the database (see
-//! sql/postgres/migrate_8.sql, migrate_9.sql): every claim of every process enforces them.
+//! sql/postgres/migrate_8.sql to migrate_10.sql): every claim of every process enforces
+//! them.
 
 use std::collections::{BTreeMap, HashMap};
 

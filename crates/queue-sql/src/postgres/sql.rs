@@ -70,6 +70,7 @@ impl Sql {
                 (7, r(load!("migrate_7.sql"))),
                 (8, r(load!("migrate_8.sql"))),
                 (9, r(load!("migrate_9.sql"))),
+                (10, r(load!("migrate_10.sql"))),
             ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
