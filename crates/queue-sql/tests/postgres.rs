@@ -92,7 +92,7 @@ async fn migrations_run_twice_and_concurrently() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(versions, (1..=11).collect::<Vec<i32>>());
     let id = queues[0]
         .enqueue(Job::new("k", serde_json::json!(null)))
         .await
@@ -1566,6 +1566,59 @@ async fn a_keyed_window_fills_the_claim_in_claim_order() {
     let got = q.dequeue_batch(&["sync"], 3).await.unwrap();
     assert_eq!(ids_of(&got), vec![ids[0], ids[2], ids[3]]);
     assert_eq!(last_key(&pool, &table, "sync").await, None, "no walk ran");
+    q.drop_schema().await.unwrap();
+}
+
+/// A table of version 10 (the kind first in the per-key indexes) gets the key first from
+/// migration 11, and a key's job that was running before still holds its slot.
+#[tokio::test]
+async fn a_table_from_version_10_counts_its_running_keys_after_migrating() {
+    use queue_core::Limit;
+    let table = fresh_table();
+    let pool = pg_pool(4).await;
+    let q = queue_on(pool.clone(), &table).await;
+    q.set_limit("sync", Limit::per_key(1)).await.unwrap();
+    let jobs = ["a", "a", "b"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Job::new("sync", serde_json::json!(i)).concurrency_key(*k))
+        .collect();
+    let ids = q.enqueue_batch(jobs).await.unwrap();
+    let first = q.dequeue_batch(&["sync"], 1).await.unwrap();
+    assert_eq!(ids_of(&first), vec![ids[0]]);
+    q.close().await.unwrap();
+
+    sqlx::raw_sql(&statement(
+        "DROP INDEX {table}_key_running_idx; \
+         CREATE INDEX {table}_key_running_idx \
+             ON {table} (kind, concurrency_key, lease_expires_at) \
+             WHERE state = 'running' AND concurrency_key IS NOT NULL; \
+         DROP INDEX {table}_starts_key_idx; \
+         CREATE INDEX {table}_starts_key_idx ON {table}_starts (kind, key, at); \
+         DELETE FROM {table}_migrations WHERE version = 11",
+        &table,
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let q = queue_on(pool.clone(), &table).await;
+    let definition: String = sqlx::query_scalar(&statement(
+        "SELECT pg_get_indexdef('{table}_key_running_idx'::regclass)",
+        &table,
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        definition.contains("(concurrency_key, kind, lease_expires_at)"),
+        "{definition}"
+    );
+    let next = q.dequeue_batch(&["sync"], 10).await.unwrap();
+    assert_eq!(
+        ids_of(&next),
+        vec![ids[2]],
+        "a's second job waits for its first"
+    );
     q.drop_schema().await.unwrap();
 }
 

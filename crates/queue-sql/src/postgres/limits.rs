@@ -1,5 +1,5 @@
 //! Concurrency and rate limits per kind, stored in the database (see
-//! sql/postgres/migrate_8.sql to migrate_10.sql): every claim of every process enforces
+//! sql/postgres/migrate_8.sql to migrate_11.sql): every claim of every process enforces
 //! them.
 
 use std::collections::{BTreeMap, HashMap};

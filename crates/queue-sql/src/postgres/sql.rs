@@ -71,6 +71,7 @@ impl Sql {
                 (8, r(load!("migrate_8.sql"))),
                 (9, r(load!("migrate_9.sql"))),
                 (10, r(load!("migrate_10.sql"))),
+                (11, r(load!("migrate_11.sql"))),
             ],
             enqueue: r(load!("enqueue.sql")),
             free_unique: r(load!("free_unique.sql")),
