@@ -33,4 +33,4 @@ WHERE rowid IN (
     ORDER BY priority DESC, scheduled_at, id
     LIMIT ?4
 )
-RETURNING {columns}
+RETURNING {claimed_columns}

@@ -8,4 +8,4 @@ SET state            = 'running',
     lease_expires_at = ?2
 WHERE rowid IN (SELECT value FROM json_each(?1))
   AND state = 'pending'
-RETURNING {columns}
+RETURNING {claimed_columns}

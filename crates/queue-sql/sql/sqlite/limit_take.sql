@@ -89,4 +89,4 @@ WHERE rowid IN (
     LIMIT ?5
 )
   AND state = 'pending'
-RETURNING {columns}
+RETURNING {claimed_columns}

@@ -9,7 +9,7 @@ use sqlx::SqliteConnection;
 
 use super::busy::{self, retry_busy};
 use super::limited::{self, Planner, Priorities, KEY_PROBES};
-use super::row::{db_err, decode, duration_us, now_us, Undecodable};
+use super::row::{db_err, decode_claimed, duration_us, now_us, Undecodable};
 use super::SqliteQueue;
 use crate::text::stored_error;
 use crate::BoxFuture;
@@ -77,7 +77,7 @@ impl SqliteQueue {
         let mut jobs = Vec::with_capacity(rows.len());
         let mut bad = 0;
         for row in &rows {
-            match decode(row) {
+            match decode_claimed(row) {
                 Ok(job) => jobs.push(job),
                 // One bad row must not cost the batch its good jobs.
                 Err(undecodable) => {

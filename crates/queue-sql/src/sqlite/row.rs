@@ -52,16 +52,29 @@ pub(crate) struct Undecodable {
     pub reason: String,
 }
 
+/// Where a claim's rows end (see sql/sqlite/claimed_columns.sql); other reads add the
+/// state there.
+const STATE: usize = 14;
 /// Where reads that carry them (get.sql, list.sql) put the output, the cancel request and
 /// the finish time: after `{columns}`.
 const TAIL: usize = 15;
 
-/// Decodes the `{columns}` list (see sql/sqlite/columns.sql, in that order), and the tail
-/// after it (see [`crate::tail`]) when the row has one.
+/// Decodes the `{columns}` list (sql/sqlite/claimed_columns.sql, in that order, then the
+/// state), and the tail after it (see [`crate::tail`]) when the row has one.
 pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
-    let rowid: Option<i64> = row.try_get(13).ok();
+    decode_as(row, None)
+}
+
+/// Decodes a row a claim returned (`{claimed_columns}`): a job it has just marked running.
+pub(crate) fn decode_claimed(row: &SqliteRow) -> Result<Job, Undecodable> {
+    decode_as(row, Some(JobState::Running))
+}
+
+/// [`decode`], with the state read from the row unless given.
+fn decode_as(row: &SqliteRow, known: Option<JobState>) -> Result<Job, Undecodable> {
+    let rowid: Option<i64> = row.try_get(12).ok();
     let raw_id: Option<String> = row.try_get(0).ok();
-    let raw_token: Option<i64> = row.try_get(11).ok().flatten();
+    let raw_token: Option<i64> = row.try_get(10).ok().flatten();
     let fail = |reason: String| Undecodable {
         rowid,
         raw_id: raw_id.clone(),
@@ -77,10 +90,14 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     };
     let payload_text: String = row.try_get(2).map_err(get_err)?;
     let payload = serde_json::from_str(&payload_text).map_err(|e| fail(format!("payload: {e}")))?;
-    let state_text: String = row.try_get(6).map_err(get_err)?;
-    let state: JobState = state_text
-        .parse()
-        .map_err(|e: QueueError| fail(format!("state: {e}")))?;
+    let state = match known {
+        Some(state) => state,
+        None => {
+            let text: String = row.try_get(STATE).map_err(get_err)?;
+            text.parse()
+                .map_err(|e: QueueError| fail(format!("state: {e}")))?
+        }
+    };
     // Read as i64 and narrowed here: the driver would truncate out-of-range values silently.
     let int = |i: usize, name: &str| -> Result<i64, Undecodable> {
         row.try_get::<i64, _>(i)
@@ -92,8 +109,8 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
     let time = |i: usize, name: &str| -> Result<OffsetDateTime, Undecodable> {
         from_us(int(i, name)?).map_err(|e| fail(format!("{name}: {e}")))
     };
-    let token: Option<i64> = row.try_get(11).map_err(get_err)?;
-    let lease_us: Option<i64> = row.try_get(12).map_err(get_err)?;
+    let token: Option<i64> = row.try_get(10).map_err(get_err)?;
+    let lease_us: Option<i64> = row.try_get(11).map_err(get_err)?;
     let tail = crate::tail::read::<_, i64>(row, TAIL).map_err(fail)?;
     let finished_at = tail
         .finished_at
@@ -116,12 +133,12 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Job, Undecodable> {
         attempts: u32::try_from(attempts).map_err(|_| fail(format!("attempts {attempts}")))?,
         max_attempts: u32::try_from(max_attempts)
             .map_err(|_| fail(format!("max_attempts {max_attempts}")))?,
-        created_at: time(7, "created_at")?,
-        scheduled_at: time(8, "scheduled_at")?,
+        created_at: time(6, "created_at")?,
+        scheduled_at: time(7, "scheduled_at")?,
         state,
-        unique_key: row.try_get(9).map_err(get_err)?,
-        concurrency_key: row.try_get(14).map_err(get_err)?,
-        last_error: row.try_get(10).map_err(get_err)?,
+        unique_key: row.try_get(8).map_err(get_err)?,
+        concurrency_key: row.try_get(13).map_err(get_err)?,
+        last_error: row.try_get(9).map_err(get_err)?,
         lease,
         output: tail.output,
         cancel_requested: tail.cancel_requested,

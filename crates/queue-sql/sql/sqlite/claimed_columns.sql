@@ -1,0 +1,1 @@
+id, kind, payload, priority, attempts, max_attempts, created_at, scheduled_at, unique_key, last_error, claim_token, lease_expires_at, rowid, concurrency_key
