@@ -1300,7 +1300,7 @@ async fn a_claim_in_one_statement_honours_a_limit_changed_elsewhere() {
     // Unchanged since: the one statement takes the next.
     let got = a.dequeue_batch(&["k"], 1).await.unwrap();
     assert_eq!(got.iter().map(key_of).collect::<Vec<_>>(), ["k07"]);
-    // It reads one priority; what it leaves of the batch, the full claim takes below.
+    // Priority by priority: the urgent job first, then the later one.
     let more = vec![
         Job::new("k", serde_json::json!("urgent"))
             .concurrency_key("u")

@@ -51,23 +51,42 @@ impl SqliteQueue {
                         .await?
                 }
                 // Some kind is limited: count and take in one write transaction, unless
-                // one statement can do both.
+                // the only limited kind is limited per key alone: its takes need none.
                 Some((priority, true)) => {
-                    let mut rows = self
-                        .take_alone(&mut turn, kinds, max, now, deadline, priority)
-                        .await?;
+                    let claim = LimitedClaim {
+                        q: self,
+                        kinds,
+                        kinds_json,
+                        max,
+                        now,
+                        deadline,
+                        priority,
+                    };
+                    let alone = self.take_alone(&mut turn, &claim).await?;
+                    let mut rows = alone.rows;
                     if rows.len() < max {
-                        let claim = LimitedClaim {
-                            q: self,
-                            kinds,
-                            kinds_json,
-                            max: max - rows.len(),
-                            now,
-                            deadline,
-                            priority,
-                        };
-                        let r = busy::immediate(&mut turn, &claim, limited_claim).await;
-                        rows.extend(self.writer.checked(r)?);
+                        match alone.then {
+                            Then::Done => {}
+                            Then::Plain => rows.extend(
+                                self.claim_by_priority(
+                                    &mut turn,
+                                    kinds_json,
+                                    max - rows.len(),
+                                    now,
+                                    deadline,
+                                    priority,
+                                )
+                                .await?,
+                            ),
+                            Then::Transaction => {
+                                let rest = LimitedClaim {
+                                    max: max - rows.len(),
+                                    ..claim
+                                };
+                                let r = busy::immediate(&mut turn, &rest, limited_claim).await;
+                                rows.extend(self.writer.checked(r)?);
+                            }
+                        }
                     }
                     rows
                 }
@@ -89,54 +108,79 @@ impl SqliteQueue {
         Ok((jobs, bad))
     }
 
-    /// The claim of a kind asked for alone whose limit, as the last claim read it, is a
-    /// per-key concurrency and nothing else: one statement from the window at `priority`,
-    /// atomic by itself, which takes nothing if the stored limit is no longer that (or the
-    /// kind is paused). Empty when no such kind is known; when short of `max` (the window
-    /// was crowded or ran out, or the limit changed), the kind is forgotten and the write
-    /// transaction that follows reads the limits again.
-    async fn take_alone(
-        &self,
-        conn: &mut SqliteConnection,
-        kinds: &[&str],
-        max: usize,
-        now: i64,
-        deadline: i64,
-        priority: i64,
-    ) -> Result<Vec<SqliteRow>> {
-        let (kind, key_concurrency) = {
-            let alone = self
-                .key_limited_alone
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            match (alone.as_ref(), kinds) {
-                (Some((kind, n)), [asked]) if kind == asked => (*asked, *n),
-                _ => return Ok(Vec::new()),
-            }
+    /// The claim of a kind limited per key and in no other way, the only limited kind
+    /// among those asked for as the last full claim found: its window, priority by
+    /// priority, one limit_take.sql each, outside a transaction. Each take is atomic by
+    /// itself and takes nothing if the stored limit is no longer that (or the kind is
+    /// paused). What follows, when the takes fall short of `max`: nothing when the kind
+    /// was all that was asked for; the plain claim for the other kinds (which steps over
+    /// limited ones); or the full claim in a write transaction, when no such kind is known,
+    /// when the window was crowded (the walk over its keys must help), or when limits
+    /// changed since (limit_alone.sql), the kind then forgotten.
+    async fn take_alone(&self, conn: &mut SqliteConnection, c: &LimitedClaim<'_>) -> Result<Alone> {
+        let LimitedClaim {
+            kinds,
+            kinds_json,
+            max,
+            now,
+            deadline,
+            priority,
+            ..
+        } = *c;
+        let known = self
+            .key_limited_alone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|(kind, _)| kinds.is_empty() || kinds.contains(&kind.as_str()));
+        let Some((kind, key_concurrency)) = known else {
+            return Ok(Alone {
+                rows: Vec::new(),
+                then: Then::Transaction,
+            });
         };
+        let stored = limited::Stored {
+            kind,
+            limit: queue_core::Limit::per_key(key_concurrency),
+            cursor: None,
+        };
+        let mut planner = Planner {
+            sql: &self.sql,
+            now,
+            priorities: Priorities::from_first(priority),
+            key_probes: KEY_PROBES,
+            lease_until: Some(deadline),
+            alone: true,
+        };
+        let r = planner.window_take(conn, &stored, max, deadline).await;
+        let (rows, crowded) = self.writer.checked(r)?;
+        if rows.len() >= max {
+            return Ok(Alone {
+                rows,
+                then: Then::Done,
+            });
+        }
         let r = retry_busy!(
-            sqlx::query(&self.sql.limit.take)
-                .bind(priority)
-                .bind(now)
-                .bind(kind)
-                .bind(limited::limit_of(limited::window_size(max)))
-                .bind(limited::limit_of(max))
+            sqlx::query_scalar::<_, bool>(&self.sql.limit.alone)
+                .bind(kinds_json)
+                .bind(&stored.kind)
                 .bind(i64::from(key_concurrency))
-                .bind(None::<i64>)
-                .bind(None::<i64>)
-                .bind(deadline)
-                .bind(true)
-                .fetch_all(&mut *conn)
+                .fetch_one(&mut *conn)
                 .await
         );
-        let rows = self.writer.checked(r.map_err(db_err))?;
-        if rows.len() < max {
+        let still = self.writer.checked(r.map_err(db_err))?;
+        let then = if crowded || !still {
             *self
                 .key_limited_alone
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()) = None;
-        }
-        Ok(rows)
+            Then::Transaction
+        } else if kinds == [stored.kind.as_str()] {
+            Then::Done
+        } else {
+            Then::Plain
+        };
+        Ok(Alone { rows, then })
     }
 
     /// The highest priority below `below` with pending jobs, and whether any of the kinds
@@ -235,6 +279,25 @@ impl SqliteQueue {
     }
 }
 
+/// What the takes of a kind limited per key, outside a transaction, brought, and what
+/// must follow.
+struct Alone {
+    /// The rows it took.
+    rows: Vec<SqliteRow>,
+    /// What claims the rest of the batch.
+    then: Then,
+}
+
+/// What follows a take short of its batch.
+enum Then {
+    /// Nothing: the kind was all that was asked for, and it has no more that may start.
+    Done,
+    /// The plain claim, for the other kinds asked for.
+    Plain,
+    /// The full claim, in a write transaction.
+    Transaction,
+}
+
 /// What the limited claim's transaction needs.
 struct LimitedClaim<'a> {
     /// The queue.
@@ -318,10 +381,12 @@ impl SqliteQueue {
             priorities: Priorities::from_first(c.priority),
             key_probes: KEY_PROBES,
             lease_until: Some(c.deadline),
+            alone: false,
         };
         let mut rows = Vec::new();
         let mut rowids = Vec::new();
         let mut starts: Vec<(&str, Option<String>)> = Vec::new();
+        let mut crowded = false;
         for (s, n) in &stored {
             let left = c.max - rows.len() - rowids.len();
             if left == 0 {
@@ -336,6 +401,7 @@ impl SqliteQueue {
                     .map_err(db_err)?;
             }
             let plan = planner.plan(conn, s, *n, left).await?;
+            crowded |= plan.crowded;
             if let Some(cursor) = plan.cursor.filter(|k| s.cursor.as_ref() != Some(k)) {
                 sqlx::query(&sql.limit.cursor)
                     .bind(&s.kind)
@@ -352,22 +418,20 @@ impl SqliteQueue {
                 }
             }
         }
-        // A kind asked for alone, limited per key and in no other way, whose window filled
-        // the batch: the next claims of it take in one statement (`take_alone`). Not when
-        // the walk over the keys had to help (a crowded window), which that statement
-        // cannot do: each claim would read the window twice.
-        if let ([asked], [(s, _)]) = (c.kinds, stored.as_slice()) {
-            let alone = s.kind == *asked && s.limit.concurrency.is_none() && !s.is_rated();
-            let filled = rows.len() >= c.max;
-            *self
-                .key_limited_alone
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = s
-                .limit
-                .key_concurrency
-                .filter(|_| alone && filled)
-                .map(|n| (s.kind.clone(), n));
-        }
+        // The only limited kind asked for, limited per key and in no other way, whose
+        // window did without the walk over the keys: the next claims take it outside a
+        // transaction (`take_alone`). Not when the walk had to help (a crowded window),
+        // which those takes cannot do: each claim would read the window twice.
+        let alone = match (stored.as_slice(), crowded) {
+            ([(s, _)], false) if s.limit.concurrency.is_none() && !s.is_rated() => {
+                s.limit.key_concurrency.map(|n| (s.kind.clone(), n))
+            }
+            _ => None,
+        };
+        *self
+            .key_limited_alone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = alone;
         if rowids.is_empty() {
             return Ok((rows, only_limited));
         }

@@ -21,6 +21,7 @@ use queue_core::{Limit, QueueError, Rate, Result};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
+use super::busy::retry_busy;
 use super::row::db_err;
 use super::sql::Sql;
 use crate::limit_columns;
@@ -188,6 +189,8 @@ pub(super) struct KindPlan {
     pub taken: Vec<SqliteRow>,
     /// The key cursor to save, when it moved.
     pub cursor: Option<String>,
+    /// Whether the window was crowded, so that the walk over the keys had to help.
+    pub crowded: bool,
 }
 
 /// Reads what limits allow at `now` (µs). Runs on whatever connection it is given: the
@@ -204,6 +207,9 @@ pub(super) struct Planner<'a> {
     /// The lease deadline (µs) of a claim, which takes a window's picks in the statement
     /// that picks them; `None` for stats, which only read.
     pub lease_until: Option<i64>,
+    /// Whether the window's takes run outside a transaction, each then checking that the
+    /// stored limit is still the one given (see limit_take.sql).
+    pub alone: bool,
 }
 
 /// A count read back as a `usize`.
@@ -231,6 +237,7 @@ impl Planner<'_> {
                 picks,
                 taken: Vec::new(),
                 cursor: None,
+                crowded: false,
             });
         }
         let mut taken = Vec::new();
@@ -242,6 +249,7 @@ impl Planner<'_> {
                     picks: Vec::new(),
                     taken,
                     cursor: None,
+                    crowded,
                 });
             }
             // The walk fills what the window left of the room.
@@ -251,6 +259,7 @@ impl Planner<'_> {
                 picks,
                 taken,
                 cursor: None,
+                crowded: false,
             });
         }
         let mut picks = self.kind_jobs(conn, &s.kind, false, room).await?;
@@ -276,6 +285,7 @@ impl Planner<'_> {
             picks,
             taken,
             cursor,
+            crowded: true,
         })
     }
 
@@ -285,7 +295,7 @@ impl Planner<'_> {
     /// counts them (its running jobs it counts anyway). Returns the rows taken, and whether
     /// the window was crowded: full, its keys at their limits, yet short of the room; only
     /// the walk over the keys then finds the jobs further back that may start.
-    async fn window_take(
+    pub async fn window_take(
         &mut self,
         conn: &mut SqliteConnection,
         s: &Stored,
@@ -305,20 +315,23 @@ impl Planner<'_> {
                 break;
             };
             nth += 1;
-            let rows = sqlx::query(&self.sql.limit.take)
-                .bind(priority)
-                .bind(self.now)
-                .bind(&s.kind)
-                .bind(limit_of(size - seen))
-                .bind(limit_of(room - taken.len()))
-                .bind(s.limit.key_concurrency.map(i64::from))
-                .bind(since)
-                .bind(s.limit.key_rate.map(|rate| i64::from(rate.count)))
-                .bind(until)
-                .bind(None::<bool>)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_err)?;
+            // Retried when busy: a take outside a transaction can meet another writer.
+            let rows = retry_busy!(
+                sqlx::query(&self.sql.limit.take)
+                    .bind(priority)
+                    .bind(self.now)
+                    .bind(&s.kind)
+                    .bind(limit_of(size - seen))
+                    .bind(limit_of(room - taken.len()))
+                    .bind(s.limit.key_concurrency.map(i64::from))
+                    .bind(since)
+                    .bind(s.limit.key_rate.map(|rate| i64::from(rate.count)))
+                    .bind(until)
+                    .bind(self.alone.then_some(true))
+                    .fetch_all(&mut *conn)
+                    .await
+            )
+            .map_err(db_err)?;
             let got = rows.len();
             if s.is_rated() && got > 0 {
                 // A key that cannot be read (a damaged row, set aside by the claim) counts
@@ -335,14 +348,16 @@ impl Planner<'_> {
             }
             // Short of the room: what the window held at this priority, its picks (now
             // running) and what is still pending of it.
-            let pending: i64 = sqlx::query_scalar(&self.sql.limit.held)
-                .bind(priority)
-                .bind(self.now)
-                .bind(&s.kind)
-                .bind(limit_of(size - seen - got))
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_err)?;
+            let pending: i64 = retry_busy!(
+                sqlx::query_scalar(&self.sql.limit.held)
+                    .bind(priority)
+                    .bind(self.now)
+                    .bind(&s.kind)
+                    .bind(limit_of(size - seen - got))
+                    .fetch_one(&mut *conn)
+                    .await
+            )
+            .map_err(db_err)?;
             seen += got + as_count(pending);
         }
         let crowded = taken.len() < room && seen >= size;
@@ -633,12 +648,14 @@ impl Priorities {
                 .last()
                 .copied()
                 .unwrap_or(i64::from(i32::MAX) + 1);
-            let next: Option<(i64, bool)> = sqlx::query_as(&sql.next_priority)
-                .bind(below)
-                .bind("[]")
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
+            let next: Option<(i64, bool)> = retry_busy!(
+                sqlx::query_as(&sql.next_priority)
+                    .bind(below)
+                    .bind("[]")
+                    .fetch_optional(&mut *conn)
+                    .await
+            )
+            .map_err(db_err)?;
             match next {
                 Some((priority, _)) => self.known.push(priority),
                 None => self.complete = true,

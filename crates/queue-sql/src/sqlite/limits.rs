@@ -84,6 +84,7 @@ impl SqliteQueue {
             // Every key: stats answer for the whole kind, not one claim's share.
             key_probes: usize::MAX,
             lease_until: None,
+            alone: false,
         };
         let mut out = Vec::with_capacity(stored.len());
         for s in stored {

@@ -8,9 +8,10 @@
 //! has no NOTIFY, so commits of other processes are noticed by [`watch`].
 //!
 //! Concurrency and rate limits per kind live in the database too and are counted and
-//! taken in the claim's write transaction ([`limited`]), or by one statement that is
-//! atomic alone for a kind limited per key only; a claim that asks for no limited kind
-//! runs exactly the plain statements, which step over limited kinds.
+//! taken in the claim's write transaction ([`limited`]), or, for a claim whose one
+//! limited kind is limited per key only, by statements each atomic alone; a claim that
+//! asks for no limited kind runs exactly the plain statements, which step over limited
+//! kinds.
 
 mod admin;
 mod browse;
@@ -109,9 +110,9 @@ pub(crate) struct SqliteQueue {
     /// Whether the last claim found limits on the kinds it asked for: then a settled
     /// claim frees a slot, and this process's idle workers are woken to use it.
     limited: AtomicBool,
-    /// A kind last claimed alone whose limit was a per-key concurrency and nothing else,
-    /// with that concurrency, while its claims fill their batch: they take from its window
-    /// in one statement (see `claim.rs`).
+    /// The one limited kind the last full claim asked for, with its per-key concurrency,
+    /// when that was all its limit and its window needed no key walk: the next claims take
+    /// from its window outside a transaction (see `claim.rs`).
     key_limited_alone: Mutex<Option<(String, u32)>>,
 }
 

@@ -142,6 +142,8 @@ pub(crate) struct LimitSql {
     pub take: String,
     /// How many jobs a window of one priority holds.
     pub held: String,
+    /// Whether a kind may still be claimed by the take alone.
+    pub alone: String,
     /// Recent starts of a kind.
     pub starts: String,
     /// Recent starts of a key.
@@ -232,6 +234,7 @@ impl Sql {
                 window: r(load!("limit_window.sql")),
                 take: r(load!("limit_take.sql")),
                 held: r(load!("limit_held.sql")),
+                alone: r(load!("limit_alone.sql")),
                 starts: r(load!("limit_starts.sql")),
                 key_starts: r(load!("limit_key_starts.sql")),
                 trim: r(load!("limit_trim.sql")),

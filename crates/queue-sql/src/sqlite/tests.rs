@@ -291,3 +291,59 @@ async fn background_tasks_end_when_the_queue_closes_or_drops() {
     settle().await;
     assert_eq!(open - alive(), 1);
 }
+
+/// The kind a claim may take in one statement, as the last full claim left it.
+fn alone(q: &SqliteQueue) -> Option<(String, u32)> {
+    q.key_limited_alone
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
+/// A claim of several kinds, one of them limited per key and in no other way, takes that
+/// kind in one statement and the others by the plain claim, until limits change: another
+/// limited kind among those asked for, or a crowded window, sends it back to the full claim.
+#[tokio::test]
+async fn a_claim_of_several_kinds_takes_its_one_keyed_kind_alone() {
+    use queue_core::Limit;
+    let (q, _file) = queue(SqlOptions::default().table("alone")).await;
+    q.set_limit("k", Limit::per_key(1)).await.unwrap();
+    let keyed = |k: &str| Job::new("k", serde_json::json!(k)).concurrency_key(k);
+    q.enqueue_batch(vec![keyed("x"), keyed("x"), keyed("y")])
+        .await
+        .unwrap();
+    q.enqueue_batch(
+        (0..3)
+            .map(|i| Job::new("p", serde_json::json!(i)))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let kinds = ["k", "p"];
+    // The full claim: k first (x's second job waits), then p.
+    let first = q.dequeue_batch(&kinds, 4).await.unwrap();
+    let count = |got: &[Job], kind: &str| got.iter().filter(|j| j.kind == kind).count();
+    assert_eq!((count(&first, "k"), count(&first, "p")), (2, 2));
+    assert_eq!(alone(&q), Some(("k".into(), 1)));
+    // Alone now: z's job comes from the one statement, p's last one from the plain claim.
+    q.enqueue(keyed("z")).await.unwrap();
+    let second = q.dequeue_batch(&kinds, 4).await.unwrap();
+    assert_eq!((count(&second, "k"), count(&second, "p")), (1, 1));
+    assert_eq!(alone(&q), Some(("k".into(), 1)), "still alone");
+    // p gains a limit: the plain claim would step over p for good, so the full claim
+    // comes back, and p gets its one slot.
+    q.set_limit("p", Limit::concurrency(1)).await.unwrap();
+    q.enqueue_batch(
+        (0..3)
+            .map(|i| Job::new("p", serde_json::json!(i)))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    for job in first.iter().chain(&second).filter(|j| j.kind == "p") {
+        q.ack(&job.lease.unwrap()).await.unwrap();
+    }
+    let got = q.dequeue_batch(&kinds, 4).await.unwrap();
+    assert_eq!((count(&got, "k"), count(&got, "p")), (0, 1));
+    assert_eq!(alone(&q), None);
+}
