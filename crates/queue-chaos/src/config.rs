@@ -47,6 +47,9 @@ pub const MYSQL_WORKER_USER: &str = "chaos_worker";
 /// The kind of every chaos job.
 pub const KIND: &str = "chaos";
 
+/// A second kind the workers handle, of which no job is ever enqueued.
+pub const IDLE_KIND: &str = "chaos-idle";
+
 /// How completed jobs are kept, so the end can check every one.
 pub const RETAIN: Duration = Duration::from_secs(3600);
 

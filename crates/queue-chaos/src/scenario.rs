@@ -126,20 +126,23 @@ pub struct Scenario {
     pub limit: Option<KeyLimit>,
 }
 
-/// One run at a time per concurrency key, and at most `total` in all, with the backlog's
-/// jobs given `keys` keys in turn.
+/// One run at a time per concurrency key, and at most `total` in all (when given), with
+/// the backlog's jobs given `keys` keys in turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyLimit {
     /// Keys, given to the jobs in turn.
     pub keys: usize,
-    /// Runs at once across every key.
-    pub total: u32,
+    /// Runs at once across every key; `None`: no kind-wide limit.
+    pub total: Option<u32>,
 }
 
 impl KeyLimit {
     /// The limit stored on the kind.
     pub fn limit(self) -> Limit {
-        Limit::per_key(1).with_concurrency(self.total)
+        match self.total {
+            Some(total) => Limit::per_key(1).with_concurrency(total),
+            None => Limit::per_key(1),
+        }
     }
 
     /// The key of the `i`th job enqueued.
@@ -163,9 +166,29 @@ pub fn catalogue() -> Vec<Scenario> {
     // Workers SIGKILLed while the kind's limit binds: 4 × 8 slots, 6 allowed, 12 keys.
     // A killed worker's jobs hold their slots until their leases expire.
     let limits = |backend| Scenario {
-        limit: Some(KeyLimit { keys: 12, total: 6 }),
+        limit: Some(KeyLimit {
+            keys: 12,
+            total: Some(6),
+        }),
         ..s(
             "limits, SIGKILL workers",
+            backend,
+            Fault::KillWorker,
+            4,
+            8,
+            None,
+        )
+    };
+    // A per-key limit and nothing else, over more keys than slots: on SQLite the claims
+    // take the kind outside a transaction, one statement per priority, each checking the
+    // limit as it runs, while other processes claim and die around them.
+    let per_key = |backend| Scenario {
+        limit: Some(KeyLimit {
+            keys: 200,
+            total: None,
+        }),
+        ..s(
+            "per-key limit, SIGKILL workers",
             backend,
             Fault::KillWorker,
             4,
@@ -216,6 +239,7 @@ pub fn catalogue() -> Vec<Scenario> {
         limits(Redis),
         s("SIGKILL workers", Sqlite, Fault::KillWorker, 3, 8, None),
         slow(limits(Sqlite)),
+        per_key(Sqlite),
     ]
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use queue_core::{Job, Queue, Worker};
 
-use crate::config::{WorkerConfig, KIND};
+use crate::config::{WorkerConfig, IDLE_KIND, KIND};
 use crate::connect::{open, Role};
 use crate::ledger;
 use crate::sabotage::LyingHeartbeat;
@@ -49,6 +49,10 @@ pub async fn run(config: WorkerConfig) -> Result<(), String> {
                 Ok(())
             }
         })
+        // Never enqueued: claims ask for two kinds, as those of a worker with several
+        // handlers do, which on SQLite takes a per-key-limited kind outside a transaction
+        // only when that kind is the one limited among them.
+        .handle(IDLE_KIND, |_job: Job| async { Ok(()) })
         .concurrency(config.concurrency)
         .start()
         .map_err(|e| format!("cannot start the worker: {e}"))?;

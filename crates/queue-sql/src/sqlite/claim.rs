@@ -118,21 +118,12 @@ impl SqliteQueue {
     /// when the window was crowded (the walk over its keys must help), or when limits
     /// changed since (limit_alone.sql), the kind then forgotten.
     async fn take_alone(&self, conn: &mut SqliteConnection, c: &LimitedClaim<'_>) -> Result<Alone> {
-        let LimitedClaim {
-            kinds,
-            kinds_json,
-            max,
-            now,
-            deadline,
-            priority,
-            ..
-        } = *c;
         let known = self
             .key_limited_alone
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .filter(|(kind, _)| kinds.is_empty() || kinds.contains(&kind.as_str()));
+            .filter(|(kind, _)| c.kinds.is_empty() || c.kinds.contains(&kind.as_str()));
         let Some((kind, key_concurrency)) = known else {
             return Ok(Alone {
                 rows: Vec::new(),
@@ -146,15 +137,15 @@ impl SqliteQueue {
         };
         let mut planner = Planner {
             sql: &self.sql,
-            now,
-            priorities: Priorities::from_first(priority),
+            now: c.now,
+            priorities: Priorities::from_first(c.priority),
             key_probes: KEY_PROBES,
-            lease_until: Some(deadline),
+            lease_until: Some(c.deadline),
             alone: true,
         };
-        let r = planner.window_take(conn, &stored, max, deadline).await;
+        let r = planner.window_take(conn, &stored, c.max, c.deadline).await;
         let (rows, crowded) = self.writer.checked(r)?;
-        if rows.len() >= max {
+        if rows.len() >= c.max {
             return Ok(Alone {
                 rows,
                 then: Then::Done,
@@ -162,7 +153,7 @@ impl SqliteQueue {
         }
         let r = retry_busy!(
             sqlx::query_scalar::<_, bool>(&self.sql.limit.alone)
-                .bind(kinds_json)
+                .bind(c.kinds_json)
                 .bind(&stored.kind)
                 .bind(i64::from(key_concurrency))
                 .fetch_one(&mut *conn)
@@ -175,7 +166,7 @@ impl SqliteQueue {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()) = None;
             Then::Transaction
-        } else if kinds == [stored.kind.as_str()] {
+        } else if c.kinds == [stored.kind.as_str()] {
             Then::Done
         } else {
             Then::Plain

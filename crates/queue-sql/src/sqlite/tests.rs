@@ -309,23 +309,22 @@ async fn a_claim_of_several_kinds_takes_its_one_keyed_kind_alone() {
     let (q, _file) = queue(SqlOptions::default().table("alone")).await;
     q.set_limit("k", Limit::per_key(1)).await.unwrap();
     let keyed = |k: &str| Job::new("k", serde_json::json!(k)).concurrency_key(k);
+    let plain = || {
+        (0..3)
+            .map(|i| Job::new("p", serde_json::json!(i)))
+            .collect()
+    };
     q.enqueue_batch(vec![keyed("x"), keyed("x"), keyed("y")])
         .await
         .unwrap();
-    q.enqueue_batch(
-        (0..3)
-            .map(|i| Job::new("p", serde_json::json!(i)))
-            .collect(),
-    )
-    .await
-    .unwrap();
+    q.enqueue_batch(plain()).await.unwrap();
     let kinds = ["k", "p"];
     // The full claim: k first (x's second job waits), then p.
     let first = q.dequeue_batch(&kinds, 4).await.unwrap();
     let count = |got: &[Job], kind: &str| got.iter().filter(|j| j.kind == kind).count();
     assert_eq!((count(&first, "k"), count(&first, "p")), (2, 2));
     assert_eq!(alone(&q), Some(("k".into(), 1)));
-    // Alone now: z's job comes from the one statement, p's last one from the plain claim.
+    // Alone now: z's job comes from k's take, p's last one from the plain claim.
     q.enqueue(keyed("z")).await.unwrap();
     let second = q.dequeue_batch(&kinds, 4).await.unwrap();
     assert_eq!((count(&second, "k"), count(&second, "p")), (1, 1));
@@ -333,13 +332,7 @@ async fn a_claim_of_several_kinds_takes_its_one_keyed_kind_alone() {
     // p gains a limit: the plain claim would step over p for good, so the full claim
     // comes back, and p gets its one slot.
     q.set_limit("p", Limit::concurrency(1)).await.unwrap();
-    q.enqueue_batch(
-        (0..3)
-            .map(|i| Job::new("p", serde_json::json!(i)))
-            .collect(),
-    )
-    .await
-    .unwrap();
+    q.enqueue_batch(plain()).await.unwrap();
     for job in first.iter().chain(&second).filter(|j| j.kind == "p") {
         q.ack(&job.lease.unwrap()).await.unwrap();
     }
