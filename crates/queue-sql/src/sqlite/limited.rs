@@ -572,7 +572,7 @@ struct KeyWalk {
 }
 
 /// How many due jobs a window reads for a room of `room`.
-pub(super) fn window_size(room: usize) -> usize {
+fn window_size(room: usize) -> usize {
     room.saturating_mul(WINDOW_PER_PICK)
         .clamp(WINDOW_MIN, WINDOW_MAX)
 }
@@ -595,7 +595,7 @@ pub(super) async fn record_starts(
 }
 
 /// A row count as a bound LIMIT.
-pub(super) fn limit_of(n: usize) -> i64 {
+fn limit_of(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
